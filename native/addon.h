@@ -1,0 +1,28 @@
+// Per-environment state of the addon (one per main thread / worker_thread that loads it).
+#pragma once
+
+#include <memory>
+
+#include "executor.h"
+#include "napi_config.h"
+
+namespace tfhub {
+
+struct Addon {
+  Napi::FunctionReference tensor_class;
+  Napi::FunctionReference graph_class;
+  Napi::FunctionReference operation_class;
+  Napi::FunctionReference session_class;
+  // Proof that a constructor call comes from C++ (wrapping an existing TF handle), not from user code.
+  Napi::ObjectReference construct_token;
+  // Error classes by TF_Code, registered by the TypeScript layer (src/errors.ts).
+  Napi::ObjectReference error_classes;
+  std::unique_ptr<Executor> executor;
+};
+
+inline Addon& GetAddon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
+
+// Throws ERR_TF_NOT_LOADED unless loadTensorFlow() succeeded.
+void RequireTensorFlow(Napi::Env env);
+
+}  // namespace tfhub

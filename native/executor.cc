@@ -1,0 +1,70 @@
+#include "executor.h"
+
+namespace tfhub {
+
+Executor::Executor(Napi::Env env, size_t threads) : max_threads_(threads == 0 ? 1 : threads) {
+  tsfn_ = Tsfn::New(env, "tfhub-node.complete", 0, 1, this);
+  tsfn_.Unref(env);  // only pending jobs keep the process alive
+}
+
+Executor::~Executor() { Shutdown(); }
+
+void Executor::Submit(Napi::Env env, Job* job) {
+  if (pending_++ == 0) tsfn_.Ref(env);
+  std::unique_lock<std::mutex> lock(mutex_);
+  queue_.push_back(job);
+  // Threads start lazily and only while every existing one is busy: a blocked TF_SessionRun holds a thread.
+  if (idle_ == 0 && threads_.size() < max_threads_) {
+    threads_.emplace_back([this] { WorkerLoop(); });
+  }
+  lock.unlock();
+  cv_.notify_one();
+}
+
+void Executor::WorkerLoop() {
+  for (;;) {
+    Job* job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      ++idle_;
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      --idle_;
+      if (stopping_) return;
+      job = queue_.front();
+      queue_.pop_front();
+    }
+    job->Execute();
+    if (tsfn_.BlockingCall(job) != napi_ok) {
+      // The environment is shutting down: the job cannot be settled; leaking it is the only safe choice
+      // because its destructor would touch JS references of a dead environment.
+    }
+  }
+}
+
+void Executor::CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job) {
+  if (env == nullptr || job == nullptr) return;  // TSFN finalizing
+  try {
+    job->Complete(env);
+  } catch (const Napi::Error& e) {
+    // Complete() settles its own promise; anything escaping is a bug we must not turn into a crash.
+    (void)e;
+  }
+  delete job;
+  if (--self->pending_ == 0) self->tsfn_.Unref(env);
+}
+
+void Executor::Shutdown() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) {
+    if (t.joinable()) t.join();
+  }
+  threads_.clear();
+  tsfn_.Abort();
+}
+
+}  // namespace tfhub

@@ -1,0 +1,45 @@
+// Runs blocking TensorFlow calls (session runs, large imports) on the addon's own threads, so they never
+// occupy libuv's small pool (fs, dns, zlib keep working), and settles their promises on the JS thread.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "napi_config.h"
+
+namespace tfhub {
+
+class Job {
+ public:
+  virtual ~Job() = default;
+  virtual void Execute() = 0;                // worker thread: no JS access
+  virtual void Complete(Napi::Env env) = 0;  // JS thread
+};
+
+class Executor {
+ public:
+  Executor(Napi::Env env, size_t threads);
+  ~Executor();
+  void Submit(Napi::Env env, Job* job);  // JS thread; takes ownership of job
+  void Shutdown();                      // joins workers; jobs not yet finished are dropped
+
+ private:
+  static void CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job);
+  void WorkerLoop();
+
+  using Tsfn = Napi::TypedThreadSafeFunction<Executor, Job, &Executor::CallJs>;
+  Tsfn tsfn_;
+  size_t max_threads_;
+  size_t pending_ = 0;  // JS thread only
+  std::vector<std::thread> threads_;
+  std::deque<Job*> queue_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  size_t idle_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace tfhub
