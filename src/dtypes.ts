@@ -1,0 +1,128 @@
+/** Data types: names as Python's `tf.dtypes` spells them, with the TF_DataType numbers of the C API. */
+
+/** Every dtype a Tensor can hold. */
+export type DType =
+  | 'float32' | 'float64' | 'float16' | 'bfloat16'
+  | 'int8' | 'int16' | 'int32' | 'int64'
+  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
+  | 'bool' | 'complex64' | 'complex128' | 'string'
+  | 'qint8' | 'quint8' | 'qint16' | 'quint16' | 'qint32'
+  | 'resource' | 'variant';
+
+/** The typed array that holds each dtype's elements (complex: interleaved real/imaginary parts). */
+export interface DataTypeMap {
+  float32: Float32Array;
+  float64: Float64Array;
+  float16: Uint16Array;
+  bfloat16: Uint16Array;
+  int8: Int8Array;
+  int16: Int16Array;
+  int32: Int32Array;
+  int64: BigInt64Array;
+  uint8: Uint8Array;
+  uint16: Uint16Array;
+  uint32: Uint32Array;
+  uint64: BigUint64Array;
+  bool: Uint8Array;
+  complex64: Float32Array;
+  complex128: Float64Array;
+  string: Uint8Array[];
+  qint8: Int8Array;
+  quint8: Uint8Array;
+  qint16: Int16Array;
+  quint16: Uint16Array;
+  qint32: Int32Array;
+  resource: never;
+  variant: never;
+}
+
+/** A dtype with a flat numeric memory layout. */
+export type NumericDType = Exclude<DType, 'string' | 'resource' | 'variant'>;
+
+type TypedArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor | Int8ArrayConstructor | Int16ArrayConstructor |
+  Int32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor |
+  BigInt64ArrayConstructor | BigUint64ArrayConstructor;
+
+interface DTypeInfo {
+  readonly name: DType;
+  readonly tf: number;               // TF_DataType
+  readonly array?: TypedArrayCtor;   // storage class
+  readonly elementsPerValue: number; // 2 for complex
+}
+
+const TABLE: DTypeInfo[] = [
+  { name: 'float32', tf: 1, array: Float32Array, elementsPerValue: 1 },
+  { name: 'float64', tf: 2, array: Float64Array, elementsPerValue: 1 },
+  { name: 'int32', tf: 3, array: Int32Array, elementsPerValue: 1 },
+  { name: 'uint8', tf: 4, array: Uint8Array, elementsPerValue: 1 },
+  { name: 'int16', tf: 5, array: Int16Array, elementsPerValue: 1 },
+  { name: 'int8', tf: 6, array: Int8Array, elementsPerValue: 1 },
+  { name: 'string', tf: 7, elementsPerValue: 1 },
+  { name: 'complex64', tf: 8, array: Float32Array, elementsPerValue: 2 },
+  { name: 'int64', tf: 9, array: BigInt64Array, elementsPerValue: 1 },
+  { name: 'bool', tf: 10, array: Uint8Array, elementsPerValue: 1 },
+  { name: 'qint8', tf: 11, array: Int8Array, elementsPerValue: 1 },
+  { name: 'quint8', tf: 12, array: Uint8Array, elementsPerValue: 1 },
+  { name: 'qint32', tf: 13, array: Int32Array, elementsPerValue: 1 },
+  { name: 'bfloat16', tf: 14, array: Uint16Array, elementsPerValue: 1 },
+  { name: 'qint16', tf: 15, array: Int16Array, elementsPerValue: 1 },
+  { name: 'quint16', tf: 16, array: Uint16Array, elementsPerValue: 1 },
+  { name: 'uint16', tf: 17, array: Uint16Array, elementsPerValue: 1 },
+  { name: 'complex128', tf: 18, array: Float64Array, elementsPerValue: 2 },
+  { name: 'float16', tf: 19, array: Uint16Array, elementsPerValue: 1 },
+  { name: 'resource', tf: 20, elementsPerValue: 1 },
+  { name: 'variant', tf: 21, elementsPerValue: 1 },
+  { name: 'uint32', tf: 22, array: Uint32Array, elementsPerValue: 1 },
+  { name: 'uint64', tf: 23, array: BigUint64Array, elementsPerValue: 1 },
+];
+
+const BY_NAME = new Map<string, DTypeInfo>(TABLE.map((d) => [d.name, d]));
+const BY_TF = new Map<number, DTypeInfo>(TABLE.map((d) => [d.tf, d]));
+// Python spellings users will type.
+const ALIASES: Record<string, DType> = { float: 'float32', double: 'float64', half: 'float16', int: 'int32', long: 'int64' };
+
+/** Whether `name` is a dtype this library knows. */
+export function isDType(name: unknown): name is DType {
+  return typeof name === 'string' && BY_NAME.has(name);
+}
+
+/** Canonical dtype for a name or alias (`'float'` → `'float32'`); throws TypeError for unknown names. */
+export function canonicalDType(name: string): DType {
+  if (BY_NAME.has(name)) return name as DType;
+  const alias = ALIASES[name];
+  if (alias) return alias;
+  const e = new TypeError(`unknown dtype '${name}'`) as TypeError & { code: string };
+  e.code = 'ERR_INVALID_DTYPE';
+  throw e;
+}
+
+/** TF_DataType number of a dtype name. */
+export function tfDataType(name: DType): number {
+  return BY_NAME.get(name)!.tf;
+}
+
+/** dtype name of a TF_DataType number (reference types, 101+, map to their base type). */
+export function dtypeFromTf(value: number): DType {
+  const info = BY_TF.get(value > 100 ? value - 100 : value);
+  if (!info) {
+    const e = new TypeError(`unsupported TF_DataType ${value}`) as TypeError & { code: string };
+    e.code = 'ERR_INVALID_DTYPE';
+    throw e;
+  }
+  return info.name;
+}
+
+/** Typed array class that stores a dtype (undefined for string/resource/variant). */
+export function storageOf(name: DType): TypedArrayCtor | undefined {
+  return BY_NAME.get(name)!.array;
+}
+
+/** Typed-array elements per tensor element (2 for complex dtypes). */
+export function elementsPerValue(name: DType): number {
+  return BY_NAME.get(name)!.elementsPerValue;
+}
+
+/** Whether values of this dtype can be differentiated. */
+export function isFloating(name: DType): boolean {
+  return name === 'float32' || name === 'float64' || name === 'float16' || name === 'bfloat16' || name === 'complex64' || name === 'complex128';
+}

@@ -1,0 +1,12 @@
+/**
+ * tfhub-node: TensorFlow Hub for Node.js over the TensorFlow C API.
+ *
+ *   import { Tensor, Graph, Session, hub, train } from 'tfhub-node';
+ */
+export * from './errors';
+export { DType, DataTypeMap, NumericDType, isDType, canonicalDType } from './dtypes';
+export { Tensor, TensorData, tensor } from './tensor';
+export { Graph, Operation, Output, OperationInput, AddOperationOptions, ImportGraphDefOptions, ImportResult, GradientOptions } from './graph';
+export { Session, SessionOptions, Fetch, Fetches, Feeds, FeedValue, FetchResult, RunOptions } from './session';
+export { tensorflowVersion, tensorflowLibraryPath } from './native';
+export { opDefs, loadOpLibrary } from './registry';

@@ -1,0 +1,251 @@
+/** `Session`: runs a Graph. Runs are asynchronous (own threads) by default; `runSync` blocks. */
+import { DType } from './dtypes';
+import { TfhubError, typeError } from './errors';
+import { Graph, Operation, Output } from './graph';
+import { NativeOperation, NativeSession, NativeTensor, binding } from './native';
+import { tensorflow } from './proto';
+import { Tensor, tensor as makeTensor } from './tensor';
+
+/** Options of `new Session(graph, options)`. */
+export interface SessionOptions {
+  /** Threads for one op's internal parallelism (0 = TF's choice). */
+  intraOpParallelism?: number;
+  /** Threads for running independent ops (0 = TF's choice). */
+  interOpParallelism?: number;
+  /** Give this session its own thread pools instead of the process-wide ones fixed by the first session. */
+  usePerSessionThreads?: boolean;
+  allowSoftPlacement?: boolean;
+  logDevicePlacement?: boolean;
+  /** GPU memory grows on demand instead of being reserved up front. */
+  gpuMemoryGrowth?: boolean;
+  /** Comma-separated GPU ids visible to this session, e.g. `'0'`. */
+  visibleDevices?: string;
+  /** Device counts, e.g. `{GPU: 0}` to hide GPUs. */
+  deviceCount?: Record<string, number>;
+  /** Remote target (grpc://…); empty for in-process. */
+  target?: string;
+  /** A raw serialized ConfigProto; merged under the fields above (the fields above win). */
+  config?: Uint8Array;
+}
+
+/** Something to fetch: an Output, a `"op:0"` name, an Operation (run for its effect; gives `null`). */
+export type Fetch = Output | Operation | string;
+/** A fetch structure: one fetch, an array or a record of fetches (nested), mirrored by the result. */
+export type Fetches = Fetch | readonly Fetches[] | { readonly [key: string]: Fetches };
+/** Values to feed: Tensors, or JS values converted to the fed output's dtype. */
+export type FeedValue = Tensor | number | bigint | boolean | string | unknown[] | ArrayBufferView;
+/** Feeds keyed by Output (Map) or by `"op:0"` name (record). */
+export type Feeds = Map<Output | string, FeedValue> | Record<string, FeedValue>;
+
+/** The result structure of a run: Tensors where fetches were outputs, null for operations. */
+export type FetchResult<F> = F extends Output | string ? Tensor : F extends Operation ? null
+  : F extends readonly unknown[] ? { -readonly [K in keyof F]: FetchResult<F[K]> }
+  : F extends object ? { -readonly [K in keyof F]: FetchResult<F[K]> } : unknown;
+
+/** Options of one run. */
+export interface RunOptions {
+  /** Operations to run without fetching anything. */
+  targets?: Array<Operation | string>;
+  /** A raw serialized RunOptions proto (timeouts, tracing). */
+  runOptions?: Uint8Array;
+  /** Shorthand for RunOptions.timeout_in_ms. */
+  timeoutMs?: number;
+}
+
+function encodeConfig(o: SessionOptions): Uint8Array | null {
+  const fields: tensorflow.IConfigProto = {};
+  let any = false;
+  const set = <K extends keyof tensorflow.IConfigProto>(k: K, v: tensorflow.IConfigProto[K] | undefined) => {
+    if (v !== undefined) { fields[k] = v; any = true; }
+  };
+  set('intraOpParallelismThreads', o.intraOpParallelism);
+  set('interOpParallelismThreads', o.interOpParallelism);
+  set('usePerSessionThreads', o.usePerSessionThreads);
+  set('allowSoftPlacement', o.allowSoftPlacement);
+  set('logDevicePlacement', o.logDevicePlacement);
+  set('deviceCount', o.deviceCount);
+  if (o.gpuMemoryGrowth !== undefined || o.visibleDevices !== undefined) {
+    set('gpuOptions', { allowGrowth: o.gpuMemoryGrowth, visibleDeviceList: o.visibleDevices });
+  }
+  if (!any && !o.config) return null;
+  const own = tensorflow.ConfigProto.encode(fields).finish();
+  if (!o.config) return own;
+  // Protobuf merge semantics: concatenating serializations merges them, later fields winning.
+  const merged = new Uint8Array(o.config.length + own.length);
+  merged.set(o.config, 0);
+  merged.set(own, o.config.length);
+  return merged;
+}
+
+interface Plan {
+  feedOps: NativeOperation[];
+  feedIndices: Int32Array;
+  feedTensors: NativeTensor[];
+  fetchOps: NativeOperation[];
+  fetchIndices: Int32Array;
+  targets: NativeOperation[];
+  owned: Tensor[];               // tensors converted from JS values, disposed after the run
+  build: (values: Array<NativeTensor | null>) => unknown;
+  runOptions: Uint8Array | null;
+}
+
+/** Runs a Graph. Thread-safe: many runs may be in flight at once. */
+export class Session {
+  /** @internal */
+  readonly native: NativeSession;
+  /** The graph this session runs (kept alive by the session). */
+  readonly graph: Graph;
+
+  constructor(graph: Graph, options: SessionOptions = {}) {
+    if (!(graph instanceof Graph)) throw typeError('ERR_INVALID_ARG_TYPE', 'new Session(graph): graph must be a Graph');
+    this.graph = graph;
+    this.native = new (binding().Session)(graph.native, encodeConfig(options), options.target ?? null);
+  }
+
+  /**
+   * Runs the graph: computes `fetches` given `feeds`, on a background thread. The result mirrors the fetch
+   * structure (Tensor per output, null per operation).
+   */
+  run<F extends Fetches>(fetches: F, feeds?: Feeds, options?: RunOptions): Promise<FetchResult<F>>;
+  async run(fetches: Fetches, feeds?: Feeds, options: RunOptions = {}): Promise<unknown> {
+    const plan = this.plan(fetches, feeds, options);
+    try {
+      const values = await this.native.run(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
+      return plan.build(values);
+    } finally {
+      for (const t of plan.owned) t.dispose();
+    }
+  }
+
+  /** Like run, blocking the JS thread (lowest latency for tiny graphs; avoid in servers). */
+  runSync<F extends Fetches>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F>;
+  runSync(fetches: Fetches, feeds?: Feeds, options: RunOptions = {}): unknown {
+    const plan = this.plan(fetches, feeds, options);
+    try {
+      return plan.build(this.native.runSync(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions));
+    } finally {
+      for (const t of plan.owned) t.dispose();
+    }
+  }
+
+  /** Devices available to this session. */
+  listDevices(): Array<{ name: string; type: string; memoryBytes: number }> {
+    return this.native.listDevices();
+  }
+
+  /** Closes the session (after in-flight runs finish); later runs throw ERR_DISPOSED. Idempotent. */
+  close(): void {
+    this.native.close();
+  }
+
+  /** Same as close(). */
+  dispose(): void {
+    this.close();
+  }
+
+  get isClosed(): boolean {
+    return this.native.isClosed();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+  }
+
+  private resolveOutput(f: Output | string, what: string): Output {
+    if (f instanceof Output) {
+      if (f.graph !== this.graph) throw new TfhubError('ERR_GRAPH_MISMATCH', `${what} ${f.name} belongs to another graph`);
+      return f;
+    }
+    return this.graph.output(f);
+  }
+
+  private plan(fetches: Fetches, feeds: Feeds | undefined, options: RunOptions): Plan {
+    const fetchOps: NativeOperation[] = [];
+    const fetchIdx: number[] = [];
+    const targets: NativeOperation[] = [];
+    const toTarget = (op: Operation) => {
+      if (op.graph !== this.graph) throw new TfhubError('ERR_GRAPH_MISMATCH', `operation ${op.name} belongs to another graph`);
+      targets.push(op.native);
+    };
+    // Flatten the fetch structure into position lists; `build` re-nests the results.
+    const flatten = (f: Fetches): (values: Array<NativeTensor | null>) => unknown => {
+      if (f instanceof Output || (typeof f === 'string' && f.includes(':'))) {
+        const o = this.resolveOutput(f as Output | string, 'fetch');
+        const pos = fetchOps.length;
+        fetchOps.push(o.op.native);
+        fetchIdx.push(o.index);
+        return (values) => new Tensor(values[pos]!);
+      }
+      if (f instanceof Operation || typeof f === 'string') {
+        const op = f instanceof Operation ? f : this.graph.operation(f);
+        if (!op) throw new TfhubError('ERR_NOT_FOUND', `no operation '${String(f)}' in the graph`);
+        toTarget(op);
+        return () => null;
+      }
+      if (Array.isArray(f)) {
+        const parts = f.map(flatten);
+        return (values) => parts.map((p) => p(values));
+      }
+      if (f && typeof f === 'object') {
+        const entries = Object.entries(f as Record<string, Fetches>).map(([k, v]) => [k, flatten(v)] as const);
+        return (values) => Object.fromEntries(entries.map(([k, p]) => [k, p(values)]));
+      }
+      throw typeError('ERR_INVALID_ARG_TYPE', `cannot fetch ${String(f)}`);
+    };
+    const build = flatten(fetches);
+    for (const t of options.targets ?? []) {
+      const op = typeof t === 'string' ? this.graph.operation(t) : t;
+      if (!op) throw new TfhubError('ERR_NOT_FOUND', `no operation '${String(t)}' in the graph`);
+      toTarget(op);
+    }
+
+    const feedOps: NativeOperation[] = [];
+    const feedIdx: number[] = [];
+    const feedTensors: NativeTensor[] = [];
+    const owned: Tensor[] = [];
+    const entries: Array<[Output | string, FeedValue]> = feeds instanceof Map ? [...feeds.entries()] : Object.entries(feeds ?? {});
+    try {
+      for (const [key, value] of entries) {
+        const out = this.resolveOutput(key, 'feed');
+        let t: Tensor;
+        if (value instanceof Tensor) t = value;
+        else {
+          t = feedTensor(value, out.dtype, out.name);
+          owned.push(t);
+        }
+        feedOps.push(out.op.native);
+        feedIdx.push(out.index);
+        feedTensors.push(t.native);
+      }
+    } catch (e) {
+      for (const t of owned) t.dispose();
+      throw e;
+    }
+    let runOptions = options.runOptions ?? null;
+    if (options.timeoutMs !== undefined) {
+      const extra = tensorflow.RunOptions.encode({ timeoutInMs: options.timeoutMs }).finish();
+      runOptions = runOptions ? new Uint8Array([...runOptions, ...extra]) : extra;
+    }
+    return {
+      feedOps, feedIndices: Int32Array.from(feedIdx), feedTensors,
+      fetchOps, fetchIndices: Int32Array.from(fetchIdx), targets, owned, build, runOptions,
+    };
+  }
+}
+
+/** Converts a JS feed value to a Tensor of the fed output's dtype. */
+export function feedTensor(value: FeedValue, dtype: DType, name: string): Tensor {
+  try {
+    if (ArrayBuffer.isView(value)) return new Tensor(dtype, [(value as unknown as { length: number }).length], value as never);
+    return makeTensor(value, dtype);
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const wrapped = new TypeError(`cannot feed ${name} (${dtype}): ${err.message}`) as TypeError & { code: string };
+    wrapped.code = err.code ?? 'ERR_INVALID_FEED';
+    throw wrapped;
+  }
+}

@@ -1,0 +1,202 @@
+/** `Tensor`: an immutable n-dimensional array held in TensorFlow memory. */
+import { DataTypeMap, DType, canonicalDType, elementsPerValue, dtypeFromTf, storageOf, tfDataType } from './dtypes';
+import { rangeError, typeError } from './errors';
+import { NativeTensor, binding } from './native';
+
+/** Values accepted for a tensor's data: the dtype's typed array, or plain JS values converted to it. */
+export type TensorData<D extends DType> =
+  | DataTypeMap[D]
+  | (D extends 'string' ? Array<string | Uint8Array> : never)
+  | ReadonlyArray<number | bigint | boolean>;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function checkShape(shape: readonly number[]): number {
+  if (!Array.isArray(shape)) throw typeError('ERR_INVALID_SHAPE', 'shape must be an array of non-negative integers');
+  let size = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw typeError('ERR_INVALID_SHAPE', `invalid dimension ${String(d)} in shape [${shape.join(', ')}]`);
+    size *= d;
+  }
+  if (!Number.isSafeInteger(size)) throw rangeError('ERR_INVALID_SHAPE', `shape [${shape.join(', ')}] is too large`);
+  return size;
+}
+
+function toTypedArray(dtype: DType, values: ReadonlyArray<number | bigint | boolean>): ArrayBufferView {
+  const Storage = storageOf(dtype)!;
+  if (Storage === BigInt64Array || Storage === BigUint64Array) {
+    const out = new Storage(values.length);
+    values.forEach((v, i) => {
+      if (typeof v === 'bigint') out[i] = v;
+      else if (typeof v === 'number' && Number.isSafeInteger(v)) out[i] = BigInt(v);
+      else throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} element ${i} must be a bigint or a safe integer, got ${String(v)}`);
+    });
+    return out;
+  }
+  const out = new (Storage as Float64ArrayConstructor)(values.length);
+  values.forEach((v, i) => {
+    if (typeof v === 'number') out[i] = v;
+    else if (typeof v === 'boolean') out[i] = v ? 1 : 0;
+    else if (typeof v === 'bigint') out[i] = Number(v);
+    else throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} element ${i} must be a number, got ${typeof v}`);
+  });
+  return out;
+}
+
+/**
+ * An n-dimensional array in TensorFlow memory. Creating one copies `data` once into TF; `data()` copies out.
+ * Call `dispose()` (or use `using`) to free the memory at once; otherwise it is freed on garbage collection.
+ */
+export class Tensor<D extends DType = DType> {
+  /** @internal */
+  readonly native: NativeTensor;
+  private _dtype: D | undefined;
+  private _shape: number[] | undefined;
+
+  /**
+   * @param dtype element type, e.g. `'float32'`, `'int64'`, `'string'`
+   * @param shape dimensions, e.g. `[2, 3]`; `[]` for a scalar
+   * @param data the elements in row-major order: the dtype's typed array (Float32Array for float32, BigInt64Array
+   *   for int64, Uint16Array for float16/bfloat16 bits, interleaved Float32Array for complex64, …), a plain array
+   *   of numbers/bigints/booleans, or for `string` an array of strings or byte arrays.
+   * @throws RangeError (`ERR_INVALID_DATA_LENGTH`) when the element count does not match the shape.
+   */
+  constructor(dtype: D, shape: readonly number[], data: TensorData<D>);
+  /** @internal wraps a tensor returned by TensorFlow */
+  constructor(native: NativeTensor);
+  constructor(dtypeOrNative: D | NativeTensor, shape?: readonly number[], data?: TensorData<D>) {
+    if (typeof dtypeOrNative !== 'string') {
+      this.native = dtypeOrNative;
+      return;
+    }
+    const dtype = canonicalDType(dtypeOrNative) as D;
+    const size = checkShape(shape as readonly number[]);
+    if (dtype === 'resource' || dtype === 'variant') throw typeError('ERR_INVALID_DTYPE', `cannot create ${dtype} tensors from data`);
+    if (dtype === 'string') {
+      if (!Array.isArray(data)) throw typeError('ERR_INVALID_ARG_TYPE', 'string tensor data must be an array of strings or Uint8Arrays');
+      if (data.length !== size) throw rangeError('ERR_INVALID_DATA_LENGTH', `shape [${shape!.join(', ')}] needs ${size} strings, got ${data.length}`);
+      const items = (data as Array<unknown>).map((s, i) => {
+        if (typeof s === 'string') return encoder.encode(s);
+        if (s instanceof Uint8Array) return s;
+        throw typeError('ERR_INVALID_ARG_TYPE', `string element ${i} must be a string or Uint8Array`);
+      });
+      this.native = binding().Tensor.fromStrings(shape as number[], items);
+    } else {
+      const Storage = storageOf(dtype)!;
+      let view: ArrayBufferView;
+      if (ArrayBuffer.isView(data)) {
+        if (!(data instanceof Storage)) {
+          throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} data must be a ${Storage.name}, got ${data.constructor.name}`);
+        }
+        view = data;
+      } else if (Array.isArray(data)) {
+        view = toTypedArray(dtype, data as unknown as ReadonlyArray<number | bigint | boolean>);
+      } else {
+        throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} data must be a ${Storage.name} or an array`);
+      }
+      const expected = size * elementsPerValue(dtype);
+      const got = (view as unknown as { length: number }).length;
+      if (got !== expected) {
+        throw rangeError('ERR_INVALID_DATA_LENGTH', `shape [${shape!.join(', ')}] of ${dtype} needs ${expected} values, got ${got}`);
+      }
+      this.native = binding().Tensor.fromData(tfDataType(dtype), shape as number[], view);
+    }
+    this._dtype = dtype;
+    this._shape = [...shape!];
+  }
+
+  /** Element type. */
+  get dtype(): D {
+    return (this._dtype ??= dtypeFromTf(this.native.dtype()) as D);
+  }
+
+  /** Dimensions (a copy). */
+  get shape(): number[] {
+    return [...(this._shape ??= this.native.shape())];
+  }
+
+  /** Rank (number of dimensions). */
+  get rank(): number {
+    return (this._shape ??= this.native.shape()).length;
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return (this._shape ??= this.native.shape()).reduce((a, b) => a * b, 1);
+  }
+
+  /** Whether dispose() was called. */
+  get isDisposed(): boolean {
+    return this.native.isDisposed();
+  }
+
+  /** A copy of the elements as the dtype's typed array (strings: their bytes, as `bytes()`). */
+  data(): DataTypeMap[D] {
+    const dtype = this.dtype;
+    if (dtype === 'string') return this.bytes() as DataTypeMap[D];
+    const Storage = storageOf(dtype);
+    if (!Storage) throw typeError('ERR_INVALID_DTYPE', `${dtype} tensors have no readable data`);
+    return new (Storage as Float64ArrayConstructor)(this.native.data()) as unknown as DataTypeMap[D];
+  }
+
+  /** Elements of a string tensor, UTF-8 decoded. */
+  strings(): string[] {
+    return this.native.strings().map((b) => decoder.decode(b));
+  }
+
+  /** Elements of a string tensor as raw bytes (binary-safe). */
+  bytes(): Uint8Array[] {
+    return this.native.strings().map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+  }
+
+  /** The elements as a nested JS array of numbers / bigints / booleans / strings. */
+  array(): unknown {
+    const dtype = this.dtype;
+    let flat: unknown[];
+    if (dtype === 'string') flat = this.strings();
+    else if (dtype === 'bool') flat = Array.from(this.data() as Uint8Array, (v) => v !== 0);
+    else flat = Array.from(this.data() as ArrayLike<number>);
+    const shape = this.shape;
+    if (shape.length === 0) return flat[0];
+    const build = (dim: number, offset: number): [unknown[], number] => {
+      const out: unknown[] = [];
+      for (let i = 0; i < shape[dim]; i++) {
+        if (dim === shape.length - 1) out.push(flat[offset++]);
+        else {
+          const [sub, next] = build(dim + 1, offset);
+          out.push(sub);
+          offset = next;
+        }
+      }
+      return [out, offset];
+    };
+    return build(0, 0)[0];
+  }
+
+  /** Frees the TensorFlow memory now (deferred while a session run is using it). Idempotent. */
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  toString(): string {
+    return this.isDisposed ? 'Tensor(disposed)' : `Tensor(${this.dtype}, [${this.shape.join(', ')}])`;
+  }
+}
+
+/** Builds a Tensor from JS values, inferring the shape from nested arrays (dtype float32 unless given). */
+export function tensor(values: unknown, dtype?: DType, shape?: number[]): Tensor {
+  const inferred: number[] = [];
+  let probe: unknown = values;
+  while (Array.isArray(probe)) {
+    inferred.push(probe.length);
+    probe = probe[0];
+  }
+  const flat = Array.isArray(values) ? (values as unknown[]).flat(Infinity) : [values];
+  const dt: DType = dtype ?? (typeof probe === 'string' ? 'string' : typeof probe === 'boolean' ? 'bool' : typeof probe === 'bigint' ? 'int64' : 'float32');
+  return new Tensor(dt, shape ?? inferred, flat as never);
+}
