@@ -2,7 +2,7 @@
 import { DType, canonicalDType, dtypeFromTf, isDType, tfDataType } from './dtypes';
 import { TfhubError, typeError } from './errors';
 import { NativeAttr, NativeGraph, NativeImportOptions, NativeOperation, NativeOutput, binding } from './native';
-import { tensorflow } from './proto';
+import { shapeProto, tensorflow, toSafeNumber } from './proto';
 import { Tensor, tensor as makeTensor } from './tensor';
 
 /** One output of an operation: what Python calls a `tf.Tensor` in graph mode. */
@@ -544,12 +544,6 @@ function dtypeAttr(v: unknown, op: string, name: string): number {
   throw typeError('ERR_INVALID_ATTR', `attr '${name}' of ${op} must be a dtype name`);
 }
 
-/** A shape attr: null = unknown rank, -1 = unknown dimension. */
-export function shapeProto(dims: readonly number[] | null | undefined): tensorflow.ITensorShapeProto {
-  if (dims === null || dims === undefined) return { unknownRank: true };
-  return { dim: dims.map((d) => ({ size: d })) };
-}
-
 function funcAttr(v: unknown): tensorflow.INameAttrList {
   if (typeof v === 'string') return { name: v };
   if (v && typeof v === 'object' && typeof (v as { name?: unknown }).name === 'string') return v as tensorflow.INameAttrList;
@@ -631,10 +625,10 @@ function encodeAttr(name: string, type: string, value: unknown, op: string): Nat
 
 /** Converts a decoded AttrValue to a plain JS value. */
 export function attrToJs(a: tensorflow.IAttrValue): unknown {
-  const num = (v: unknown) => (typeof v === 'number' ? v : Number(v));
+  const num = (v: unknown) => toSafeNumber(v as number, 'attr value');
   const shape = (s: tensorflow.ITensorShapeProto | null | undefined) => (!s || s.unknownRank ? null : (s.dim ?? []).map((d) => num(d.size)));
-  if (a.s != null && a.s.length >= 0 && 's' === (a as { value?: string }).value) return new TextDecoder().decode(a.s);
   switch ((a as { value?: string }).value) {
+    case 's': return new TextDecoder().decode(a.s ?? new Uint8Array());
     case 'i': return num(a.i);
     case 'f': return a.f;
     case 'b': return a.b;
