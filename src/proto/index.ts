@@ -1,0 +1,365 @@
+// TensorFlow / TF Hub protocol buffers: generated message classes plus the project's parse boundary.
+//
+// int64 policy (decided here, once):
+// - Decoded int64/uint64/sint64/fixed64 fields are `Long` objects (lossless; unset ones read as a Long zero
+//   from the prototype). The generated types say `number | Long`, because encoders accept both.
+// - Convert where a value is used: `toSafeNumber(v, what)` for counts, sizes, offsets and dims (throws a
+//   RangeError naming `what` instead of rounding), `toBigInt(v)` for values (tensor int64_val, attr `i`,
+//   hashes). Never call Long#toNumber(): it rounds silently.
+// - To encode, pass safe integers as numbers, anything wider through `toLong(bigint)`.
+// - Shapes cross the boundary through `dimsOf` / `shapeProto` only.
+//
+// Field names are protobufjs's camelCase of TensorFlow's snake_case (tensor_content -> tensorContent).
+// Decoded `bytes` fields are views into the input buffer, not copies.
+// The decode helpers below keep unknown fields ($unknowns) so that encode writes them back unchanged
+// (protobufjs's own X.decode drops them).
+
+import * as $protobuf from 'protobufjs/minimal';
+import type Long = require('long');
+import { google, tensorflow, tensorflow_hub } from './generated/tf';
+
+export { google, tensorflow, tensorflow_hub };
+export type { Long };
+
+/** What the generated code accepts and yields for 64-bit integer fields. */
+export type Int64 = number | Long;
+
+// Decoding int64 without long.js would yield lossy numbers; make sure it is there before any decode.
+if (!$protobuf.util.Long) {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    $protobuf.util.Long = require('long');
+    $protobuf.configure();
+  } catch {
+    // reported below
+  }
+  if (!$protobuf.util.Long) throw new Error('tfhub-node: protobufjs has no long.js; int64 fields would lose precision');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors
+
+/** Malformed protocol buffer bytes. `what` names the file or the thing that was being decoded. */
+export class ProtoDecodeError extends Error {
+  readonly code = 'INVALID_PROTO' as const;
+  readonly what: string;
+  readonly messageType: string;
+
+  constructor(what: string, messageType: string, detail: string, options?: { cause?: unknown }) {
+    super(`${what}: not a valid ${messageType} protocol buffer (${detail})`, options);
+    this.name = 'ProtoDecodeError';
+    this.what = what;
+    this.messageType = messageType;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// 64-bit integers
+
+type LongLike = { low: number; high: number; unsigned?: boolean };
+
+function isLongLike(v: unknown): v is LongLike {
+  return typeof v === 'object' && v !== null && typeof (v as LongLike).low === 'number' && typeof (v as LongLike).high === 'number';
+}
+
+/** True for a long.js value (what decoded 64-bit fields hold). */
+export function isLong(v: unknown): v is Long {
+  return isLongLike(v);
+}
+
+/**
+ * Exact bigint of a 64-bit field value (null/undefined = proto3 default 0).
+ * A number must be an integer; a Long keeps its signedness.
+ */
+export function toBigInt(v: number | bigint | Long | LongLike | null | undefined): bigint {
+  if (v === null || v === undefined) return 0n;
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new RangeError(`toBigInt: ${v} is not an integer`);
+    return BigInt(v);
+  }
+  if (isLongLike(v)) {
+    const bits = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
+    return v.unsigned ? bits : BigInt.asIntN(64, bits);
+  }
+  throw new TypeError(`toBigInt: not an integer value: ${String(v)}`);
+}
+
+/**
+ * `v` as a number, if it is exactly representable (a safe integer); otherwise a RangeError naming `what`.
+ * null/undefined read as the proto3 default 0.
+ */
+export function toSafeNumber(v: number | bigint | Long | LongLike | null | undefined, what: string): number {
+  if (typeof v === 'number') {
+    if (Number.isSafeInteger(v)) return v;
+    throw new RangeError(`${what}: ${v} is not a safe integer`);
+  }
+  let b: bigint;
+  try {
+    b = toBigInt(v);
+  } catch (e) {
+    throw new RangeError(`${what}: ${(e as Error).message}`);
+  }
+  if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) {
+    throw new RangeError(`${what}: ${b} does not fit a JavaScript number exactly`);
+  }
+  return Number(b);
+}
+
+/** A Long for encoding a 64-bit field (signed unless `unsigned`); throws a RangeError if out of range. */
+export function toLong(v: number | bigint | Long | LongLike, unsigned = false): Long {
+  const b = toBigInt(v);
+  if (unsigned ? b < 0n || b >= 1n << 64n : b < -(1n << 63n) || b >= 1n << 63n) {
+    throw new RangeError(`toLong: ${b} is out of range for ${unsigned ? 'uint64' : 'int64'}`);
+  }
+  const bits = BigInt.asUintN(64, b);
+  const LongCtor = $protobuf.util.Long as unknown as typeof Long;
+  return LongCtor.fromBits(Number(bits & 0xffffffffn) | 0, Number(bits >> 32n) | 0, unsigned);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Shapes
+
+/**
+ * Dimensions of a TensorShapeProto: null = unknown rank, -1 = unknown dimension.
+ * An absent shape is the default message, i.e. a scalar ([]), as in TensorFlow.
+ */
+export function dimsOf(shape?: tensorflow.TensorShapeProto.$Properties | null, what = 'shape'): number[] | null {
+  if (!shape) return [];
+  if (shape.unknownRank) return null;
+  const dims = shape.dim ?? [];
+  return dims.map((d, i) => {
+    const n = toSafeNumber(d?.size, `${what} dim ${i}`);
+    if (n < -1) throw new RangeError(`${what} dim ${i}: ${n} is not a size (-1 = unknown)`);
+    return n;
+  });
+}
+
+/** A TensorShapeProto for `dims` (null = unknown rank, -1 = unknown dimension). */
+export function shapeProto(dims: readonly number[] | null): tensorflow.TensorShapeProto {
+  if (dims === null) return tensorflow.TensorShapeProto.create({ unknownRank: true });
+  return tensorflow.TensorShapeProto.create({
+    dim: dims.map((d, i) => {
+      if (!Number.isSafeInteger(d) || d < -1) throw new RangeError(`shapeProto: dim ${i} is ${d}, not an integer >= -1`);
+      return tensorflow.TensorShapeProto.Dim.create({ size: d });
+    }),
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// DataType names (as in tf.dtypes)
+
+const DT = tensorflow.DataType;
+
+const DTYPE_NAMES = {
+  float32: DT.DT_FLOAT,
+  float64: DT.DT_DOUBLE,
+  int32: DT.DT_INT32,
+  uint8: DT.DT_UINT8,
+  int16: DT.DT_INT16,
+  int8: DT.DT_INT8,
+  string: DT.DT_STRING,
+  complex64: DT.DT_COMPLEX64,
+  int64: DT.DT_INT64,
+  bool: DT.DT_BOOL,
+  qint8: DT.DT_QINT8,
+  quint8: DT.DT_QUINT8,
+  qint32: DT.DT_QINT32,
+  bfloat16: DT.DT_BFLOAT16,
+  qint16: DT.DT_QINT16,
+  quint16: DT.DT_QUINT16,
+  uint16: DT.DT_UINT16,
+  complex128: DT.DT_COMPLEX128,
+  float16: DT.DT_HALF,
+  resource: DT.DT_RESOURCE,
+  variant: DT.DT_VARIANT,
+  uint32: DT.DT_UINT32,
+  uint64: DT.DT_UINT64,
+  float8_e5m2: DT.DT_FLOAT8_E5M2,
+  float8_e4m3fn: DT.DT_FLOAT8_E4M3FN,
+  float8_e4m3fnuz: DT.DT_FLOAT8_E4M3FNUZ,
+  float8_e4m3b11fnuz: DT.DT_FLOAT8_E4M3B11FNUZ,
+  float8_e5m2fnuz: DT.DT_FLOAT8_E5M2FNUZ,
+  int4: DT.DT_INT4,
+  uint4: DT.DT_UINT4,
+  int2: DT.DT_INT2,
+  uint2: DT.DT_UINT2,
+  float4_e2m1fn: DT.DT_FLOAT4_E2M1FN,
+} as const;
+
+/** tf.dtypes name of a (non-ref) DataType. */
+export type DTypeName = keyof typeof DTYPE_NAMES;
+
+/** Other spellings tf.as_dtype accepts. */
+const DTYPE_ALIASES: Readonly<Record<string, DTypeName>> = { float: 'float32', double: 'float64', half: 'float16' };
+
+const NAME_BY_ENUM = new Map<number, DTypeName>(
+  (Object.entries(DTYPE_NAMES) as [DTypeName, number][]).map(([name, v]) => [v, name]),
+);
+
+const REF_OFFSET = 100;
+
+/** True for DT_*_REF values (reference-typed edges of TF1 graphs). */
+export function isRefDtype(v: number): boolean {
+  return v > REF_OFFSET && NAME_BY_ENUM.has(v - REF_OFFSET);
+}
+
+/** The non-ref DataType of `v` (DT_FLOAT_REF -> DT_FLOAT); other values unchanged. */
+export function baseDtype(v: number): tensorflow.DataType {
+  return isRefDtype(v) ? v - REF_OFFSET : v;
+}
+
+/** The DT_*_REF value of a base DataType. */
+export function refDtype(v: number): tensorflow.DataType {
+  if (!NAME_BY_ENUM.has(v)) throw new RangeError(`refDtype: ${v} is not a base DataType`);
+  return v + REF_OFFSET;
+}
+
+/** True if `v` is a known DataType value (base or ref), DT_INVALID excluded. */
+export function isKnownDtype(v: number): boolean {
+  return NAME_BY_ENUM.has(v) || isRefDtype(v);
+}
+
+/** Name of a DataType; ref types give their base name. RangeError for DT_INVALID and unknown values. */
+export function dtypeName(v: number): DTypeName {
+  const name = NAME_BY_ENUM.get(baseDtype(v));
+  if (name === undefined) {
+    const label = (DT as unknown as Record<number, string>)[v];
+    throw new RangeError(`unsupported DataType ${v}${label ? ` (${label})` : ''}`);
+  }
+  return name;
+}
+
+/** DataType of a tf.dtypes name (also 'float', 'double', 'half'); RangeError for unknown names. */
+export function dtypeEnum(name: string): tensorflow.DataType {
+  const canonical = Object.prototype.hasOwnProperty.call(DTYPE_NAMES, name)
+    ? (name as DTypeName)
+    : Object.prototype.hasOwnProperty.call(DTYPE_ALIASES, name)
+      ? DTYPE_ALIASES[name]
+      : undefined;
+  if (canonical === undefined) throw new RangeError(`unknown dtype name '${name}'`);
+  return DTYPE_NAMES[canonical];
+}
+
+/** All dtype names, in DataType order. */
+export const DTYPE_NAME_LIST: readonly DTypeName[] = Object.freeze(
+  [...NAME_BY_ENUM.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n),
+);
+
+// ---------------------------------------------------------------------------------------------------------
+// Decoding / encoding
+
+/** The static side of a generated message class. */
+export interface MessageType<T> {
+  decode(reader: $protobuf.Reader | Uint8Array, length?: number): T;
+  encode(message: never, writer?: $protobuf.Writer): $protobuf.Writer;
+  getTypeUrl(prefix?: string): string;
+}
+
+/** Full protobuf name of a generated message class, e.g. "tensorflow.GraphDef". */
+export function messageTypeName(type: Pick<MessageType<unknown>, 'getTypeUrl'>): string {
+  return type.getTypeUrl('').replace(/^\//, '');
+}
+
+/**
+ * Decodes `bytes` as `type`, keeping unknown fields. Malformed input (truncated, wrong wire types, bad UTF-8, nesting deeper than
+ * protobufjs's recursion limit, anything else protobufjs throws) becomes a ProtoDecodeError naming `what`.
+ */
+export function decodeMessage<T>(type: Pick<MessageType<T>, 'decode' | 'getTypeUrl'>, bytes: Uint8Array, what: string): T {
+  if (!(bytes instanceof Uint8Array)) {
+    throw new TypeError(`${what}: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+  }
+  try {
+    const reader = $protobuf.Reader.create(bytes);
+    reader.discardUnknown = false;
+    return type.decode(reader);
+  } catch (e) {
+    const detail = e instanceof Error ? e.message : String(e);
+    throw new ProtoDecodeError(what, messageTypeName(type), detail, { cause: e });
+  }
+}
+
+/** Serializes a message (or plain object of its properties) of `type`. */
+export function encodeMessage<P>(type: { encode(message: P, writer?: $protobuf.Writer): $protobuf.Writer }, message: P): Uint8Array {
+  return type.encode(message).finish();
+}
+
+/**
+ * Decodes a google.protobuf.Any holding `type`; ProtoDecodeError if its type_url names another message.
+ */
+export function unpackAny<T>(
+  any: google.protobuf.Any.$Properties | null | undefined,
+  type: Pick<MessageType<T>, 'decode' | 'getTypeUrl'>,
+  what: string,
+): T {
+  const expected = messageTypeName(type);
+  const url = any?.typeUrl ?? '';
+  const got = url.slice(url.lastIndexOf('/') + 1);
+  if (got !== expected) {
+    throw new ProtoDecodeError(what, expected, `google.protobuf.Any holds '${url || '(nothing)'}'`);
+  }
+  return decodeMessage(type, any?.value ?? new Uint8Array(0), what);
+}
+
+type Decoded<C> = C extends { decode(reader: $protobuf.Reader | Uint8Array, length?: number): infer T } ? T : never;
+
+function decoder<C extends Pick<MessageType<unknown>, 'decode' | 'getTypeUrl'>>(type: C, defaultWhat: string) {
+  return (bytes: Uint8Array, what: string = defaultWhat): Decoded<C> => decodeMessage(type, bytes, what) as Decoded<C>;
+}
+
+function encoder<P>(type: { encode(message: P, writer?: $protobuf.Writer): $protobuf.Writer }) {
+  return (message: P): Uint8Array => encodeMessage(type, message);
+}
+
+/** saved_model.pb */
+export const decodeSavedModel = decoder(tensorflow.SavedModel, 'saved_model.pb');
+export const encodeSavedModel = encoder(tensorflow.SavedModel);
+/** tfhub_module.pb */
+export const decodeModuleDef = decoder(tensorflow_hub.ModuleDef, 'tfhub_module.pb');
+export const encodeModuleDef = encoder(tensorflow_hub.ModuleDef);
+/** Entries of the "hub_module_attachments" collection. */
+export const decodeModuleAttachment = decoder(tensorflow_hub.ModuleAttachment, 'module attachment');
+export const encodeModuleAttachment = encoder(tensorflow_hub.ModuleAttachment);
+export const decodeMetaGraphDef = decoder(tensorflow.MetaGraphDef, 'MetaGraphDef');
+export const encodeMetaGraphDef = encoder(tensorflow.MetaGraphDef);
+export const decodeGraphDef = decoder(tensorflow.GraphDef, 'GraphDef');
+export const encodeGraphDef = encoder(tensorflow.GraphDef);
+export const decodeNodeDef = decoder(tensorflow.NodeDef, 'NodeDef');
+export const encodeNodeDef = encoder(tensorflow.NodeDef);
+export const decodeAttrValue = decoder(tensorflow.AttrValue, 'AttrValue');
+export const encodeAttrValue = encoder(tensorflow.AttrValue);
+export const decodeOpDef = decoder(tensorflow.OpDef, 'OpDef');
+export const encodeOpDef = encoder(tensorflow.OpDef);
+/** e.g. the buffer of TF_GetAllOpList. */
+export const decodeOpList = decoder(tensorflow.OpList, 'OpList');
+export const encodeOpList = encoder(tensorflow.OpList);
+export const decodeFunctionDef = decoder(tensorflow.FunctionDef, 'FunctionDef');
+export const encodeFunctionDef = encoder(tensorflow.FunctionDef);
+export const decodeTensorProto = decoder(tensorflow.TensorProto, 'TensorProto');
+export const encodeTensorProto = encoder(tensorflow.TensorProto);
+export const decodeTensorShapeProto = decoder(tensorflow.TensorShapeProto, 'TensorShapeProto');
+export const encodeTensorShapeProto = encoder(tensorflow.TensorShapeProto);
+/** Entries of the TF1 "variables" / "trainable_variables" collections. */
+export const decodeVariableDef = decoder(tensorflow.VariableDef, 'VariableDef');
+export const encodeVariableDef = encoder(tensorflow.VariableDef);
+export const decodeSaverDef = decoder(tensorflow.SaverDef, 'SaverDef');
+export const encodeSaverDef = encoder(tensorflow.SaverDef);
+export const decodeSavedObjectGraph = decoder(tensorflow.SavedObjectGraph, 'SavedObjectGraph');
+export const encodeSavedObjectGraph = encoder(tensorflow.SavedObjectGraph);
+/** The "_CHECKPOINTABLE_OBJECT_GRAPH" string tensor of a TF2 checkpoint. */
+export const decodeTrackableObjectGraph = decoder(tensorflow.TrackableObjectGraph, 'TrackableObjectGraph');
+export const encodeTrackableObjectGraph = encoder(tensorflow.TrackableObjectGraph);
+export const decodeStructuredValue = decoder(tensorflow.StructuredValue, 'StructuredValue');
+export const encodeStructuredValue = encoder(tensorflow.StructuredValue);
+/** Value of the empty key of a checkpoint's .index table. */
+export const decodeBundleHeader = decoder(tensorflow.BundleHeaderProto, 'checkpoint index header');
+export const encodeBundleHeader = encoder(tensorflow.BundleHeaderProto);
+/** Value of a tensor's key in a checkpoint's .index table. */
+export const decodeBundleEntry = decoder(tensorflow.BundleEntryProto, 'checkpoint index entry');
+export const encodeBundleEntry = encoder(tensorflow.BundleEntryProto);
+/** For TF_SetConfig. */
+export const decodeConfigProto = decoder(tensorflow.ConfigProto, 'ConfigProto');
+export const encodeConfigProto = encoder(tensorflow.ConfigProto);
+/** For TF_SessionRun's run_options. */
+export const decodeRunOptions = decoder(tensorflow.RunOptions, 'RunOptions');
+export const encodeRunOptions = encoder(tensorflow.RunOptions);
