@@ -10,3 +10,4 @@ export { Graph, Operation, Output, OperationInput, AddOperationOptions, ImportGr
 export { Session, SessionOptions, Fetch, Fetches, Feeds, FeedValue, FetchResult, RunOptions } from './session';
 export { tensorflowVersion, tensorflowLibraryPath } from './native';
 export { opDefs, loadOpLibrary } from './registry';
+export * as hub from './hub';

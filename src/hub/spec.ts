@@ -1,0 +1,193 @@
+/**
+ * `ModuleSpec`: a TF1 Hub format module on disk (tfhub_module.pb + saved_model.pb + variables/ + assets/),
+ * parsed and validated once, with its graph variants, signatures and attached messages.
+ */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { TfhubError } from '../errors';
+import { decodeModuleAttachment, decodeModuleDef, tensorflow, tensorflow_hub, unpackAny } from '../proto';
+import { ParsedTensorInfo, parseTensorInfoMap } from './tensor_info';
+import { availableTagSets, formatTags, metaGraphTags, readSavedModel, selectMetaGraph, tagSetKey } from './saved_model';
+
+/** Collections a module's graph may have (Python's `_SUPPORTED_COLLECTIONS`). */
+export const SUPPORTED_COLLECTIONS: ReadonlySet<string> = new Set([
+  'variables', 'trainable_variables', 'model_variables', 'table_initializer', 'update_ops', 'regularization_losses',
+  'asset_filepaths', 'cond_context', 'while_context', 'hub_module_attachments',
+]);
+
+/** Collection holding AssetFileDefs in the TF1 Hub format (tf.saved_model.ASSETS_KEY). */
+export const ASSETS_COLLECTION = 'saved_model_assets';
+/** Collection holding serialized ModuleAttachments. */
+export const ATTACHMENTS_COLLECTION = 'hub_module_attachments';
+
+/** Options naming a graph variant. */
+export interface TagsOption {
+  /** The graph variant's tag set (exact set equality); default: the empty set. */
+  tags?: Iterable<string> | null;
+}
+
+/** A decoder for attached messages: a protobufjs message type or a function of the bytes. */
+export type MessageDecoder<T> = { decode(bytes: Uint8Array): T } | ((bytes: Uint8Array) => T);
+
+/** Lists the keys of `keys` that hub modules cannot hold (Python's `get_unsupported_collections`). */
+export function getUnsupportedCollections(keys: Iterable<string>): string[] {
+  return [...keys].filter((k) => !SUPPORTED_COLLECTIONS.has(k)).sort();
+}
+
+/** A loaded TF1 Hub module specification (Python's `hub.ModuleSpec` from `hub.load_module_spec`). */
+export class ModuleSpec {
+  /** @internal */
+  constructor(
+    /** The module directory. */
+    readonly path: string,
+    /** @internal the SavedModel, asset paths already rewritten */
+    readonly savedModel: tensorflow.SavedModel,
+    /** Checkpoint prefix `<path>/variables/variables`, or null when the module has no variables. */
+    readonly checkpointPath: string | null,
+    private readonly attachments: Map<string, Map<string, Uint8Array>>,
+  ) {}
+
+  /** The graph variants' tag sets, each sorted; the list sorted. */
+  getTags(): string[][] {
+    return availableTagSets(this.savedModel);
+  }
+
+  /** @internal */
+  metaGraph(tags?: Iterable<string> | null): tensorflow.MetaGraphDef {
+    try {
+      return selectMetaGraph(this.savedModel, tags ?? [], `module ${this.path}`) as tensorflow.MetaGraphDef;
+    } catch (e) {
+      if ((e as TfhubError).code === 'ERR_NO_SUCH_GRAPH_VARIANT') {
+        throw new TfhubError('ERR_NO_SUCH_GRAPH_VARIANT', `SavedModelHandler has no graph with tags: ${formatTags(tags ?? [])}; available: [${this.getTags().map(formatTags).join(', ')}]`);
+      }
+      throw e;
+    }
+  }
+
+  /** Signature names of a graph variant (proto map order). */
+  getSignatureNames(options: TagsOption = {}): string[] {
+    return Object.keys(this.metaGraph(options.tags).signatureDef ?? {});
+  }
+
+  /** @internal */
+  signature(name: string, tags?: Iterable<string> | null): tensorflow.ISignatureDef {
+    const sig = (this.metaGraph(tags).signatureDef ?? {})[name];
+    if (!sig) throw new TfhubError('ERR_UNKNOWN_SIGNATURE', `Signature '${name}' is missing from meta graph.`);
+    return sig;
+  }
+
+  /** Inputs of a signature (default `'default'`). */
+  getInputInfoDict(signature = 'default', options: TagsOption = {}): Record<string, ParsedTensorInfo> {
+    return parseTensorInfoMap(this.signature(signature || 'default', options.tags).inputs);
+  }
+
+  /** Outputs of a signature (default `'default'`). */
+  getOutputInfoDict(signature = 'default', options: TagsOption = {}): Record<string, ParsedTensorInfo> {
+    return parseTensorInfoMap(this.signature(signature || 'default', options.tags).outputs);
+  }
+
+  /**
+   * The message attached under `key` to a graph variant (last attachment wins): decoded with `decoder`, or the
+   * raw bytes (a copy) without one. Absent: null, or a KeyError-like error (ERR_NO_ATTACHED_MESSAGE) when required.
+   */
+  getAttachedMessage<T = Uint8Array>(key: string, decoder?: MessageDecoder<T> | null, options: TagsOption & { required?: boolean } = {}): T | null {
+    const tags = options.tags ?? [];
+    this.metaGraph(tags);
+    const bytes = this.attachments.get(tagSetKey(tags))?.get(key);
+    if (bytes === undefined) {
+      if (options.required) throw new TfhubError('ERR_NO_ATTACHED_MESSAGE', `No attached message for key '${key}' in graph version ${formatTags(tags)} of Hub Module`);
+      return null;
+    }
+    const copy = Uint8Array.from(bytes);
+    if (!decoder) return copy as unknown as T;
+    return typeof decoder === 'function' ? decoder(copy) : decoder.decode(copy);
+  }
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(() => true, () => false);
+}
+
+/** Reads and validates `tfhub_module.pb` (format 3, no required features). */
+async function checkModuleDef(dir: string): Promise<void> {
+  const file = path.join(dir, 'tfhub_module.pb');
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' && await exists(path.join(dir, 'saved_model.pb'))) {
+      throw new TfhubError('ERR_NOT_TF1_HUB_MODULE', `${dir} is a TF2 SavedModel, not a TF1 Hub module (no tfhub_module.pb): use hub.load() for it`);
+    }
+    throw new TfhubError(code === 'ENOENT' ? 'ERR_MODULE_NOT_FOUND' : 'ERR_READ', `${file}; ${code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, { cause: e });
+  }
+  const def = decodeModuleDef(bytes, file);
+  if (def.format !== tensorflow_hub.ModuleDef.Format.FORMAT_V3) {
+    throw new TfhubError('ERR_UNSUPPORTED_MODULE_FORMAT', `Unsupported module def format: ${def.format} (in ${file})`);
+  }
+  if (def.requiredFeatures.length > 0) {
+    throw new TfhubError('ERR_UNSUPPORTED_MODULE_FEATURES', `Unsupported features: [${def.requiredFeatures.map((f) => `'${f}'`).join(', ')}] (in ${file})`);
+  }
+}
+
+/** Rewrites each asset Const to `<dir>/assets/<filename>` and drops the assets collection (Python's load). */
+function mergeAssets(metaGraph: tensorflow.IMetaGraphDef, dir: string): void {
+  const collection = metaGraph.collectionDef?.[ASSETS_COLLECTION];
+  if (!collection) return;
+  const assetsDir = path.resolve(dir, 'assets');
+  const nodes = new Map((metaGraph.graphDef?.node ?? []).map((n) => [n.name, n]));
+  for (const any of collection.anyList?.value ?? []) {
+    const asset = unpackAny(any, tensorflow.AssetFileDef, `asset in ${dir}`);
+    const filename = asset.filename ?? '';
+    const target = path.join(dir, 'assets', filename);
+    const abs = path.resolve(target);
+    if (filename === '' || !(abs === assetsDir || abs.startsWith(assetsDir + path.sep))) {
+      throw new TfhubError('ERR_INVALID_ASSET', `Asset filename (${filename}) points outside assets_dir`);
+    }
+    const tensorName = asset.tensorInfo?.name ?? '';
+    const node = nodes.get(tensorName.replace(/:\d+$/, ''));
+    if (!node || node.op !== 'Const' || !node.attr?.value?.tensor) {
+      throw new TfhubError('ERR_INVALID_ASSET', `asset tensor ${tensorName} is not a string Const in ${dir}`);
+    }
+    node.attr.value.tensor.stringVal = [new TextEncoder().encode(target)];
+  }
+  if (metaGraph.collectionDef) delete metaGraph.collectionDef[ASSETS_COLLECTION];
+}
+
+function readAttachments(metaGraph: tensorflow.IMetaGraphDef, what: string): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const bytes of metaGraph.collectionDef?.[ATTACHMENTS_COLLECTION]?.bytesList?.value ?? []) {
+    const a = decodeModuleAttachment(bytes, `attachment in ${what}`);
+    out.set(a.key ?? '', a.value ?? new Uint8Array()); // last one wins
+  }
+  return out;
+}
+
+/**
+ * Loads a module spec from a local directory (Python's `hub.load_module_spec`). `resolve` maps a handle
+ * (URL, archive, …) to a directory first.
+ */
+export async function loadModuleSpecFromDir(dir: string): Promise<ModuleSpec> {
+  const st = await fs.stat(dir).catch(() => null);
+  if (!st) throw new TfhubError('ERR_MODULE_NOT_FOUND', `${dir} does not exist.`);
+  if (!st.isDirectory()) throw new TfhubError('ERR_MODULE_NOT_FOUND', `${dir} is not a directory.`);
+  await checkModuleDef(dir);
+  const savedModel = await readSavedModel(dir);
+  const seen = new Set<string>();
+  const attachments = new Map<string, Map<string, Uint8Array>>();
+  for (const mg of savedModel.metaGraphs) {
+    const key = tagSetKey(metaGraphTags(mg));
+    if (seen.has(key)) throw new TfhubError('ERR_DUPLICATE_TAGS', `Tags ${formatTags(metaGraphTags(mg))} used repeatedly`);
+    seen.add(key);
+    mergeAssets(mg, dir);
+    const unsupported = getUnsupportedCollections(Object.keys(mg.collectionDef ?? {}));
+    if (unsupported.length > 0) {
+      throw new TfhubError('ERR_UNSUPPORTED_COLLECTIONS', `Unsupported collections in graph: [${unsupported.map((k) => `'${k}'`).join(', ')}]\nUse hub.createModuleSpec(..., {dropCollections: [...]}) as appropriate.`);
+    }
+    attachments.set(key, readAttachments(mg, dir));
+  }
+  if (savedModel.metaGraphs.length === 0) throw new TfhubError('ERR_INVALID_MODULE', `${dir}/saved_model.pb has no meta graphs`);
+  const prefix = path.join(dir, 'variables', 'variables');
+  const hasVariables = await exists(prefix + '.index');
+  return new ModuleSpec(dir, savedModel, hasVariables ? prefix : null, attachments);
+}
