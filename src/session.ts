@@ -95,6 +95,7 @@ export class Session {
   readonly native: NativeSession;
   /** The graph this session runs (kept alive by the session). */
   readonly graph: Graph;
+  private readonly staticShapes = new Map<string, number[] | null>();
 
   constructor(graph: Graph, options: SessionOptions = {}) {
     if (!(graph instanceof Graph)) throw typeError('ERR_INVALID_ARG_TYPE', 'new Session(graph): graph must be a Graph');
@@ -153,6 +154,22 @@ export class Session {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
+  }
+
+  /** TF does not check fed shapes against the graph (Python's client does): check them here. */
+  private checkFeedShape(out: Output, t: Tensor): void {
+    const key = out.name;
+    let declared = this.staticShapes.get(key);
+    if (declared === undefined) {
+      declared = out.shape;
+      this.staticShapes.set(key, declared);
+    }
+    if (declared === null) return;
+    const shape = t.shape;
+    if (shape.length !== declared.length || shape.some((d, i) => declared![i] !== -1 && declared![i] !== d)) {
+      const fmt = (s: number[]) => `(${s.map((d) => (d === -1 ? '?' : d)).join(', ')}${s.length === 1 ? ',' : ''})`;
+      throw new TfhubError('ERR_FEED_SHAPE', `Cannot feed value of shape ${fmt(shape)} for Tensor '${key}', which has shape '${fmt(declared)}'`);
+    }
   }
 
   private resolveOutput(f: Output | string, what: string): Output {
@@ -217,6 +234,7 @@ export class Session {
           t = feedTensor(value, out.dtype, out.name);
           owned.push(t);
         }
+        this.checkFeedShape(out, t);
         feedOps.push(out.op.native);
         feedIdx.push(out.index);
         feedTensors.push(t.native);

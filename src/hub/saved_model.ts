@@ -43,7 +43,8 @@ export function formatTags(tags: Iterable<string>): string {
 
 /** Every tag set in the SavedModel, sorted. */
 export function availableTagSets(savedModel: tensorflow.ISavedModel): string[][] {
-  return (savedModel.metaGraphs ?? []).map((mg) => [...new Set(metaGraphTags(mg))].sort()).sort((a, b) => tagSetKey(a).localeCompare(tagSetKey(b)));
+  return (savedModel.metaGraphs ?? []).map((mg) => [...new Set(metaGraphTags(mg))].sort())
+    .sort((a, b) => a.length - b.length || (tagSetKey(a) < tagSetKey(b) ? -1 : tagSetKey(a) > tagSetKey(b) ? 1 : 0));
 }
 
 /**
