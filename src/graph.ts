@@ -394,37 +394,20 @@ export class Graph {
   }
 
   /**
-   * Symbolic gradients of sum(ys) (weighted by dys) with respect to xs (TF_AddGradientsWithPrefix). An x that
-   * no y depends on is an error naming it, or zeros with `{unconnected: 'zero'}`, or null with `'null'`.
+   * Symbolic gradients of sum(ys · dys) with respect to xs (Outputs or variables). Ops without a C++ gradient
+   * use the TypeScript registry (`train.registerGradient`). An x that no y depends on is an error naming it,
+   * or zeros with `{unconnected: 'zero'}`, or null with `'null'`.
    */
-  addGradients(ys: Output | Output[], xs: Output | Output[], dys?: Output[] | null, options: GradientOptions = {}): Output[] {
-    const yList = Array.isArray(ys) ? ys : [ys];
-    const xList = Array.isArray(xs) ? xs : [xs];
-    for (const o of [...yList, ...xList, ...(dys ?? [])]) {
-      if (!(o instanceof Output) || o.graph !== this) throw typeError('ERR_INVALID_ARG_TYPE', 'addGradients takes Outputs of this graph');
-    }
-    const prefix = this.uniqueName(options.prefix ?? 'gradients');
-    // TF rejects xs whose op ys never reach, and returns no gradient for others it cannot connect: find the
-    // first kind here so that the policy below applies to both.
-    const reachable = this.ancestorOps(yList);
-    const connected = xList.map((x) => reachable.has(x.op.name));
-    const xsToAsk = xList.filter((_, i) => connected[i]);
-    const asked = xsToAsk.length > 0
-      ? this.native.addGradients(prefix, yList.map((o) => o.native), xsToAsk.map((o) => o.native), dys ? dys.map((o) => o.native) : null)
-      : [];
-    let k = 0;
-    const grads = xList.map((_, i) => (connected[i] ? asked[k++] : null));
-    const missing = xList.filter((_, i) => grads[i] === null);
-    const mode = options.unconnected ?? 'error';
-    if (missing.length > 0 && mode === 'error') {
-      throw new TfhubError('ERR_UNCONNECTED_GRADIENT',
-        `no gradient: ${yList.map((y) => y.name).join(', ')} do(es) not depend on ${missing.map((x) => x.name).join(', ')} (pass {unconnected: 'zero'} for zeros)`);
-    }
-    return grads.map((g, i) => {
-      if (g) return new Output(this.wrapOperation(g[0]), g[1]);
-      if (mode === 'null') return null as unknown as Output;
-      return this.withNameScope(prefix + '/', () => this.addOperation('ZerosLike', { name: this.uniqueName('ZerosLike'), inputs: [xList[i]] }).output(0));
-    });
+  addGradients(ys: Output | Output[], xs: Output | { readonly handle: Output } | Array<Output | { readonly handle: Output }>, dys?: Output[] | null, options: GradientOptions = {}): Output[] {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { addSymbolicGradients } = require('./train/gradients') as typeof import('./train/gradients');
+    return addSymbolicGradients(this, ys, xs, dys, options);
+  }
+
+  /** @internal One TF_AddGradientsWithPrefix call; null where TF found no path. */
+  nativeGradients(prefix: string, ys: Output[], xs: Output[], dys: Output[] | null): Array<Output | null> {
+    const grads = this.native.addGradients(prefix, ys.map((o) => o.native), xs.map((o) => o.native), dys ? dys.map((o) => o.native) : null);
+    return grads.map((g) => (g ? new Output(this.wrapOperation(g[0]), g[1]) : null));
   }
 
   /** Names of the operations whose outputs flow (through data edges) into `outputs`. */
