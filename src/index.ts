@@ -11,3 +11,5 @@ export { Session, SessionOptions, Fetch, Fetches, Feeds, FeedValue, FetchResult,
 export { tensorflowVersion, tensorflowLibraryPath } from './native';
 export { opDefs, loadOpLibrary } from './registry';
 export * as hub from './hub';
+export * as train from './train';
+export { Variable, GraphKeys, SaveSliceInfo, variable, VariableOptions } from './variable';

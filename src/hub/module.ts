@@ -6,91 +6,14 @@
 import { DType, dtypeFromTf } from '../dtypes';
 import { TfhubError, typeError } from '../errors';
 import { Graph, Operation, Output } from '../graph';
+import { GraphKeys, SaveSliceInfo, Variable } from '../variable';
 import { decodeVariableDef, dimsOf, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
 import { opDefs } from '../registry';
 import { Tensor, tensor as makeTensor } from '../tensor';
 import { MessageDecoder, ModuleSpec, TagsOption } from './spec';
 import { ParsedTensorInfo, formatShape, isShapeCompatible, parseTensorInfo } from './tensor_info';
 
-/** Python's GraphKeys, as used in collections. */
-export const GraphKeys = {
-  GLOBAL_VARIABLES: 'variables',
-  TRAINABLE_VARIABLES: 'trainable_variables',
-  MODEL_VARIABLES: 'model_variables',
-  REGULARIZATION_LOSSES: 'regularization_losses',
-  UPDATE_OPS: 'update_ops',
-  TABLE_INITIALIZERS: 'table_initializer',
-  ASSET_FILEPATHS: 'asset_filepaths',
-  COND_CONTEXT: 'cond_context',
-  WHILE_CONTEXT: 'while_context',
-} as const;
-
-/** Partition info of a partitioned variable (SaveSliceInfoDef). */
-export interface SaveSliceInfo {
-  fullName: string;
-  fullShape: number[];
-  varOffset: number[];
-  varShape: number[];
-}
-
-/** A variable of a graph (resource `VarHandleOp` or reference `VariableV2`). */
-export class Variable {
-  /** @internal */
-  constructor(
-    /** The variable's operation. */
-    readonly op: Operation,
-    /** Runs this to give the variable its value (for hub modules: restore from the checkpoint). */
-    public initializer: Operation,
-    /** An Output that reads the value (the graph's snapshot), if the graph has one. */
-    private readonly snapshot: Output | null,
-    readonly trainable: boolean,
-    readonly saveSliceInfo: SaveSliceInfo | null,
-  ) {}
-
-  /** Tensor name, e.g. `module/dense/kernel:0`. */
-  get name(): string {
-    return `${this.op.name}:0`;
-  }
-
-  /** Operation name, e.g. `module/dense/kernel`. */
-  get opName(): string {
-    return this.op.name;
-  }
-
-  /** Whether it is a resource variable (`VarHandleOp`) rather than a reference variable. */
-  get isResource(): boolean {
-    return this.op.output(0).dtype === 'resource';
-  }
-
-  /** Value dtype. */
-  get dtype(): DType {
-    return this.op.getAttr('dtype') as DType;
-  }
-
-  /** Declared shape (null: unknown rank). */
-  get shape(): number[] | null {
-    return this.op.getAttr('shape') as number[] | null;
-  }
-
-  /** The handle (resource) or reference output. */
-  get handle(): Output {
-    return this.op.output(0);
-  }
-
-  /** An Output reading the current value. */
-  value(): Output {
-    if (this.snapshot) return this.snapshot;
-    const graph = this.op.graph;
-    if (this.isResource) {
-      return graph.addOperation('ReadVariableOp', { name: graph.uniqueName(`${this.op.name}/Read/ReadVariableOp`), inputs: [this.handle], attrs: { dtype: this.dtype } }).output(0);
-    }
-    return graph.addOperation('Identity', { name: graph.uniqueName(`${this.op.name}/read`), inputs: [this.handle] }).output(0);
-  }
-
-  toString(): string {
-    return `Variable(${this.name}, ${this.dtype}, ${formatShape(this.shape)})`;
-  }
-}
+export { GraphKeys, Variable, SaveSliceInfo } from '../variable';
 
 /** A SparseTensor made of graph Outputs. */
 export interface SparseOutputs {

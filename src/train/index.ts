@@ -1,0 +1,6 @@
+/**
+ * The `train` namespace: gradients beyond TF's C++ registry, variables and optimizers (Python's
+ * `tf.compat.v1.train`).
+ */
+export { registerGradient, registeredGradients, addSymbolicGradients, GradientFunction, GradientTarget } from './gradients';
+export { variable, VariableOptions, Variable, GraphKeys } from '../variable';
