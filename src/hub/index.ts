@@ -12,6 +12,7 @@ export { Module, ModuleOptions, CallOptions, Variable, SaveSliceInfo, SparseOutp
 export { ModuleSpec, TagsOption, MessageDecoder, getUnsupportedCollections, SUPPORTED_COLLECTIONS } from './spec';
 export { ParsedTensorInfo } from './tensor_info';
 export { evalFunctionForModule, ModuleFunction, EvalOutput } from './eval_function';
+export { createModuleSpec, addSignature, attachMessage, CreateModuleSpecOptions, SignatureTensor, saveVariables } from './export';
 
 /** Options accepted wherever a handle is resolved. */
 export interface HandleOptions {

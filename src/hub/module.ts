@@ -6,6 +6,7 @@
 import { DType, dtypeFromTf } from '../dtypes';
 import { TfhubError, typeError } from '../errors';
 import { Graph, Operation, Output } from '../graph';
+import { Session } from '../session';
 import { GraphKeys, SaveSliceInfo, Variable } from '../variable';
 import { decodeVariableDef, dimsOf, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
 import { opDefs } from '../registry';
@@ -348,6 +349,15 @@ export class Module {
     if (options.asDict) return outputs;
     if (!('default' in outputs)) throw typeError('ERR_NO_DEFAULT_OUTPUT', "There is no output named 'default'. Use asDict: true.");
     return outputs.default;
+  }
+
+  /**
+   * Writes this module with the variable values of `session` as a TF1 Hub module (Python's
+   * `Module.export(path, session)`); `tfhub_module.pb` is written last and never over an existing one.
+   */
+  async export(path: string, session: Session): Promise<void> {
+    const { exportModule } = await import('./export');
+    return exportModule(this, path, session);
   }
 
   /** Operations that initialize this module's variables (restore from the checkpoint). */

@@ -47,6 +47,16 @@ export class ModuleSpec {
     private readonly attachments: Map<string, Map<string, Uint8Array>>,
   ) {}
 
+  /**
+   * Writes the spec as a TF1 Hub module at `path` (Python's `ModuleSpec.export`). With `checkpointPath`, the
+   * variables are restored from that checkpoint by their module-relative names (mapped by `nameTransform`);
+   * without it, a loaded spec's own variables are copied.
+   */
+  async export(path: string, options: { checkpointPath?: string; nameTransform?: (key: string) => string } = {}): Promise<void> {
+    const { exportSpec } = await import('./export');
+    return exportSpec(this, path, options);
+  }
+
   /** The graph variants' tag sets, each sorted; the list sorted. */
   getTags(): string[][] {
     return availableTagSets(this.savedModel);
