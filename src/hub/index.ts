@@ -7,11 +7,16 @@ import { promises as fs } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TfhubError } from '../errors';
 import { ModuleSpec, loadModuleSpecFromDir } from './spec';
+import { LoadOptions, LoadedModel, load as loadSavedModel } from './tf2';
 
 export { Module, ModuleOptions, CallOptions, Variable, SaveSliceInfo, SparseOutputs, RaggedOutputs, ModuleOutput, ModuleInput, DenseInput, GraphKeys } from './module';
 export { ModuleSpec, TagsOption, MessageDecoder, getUnsupportedCollections, SUPPORTED_COLLECTIONS } from './spec';
 export { ParsedTensorInfo } from './tensor_info';
 export { evalFunctionForModule, ModuleFunction, EvalOutput } from './eval_function';
+export {
+  LoadOptions, LoadedModel, isTf1HubModule, kwargs, Kwargs, ModelFormat, SignatureFunction, SignatureOutput, SparseValue,
+  RaggedValue, RestoredFunction, ConcreteFunctionInfo, LoadedVariable, RegularizationLoss, TensorSpecInfo, StructuredOutput,
+} from './tf2';
 export { createModuleSpec, addSignature, attachMessage, CreateModuleSpecOptions, SignatureTensor, saveVariables } from './export';
 
 /** Options accepted wherever a handle is resolved. */
@@ -31,6 +36,15 @@ export async function resolveHandle(handle: string, options: HandleOptions = {})
   const st = await fs.stat(handle).catch(() => null);
   if (!st) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${handle} does not exist.`);
   return handle;
+}
+
+/**
+ * Loads a SavedModel or TF1 Hub module from a handle (Python's `hub.load`): signatures, restored functions,
+ * variables. Tags: exact set equality; default: the only meta graph, `['serve']` when present, `[]` for a TF1
+ * Hub module.
+ */
+export async function load(handle: string, options: Omit<LoadOptions, 'resolve'> & HandleOptions = {}): Promise<LoadedModel> {
+  return loadSavedModel(handle, { ...options, resolve: (h) => resolveHandle(h, options) });
 }
 
 /** Loads a TF1 Hub module spec from a handle (Python's `hub.load_module_spec`). */

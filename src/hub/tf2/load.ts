@@ -1,0 +1,84 @@
+/** `load(handle, options)`: Python's `hub.load` / `tf.saved_model.load` for TF2 SavedModels and TF1 formats. */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
+import { TfhubError, typeError } from '../../errors';
+import { SessionOptions } from '../../session';
+import { tensorflow } from '../../proto';
+import { availableTagSets, formatTags, metaGraphTags, readSavedModel, selectMetaGraph } from '../saved_model';
+import { LoadedModel } from './model';
+import { loadObjectGraphModel } from './object_graph';
+import { loadTf1Model } from './tf1';
+
+/** Options of `load`. */
+export interface LoadOptions {
+  /**
+   * The meta graph's tag set (exact set equality, order-insensitive). Default: `[]` for a TF1 Hub module;
+   * otherwise the only meta graph, or the one tagged exactly `['serve']` when there are several.
+   */
+  tags?: Iterable<string> | null;
+  /** Options of the model's Session (threads, GPU memory, …). */
+  session?: SessionOptions;
+  /** Maps a handle (URL, archive, …) to a local directory; default: the handle is a directory path. */
+  resolve?: (handle: string) => Promise<string> | string;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.stat(p).then(() => true, () => false);
+}
+
+/** Whether `dir` holds a model in the TF1 Hub format (has `tfhub_module.pb`, Python's `_is_hub_module_v1`). */
+export async function isTf1HubModule(dir: string): Promise<boolean> {
+  if (typeof dir !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `isTf1HubModule(dir): expected a string, got ${String(dir)}`);
+  return exists(path.join(dir, 'tfhub_module.pb'));
+}
+
+function chooseMetaGraph(savedModel: tensorflow.ISavedModel, dir: string, tags: Iterable<string> | null | undefined, isHub: boolean): tensorflow.IMetaGraphDef {
+  const where = `SavedModel at ${dir}`;
+  if (tags !== undefined && tags !== null) {
+    if (typeof tags === 'string' || typeof (tags as Iterable<string>)[Symbol.iterator] !== 'function') {
+      throw typeError('ERR_INVALID_ARG_TYPE', `tags must be an array of strings, got ${JSON.stringify(tags)}`);
+    }
+    const list = [...tags];
+    if (list.some((t) => typeof t !== 'string')) throw typeError('ERR_INVALID_ARG_TYPE', `tags must be an array of strings, got ${JSON.stringify(list)}`);
+    return selectMetaGraph(savedModel, list, where);
+  }
+  if (isHub) return selectMetaGraph(savedModel, [], where);
+  const metaGraphs = savedModel.metaGraphs ?? [];
+  if (metaGraphs.length === 1) return metaGraphs[0];
+  const serve = metaGraphs.filter((mg) => formatTags(metaGraphTags(mg)) === "['serve']");
+  if (serve.length === 1) return serve[0];
+  throw new TfhubError('ERR_TAGS_REQUIRED',
+    `Loading this SavedModel requires the tags option: ${dir} has ${metaGraphs.length} meta graphs, with tag sets: [${availableTagSets(savedModel).map(formatTags).join(', ')}]`);
+}
+
+/**
+ * Loads a SavedModel (TF2, with restored tf.functions) or a TF1 Hub module / TF1 SavedModel (signatures only),
+ * as Python's `hub.load(handle, tags)` does. The returned model owns one Session; `close()` it when done.
+ *
+ * Errors: `ERR_INVALID_ARG_TYPE` (handle not a string), `ERR_HANDLE_NOT_FOUND` (no such directory),
+ * `ERR_SAVED_MODEL_NOT_FOUND` (neither saved_model.pb nor saved_model.pbtxt), `ERR_NO_SUCH_GRAPH_VARIANT`
+ * (no meta graph with exactly these tags; the message lists the available tag sets), `ERR_TAGS_REQUIRED`,
+ * `ERR_MISSING_OPS` (custom ops not loaded), TensorFlow errors from restoring.
+ */
+export async function load(handle: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  if (typeof handle !== 'string' || handle === '') throw typeError('ERR_INVALID_ARG_TYPE', `Expected a string, got ${handle === '' ? "''" : String(handle)}`);
+  const resolved = options.resolve ? await options.resolve(handle) : handle;
+  if (typeof resolved !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `resolve(${handle}) must give a directory path, got ${String(resolved)}`);
+  const st = await fs.stat(resolved).catch(() => null);
+  if (!st) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${resolved} does not exist.`);
+  if (!st.isDirectory()) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${resolved} is not a directory.`);
+  const isHub = await isTf1HubModule(resolved);
+  const hasPb = await exists(path.join(resolved, 'saved_model.pb'));
+  if (!hasPb && !(await exists(path.join(resolved, 'saved_model.pbtxt')))) {
+    throw new TfhubError('ERR_SAVED_MODEL_NOT_FOUND',
+      `Trying to load a model of incompatible/unknown type. '${resolved}' contains neither 'saved_model.pb' nor 'saved_model.pbtxt'.`);
+  }
+  const savedModel = await readSavedModel(resolved);
+  const metaGraph = chooseMetaGraph(savedModel, resolved, options.tags, isHub);
+  const tags = [...new Set(metaGraphTags(metaGraph))].sort();
+  const hasObjectGraph = !isHub && (metaGraph.objectGraphDef?.nodes?.length ?? 0) > 0;
+  const parts = hasObjectGraph
+    ? await loadObjectGraphModel(resolved, metaGraph, options.session)
+    : await loadTf1Model(resolved, metaGraph, isHub, options.session);
+  return new LoadedModel(resolved, tags, parts);
+}

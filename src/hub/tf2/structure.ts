@@ -1,0 +1,423 @@
+/**
+ * Python structures of restored functions (`StructuredValue` protos): the input signatures of concrete functions
+ * (tensor specs, Python literals such as `training=False`, tuples, lists, dicts, named tuples, sparse/ragged
+ * specs), matching JS arguments against them in `tf.nest.flatten` order, and packing flat outputs back into the
+ * output structure.
+ */
+import { DType, dtypeFromTf, isDType, storageOf } from '../../dtypes';
+import { typeError } from '../../errors';
+import { dimsOf, tensorflow, toSafeNumber } from '../../proto';
+import { Tensor, tensor as makeTensor } from '../../tensor';
+import { formatShape, isShapeCompatible } from '../tensor_info';
+
+/** One tensor the function graph consumes or produces. */
+export interface LeafSpec {
+  readonly dtype: DType;
+  /** null = unknown rank, -1 = unknown dimension. */
+  readonly shape: number[] | null;
+  /** The spec's name (e.g. the argument name), may be empty. */
+  readonly name: string;
+}
+
+/** A decoded StructuredValue. */
+export type Spec =
+  | { kind: 'tensor'; leaf: LeafSpec }
+  | { kind: 'sparse'; dtype: DType; shape: number[] | null }
+  | { kind: 'ragged'; dtype: DType; shape: number[] | null; raggedRank: number; splitsDtype: DType }
+  | { kind: 'none' }
+  | { kind: 'literal'; value: boolean | number | string; float?: boolean }
+  | { kind: 'list' | 'tuple'; items: Spec[] }
+  | { kind: 'dict'; keys: string[]; values: Spec[] }
+  | { kind: 'namedtuple'; name: string; keys: string[]; values: Spec[] }
+  | { kind: 'unsupported'; what: string };
+
+/** Keyword arguments for a restored function: `model.call(x, kwargs({training: true}))`. */
+export class Kwargs {
+  /** @internal */
+  constructor(readonly values: Readonly<Record<string, unknown>>) {}
+}
+
+/** Marks keyword arguments for `model.call` / `model.functions[path]` (Python's `f(x, training=True)`). */
+export function kwargs(values: Record<string, unknown>): Kwargs {
+  if (!values || typeof values !== 'object' || Array.isArray(values)) throw typeError('ERR_INVALID_ARG_TYPE', 'kwargs(values): values must be a plain object');
+  return new Kwargs({ ...values });
+}
+
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function dtypeOf(v: unknown): DType {
+  return dtypeFromTf(typeof v === 'number' ? v : 0);
+}
+
+/** Decodes a StructuredValue (from a SavedObjectGraph) into a Spec. */
+export function decodeSpec(v: tensorflow.IStructuredValue | null | undefined): Spec {
+  if (!v) return { kind: 'none' };
+  const kind = (v as { kind?: string }).kind;
+  switch (kind) {
+    case 'noneValue':
+      return { kind: 'none' };
+    case 'boolValue':
+      return { kind: 'literal', value: !!v.boolValue };
+    case 'int64Value':
+      return { kind: 'literal', value: toSafeNumber(v.int64Value as never, 'int64 literal') };
+    case 'float64Value':
+      return { kind: 'literal', value: Number(v.float64Value), float: true };
+    case 'stringValue':
+      return { kind: 'literal', value: v.stringValue ?? '' };
+    case 'tensorSpecValue':
+    case 'boundedTensorSpecValue': {
+      const s = (v.tensorSpecValue ?? v.boundedTensorSpecValue)!;
+      return { kind: 'tensor', leaf: { dtype: dtypeOf(s.dtype), shape: dimsOf(s.shape ?? { unknownRank: true }), name: s.name ?? '' } };
+    }
+    case 'listValue':
+      return { kind: 'list', items: (v.listValue?.values ?? []).map(decodeSpec) };
+    case 'tupleValue':
+      return { kind: 'tuple', items: (v.tupleValue?.values ?? []).map(decodeSpec) };
+    case 'dictValue': {
+      const entries = Object.entries(v.dictValue?.fields ?? {}).sort(([a], [b]) => compareKeys(a, b));
+      return { kind: 'dict', keys: entries.map(([k]) => k), values: entries.map(([, x]) => decodeSpec(x)) };
+    }
+    case 'namedTupleValue': {
+      const pairs = v.namedTupleValue?.values ?? [];
+      return { kind: 'namedtuple', name: v.namedTupleValue?.name ?? '', keys: pairs.map((p) => p.key ?? ''), values: pairs.map((p) => decodeSpec(p.value)) };
+    }
+    case 'typeSpecValue': {
+      const t = v.typeSpecValue!;
+      const C = tensorflow.TypeSpecProto.TypeSpecClass;
+      const state = t.typeState?.tupleValue?.values ?? [];
+      const shapeOf = (s: tensorflow.IStructuredValue | undefined) => (s?.tensorShapeValue ? dimsOf(s.tensorShapeValue) : null);
+      if (t.typeSpecClass === C.SPARSE_TENSOR_SPEC) {
+        return { kind: 'sparse', shape: shapeOf(state[0]), dtype: dtypeOf(state[1]?.tensorDtypeValue) };
+      }
+      if (t.typeSpecClass === C.RAGGED_TENSOR_SPEC) {
+        const raggedRank = state[2]?.int64Value != null ? toSafeNumber(state[2].int64Value as never, 'ragged_rank') : 1;
+        const splits = state[3]?.tensorDtypeValue;
+        return { kind: 'ragged', shape: shapeOf(state[0]), dtype: dtypeOf(state[1]?.tensorDtypeValue), raggedRank, splitsDtype: splits ? dtypeOf(splits) : 'int64' };
+      }
+      return { kind: 'unsupported', what: t.typeSpecClassName || `TypeSpec class ${t.typeSpecClass}` };
+    }
+    case 'tensorDtypeValue':
+      return { kind: 'literal', value: dtypeOf(v.tensorDtypeValue) };
+    default:
+      return { kind: 'unsupported', what: kind ?? 'unknown value' };
+  }
+}
+
+/** The tensors of a spec in `tf.nest.flatten(expand_composites=True)` order. */
+export function flattenSpec(spec: Spec, out: LeafSpec[] = []): LeafSpec[] {
+  switch (spec.kind) {
+    case 'tensor':
+      out.push(spec.leaf);
+      break;
+    case 'sparse': {
+      const rank = spec.shape === null ? -1 : spec.shape.length;
+      out.push({ dtype: 'int64', shape: [-1, rank], name: 'indices' }, { dtype: spec.dtype, shape: [-1], name: 'values' }, { dtype: 'int64', shape: [rank], name: 'dense_shape' });
+      break;
+    }
+    case 'ragged': {
+      const inner = spec.shape === null ? null : spec.shape.slice(spec.raggedRank + 1);
+      out.push({ dtype: spec.dtype, shape: inner === null ? null : [-1, ...inner], name: 'flat_values' });
+      for (let i = 0; i < spec.raggedRank; i++) out.push({ dtype: spec.splitsDtype, shape: [-1], name: `row_splits_${i}` });
+      break;
+    }
+    case 'list':
+    case 'tuple':
+      for (const s of spec.items) flattenSpec(s, out);
+      break;
+    case 'dict':
+    case 'namedtuple':
+      for (const s of spec.values) flattenSpec(s, out);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+/** Whether the spec contains something this library cannot feed or fetch. */
+export function unsupportedIn(spec: Spec): string | null {
+  if (spec.kind === 'unsupported') return spec.what;
+  const children = spec.kind === 'list' || spec.kind === 'tuple' ? spec.items : spec.kind === 'dict' || spec.kind === 'namedtuple' ? spec.values : [];
+  for (const c of children) {
+    const u = unsupportedIn(c);
+    if (u) return u;
+  }
+  return null;
+}
+
+// ------------------------------------------------------------------------------------------ formatting
+
+function pyDtype(d: DType): string {
+  return `tf.${d}`;
+}
+
+/** Python-style text of a tensor spec, e.g. `TensorSpec(shape=(None, 16), dtype=tf.float32, name='x')`. */
+export function formatLeaf(leaf: LeafSpec): string {
+  return `TensorSpec(shape=${formatShape(leaf.shape)}, dtype=${pyDtype(leaf.dtype)}, name=${leaf.name ? `'${leaf.name}'` : 'None'})`;
+}
+
+function formatLiteral(v: boolean | number | string, float = false): string {
+  if (typeof v === 'boolean') return v ? 'True' : 'False';
+  if (typeof v === 'string') return `'${v}'`;
+  return float && Number.isInteger(v) ? v.toFixed(1) : String(v);
+}
+
+/** Python-style text of a spec. */
+export function formatSpec(spec: Spec): string {
+  switch (spec.kind) {
+    case 'tensor': return formatLeaf(spec.leaf);
+    case 'sparse': return `SparseTensorSpec(shape=${formatShape(spec.shape)}, dtype=${pyDtype(spec.dtype)})`;
+    case 'ragged': return `RaggedTensorSpec(shape=${formatShape(spec.shape)}, dtype=${pyDtype(spec.dtype)}, ragged_rank=${spec.raggedRank})`;
+    case 'none': return 'None';
+    case 'literal': return formatLiteral(spec.value, spec.float);
+    case 'list': return `[${spec.items.map(formatSpec).join(', ')}]`;
+    case 'tuple': return `(${spec.items.map(formatSpec).join(', ')}${spec.items.length === 1 ? ',' : ''})`;
+    case 'dict': return `{${spec.keys.map((k, i) => `'${k}': ${formatSpec(spec.values[i])}`).join(', ')}}`;
+    case 'namedtuple': return `${spec.name}(${spec.keys.map((k, i) => `${k}=${formatSpec(spec.values[i])}`).join(', ')})`;
+    default: return `<${spec.what}>`;
+  }
+}
+
+/** Short text of a JS argument for error messages. */
+export function formatValue(v: unknown, depth = 0): string {
+  if (v instanceof Tensor) return v.isDisposed ? 'Tensor(disposed)' : `Tensor(shape=${formatShape(v.shape)}, dtype=${v.dtype})`;
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v);
+  if (typeof v === 'number' || typeof v === 'bigint') return String(v);
+  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as { length: number }).length})`;
+  if (depth > 2) return '…';
+  if (Array.isArray(v)) {
+    const inner = v.slice(0, 6).map((x) => formatValue(x, depth + 1));
+    if (v.length > 6) inner.push('…');
+    return `[${inner.join(', ')}]`;
+  }
+  if (typeof v === 'object') return `{${Object.entries(v as object).slice(0, 8).map(([k, x]) => `${k}: ${formatValue(x, depth + 1)}`).join(', ')}}`;
+  return typeof v;
+}
+
+// ------------------------------------------------------------------------------------------ JS values
+
+/** True for a plain record (not a Tensor, array, typed array or Kwargs). */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor) && !ArrayBuffer.isView(v) && !(v instanceof Kwargs);
+}
+
+type ElementKind = 'number' | 'integer' | 'boolean' | 'string' | 'bigint' | 'empty';
+
+/** Shape and element kind of nested JS arrays / scalars, or a reason why they are not a tensor value. */
+function inspectJs(value: unknown): { shape: number[]; kind: ElementKind } | string {
+  if (ArrayBuffer.isView(value)) {
+    const len = (value as unknown as { length: number }).length;
+    if (value instanceof BigInt64Array || value instanceof BigUint64Array) return { shape: [len], kind: 'bigint' };
+    if (value instanceof Float32Array || value instanceof Float64Array) return { shape: [len], kind: 'number' };
+    return { shape: [len], kind: 'integer' };
+  }
+  const shape: number[] = [];
+  let probe: unknown = value;
+  while (Array.isArray(probe)) {
+    shape.push(probe.length);
+    if (probe.length === 0) break;
+    probe = probe[0];
+  }
+  const flat = Array.isArray(value) ? (value as unknown[]).flat(Infinity) : [value];
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (flat.length !== size) return 'nested arrays are ragged (not a rectangular tensor value)';
+  let kind: ElementKind = 'empty';
+  for (const x of flat) {
+    let k: ElementKind;
+    if (typeof x === 'number') k = Number.isInteger(x) ? 'integer' : 'number';
+    else if (typeof x === 'boolean') k = 'boolean';
+    else if (typeof x === 'string' || x instanceof Uint8Array) k = 'string';
+    else if (typeof x === 'bigint') k = 'bigint';
+    else return `element of type ${x === null ? 'null' : typeof x} is not a tensor value`;
+    if (kind === 'empty' || (kind === 'integer' && k === 'number')) kind = k;
+    else if (kind === 'number' && k === 'integer') continue;
+    else if (kind !== k) return `elements mix ${kind} and ${k} values`;
+  }
+  return { shape, kind };
+}
+
+const INT_DTYPES = new Set<DType>(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'qint8', 'quint8', 'qint16', 'quint16', 'qint32']);
+const FLOAT_DTYPES = new Set<DType>(['float16', 'bfloat16', 'float32', 'float64']);
+
+/** Why a value does not fit a tensor spec: the kind of problem and a message. */
+export interface Mismatch {
+  readonly code: 'ERR_INPUT_DTYPE' | 'ERR_INPUT_SHAPE' | 'ERR_INPUT_VALUE';
+  readonly message: string;
+}
+
+/** Why `value` cannot become a tensor of `leaf` (null if it can), as Python's convert_to_tensor + spec check. */
+export function tensorMismatch(value: unknown, leaf: LeafSpec, allowConversion: boolean): Mismatch | null {
+  const dtypeErr = (message: string): Mismatch => ({ code: 'ERR_INPUT_DTYPE', message });
+  const shapeErr = (message: string): Mismatch => ({ code: 'ERR_INPUT_SHAPE', message });
+  if (value instanceof Tensor) {
+    if (value.isDisposed) return { code: 'ERR_INPUT_VALUE', message: 'the Tensor was disposed' };
+    if (value.dtype !== leaf.dtype) return dtypeErr(`Got a ${value.dtype} Tensor, expected ${leaf.dtype}`);
+    if (!isShapeCompatible(value.shape, leaf.shape)) return shapeErr(`Got shape ${formatShape(value.shape)}, expected ${formatShape(leaf.shape)}`);
+    return null;
+  }
+  if (!allowConversion) return { code: 'ERR_INPUT_VALUE', message: 'not a Tensor' };
+  if (value === null || value === undefined) return { code: 'ERR_INPUT_VALUE', message: `Got ${String(value)}, expected a ${leaf.dtype} tensor value` };
+  const info = inspectJs(value);
+  if (typeof info === 'string') return { code: 'ERR_INPUT_VALUE', message: info };
+  const { shape, kind } = info;
+  const d = leaf.dtype;
+  let ok: boolean;
+  switch (kind) {
+    case 'empty': ok = d !== 'resource' && d !== 'variant'; break;
+    case 'string': ok = d === 'string'; break;
+    case 'boolean': ok = d === 'bool'; break;
+    case 'bigint': ok = INT_DTYPES.has(d); break;
+    case 'integer': ok = INT_DTYPES.has(d) || FLOAT_DTYPES.has(d) || d === 'complex64' || d === 'complex128'; break;
+    case 'number': ok = FLOAT_DTYPES.has(d) || d === 'complex64' || d === 'complex128'; break;
+  }
+  if (ArrayBuffer.isView(value)) {
+    const Storage = storageOf(d);
+    if (!Storage || !(value instanceof Storage)) return dtypeErr(`a ${value.constructor.name} cannot hold ${d} values${Storage ? ` (use a ${Storage.name})` : ''}`);
+    ok = true;
+  }
+  if (!ok) {
+    const got = kind === 'integer' || kind === 'number' ? 'numbers' : kind === 'boolean' ? 'booleans' : kind === 'bigint' ? 'bigints' : 'strings';
+    return dtypeErr(`Expected ${d}, got ${got}${kind === 'number' && INT_DTYPES.has(d) ? ' that are not integers' : ''}`);
+  }
+  if (!isShapeCompatible(shape, leaf.shape)) return shapeErr(`Got shape ${formatShape(shape)}, expected ${formatShape(leaf.shape)}`);
+  return null;
+}
+
+/** Converts a JS value (already checked with tensorMismatch) to a Tensor of `dtype`; Tensors pass through. */
+export function toTensor(value: unknown, dtype: DType): { tensor: Tensor; owned: boolean } {
+  if (value instanceof Tensor) return { tensor: value, owned: false };
+  if (ArrayBuffer.isView(value)) return { tensor: new Tensor(dtype, [(value as unknown as { length: number }).length], value as never), owned: true };
+  const info = inspectJs(value);
+  const shape = typeof info === 'string' ? undefined : info.shape;
+  return { tensor: makeTensor(value, dtype, shape), owned: true };
+}
+
+// ------------------------------------------------------------------------------------------ matching
+
+/** One JS value bound to one function input tensor. */
+export interface BoundLeaf {
+  readonly leaf: LeafSpec;
+  readonly value: unknown;
+  /** Where it came from, e.g. `args[0]` or `inputs['x']`. */
+  readonly path: string;
+}
+
+function literalEquals(spec: boolean | number | string, v: unknown): boolean {
+  if (typeof spec === 'boolean') return v === spec;
+  if (typeof spec === 'number') return (typeof v === 'number' && v === spec) || (typeof v === 'bigint' && Number.isInteger(spec) && v === BigInt(spec));
+  if (typeof spec === 'string' && isDType(spec)) return v === spec;
+  return v === spec;
+}
+
+/**
+ * Binds `value` to `spec`, appending the tensors to `out` in flatten order. Returns null on success or the
+ * reason of the first mismatch. Without `allowConversion` only Tensors match tensor specs (Python's first pass);
+ * with it, JS arrays/numbers/strings/booleans are converted to the spec's dtype.
+ */
+export function bindSpec(spec: Spec, value: unknown, allowConversion: boolean, path: string, out: BoundLeaf[]): string | null {
+  switch (spec.kind) {
+    case 'tensor': {
+      const why = tensorMismatch(value, spec.leaf, allowConversion);
+      if (why) return `${path}: ${why.message}`;
+      out.push({ leaf: spec.leaf, value, path });
+      return null;
+    }
+    case 'sparse':
+    case 'ragged': {
+      if (!isRecord(value)) return `${path}: expected ${spec.kind === 'sparse' ? 'a sparse value {indices, values, denseShape}' : 'a ragged value {flatValues, rowSplits}'}`;
+      const leaves = flattenSpec(spec);
+      let parts: unknown[];
+      if (spec.kind === 'sparse') parts = [value.indices, value.values, value.denseShape ?? value.dense_shape];
+      else {
+        let splits = value.rowSplits ?? value.row_splits;
+        if (spec.raggedRank === 1 && !(Array.isArray(splits) && splits.length > 0 && (splits[0] instanceof Tensor || Array.isArray(splits[0])))) splits = [splits];
+        if (!Array.isArray(splits) || splits.length !== spec.raggedRank) return `${path}: expected ${spec.raggedRank} rowSplits`;
+        parts = [value.flatValues ?? value.values, ...splits];
+      }
+      for (let i = 0; i < leaves.length; i++) {
+        const why = tensorMismatch(parts[i], leaves[i], allowConversion);
+        if (why) return `${path}.${leaves[i].name}: ${why.message}`;
+        out.push({ leaf: leaves[i], value: parts[i], path: `${path}.${leaves[i].name}` });
+      }
+      return null;
+    }
+    case 'none':
+      return value === null || value === undefined ? null : `${path}: expected None (null), got ${formatValue(value)}`;
+    case 'literal':
+      return literalEquals(spec.value, value) ? null : `${path}: expected the Python value ${formatLiteral(spec.value, spec.float)}, got ${formatValue(value)}`;
+    case 'list':
+    case 'tuple': {
+      if (!Array.isArray(value)) return `${path}: expected a ${spec.kind} of ${spec.items.length}, got ${formatValue(value)}`;
+      if (value.length !== spec.items.length) return `${path}: expected a ${spec.kind} of ${spec.items.length}, got ${value.length} items`;
+      for (let i = 0; i < spec.items.length; i++) {
+        const why = bindSpec(spec.items[i], value[i], allowConversion, `${path}[${i}]`, out);
+        if (why) return why;
+      }
+      return null;
+    }
+    case 'dict':
+    case 'namedtuple': {
+      let get: (k: string, i: number) => unknown;
+      if (spec.kind === 'namedtuple' && Array.isArray(value) && value.length === spec.keys.length) get = (_k, i) => value[i];
+      else if (isRecord(value)) {
+        const keys = Object.keys(value).sort(compareKeys);
+        const want = [...spec.keys].sort(compareKeys);
+        if (keys.length !== want.length || keys.some((k, i) => k !== want[i])) return `${path}: expected keys [${want.join(', ')}], got [${keys.join(', ')}]`;
+        get = (k) => value[k];
+      } else return `${path}: expected a record with keys [${spec.keys.join(', ')}], got ${formatValue(value)}`;
+      for (let i = 0; i < spec.keys.length; i++) {
+        const why = bindSpec(spec.values[i], get(spec.keys[i], i), allowConversion, `${path}.${spec.keys[i]}`, out);
+        if (why) return why;
+      }
+      return null;
+    }
+    default:
+      return `${path}: ${spec.what} values are not supported`;
+  }
+}
+
+// ------------------------------------------------------------------------------------------ outputs
+
+/** What a restored function returns: Tensors in the function's output structure. */
+export type StructuredOutput =
+  | Tensor
+  | null
+  | boolean
+  | number
+  | string
+  | { indices: Tensor; values: Tensor; denseShape: Tensor }
+  | { flatValues: Tensor; rowSplits: Tensor[] }
+  | StructuredOutput[]
+  | { [key: string]: StructuredOutput };
+
+/** Packs flat output tensors into `spec` (Python's nest.pack_sequence_as with expand_composites). */
+export function packOutputs(spec: Spec, flat: Tensor[]): StructuredOutput {
+  let pos = 0;
+  const next = (): Tensor => {
+    if (pos >= flat.length) throw typeError('ERR_OUTPUT_STRUCTURE', `the function returned ${flat.length} tensors, fewer than its output signature needs`);
+    return flat[pos++];
+  };
+  const pack = (s: Spec): StructuredOutput => {
+    switch (s.kind) {
+      case 'tensor': return next();
+      case 'sparse': return { indices: next(), values: next(), denseShape: next() };
+      case 'ragged': {
+        const flatValues = next();
+        const rowSplits = Array.from({ length: s.raggedRank }, () => next());
+        return { flatValues, rowSplits };
+      }
+      case 'none': return null;
+      case 'literal': return s.value;
+      case 'list':
+      case 'tuple': return s.items.map(pack);
+      case 'dict':
+      case 'namedtuple': return Object.fromEntries(s.keys.map((k, i) => [k, pack(s.values[i])]));
+      default: return null;
+    }
+  };
+  return pack(spec);
+}
