@@ -70,6 +70,26 @@ function moduleInputsFrom(feeds: SignatureFeeds): Record<string, unknown> {
 }
 
 /**
+ * Outputs that are the signature's own input placeholders (e.g. a sparse output passing the input's indices
+ * through) cannot be fetched while fed; Python's client returns the fed value. Fetch an Identity of them instead.
+ */
+function passThroughOutputs(graph: Graph, feeds: SignatureFeeds, outputs: Record<string, ModuleOutput>): Record<string, ModuleOutput> {
+  const fed = new Set<Output>();
+  for (const f of Object.values(feeds)) {
+    if ('output' in f) fed.add((f as Feed).output);
+    else for (const part of Object.values(f as Record<string, Feed>)) fed.add(part.output);
+  }
+  const wrap = (o: Output): Output => (fed.has(o) ? graph.addOperation('Identity', { inputs: [o] }).output(0) : o);
+  const out: Record<string, ModuleOutput> = {};
+  for (const [key, o] of Object.entries(outputs)) {
+    if (o instanceof Output) out[key] = wrap(o);
+    else if ('indices' in o) out[key] = { indices: wrap(o.indices), values: wrap(o.values), denseShape: wrap(o.denseShape) };
+    else out[key] = { flatValues: wrap(o.flatValues), rowSplits: o.rowSplits.map(wrap) };
+  }
+  return out;
+}
+
+/**
  * Python's `hub.eval_function_for_module`: a fresh graph with the module, every signature applied to
  * placeholders, a session with variables restored and tables initialized.
  */
@@ -83,7 +103,7 @@ export async function evalFunctionForModule(
   const applied = new Map<string, { feeds: SignatureFeeds; outputs: Record<string, ModuleOutput> }>();
   for (const name of module.getSignatureNames()) {
     const feeds = graph.withNameScope(name.replace(/[^A-Za-z0-9_.\-]/g, '_'), () => placeholdersFor(graph, module.getInputInfoDict(name)));
-    const outputs = module.call(moduleInputsFrom(feeds) as never, { signature: name, asDict: true });
+    const outputs = passThroughOutputs(graph, feeds, module.call(moduleInputsFrom(feeds) as never, { signature: name, asDict: true }));
     applied.set(name, { feeds, outputs });
   }
   const init = graph.globalVariablesInitializer();
@@ -125,7 +145,9 @@ export async function evalFunctionForModule(
           feedMap.set(parts.denseShape.output, v.denseShape);
         } else {
           feedMap.set(parts.values.output, v.flatValues ?? v.values);
-          const splits = Array.isArray(v.rowSplits) && Array.isArray((v.rowSplits as unknown[])[0]) ? v.rowSplits as unknown[] : [v.rowSplits];
+          // A list of row-splits values (Tensors or arrays), or one row-splits value (a Tensor or an array of numbers).
+          const list = Array.isArray(v.rowSplits) && (v.rowSplits as unknown[]).length > 0 && !['number', 'bigint'].includes(typeof (v.rowSplits as unknown[])[0]);
+          const splits = list ? v.rowSplits as unknown[] : [v.rowSplits];
           Object.keys(parts).filter((k) => k.startsWith('rowSplits')).sort().forEach((k, i) => feedMap.set(parts[k].output, splits[i]));
         }
       }

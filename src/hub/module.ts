@@ -235,7 +235,11 @@ export class Module {
         name: g.uniqueName('RestoreV2'), inputs: [prefix, names, slices], attrs: { dtypes: variables.map((v) => v.dtype) },
       });
       variables.forEach((v, i) => {
-        const value = restore.output(i);
+        // Python's init_from_checkpoint refuses a checkpoint tensor whose shape differs from the variable's; a
+        // resource assign would silently reshape the variable, so check the restored value (the error names the key).
+        const shape = v.shape;
+        const value = shape === null ? restore.output(i)
+          : g.addOperation('EnsureShape', { name: g.uniqueName(`${keys[i]}/EnsureShape`), inputs: [restore.output(i)], attrs: { shape } }).output(0);
         v.initializer = v.isResource
           ? g.addOperation('AssignVariableOp', { name: g.uniqueName('AssignVariableOp'), inputs: [v.handle, value] })
           : g.addOperation('Assign', { name: g.uniqueName('Assign'), inputs: [v.handle, value], attrs: { validate_shape: true } });

@@ -110,7 +110,9 @@ export class ModuleSpec {
     }
     const copy = Uint8Array.from(bytes);
     if (!decoder) return copy as unknown as T;
-    return typeof decoder === 'function' ? decoder(copy) : decoder.decode(copy);
+    // protobufjs message types are functions too (constructors): prefer their static decode.
+    if (typeof (decoder as { decode?: unknown }).decode === 'function') return (decoder as { decode(bytes: Uint8Array): T }).decode(copy);
+    return (decoder as (bytes: Uint8Array) => T)(copy);
   }
 }
 
@@ -199,5 +201,10 @@ export async function loadModuleSpecFromDir(dir: string): Promise<ModuleSpec> {
   if (savedModel.metaGraphs.length === 0) throw new TfhubError('ERR_INVALID_MODULE', `${dir}/saved_model.pb has no meta graphs`);
   const prefix = path.join(dir, 'variables', 'variables');
   const hasVariables = await exists(prefix + '.index');
+  // Python restores variables from <dir>/variables/variables and fails when it is missing; without this check
+  // the module would silently run its graph's own initializers (zeros, random values).
+  if (!hasVariables && savedModel.metaGraphs.some((mg) => (mg.collectionDef?.variables?.bytesList?.value?.length ?? 0) > 0)) {
+    throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `${prefix}.index: No such file or directory (the module has variables but no checkpoint)`);
+  }
   return new ModuleSpec(dir, savedModel, hasVariables ? prefix : null, attachments);
 }
