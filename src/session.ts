@@ -188,10 +188,42 @@ export class Session {
       if (op.graph !== this.graph) throw new TfhubError('ERR_GRAPH_MISMATCH', `operation ${op.name} belongs to another graph`);
       targets.push(op.native);
     };
+    const feedOps: NativeOperation[] = [];
+    const feedIdx: number[] = [];
+    const feedTensors: NativeTensor[] = [];
+    const owned: Tensor[] = [];
+    const fed = new Map<string, Tensor>();
+    const entries: Array<[Output | string, FeedValue]> = feeds instanceof Map ? [...feeds.entries()] : Object.entries(feeds ?? {});
+    try {
+      for (const [key, value] of entries) {
+        const out = this.resolveOutput(key, 'feed');
+        let t: Tensor;
+        if (value instanceof Tensor) t = value;
+        else {
+          t = feedTensor(value, out.dtype, out.name);
+          owned.push(t);
+        }
+        this.checkFeedShape(out, t);
+        feedOps.push(out.op.native);
+        feedIdx.push(out.index);
+        feedTensors.push(t.native);
+        fed.set(out.name, t);
+      }
+    } catch (e) {
+      for (const t of owned) t.dispose();
+      throw e;
+    }
     // Flatten the fetch structure into position lists; `build` re-nests the results.
     const flatten = (f: Fetches): (values: Array<NativeTensor | null>) => unknown => {
       if (f instanceof Output || (typeof f === 'string' && f.includes(':'))) {
         const o = this.resolveOutput(f as Output | string, 'fetch');
+        const fedValue = fed.get(o.name);
+        if (fedValue) {
+          // TF refuses to fetch a fed tensor; Python's client returns the fed value: so do we.
+          const i = owned.indexOf(fedValue);
+          if (i >= 0) owned.splice(i, 1);
+          return () => fedValue;
+        }
         const pos = fetchOps.length;
         fetchOps.push(o.op.native);
         fetchIdx.push(o.index);
@@ -213,36 +245,19 @@ export class Session {
       }
       throw typeError('ERR_INVALID_ARG_TYPE', `cannot fetch ${String(f)}`);
     };
-    const build = flatten(fetches);
-    for (const t of options.targets ?? []) {
-      const op = typeof t === 'string' ? this.graph.operation(t) : t;
-      if (!op) throw new TfhubError('ERR_NOT_FOUND', `no operation '${String(t)}' in the graph`);
-      toTarget(op);
-    }
-
-    const feedOps: NativeOperation[] = [];
-    const feedIdx: number[] = [];
-    const feedTensors: NativeTensor[] = [];
-    const owned: Tensor[] = [];
-    const entries: Array<[Output | string, FeedValue]> = feeds instanceof Map ? [...feeds.entries()] : Object.entries(feeds ?? {});
+    let build: (values: Array<NativeTensor | null>) => unknown;
     try {
-      for (const [key, value] of entries) {
-        const out = this.resolveOutput(key, 'feed');
-        let t: Tensor;
-        if (value instanceof Tensor) t = value;
-        else {
-          t = feedTensor(value, out.dtype, out.name);
-          owned.push(t);
-        }
-        this.checkFeedShape(out, t);
-        feedOps.push(out.op.native);
-        feedIdx.push(out.index);
-        feedTensors.push(t.native);
+      build = flatten(fetches);
+      for (const t of options.targets ?? []) {
+        const op = typeof t === 'string' ? this.graph.operation(t) : t;
+        if (!op) throw new TfhubError('ERR_NOT_FOUND', `no operation '${String(t)}' in the graph`);
+        toTarget(op);
       }
     } catch (e) {
       for (const t of owned) t.dispose();
       throw e;
     }
+
     let runOptions = options.runOptions ?? null;
     if (options.timeoutMs !== undefined) {
       const extra = tensorflow.RunOptions.encode({ timeoutInMs: options.timeoutMs }).finish();
