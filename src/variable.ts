@@ -17,6 +17,7 @@ export const GraphKeys = {
   COND_CONTEXT: 'cond_context',
   WHILE_CONTEXT: 'while_context',
   GLOBAL_STEP: 'global_step',
+  TRAIN_OP: 'train_op',
 } as const;
 
 /** Partition info of a partitioned variable (SaveSliceInfoDef). */
@@ -127,8 +128,11 @@ export class Variable {
 export interface VariableOptions {
   /** Op name (made unique under the current name scope). */
   name: string;
-  /** Initial value: an Output, a Tensor, or JS values (with `dtype`). */
-  initialValue: Output | Tensor | unknown;
+  /**
+   * Initial value: an Output, a Tensor, JS values (with `dtype`), or a function building the initial value's
+   * Output, called inside the variable's name scope (Python's callable `initial_value`).
+   */
+  initialValue: Output | Tensor | ((graph: Graph) => Output) | unknown;
   dtype?: DType;
   /** Declared shape; default: the initial value's static shape. */
   shape?: number[] | null;
@@ -148,7 +152,10 @@ export function variable(graph: Graph, options: VariableOptions): Variable {
   return graph.withNameScope(name + '/', () => {
     let init: Output;
     if (options.initialValue instanceof Output) init = options.initialValue;
-    else {
+    else if (typeof options.initialValue === 'function') {
+      init = (options.initialValue as (graph: Graph) => Output)(graph);
+      if (!(init instanceof Output) || init.graph !== graph) throw typeError('ERR_INVALID_ARG_TYPE', `the initial value function of ${name} must return an Output of the graph`);
+    } else {
       const t = options.initialValue instanceof Tensor ? options.initialValue : makeTensor(options.initialValue, options.dtype ?? 'float32');
       init = graph.addOperation('Const', { name: graph.uniqueName('Initializer/Const'), attrs: { dtype: t.dtype, value: t } }).output(0);
       if (!(options.initialValue instanceof Tensor)) t.dispose();

@@ -20,15 +20,23 @@ import * as ops from './ops';
 export type GradientFunction = (graph: Graph, op: Operation, outputGradients: Array<Output | null>) => Array<Output | null>;
 
 const registry = new Map<string, GradientFunction>();
+const WHILE_LOOP_OPS = new Set(['Enter', 'RefEnter', 'Exit', 'RefExit', 'NextIteration', 'RefNextIteration', 'LoopCond']);
 
 /**
  * Registers (or replaces) the gradient of `opType`. Registered gradients are used instead of TensorFlow's C++
- * ones for that op type.
+ * ones for that op type. Returns a function that undoes the registration (restoring the previous TypeScript
+ * gradient, or none).
  */
-export function registerGradient(opType: string, fn: GradientFunction): void {
+export function registerGradient(opType: string, fn: GradientFunction): () => void {
   if (typeof opType !== 'string' || opType === '') throw typeError('ERR_INVALID_ARG_TYPE', 'registerGradient(opType, fn): opType must be a non-empty string');
   if (typeof fn !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', 'registerGradient(opType, fn): fn must be a function');
+  const previous = registry.get(opType);
   registry.set(opType, fn);
+  return () => {
+    if (registry.get(opType) !== fn) return;
+    if (previous) registry.set(opType, previous);
+    else registry.delete(opType);
+  };
 }
 
 /** Op types with a TypeScript gradient. */
@@ -97,6 +105,12 @@ export function addSymbolicGradients(
   if (dys && dys.length !== yList.length) throw new TfhubError('ERR_INVALID_ARG_VALUE', 'dys must have one entry per y');
   const prefix = graph.uniqueName(options.prefix ?? 'gradients');
   const between = opsBetween(graph, yList, xList);
+  // TF1 while loops imported from a GraphDef carry no WhileContext, and TF's C++ gradient builder dereferences
+  // it: refuse before TF crashes the process.
+  const loopOps = between.filter((op) => WHILE_LOOP_OPS.has(op.type) && !registry.has(op.type));
+  if (loopOps.length > 0) {
+    throw new TfhubError('ERR_NO_GRADIENT', `gradients through TF1 while loops are not supported by TensorFlow's C API (ops ${loopOps.slice(0, 3).map((op) => `'${op.name}'`).join(', ')}${loopOps.length > 3 ? ', …' : ''} lie between ys and xs)`);
+  }
   const needsTs = between.some((op) => registry.has(op.type));
   let grads: Array<Output | null>;
   if (!needsTs) {
@@ -104,7 +118,12 @@ export function addSymbolicGradients(
     const reachable = graph.ancestorOps(yList);
     const connected = xList.map((x) => reachable.has(x.op.name));
     const ask = xList.filter((_, i) => connected[i]);
-    const got = ask.length > 0 ? graph.nativeGradients(prefix, yList, ask, dys ?? null) : [];
+    let got: Array<Output | null> = [];
+    try {
+      if (ask.length > 0) got = graph.nativeGradients(prefix, yList, ask, dys ?? null);
+    } catch (e) {
+      throw noGradientError(e, between);
+    }
     let k = 0;
     grads = xList.map((_, i) => (connected[i] ? got[k++] : null));
   } else {
@@ -125,6 +144,15 @@ export function addSymbolicGradients(
     }
     return graph.withNameScope(prefix + '/', () => ops.zerosLike(graph, x));
   });
+}
+
+/** TF's "No gradient defined for op: T" as ERR_NO_GRADIENT naming the operation(s) of type T (other errors as they are). */
+function noGradientError(e: unknown, between: Operation[]): unknown {
+  const m = /No gradient defined for op: ([A-Za-z0-9_]+)/.exec((e as Error)?.message ?? '');
+  if (!m) return e;
+  const names = between.filter((op) => op.type === m[1]).map((op) => `'${op.name}'`);
+  const which = names.length > 0 ? ` op${names.length > 1 ? 's' : ''} ${names.join(', ')}` : '';
+  return new TfhubError('ERR_NO_GRADIENT', `no gradient for ${m[1]}${which}; register one with registerGradient('${m[1]}', fn)`, { cause: e });
 }
 
 function backprop(graph: Graph, prefix: string, order: Operation[], ys: Output[], xs: Output[], dys: Output[] | null): Array<Output | null> {

@@ -4,3 +4,9 @@
  */
 export { registerGradient, registeredGradients, addSymbolicGradients, GradientFunction, GradientTarget } from './gradients';
 export { variable, VariableOptions, Variable, GraphKeys } from '../variable';
+export {
+  Optimizer, GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, AdagradOptimizer, RMSPropOptimizer,
+  getGlobalStep, getOrCreateGlobalStep,
+  GradAndVar, Hyperparameter, ComputeGradientsOptions, ApplyGradientsOptions, MinimizeOptions,
+  MomentumOptions, AdamOptions, AdagradOptions, RMSPropOptions,
+} from './optimizers';
