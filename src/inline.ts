@@ -129,6 +129,28 @@ function expand(fn: tensorflow.IFunctionDef, scope: string, argRefs: string[], l
  * inlined too (`options.library`, defaulting to the graph's own function library).
  */
 export function inlineFunction(graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[], options: InlineOptions = {}): Output[] {
+  return inlineBody(graph, fn, inputs, options, false).outputs;
+}
+
+/** What `inlineFunctionDetailed` returns. */
+export interface InlinedFunction {
+  /** The function's return values. */
+  outputs: Output[];
+  /** The name scope of the inlined nodes. */
+  scope: string;
+  /**
+   * Every inlined node of the body (not the stillborn argument placeholders): e.g. a NoOp with these as control
+   * inputs runs a function that has no outputs (a resource initializer).
+   */
+  operations: import('./graph').Operation[];
+}
+
+/** Like `inlineFunction`, also returning the inlined operations and their scope. */
+export function inlineFunctionDetailed(graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[], options: InlineOptions = {}): InlinedFunction {
+  return inlineBody(graph, fn, inputs, options, true);
+}
+
+function inlineBody(graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[], options: InlineOptions, wantOps: boolean): InlinedFunction {
   const sig = fn.signature ?? {};
   if ((sig.inputArg?.length ?? 0) !== inputs.length) {
     throw new TfhubError('ERR_INVALID_ARG_VALUE', `function ${sig.name} takes ${sig.inputArg?.length ?? 0} inputs, got ${inputs.length}`);
@@ -145,11 +167,44 @@ export function inlineFunction(graph: Graph, fn: tensorflow.IFunctionDef, inputs
   const placeholders: tensorflow.INodeDef[] = inputs.map((x, i) => ({
     name: `${scope}/arg_${i}`, op: 'Placeholder', attr: { dtype: { type: baseDtype(x) } },
   }));
-  const graphDef = { node: [...placeholders, ...nodes], library: options.library ?? undefined, versions: { producer: producer() } };
+  // Only the functions the inlined nodes still reference (control flow bodies, func attrs) go into the graph:
+  // fewer clashes with same-named functions of other models already there.
+  const library = options.library ? usedLibrary(options.library, nodes, lib) : undefined;
+  const graphDef = { node: [...placeholders, ...nodes], library, versions: { producer: producer() } };
   const inputMap = new Map<string, Output>(inputs.map((x, i) => [`${scope}/arg_${i}:0`, x]));
-  const result = graph.importGraphDef(encodeGraphDef(graphDef), { inputMap, returnOutputs: rets.filter((r) => !inputMap.has(r)), controlDependencies: options.controlDependencies });
+  const result = graph.importGraphDef(encodeGraphDef(graphDef), {
+    inputMap, returnOutputs: rets.filter((r) => !inputMap.has(r)), controlDependencies: options.controlDependencies,
+    returnOperations: wantOps ? nodes.map((n) => n.name ?? '') : [],
+  });
   let k = 0;
-  return rets.map((r) => inputMap.get(r) ?? result.outputs[k++]);
+  return { outputs: rets.map((r) => inputMap.get(r) ?? result.outputs[k++]), scope, operations: result.operations };
+}
+
+/** The part of `library` that `nodes` reference through func attributes or op names, transitively. */
+function usedLibrary(library: tensorflow.IFunctionDefLibrary, nodes: tensorflow.INodeDef[], lib: Library): tensorflow.IFunctionDefLibrary {
+  const used = new Set<string>();
+  const stack: string[] = [];
+  const note = (name: string | null | undefined) => {
+    if (name && lib.functions.has(name) && !used.has(name)) {
+      used.add(name);
+      stack.push(name);
+    }
+  };
+  const scan = (ns: tensorflow.INodeDef[]) => {
+    for (const n of ns) {
+      note(n.op);
+      for (const a of Object.values(n.attr ?? {})) {
+        note(a.func?.name);
+        for (const f of a.list?.func ?? []) note(f.name);
+      }
+    }
+  };
+  scan(nodes);
+  while (stack.length > 0) scan(lib.functions.get(stack.pop()!)?.nodeDef ?? []);
+  return {
+    function: (library.function ?? []).filter((f) => used.has(f.signature?.name ?? '')),
+    gradient: (library.gradient ?? []).filter((gd) => used.has(gd.functionName ?? '')),
+  };
 }
 
 function baseDtype(x: Output): number {

@@ -17,6 +17,7 @@ export {
   LoadOptions, LoadedModel, isTf1HubModule, kwargs, Kwargs, ModelFormat, SignatureFunction, SignatureOutput, SparseValue,
   RaggedValue, RestoredFunction, ConcreteFunctionInfo, LoadedVariable, RegularizationLoss, TensorSpecInfo, StructuredOutput,
 } from './tf2';
+export { KerasLayer, KerasLayerOptions, KerasLayerApplyOptions, KerasLayerOutput, KerasLayerFormat } from './keras_layer';
 export { createModuleSpec, addSignature, attachMessage, CreateModuleSpecOptions, SignatureTensor, saveVariables } from './export';
 
 /** Options accepted wherever a handle is resolved. */

@@ -32,7 +32,8 @@ export async function isTf1HubModule(dir: string): Promise<boolean> {
   return exists(path.join(dir, 'tfhub_module.pb'));
 }
 
-function chooseMetaGraph(savedModel: tensorflow.ISavedModel, dir: string, tags: Iterable<string> | null | undefined, isHub: boolean): tensorflow.IMetaGraphDef {
+/** @internal The meta graph `load` would use: by `tags`, else the only one, else the one tagged exactly `['serve']`. */
+export function chooseMetaGraph(savedModel: tensorflow.ISavedModel, dir: string, tags: Iterable<string> | null | undefined, isHub: boolean): tensorflow.IMetaGraphDef {
   const where = `SavedModel at ${dir}`;
   if (tags !== undefined && tags !== null) {
     if (typeof tags === 'string' || typeof (tags as Iterable<string>)[Symbol.iterator] !== 'function') {

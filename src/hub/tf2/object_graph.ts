@@ -31,7 +31,8 @@ import {
 
 type SavedObject = tensorflow.ISavedObject;
 
-interface Concrete {
+/** @internal A concrete function of the object graph: its name, captures and (args, kwargs) input structure. */
+export interface Concrete {
   readonly name: string;
   readonly boundInputs: number[];
   /** `(args_tuple, kwargs_dict)` */
@@ -45,8 +46,8 @@ interface BuiltCall {
   readonly outputs: Output[];
 }
 
-/** How a restored function binds call arguments (Python's FunctionSpec / bare concrete function keywords). */
-type ArgBinding =
+/** @internal How a restored function binds call arguments (Python's FunctionSpec / bare concrete function keywords). */
+export type ArgBinding =
   | { kind: 'spec'; args: string[]; defaults: Map<string, unknown>; kwonly: string[]; kwonlyDefaults: Map<string, unknown>; varargs: boolean; varkw: boolean }
   | { kind: 'keywords'; keywords: string[]; positional: number };
 
@@ -79,7 +80,8 @@ function stringsOf(spec: Spec | undefined): string[] {
   return spec.items.map((s) => (s.kind === 'literal' ? String(s.value) : ''));
 }
 
-function bindingFromFunctionSpec(fs: tensorflow.IFunctionSpec | null | undefined): ArgBinding {
+/** @internal The argument binding of a restored tf.function (Python's FunctionSpec). */
+export function bindingFromFunctionSpec(fs: tensorflow.IFunctionSpec | null | undefined): ArgBinding {
   const full = decodeSpec(fs?.fullargspec);
   const field = (k: string): Spec | undefined => (full.kind === 'namedtuple' ? full.values[full.keys.indexOf(k)] : undefined);
   let args = stringsOf(field('args'));
@@ -105,8 +107,8 @@ function bindingFromFunctionSpec(fs: tensorflow.IFunctionSpec | null | undefined
   return { kind: 'spec', args, defaults, kwonly, kwonlyDefaults, varargs: !!varargs && varargs.kind !== 'none', varkw: !!varkw && varkw.kind !== 'none' };
 }
 
-/** Binds call arguments to the `(args, kwargs)` structure of a concrete function; a string is an error. */
-function bindArguments(b: ArgBinding, c: Concrete, args: unknown[], kwargs: Record<string, unknown>): [unknown[], Record<string, unknown>] | string {
+/** @internal Binds call arguments to the `(args, kwargs)` structure of a concrete function; a string is an error. */
+export function bindArguments(b: ArgBinding, c: Concrete, args: unknown[], kwargs: Record<string, unknown>): [unknown[], Record<string, unknown>] | string {
   const argsLen = c.input.kind === 'tuple' && c.input.items[0]?.kind === 'tuple' ? c.input.items[0].items.length : 0;
   if (b.kind === 'keywords') {
     if (args.length > b.positional) return `takes ${b.positional} positional argument${b.positional === 1 ? '' : 's'} but ${args.length} were given`;
