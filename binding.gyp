@@ -6,6 +6,7 @@
         "native/addon.cc",
         "native/executor.cc",
         "native/graph.cc",
+        "native/reaper.cc",
         "native/session.cc",
         "native/status.cc",
         "native/tensor.cc",

@@ -83,6 +83,19 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   state->executor = std::make_unique<Executor>(env, RunThreads());
   // Join the run threads before the environment finalizes sessions and graphs they may still be using.
   napi_add_env_cleanup_hook(env, [](void* arg) { static_cast<Addon*>(arg)->executor->Shutdown(); }, state);
+  // process.exit() on the main thread runs no cleanup hooks: it calls exit(), whose static destructors (oneDNN's
+  // JIT code among them) would run while run threads are still inside TF_SessionRun (SIGSEGV). The 'exit'
+  // event comes first: cancel and join in-flight runs there.
+  Napi::Value process = env.Global().Get("process");
+  if (process.IsObject() && process.As<Napi::Object>().Get("once").IsFunction()) {
+    Napi::Object p = process.As<Napi::Object>();
+    p.Get("once").As<Napi::Function>().Call(
+        p, {Napi::String::New(env, "exit"),
+            Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+              GetAddon(info.Env()).executor->Shutdown();
+              return info.Env().Undefined();
+            }, "tfhubNodeShutdown")});
+  }
 
   Napi::Function tensor = Tensor::Init(env);
   Napi::Function graph = Graph::Init(env);

@@ -5,6 +5,7 @@
 
 #include "executor.h"
 #include "napi_config.h"
+#include "reaper.h"
 
 namespace tfhub {
 
@@ -18,6 +19,7 @@ struct Addon {
   // Error classes by TF_Code, registered by the TypeScript layer (src/errors.ts).
   Napi::ObjectReference error_classes;
   std::unique_ptr<Executor> executor;
+  std::unique_ptr<Reaper> reaper;  // created on first zero-copy tensor
 };
 
 inline Addon& GetAddon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }

@@ -1,5 +1,7 @@
 #include "executor.h"
 
+#include <algorithm>
+
 namespace tfhub {
 
 Executor::Executor(Napi::Env env, size_t threads) : max_threads_(threads == 0 ? 1 : threads) {
@@ -13,8 +15,10 @@ void Executor::Submit(Napi::Env env, Job* job) {
   if (pending_++ == 0) tsfn_.Ref(env);
   std::unique_lock<std::mutex> lock(mutex_);
   queue_.push_back(job);
-  // Threads start lazily and only while every existing one is busy: a blocked TF_SessionRun holds a thread.
-  if (idle_ == 0 && threads_.size() < max_threads_) {
+  // Threads start lazily, when the queued jobs outnumber the idle threads: a blocked TF_SessionRun holds a
+  // thread. (Comparing with idle_ == 0 was not enough: threads notified but not yet awake still count as idle,
+  // so a burst of runs could queue behind two runs blocked in TF, e.g. waiting on a queue, and deadlock.)
+  if (queue_.size() > idle_ && threads_.size() < max_threads_) {
     threads_.emplace_back([this] { WorkerLoop(); });
   }
   lock.unlock();
@@ -32,8 +36,13 @@ void Executor::WorkerLoop() {
       if (stopping_) return;
       job = queue_.front();
       queue_.pop_front();
+      running_.push_back(job);
     }
     job->Execute();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      running_.erase(std::find(running_.begin(), running_.end(), job));
+    }
     if (tsfn_.BlockingCall(job) != napi_ok) {
       // The environment is shutting down: the job cannot be settled; leaking it is the only safe choice
       // because its destructor would touch JS references of a dead environment.
@@ -58,6 +67,7 @@ void Executor::Shutdown() {
     std::lock_guard<std::mutex> lock(mutex_);
     if (stopping_) return;
     stopping_ = true;
+    for (Job* job : running_) job->Cancel();
   }
   cv_.notify_all();
   for (auto& t : threads_) {
@@ -65,6 +75,11 @@ void Executor::Shutdown() {
   }
   threads_.clear();
   tsfn_.Abort();
+}
+
+bool Executor::stopping() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stopping_;
 }
 
 }  // namespace tfhub

@@ -17,6 +17,9 @@ class Job {
   virtual ~Job() = default;
   virtual void Execute() = 0;                // worker thread: no JS access
   virtual void Complete(Napi::Env env) = 0;  // JS thread
+  // JS thread, while Execute() may be running on a worker: asks the blocking call to return early (used at
+  // shutdown). Must be thread-safe with respect to Execute().
+  virtual void Cancel() {}
 };
 
 class Executor {
@@ -24,7 +27,11 @@ class Executor {
   Executor(Napi::Env env, size_t threads);
   ~Executor();
   void Submit(Napi::Env env, Job* job);  // JS thread; takes ownership of job
-  void Shutdown();                      // joins workers; jobs not yet finished are dropped
+  // Cancels running jobs, then joins workers; jobs not yet finished are dropped. Runs on process 'exit'
+  // (main thread) and at environment cleanup (workers), so that no TF call outlives the environment or races
+  // with the static destructors that exit() runs.
+  void Shutdown();
+  bool stopping();
 
  private:
   static void CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job);
@@ -36,6 +43,7 @@ class Executor {
   size_t pending_ = 0;  // JS thread only
   std::vector<std::thread> threads_;
   std::deque<Job*> queue_;
+  std::vector<Job*> running_;  // jobs inside Execute(), guarded by mutex_
   std::mutex mutex_;
   std::condition_variable cv_;
   size_t idle_ = 0;

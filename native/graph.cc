@@ -98,7 +98,13 @@ Graph::~Graph() {
   state_->MaybeFree();
 }
 
+TF_Graph* ReadableGraph(Napi::Env env, const GraphState& state) {
+  if (state.graph == nullptr) throw MakeCodedError(env, "ERR_DISPOSED", "Graph already disposed.");
+  return state.graph;
+}
+
 TF_Graph* Graph::Get(Napi::Env env) const { return LiveGraph(env, *state_); }
+TF_Graph* Graph::GetForRead(Napi::Env env) const { return ReadableGraph(env, *state_); }
 
 Napi::Value Graph::Dispose(const Napi::CallbackInfo& info) {
   // Sessions and in-flight imports still use the graph: it is freed when the last of them lets go.
@@ -114,14 +120,14 @@ Napi::Value Graph::IsDisposed(const Napi::CallbackInfo& info) {
 Napi::Value Graph::OperationByName(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string name = StringArg(info[0], "name");
-  TF_Operation* op = tf.TF_GraphOperationByName(Get(env), name.c_str());
+  TF_Operation* op = tf.TF_GraphOperationByName(GetForRead(env), name.c_str());
   if (op == nullptr) return env.Null();
   return Operation::Wrap(env, info.This().As<Napi::Object>(), op);
 }
 
 Napi::Value Graph::Operations(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TF_Graph* g = Get(env);
+  TF_Graph* g = GetForRead(env);
   Napi::Array out = Napi::Array::New(env);
   size_t pos = 0;
   uint32_t i = 0;
@@ -390,6 +396,7 @@ Napi::Value Graph::ImportGraphDef(const Napi::CallbackInfo& info) {
 Napi::Value Graph::ImportGraphDefAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Get(env);
+  if (GetAddon(env).executor->stopping()) throw MakeCodedError(env, "ERR_DISPOSED", "the process is exiting: no new imports");
   ImportSpec spec;
   spec.Read(env, info[0], info[1], state_.get());
   auto* job = new ImportJob(env, state_, info.This().As<Napi::Object>(), std::move(spec));
@@ -402,7 +409,7 @@ Napi::Value Graph::ToGraphDef(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   BufferPtr buffer = NewBuffer();
   Status s;
-  tf.TF_GraphToGraphDef(Get(env), buffer.get(), s);
+  tf.TF_GraphToGraphDef(GetForRead(env), buffer.get(), s);
   ThrowIfNotOk(env, s);
   return BufferToJs(env, buffer.get());
 }
@@ -412,7 +419,7 @@ Napi::Value Graph::OpDef(const Napi::CallbackInfo& info) {
   std::string type = StringArg(info[0], "op type");
   BufferPtr buffer = NewBuffer();
   Status s;
-  tf.TF_GraphGetOpDef(Get(env), type.c_str(), buffer.get(), s);
+  tf.TF_GraphGetOpDef(GetForRead(env), type.c_str(), buffer.get(), s);
   ThrowIfNotOk(env, s);
   return BufferToJs(env, buffer.get());
 }
@@ -420,7 +427,7 @@ Napi::Value Graph::OpDef(const Napi::CallbackInfo& info) {
 // tensorShape([op, index]) -> number[] (-1 unknown dims) | null (unknown rank)
 Napi::Value Graph::TensorShape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TF_Graph* g = Get(env);
+  TF_Graph* g = GetForRead(env);
   TF_Output out = OutputArg(env, info[0], state_.get(), "output");
   Status s;
   int n = tf.TF_GraphGetTensorNumDims(g, out, s);
@@ -506,7 +513,7 @@ Napi::Value Graph::ImportFunctionDef(const Napi::CallbackInfo& info) {
 // functionDefs() -> Buffer[]: every FunctionDef in the graph's library.
 Napi::Value Graph::FunctionDefs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  TF_Graph* g = Get(env);
+  TF_Graph* g = GetForRead(env);
   int n = tf.TF_GraphNumFunctions(g);
   std::vector<TF_Function*> fns(n > 0 ? n : 0, nullptr);
   Status s;
@@ -563,7 +570,7 @@ Operation::Operation(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Operatio
 }
 
 TF_Operation* Operation::Get(Napi::Env env) const {
-  LiveGraph(env, *state_);  // throws once the graph is disposed
+  ReadableGraph(env, *state_);  // throws once the graph is freed
   return op_;
 }
 

@@ -34,6 +34,8 @@ class Graph : public Napi::ObjectWrap<Graph> {
   ~Graph() override;
 
   TF_Graph* Get(Napi::Env env) const;
+  // For reads: also after dispose() while sessions keep the graph alive.
+  TF_Graph* GetForRead(Napi::Env env) const;
   const GraphStatePtr& state() const { return state_; }
 
  private:
@@ -55,7 +57,11 @@ class Graph : public Napi::ObjectWrap<Graph> {
   GraphStatePtr state_;
 };
 
+// The graph, for changes: throws ERR_DISPOSED once dispose() was called.
 TF_Graph* LiveGraph(Napi::Env env, const GraphState& state);
+// The graph, for reads and runs: throws ERR_DISPOSED only once it is freed. A disposed graph that sessions still
+// use stays readable (and runnable through them) until the last session closes.
+TF_Graph* ReadableGraph(Napi::Env env, const GraphState& state);
 
 class Operation : public Napi::ObjectWrap<Operation> {
  public:

@@ -2,6 +2,7 @@
 // prototype) becomes a TypeError instead of a reinterpretation of memory.
 #pragma once
 
+#include <cmath>
 #include <string>
 
 #include "napi_config.h"
@@ -41,7 +42,8 @@ inline std::string StringArg(const Napi::Value& v, const char* what) {
 inline int64_t IntArg(const Napi::Value& v, const char* what) {
   if (!v.IsNumber()) throw MakeCodedTypeError(v.Env(), "ERR_INVALID_ARG_TYPE", std::string(what) + " must be a number");
   double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d == static_cast<double>(static_cast<int64_t>(d)))) {
+  // Range first: converting a double outside int64 (2**63, 1e300, ±Infinity, NaN) to int64_t is undefined.
+  if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0) || d != std::trunc(d)) {
     throw MakeCodedTypeError(v.Env(), "ERR_INVALID_ARG_TYPE", std::string(what) + " must be an integer");
   }
   return static_cast<int64_t>(d);

@@ -121,6 +121,12 @@ class RunJob : public Job {
   }
   Napi::Promise Promise() const { return deferred_.Promise(); }
   void Execute() override { result_.Execute(tf_session_, spec_); }
+  // Shutdown (process exit, worker termination): TF_CloseSession cancels the step in flight, so that the
+  // run returns (CANCELLED) after its current kernel instead of racing with the environment's teardown.
+  void Cancel() override {
+    Status s;
+    tf.TF_CloseSession(tf_session_, s);
+  }
   void Complete(Napi::Env env) override {
     for (Tensor* t : spec_.input_wrappers) t->Unpin();
     session_->RunFinished();
@@ -198,6 +204,7 @@ void Session::RunFinished() {
 Napi::Value Session::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Get(env);
+  if (GetAddon(env).executor->stopping()) throw MakeCodedError(env, "ERR_DISPOSED", "the process is exiting: no new runs");
   RunSpec spec;
   spec.Read(info, graph_.get());
   auto* job = new RunJob(env, this, info.This().As<Napi::Object>(), std::move(spec), info[2].As<Napi::Array>());

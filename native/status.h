@@ -46,7 +46,8 @@ inline void ThrowIfNotOk(Napi::Env env, const Status& status) {
   if (!status.ok()) throw MakeTfError(env, status.code(), status.message());
 }
 
-// Errors raised by the binding itself (wrong handle, disposed object, ...): a plain Error with a string code.
+// Errors raised by the binding itself (disposed object, graph mismatch, ...): a TfhubError (a plain Error before
+// the TypeScript layer registered its classes) with a string code; TypeErrors for arguments of the wrong kind.
 Napi::Error MakeCodedError(Napi::Env env, const char* code, const std::string& message);
 Napi::TypeError MakeCodedTypeError(Napi::Env env, const char* code, const std::string& message);
 

@@ -7,6 +7,7 @@
 #include "addon.h"
 #include "dtype.h"
 #include "handles.h"
+#include "reaper.h"
 #include "status.h"
 #include "tensorflow/c/tf_tstring.h"
 
@@ -37,6 +38,7 @@ Napi::Function Tensor::Init(Napi::Env env) {
   return DefineClass(env, "Tensor",
                      {StaticMethod<&Tensor::FromData>("fromData"),
                       StaticMethod<&Tensor::FromStrings>("fromStrings"),
+                      StaticMethod<&Tensor::FromDataNoCopy>("fromDataNoCopy"),
                       InstanceMethod<&Tensor::DType>("dtype"),
                       InstanceMethod<&Tensor::Shape>("shape"),
                       InstanceMethod<&Tensor::ByteSize>("byteSize"),
@@ -119,6 +121,58 @@ Napi::Value Tensor::FromData(const Napi::CallbackInfo& info) {
   TF_Tensor* t = tf.TF_AllocateTensor(static_cast<TF_DataType>(dtype), dims.data(), static_cast<int>(dims.size()), length);
   if (t == nullptr) throw MakeCodedError(env, "ERR_ALLOCATION", "TF_AllocateTensor failed");
   if (length > 0) std::memcpy(tf.TF_TensorData(t), src, length);
+  return Wrap(env, t);
+}
+
+namespace {
+
+struct PinnedBuffer {
+  Reaper* reaper;
+  napi_ref ref;
+};
+
+// TF calls this when the last user of the buffer goes away, on whichever thread that is.
+void ReleasePinned(void*, size_t, void* arg) {
+  auto* pinned = static_cast<PinnedBuffer*>(arg);
+  pinned->reaper->Release(pinned->ref);
+  delete pinned;
+}
+
+}  // namespace
+
+// fromDataNoCopy(dtype, shape, data: TypedArray): a tensor over the typed array's own memory (TF copies it
+// itself when it is not aligned enough). The array stays referenced until TF lets go of the buffer.
+Napi::Value Tensor::FromDataNoCopy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireTensorFlow(env);
+  int dtype = static_cast<int>(IntArg(info[0], "dtype"));
+  size_t element_size = FlatElementSize(dtype);
+  if (element_size == 0) throw MakeCodedTypeError(env, "ERR_INVALID_DTYPE", "dtype has no flat representation");
+  uint64_t elements = 0;
+  std::vector<int64_t> dims = DimsArg(info[1], &elements);
+  if (!info[2].IsTypedArray()) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "data must be a TypedArray");
+  napi_typedarray_type type;
+  size_t count;
+  void* data = nullptr;
+  napi_value arraybuffer;
+  if (napi_get_typedarray_info(env, info[2], &type, &count, &data, &arraybuffer, nullptr) != napi_ok) {
+    throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "cannot read data");
+  }
+  size_t length = count * info[2].As<Napi::TypedArray>().ElementSize();
+  if (elements > std::numeric_limits<size_t>::max() / element_size || elements * element_size != length) {
+    throw MakeCodedError(env, "ERR_INVALID_DATA_LENGTH", "data byte length does not match shape and dtype");
+  }
+  if (length == 0 || data == nullptr) return FromData(info);  // nothing to share
+  napi_ref ref;
+  if (napi_create_reference(env, info[2], 1, &ref) != napi_ok) throw MakeCodedError(env, "ERR_ALLOCATION", "cannot reference data");
+  auto* pinned = new PinnedBuffer{&GetReaper(env), ref};
+  TF_Tensor* t = tf.TF_NewTensor(static_cast<TF_DataType>(dtype), dims.data(), static_cast<int>(dims.size()), data, length,
+                                 &ReleasePinned, pinned);
+  if (t == nullptr) {
+    // TF already ran the deallocator on failure paths that reach it; a null result without it would leak a ref
+    // only, which the reaper cannot tell apart: accept that over a double release.
+    throw MakeCodedError(env, "ERR_ALLOCATION", "TF_NewTensor failed");
+  }
   return Wrap(env, t);
 }
 

@@ -27,6 +27,7 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
  private:
   static Napi::Value FromData(const Napi::CallbackInfo& info);
   static Napi::Value FromStrings(const Napi::CallbackInfo& info);
+  static Napi::Value FromDataNoCopy(const Napi::CallbackInfo& info);
   Napi::Value DType(const Napi::CallbackInfo& info);
   Napi::Value Shape(const Napi::CallbackInfo& info);
   Napi::Value ByteSize(const Napi::CallbackInfo& info);

@@ -75,6 +75,8 @@ export class TfhubError extends Error {
   }
 }
 Object.defineProperty(TfhubError.prototype, 'name', { value: 'TfhubError', writable: true, configurable: true });
+// The native layer raises its own coded errors (ERR_DISPOSED, ERR_GRAPH_MISMATCH, …) with this class too.
+Object.defineProperty(ERROR_CLASSES_BY_CODE, 'libraryError', { value: TfhubError });
 
 /** A TypeError with a `code`, for arguments of the wrong kind. */
 export function typeError(code: string, message: string): TypeError & { code: string } {

@@ -1,6 +1,6 @@
 /** `Graph`, `Operation` and `Output`: building and inspecting TensorFlow graphs. */
 import { DType, canonicalDType, dtypeFromTf, isDType, tfDataType } from './dtypes';
-import { TfhubError, typeError } from './errors';
+import { InvalidArgumentError, TfhubError, typeError } from './errors';
 import { NativeAttr, NativeGraph, NativeImportOptions, NativeOperation, NativeOutput, binding } from './native';
 import { shapeProto, tensorflow, toSafeNumber } from './proto';
 import { Tensor, tensor as makeTensor } from './tensor';
@@ -192,6 +192,8 @@ export class Graph {
   private readonly collections = new Map<string, unknown[]>();
   private readonly nameCounters = new Map<string, number>();
   private scopeStack: string[] = [];
+  /** Name scopes of existing operations (`a`, `a/b` for `a/b/c`); built on demand, dropped when TF adds ops. */
+  private scopeCache: Set<string> | null = null;
 
   constructor() {
     this.native = new (binding().Graph)();
@@ -222,8 +224,12 @@ export class Graph {
   /** Whether `name` is taken: by an operation, by a name made with uniqueName, or as a scope of existing ops. */
   isNameUsed(name: string): boolean {
     if (this.nameCounters.has(name.toLowerCase()) || this.native.operationByName(name) !== null) return true;
-    const prefix = name + '/';
-    return this.native.operations().some((op) => op.name().startsWith(prefix));
+    // A scan of every operation per call made graph building quadratic: keep the scopes in a set instead.
+    if (!this.scopeCache) {
+      this.scopeCache = new Set();
+      for (const op of this.native.operations()) addScopes(this.scopeCache, op.name());
+    }
+    return this.scopeCache.has(name);
   }
 
   /**
@@ -324,6 +330,7 @@ export class Graph {
       options.colocateWith ? options.colocateWith.map((o) => o.native) : null,
     );
     this.nameCounters.set(name.toLowerCase(), Math.max(this.nameCounters.get(name.toLowerCase()) ?? 0, 1));
+    if (this.scopeCache) addScopes(this.scopeCache, name);
     return this.wrapOperation(native);
   }
 
@@ -350,12 +357,37 @@ export class Graph {
 
   /** Imports a serialized GraphDef. */
   importGraphDef(graphDef: Uint8Array, options: ImportGraphDefOptions = {}): ImportResult {
-    return this.wrapImport(this.native.importGraphDef(toBytes(graphDef), this.importOptions(options)));
+    this.checkPrefixClash(toBytes(graphDef), options);
+    try {
+      return this.wrapImport(this.native.importGraphDef(toBytes(graphDef), this.importOptions(options)));
+    } finally {
+      this.scopeCache = null;
+    }
   }
 
   /** Like importGraphDef, on a background thread (for large graphs). */
   async importGraphDefAsync(graphDef: Uint8Array, options: ImportGraphDefOptions = {}): Promise<ImportResult> {
-    return this.wrapImport(await this.native.importGraphDefAsync(toBytes(graphDef), this.importOptions(options)));
+    this.checkPrefixClash(toBytes(graphDef), options);
+    try {
+      return this.wrapImport(await this.native.importGraphDefAsync(toBytes(graphDef), this.importOptions(options)));
+    } finally {
+      this.scopeCache = null;
+    }
+  }
+
+  /**
+   * TF checks imported names against the graph only without a prefix: under a prefix already in use, a clash
+   * would leave two nodes with one name (a graph that can no longer run or be exported). Check here instead.
+   */
+  private checkPrefixClash(graphDef: Uint8Array, o: ImportGraphDefOptions): void {
+    const prefix = o.prefix?.replace(/\/$/, '');
+    if (!prefix || o.uniquifyPrefix || o.uniquifyNames || !this.isNameUsed(prefix)) return;
+    for (const node of tensorflow.GraphDef.decode(graphDef).node) {
+      const name = `${prefix}/${node.name}`;
+      if (this.native.operationByName(name) !== null) {
+        throw new InvalidArgumentError(`Node name '${name}' already exists in the Graph (import prefix '${prefix}' is in use; pass uniquifyPrefix: true for a fresh one)`);
+      }
+    }
   }
 
   private importOptions(o: ImportGraphDefOptions): NativeImportOptions {
@@ -406,7 +438,12 @@ export class Graph {
 
   /** @internal One TF_AddGradientsWithPrefix call; null where TF found no path. */
   nativeGradients(prefix: string, ys: Output[], xs: Output[], dys: Output[] | null): Array<Output | null> {
-    const grads = this.native.addGradients(prefix, ys.map((o) => o.native), xs.map((o) => o.native), dys ? dys.map((o) => o.native) : null);
+    let grads: Array<NativeOutput | null>;
+    try {
+      grads = this.native.addGradients(prefix, ys.map((o) => o.native), xs.map((o) => o.native), dys ? dys.map((o) => o.native) : null);
+    } finally {
+      this.scopeCache = null; // TF added operations
+    }
     return grads.map((g) => (g ? new Output(this.wrapOperation(g[0]), g[1]) : null));
   }
 
@@ -492,6 +529,11 @@ export class Graph {
   get isDisposed(): boolean {
     return this.native.isDisposed();
   }
+}
+
+/** Adds the name scopes of an operation name: `a` and `a/b` for `a/b/c`. */
+function addScopes(into: Set<string>, name: string): void {
+  for (let i = name.indexOf('/'); i !== -1; i = name.indexOf('/', i + 1)) into.add(name.slice(0, i));
 }
 
 function toBytes(b: Uint8Array): Uint8Array {

@@ -5,7 +5,7 @@
  */
 export * from './errors';
 export { DType, DataTypeMap, NumericDType, isDType, canonicalDType } from './dtypes';
-export { Tensor, TensorData, tensor } from './tensor';
+export { Tensor, TensorData, TensorOptions, tensor } from './tensor';
 export { Graph, Operation, Output, OperationInput, AddOperationOptions, ImportGraphDefOptions, ImportResult, GradientOptions } from './graph';
 export { Session, SessionOptions, Fetch, Fetches, Feeds, FeedValue, FetchResult, RunOptions } from './session';
 export { tensorflowVersion, tensorflowLibraryPath } from './native';

@@ -19,6 +19,7 @@ export interface NativeTensor {
 export interface NativeTensorClass {
   fromData(dtype: number, shape: number[], data: ArrayBufferView): NativeTensor;  // TF_AllocateTensor + copy
   fromStrings(shape: number[], items: Uint8Array[]): NativeTensor;                // TF_TString_Copy per element
+  fromDataNoCopy(dtype: number, shape: number[], data: ArrayBufferView): NativeTensor; // TF_NewTensor over the JS memory
 }
 export type NativeOutput = [NativeOperation, number];
 export interface NativeOperation {

@@ -35,6 +35,11 @@ function toTypedArray(dtype: DType, values: ReadonlyArray<number | bigint | bool
     return out;
   }
   const out = new (Storage as Float64ArrayConstructor)(values.length);
+  if (dtype === 'bool') {
+    // TF bools are one byte that must be 0 or 1 (anything else is undefined behaviour in C++ kernels).
+    values.forEach((v, i) => { out[i] = v ? 1 : 0; });
+    return out;
+  }
   values.forEach((v, i) => {
     if (typeof v === 'number') out[i] = v;
     else if (typeof v === 'boolean') out[i] = v ? 1 : 0;
@@ -42,6 +47,23 @@ function toTypedArray(dtype: DType, values: ReadonlyArray<number | bigint | bool
     else throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} element ${i} must be a number, got ${typeof v}`);
   });
   return out;
+}
+
+/** Options of `new Tensor(dtype, shape, data, options)`. */
+export interface TensorOptions {
+  /**
+   * `false`: let TensorFlow use the typed array's memory directly instead of copying it (large inputs). The array
+   * must then not be modified, transferred or resized while the tensor (or anything TF made from it) lives; it is
+   * kept referenced until TF releases the buffer. Views over SharedArrayBuffers or resizable buffers, and arrays
+   * TF cannot use in place (TF needs 64-byte-aligned memory; V8 only promises 16), are copied anyway. Default: copy.
+   */
+  copy?: boolean;
+}
+
+/** Whether TF may alias a typed array's memory: a plain, fixed-length ArrayBuffer. */
+function canShare(view: ArrayBufferView): boolean {
+  const buffer = view.buffer as ArrayBuffer & { resizable?: boolean };
+  return buffer instanceof ArrayBuffer && buffer.resizable !== true && view.byteLength > 0;
 }
 
 /**
@@ -62,10 +84,10 @@ export class Tensor<D extends DType = DType> {
    *   of numbers/bigints/booleans, or for `string` an array of strings or byte arrays.
    * @throws RangeError (`ERR_INVALID_DATA_LENGTH`) when the element count does not match the shape.
    */
-  constructor(dtype: D, shape: readonly number[], data: TensorData<D>);
+  constructor(dtype: D, shape: readonly number[], data: TensorData<D>, options?: TensorOptions);
   /** @internal wraps a tensor returned by TensorFlow */
   constructor(native: NativeTensor);
-  constructor(dtypeOrNative: D | NativeTensor, shape?: readonly number[], data?: TensorData<D>) {
+  constructor(dtypeOrNative: D | NativeTensor, shape?: readonly number[], data?: TensorData<D>, options?: TensorOptions) {
     if (typeof dtypeOrNative !== 'string') {
       this.native = dtypeOrNative;
       return;
@@ -95,12 +117,17 @@ export class Tensor<D extends DType = DType> {
       } else {
         throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} data must be a ${Storage.name} or an array`);
       }
+      if (dtype === 'bool' && (view as Uint8Array).some((b) => b > 1)) {
+        throw rangeError('ERR_INVALID_ARG_VALUE', 'bool data must hold only 0 and 1');
+      }
       const expected = size * elementsPerValue(dtype);
       const got = (view as unknown as { length: number }).length;
       if (got !== expected) {
         throw rangeError('ERR_INVALID_DATA_LENGTH', `shape [${shape!.join(', ')}] of ${dtype} needs ${expected} values, got ${got}`);
       }
-      this.native = binding().Tensor.fromData(tfDataType(dtype), shape as number[], view);
+      this.native = options?.copy === false && canShare(view)
+        ? binding().Tensor.fromDataNoCopy(tfDataType(dtype), shape as number[], view)
+        : binding().Tensor.fromData(tfDataType(dtype), shape as number[], view);
     }
     this._dtype = dtype;
     this._shape = [...shape!];
@@ -150,13 +177,20 @@ export class Tensor<D extends DType = DType> {
     return this.native.strings().map((b) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
   }
 
-  /** The elements as a nested JS array of numbers / bigints / booleans / strings. */
+  /**
+   * The elements as a nested JS array of numbers / bigints / booleans / strings (complex elements as
+   * `[real, imaginary]` pairs; float16/bfloat16 as their raw bits).
+   */
   array(): unknown {
     const dtype = this.dtype;
     let flat: unknown[];
     if (dtype === 'string') flat = this.strings();
     else if (dtype === 'bool') flat = Array.from(this.data() as Uint8Array, (v) => v !== 0);
-    else flat = Array.from(this.data() as ArrayLike<number>);
+    else if (elementsPerValue(dtype) === 2) {
+      // complex: one [real, imaginary] pair per element
+      const d = this.data() as Float32Array | Float64Array;
+      flat = Array.from({ length: d.length / 2 }, (_, i) => [d[2 * i], d[2 * i + 1]]);
+    } else flat = Array.from(this.data() as ArrayLike<number>);
     const shape = this.shape;
     if (shape.length === 0) return flat[0];
     const build = (dim: number, offset: number): [unknown[], number] => {

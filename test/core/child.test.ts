@@ -1,0 +1,105 @@
+// Crash-prone situations, each in its own node process: a crash shows up as the child's exit status.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { describeChild, runChild } from './helpers/util';
+
+describe('child processes: typed errors, never a crash', { concurrency: 2 }, () => {
+  it('process.exit() with runs in flight exits cleanly (3 times)', async () => {
+    // Without cancelling in-flight runs at 'exit', exit()'s static destructors (oneDNN JIT code) raced with
+    // running kernels: SIGSEGV about every other time.
+    for (let i = 0; i < 3; i++) {
+      const r = await runChild('exit-in-flight');
+      assert.equal(r.signal, null, describeChild(r));
+      assert.equal(r.code, 0, describeChild(r));
+      assert.match(r.stdout, /^exiting\nexit event 0\n$/, describeChild(r));
+      assert.ok(r.ms < 20_000, `exit took ${r.ms} ms`);
+    }
+  });
+
+  it('an uncaught exception with runs in flight exits with code 1, not a signal', async () => {
+    const r = await runChild('throw-in-flight');
+    assert.equal(r.signal, null, describeChild(r));
+    assert.equal(r.code, 1, describeChild(r));
+    assert.match(r.stderr, /boom-in-flight/);
+  });
+
+  it('a pending run keeps the process alive until it resolves', async () => {
+    const r = await runChild('natural-exit');
+    assert.equal(r.code, 0, describeChild(r));
+    assert.equal(r.stdout, 'resolved 1 64x64\n');
+  });
+
+  it('loads in a worker_thread; terminating workers or process.exit() in a worker mid-run is safe', async () => {
+    const r = await runChild('worker-lifecycle');
+    assert.equal(r.signal, null, describeChild(r));
+    assert.equal(r.code, 0, describeChild(r));
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines[0], 'worker result 2,5,10');
+    assert.match(lines[1], /^terminated 0 code 1 after \d+ ms$/);
+    assert.match(lines[2], /^terminated 1 code 1 after \d+ ms$/);
+    assert.equal(lines[3], 'worker process.exit code 3');
+    assert.equal(lines[4], 'main 2,5,10');
+    // Termination cancels the in-flight step instead of waiting for the whole (multi-second) chain.
+    for (const line of lines.slice(1, 3)) assert.ok(Number(/after (\d+)/.exec(line)![1]) < 5000, line);
+  });
+
+  it('workers that create sessions (runs in flight, nothing disposed) can be terminated', async () => {
+    const r = await runChild('worker-sessions');
+    assert.equal(r.signal, null, describeChild(r));
+    assert.equal(r.code, 0, describeChild(r));
+    assert.equal(r.stdout, 'round 0 terminated 1,1\nround 1 terminated 1,1\nmain 2,5,10\n');
+  });
+
+  it('hostile inputs (huge shapes, forged handles, bad indices, malformed protos) give typed errors', async () => {
+    const r = await runChild('hostile');
+    assert.equal(r.signal, null, describeChild(r));
+    assert.equal(r.code, 0, describeChild(r));
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.at(-1), 'done', describeChild(r));
+    const results = new Map<string, { threw: boolean; errorName: string; code: string; message: string }>(
+      lines.slice(0, -1).map((l) => { const o = JSON.parse(l); return [o.name, o]; }));
+    const expected: Array<[string, string, string | RegExp]> = [
+      ['Tensor [2**40, 2**40]', 'RangeError', 'ERR_INVALID_SHAPE'],
+      ['Tensor string [2**40, 2**40]', 'RangeError', 'ERR_INVALID_SHAPE'],
+      ['Tensor dim 1e300', 'TypeError', 'ERR_INVALID_SHAPE'],
+      ['Tensor dim -1', 'TypeError', 'ERR_INVALID_SHAPE'],
+      ['Tensor dim NaN', 'TypeError', 'ERR_INVALID_SHAPE'],
+      ['raw fromData [2**40, 2**40]', 'TfhubError', 'ERR_INVALID_SHAPE'],
+      ['raw fromData 2**64 elements', 'TfhubError', 'ERR_INVALID_SHAPE'],
+      ['raw fromData 2**63 dim', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['raw fromData bad dtype', 'TypeError', 'ERR_INVALID_DTYPE'],
+      ['raw fromData string dtype', 'TypeError', 'ERR_INVALID_DTYPE'],
+      ['raw fromStrings count', 'TfhubError', 'ERR_INVALID_DATA_LENGTH'],
+      ['raw fromStrings non-bytes', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['placeholder [2**40, 2**40]', 'InvalidArgumentError', 'INVALID_ARGUMENT'],
+      ['Fill fed [2**40, 2**40]', 'InvalidArgumentError', 'INVALID_ARGUMENT'],
+      ['Reshape fed huge', 'InvalidArgumentError', 'INVALID_ARGUMENT'],
+      ['output index 2**40', 'TfhubError', 'ERR_OUT_OF_RANGE'],
+      ['feed index out of range', 'TfhubError', 'ERR_OUT_OF_RANGE'],
+      ['forged Operation handle', 'TypeError', 'ERR_INVALID_HANDLE'],
+      ['forged Tensor handle', 'TypeError', 'ERR_INVALID_HANDLE'],
+      ['Graph as feed value', 'TypeError', 'ERR_INVALID_HANDLE'],
+      ['malformed GraphDef', 'InvalidArgumentError', 'INVALID_ARGUMENT'],
+      ['GraphDef with dangling input', 'InvalidArgumentError', 'INVALID_ARGUMENT'],
+      ['setTensorShape incompatible', 'InvalidArgumentError', 'INVALID_ARGUMENT'],
+      ['tensor from ragged array', 'RangeError', 'ERR_INVALID_DATA_LENGTH'],
+    ];
+    for (const [name, errorName, code] of expected) {
+      const got = results.get(name);
+      assert.ok(got, `case '${name}' missing\n${describeChild(r)}`);
+      assert.equal(got.threw, true, `${name} did not throw`);
+      assert.deepEqual([got.errorName, got.code], [errorName, code], `${name}: ${got.message}`);
+    }
+    assert.match(results.get('Fill fed [2**40, 2**40]')!.message, /more than 2\*\*63 - 1 elements/);
+  });
+
+  it('Fill with constant huge dims feeding another op: a typed error instead of an abort', {
+    todo: 'TensorFlow 2.21 bug: grappler ConstantFolding::MaterializeConstantValuedNode CHECK-fails (abort) on shape [2**40, 2**40]',
+  }, async () => {
+    const r = await runChild('fill-constant-folded');
+    assert.equal(r.signal, null, describeChild(r));
+    assert.equal(r.code, 0, describeChild(r));
+    assert.equal(r.stdout, 'typed InvalidArgumentError INVALID_ARGUMENT\n');
+  });
+});
