@@ -3,9 +3,7 @@
  *   hub.loadModuleSpec, hub.Module, hub.evalFunctionForModule  (TF1 Hub format)
  *   hub.resolve                                               (handles, downloads, cache)
  */
-import { promises as fs } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { TfhubError } from '../errors';
+import { ResolveOptions, resolve } from './resolver';
 import { ModuleSpec, loadModuleSpecFromDir } from './spec';
 import { LoadOptions, LoadedModel, load as loadSavedModel } from './tf2';
 
@@ -18,25 +16,21 @@ export {
   RaggedValue, RestoredFunction, ConcreteFunctionInfo, LoadedVariable, RegularizationLoss, TensorSpecInfo, StructuredOutput,
 } from './tf2';
 export { KerasLayer, KerasLayerOptions, KerasLayerApplyOptions, KerasLayerOutput, KerasLayerFormat } from './keras_layer';
+export {
+  resolve, ResolveOptions, ResolveError, ResolveErrorCode, ResolveErrorDetails, ProgressEvent, resolveCacheDir,
+  cachedModulePath,
+} from './resolver';
 export { createModuleSpec, addSignature, attachMessage, CreateModuleSpecOptions, SignatureTensor, saveVariables } from './export';
 
-/** Options accepted wherever a handle is resolved. */
-export interface HandleOptions {
-  /** Progress of downloads. */
-  onProgress?: (event: { bytes: number; total?: number; url: string }) => void;
-}
+/** Options accepted wherever a handle is resolved: those of {@link resolve} (progress, cache, offline, …). */
+export type HandleOptions = ResolveOptions;
 
-/** Resolves a handle to a local directory (local paths and file:// URLs; remote handles via the resolver). */
-export async function resolveHandle(handle: string, options: HandleOptions = {}): Promise<string> {
-  if (typeof handle !== 'string' || handle === '') throw new TfhubError('ERR_INVALID_HANDLE', `Expected a string handle, got ${String(handle)}`);
-  if (/^file:\/\//i.test(handle)) return fileURLToPath(handle);
-  if (/^https?:\/\//i.test(handle)) {
-    void options;
-    throw new TfhubError('ERR_UNSUPPORTED_HANDLE', `remote handles are not supported yet: ${handle}`);
-  }
-  const st = await fs.stat(handle).catch(() => null);
-  if (!st) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${handle} does not exist.`);
-  return handle;
+/**
+ * Resolves a handle to a local directory: the same as {@link resolve} (kept as the name the loaders use).
+ * @deprecated use `hub.resolve`.
+ */
+export function resolveHandle(handle: string, options: HandleOptions = {}): Promise<string> {
+  return resolve(handle, options);
 }
 
 /**
