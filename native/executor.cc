@@ -1,10 +1,36 @@
 #include "executor.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define TFHUB_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define TFHUB_CPU_RELAX() asm volatile("yield")
+#else
+#define TFHUB_CPU_RELAX() std::this_thread::yield()
+#endif
 
 namespace tfhub {
 
-Executor::Executor(Napi::Env env, size_t threads) : max_threads_(threads == 0 ? 1 : threads) {
+namespace {
+// How long an idle worker polls for the next job before it sleeps. A caller awaiting runs one after another
+// submits the next run a few microseconds after the last completes; catching it while polling saves a futex
+// wake-up (tens of microseconds on virtual machines). TFHUB_NODE_SPIN_US overrides it; 0 disables polling.
+std::chrono::microseconds SpinTime() {
+  const char* v = std::getenv("TFHUB_NODE_SPIN_US");
+  if (v != nullptr && *v != '\0') {
+    char* end = nullptr;
+    long us = std::strtol(v, &end, 10);
+    if (end != nullptr && *end == '\0' && us >= 0 && us <= 100000) return std::chrono::microseconds(us);
+  }
+  return std::chrono::microseconds(100);
+}
+}  // namespace
+
+Executor::Executor(Napi::Env env, size_t threads) : max_threads_(threads == 0 ? 1 : threads), spin_(SpinTime()) {
   tsfn_ = Tsfn::New(env, "tfhub-node.complete", 0, 1, this);
   tsfn_.Unref(env);  // only pending jobs keep the process alive
 }
@@ -15,6 +41,7 @@ void Executor::Submit(Napi::Env env, Job* job) {
   if (pending_++ == 0) tsfn_.Ref(env);
   std::unique_lock<std::mutex> lock(mutex_);
   queue_.push_back(job);
+  queued_.store(queue_.size(), std::memory_order_release);
   // Threads start lazily, when the queued jobs outnumber the idle threads: a blocked TF_SessionRun holds a
   // thread. (Comparing with idle_ == 0 was not enough: threads notified but not yet awake still count as idle,
   // so a burst of runs could queue behind two runs blocked in TF, e.g. waiting on a queue, and deadlock.)
@@ -31,11 +58,21 @@ void Executor::WorkerLoop() {
     {
       std::unique_lock<std::mutex> lock(mutex_);
       ++idle_;
+      if (queue_.empty() && !stopping_ && spin_.count() > 0) {
+        lock.unlock();
+        auto deadline = std::chrono::steady_clock::now() + spin_;
+        for (int i = 0; queued_.load(std::memory_order_acquire) == 0; ++i) {
+          TFHUB_CPU_RELAX();
+          if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
+        }
+        lock.lock();
+      }
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       --idle_;
       if (stopping_) return;
       job = queue_.front();
       queue_.pop_front();
+      queued_.store(queue_.size(), std::memory_order_release);
       running_.push_back(job);
     }
     job->Execute();

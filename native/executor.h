@@ -2,6 +2,8 @@
 // occupy libuv's small pool (fs, dns, zlib keep working), and settles their promises on the JS thread.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -48,6 +50,8 @@ class Executor {
   std::condition_variable cv_;
   size_t idle_ = 0;
   bool stopping_ = false;
+  std::atomic<size_t> queued_{0};  // queue_.size(), readable without the mutex by polling workers
+  std::chrono::microseconds spin_;
 };
 
 }  // namespace tfhub

@@ -26,6 +26,10 @@ export interface SessionOptions {
   target?: string;
   /** A raw serialized ConfigProto; merged under the fields above (the fields above win). */
   config?: Uint8Array;
+  /**
+   * Default of {@link RunOptions.inline} for every run of this session (default false, as in Python).
+   */
+  inline?: boolean;
 }
 
 /** Something to fetch: an Output, a `"op:0"` name, an Operation (run for its effect; gives `null`). */
@@ -50,6 +54,23 @@ export interface RunOptions {
   runOptions?: Uint8Array;
   /** Shorthand for RunOptions.timeout_in_ms. */
   timeoutMs?: number;
+  /**
+   * Run the step's ops on the thread that runs the step instead of TF's inter-op pool (RunOptions
+   * `inter_op_thread_pool = -1`). Saves two thread hand-offs per run, which dominate small graphs (see
+   * bench/RESULTS.md); loses parallelism between independent ops of one run (one op's own parallelism, e.g. a big
+   * MatMul on the intra-op pool, is kept). Concurrent runs still run in parallel. Default: the session's `inline`.
+   */
+  inline?: boolean;
+}
+
+const INLINE_RUN_OPTIONS = tensorflow.RunOptions.encode({ interOpThreadPool: -1 }).finish();
+
+function concatBytes(a: Uint8Array | null, b: Uint8Array): Uint8Array {
+  if (!a || a.length === 0) return b;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
 
 function encodeConfig(o: SessionOptions): Uint8Array | null {
@@ -95,11 +116,14 @@ export class Session {
   readonly native: NativeSession;
   /** The graph this session runs (kept alive by the session). */
   readonly graph: Graph;
+  /** Default of `RunOptions.inline` for this session's runs. */
+  readonly inline: boolean;
   private readonly staticShapes = new Map<string, number[] | null>();
 
   constructor(graph: Graph, options: SessionOptions = {}) {
     if (!(graph instanceof Graph)) throw typeError('ERR_INVALID_ARG_TYPE', 'new Session(graph): graph must be a Graph');
     this.graph = graph;
+    this.inline = options.inline === true;
     this.native = new (binding().Session)(graph.native, encodeConfig(options), options.target ?? null);
   }
 
@@ -258,10 +282,12 @@ export class Session {
       throw e;
     }
 
+    // Serialized protos concatenate as a merge (later fields win), so the typed options go after the raw bytes.
     let runOptions = options.runOptions ?? null;
+    if (options.inline ?? this.inline) runOptions = concatBytes(runOptions, INLINE_RUN_OPTIONS);
     if (options.timeoutMs !== undefined) {
       const extra = tensorflow.RunOptions.encode({ timeoutInMs: options.timeoutMs }).finish();
-      runOptions = runOptions ? new Uint8Array([...runOptions, ...extra]) : extra;
+      runOptions = concatBytes(runOptions, extra);
     }
     return {
       feedOps, feedIndices: Int32Array.from(feedIdx), feedTensors,

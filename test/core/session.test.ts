@@ -290,6 +290,32 @@ describe('Session', () => {
     gg.dispose();
   });
 
+  it('inline runs (ops on the running thread): same results; merge with timeouts; concurrent inline runs', async () => {
+    const gg = new Graph();
+    const a = gg.placeholder('float32', [2, 2], 'a');
+    const b = gg.addOperation('MatMul', { inputs: [a, a] }).output(0);
+    const c = gg.addOperation('Add', { inputs: [b, gg.constant(new Tensor('float32', [2, 2], new Float32Array([1, 1, 1, 1])))] }).output(0);
+    const feed = new Map([[a, new Tensor('float32', [2, 2], new Float32Array([1, 2, 3, 4]))]]);
+    const inline = new Session(gg, { inline: true });
+    const pooled = new Session(gg);
+    assert.equal(inline.inline, true);
+    assert.deepEqual(values(await inline.run(c, feed)), [8, 11, 16, 23]);
+    assert.deepEqual(values(inline.runSync(c, feed)), [8, 11, 16, 23]);
+    assert.deepEqual(values(await inline.run(c, feed, { inline: false })), [8, 11, 16, 23]);
+    assert.deepEqual(values(await pooled.run(c, feed, { inline: true })), [8, 11, 16, 23]);
+    // inline + timeout: both RunOptions fields reach TF
+    const q = gg.addOperation('FIFOQueueV2', { attrs: { component_types: ['float32'], shapes: [[]] } }).output(0);
+    const dequeue = gg.addOperation('QueueDequeueV2', { inputs: [q], attrs: { component_types: ['float32'] } }).output(0);
+    const enqueue = gg.addOperation('QueueEnqueueV2', { inputs: [q, [gg.constant(9)]] });
+    await assert.rejects(inline.run(dequeue, undefined, { timeoutMs: 100 }), DeadlineExceededError);
+    // an inline run blocked in a kernel does not block other inline runs
+    const [value] = await Promise.all([inline.run(dequeue), inline.run([], undefined, { targets: [enqueue] })]);
+    assert.deepEqual(values(value), [9]);
+    inline.close();
+    pooled.close();
+    gg.dispose();
+  });
+
   it('TF errors from runs are TFError subclasses with the TF code', async () => {
     const gg = new Graph();
     const bad = gg.addOperation('CheckNumerics', { inputs: [gg.constant([1, NaN])], attrs: { message: 'nan here' } }).output(0);
