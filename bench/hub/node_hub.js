@@ -55,6 +55,8 @@ async function tf1(c) {
     const feeds = new Map([[fn.ph, x]]);
     await fn.s.run(fn.out, feeds);
     result.batches[b] = await timed(() => fn.s.run(fn.out, feeds), 1, cases.slice_s);
+    // the same session with `inline: true` per run (ops on the calling worker thread)
+    result.batches[`${b} inline`] = await timed(() => fn.s.run(fn.out, feeds, { inline: true }), 1, cases.slice_s);
   }
   fn.close();
   return result;
@@ -66,7 +68,7 @@ async function tf2(c) {
   for (let i = 0; i < cases.loads; i++) {
     if (model) model.close();
     const t0 = performance.now();
-    model = await hub.load(path.join(root, c.dir));
+    model = await hub.load(path.join(root, c.dir)); // sessions run inline by default
     loads.push(performance.now() - t0);
   }
   const sig = model.signatures[c.signature];

@@ -25,7 +25,7 @@ for (const kind of ['tf1', 'tf2']) {
   for (const [name, n] of Object.entries(node[kind] ?? {})) {
     const p = py[kind]?.[name];
     for (const [b, m] of Object.entries(n.batches)) {
-      const q = p?.batches?.[b];
+      const q = p?.batches?.[b.replace(/ inline$/, '')];
       lines.push(`| ${name} (${kind}) | ${f(n.load_ms_median)} / ${f(p?.load_ms_median)} | ${b} | ${f(m.median_us)} | ${f(q?.median_us)} | ${f(m.runs_per_s, 0)} | ${f(q?.runs_per_s, 0)} | ${q ? (m.runs_per_s / q.runs_per_s).toFixed(2) + '×' : '—'} |`);
     }
   }

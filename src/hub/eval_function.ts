@@ -91,7 +91,8 @@ function passThroughOutputs(graph: Graph, feeds: SignatureFeeds, outputs: Record
 
 /**
  * Python's `hub.eval_function_for_module`: a fresh graph with the module, every signature applied to
- * placeholders, a session with variables restored and tables initialized.
+ * placeholders, a session with variables restored and tables initialized. The session runs inline by default
+ * (see `SessionOptions.inline`); pass `session: {inline: false}` to use TF's inter-op pool.
  */
 export async function evalFunctionForModule(
   handleOrSpec: string | ModuleSpec,
@@ -108,7 +109,7 @@ export async function evalFunctionForModule(
   }
   const init = graph.globalVariablesInitializer();
   const tables = graph.tablesInitializer();
-  const session = new Session(graph, options.session);
+  const session = new Session(graph, { inline: true, ...options.session });
   await session.run([init, tables]);
   let closed = false;
 

@@ -16,7 +16,12 @@ export interface LoadOptions {
    * otherwise the only meta graph, or the one tagged exactly `['serve']` when there are several.
    */
   tags?: Iterable<string> | null;
-  /** Options of the model's Session (threads, GPU memory, …). */
+  /**
+   * Options of the model's Session (threads, GPU memory, …). `inline` defaults to true here: each call runs its
+   * ops on the thread that runs the call, which halves small-batch latency (bench/RESULTS.md); concurrent calls
+   * still run in parallel. Pass `{inline: false}` for graphs whose independent branches should run in parallel
+   * within one call.
+   */
   session?: SessionOptions;
   /** Maps a handle (URL, archive, …) to a local directory; default: the handle is a directory path. */
   resolve?: (handle: string) => Promise<string> | string;
@@ -78,8 +83,9 @@ export async function load(handle: string, options: LoadOptions = {}): Promise<L
   const metaGraph = chooseMetaGraph(savedModel, resolved, options.tags, isHub);
   const tags = [...new Set(metaGraphTags(metaGraph))].sort();
   const hasObjectGraph = !isHub && (metaGraph.objectGraphDef?.nodes?.length ?? 0) > 0;
+  const sessionOptions: SessionOptions = { inline: true, ...options.session };
   const parts = hasObjectGraph
-    ? await loadObjectGraphModel(resolved, metaGraph, options.session)
-    : await loadTf1Model(resolved, metaGraph, isHub, options.session);
+    ? await loadObjectGraphModel(resolved, metaGraph, sessionOptions)
+    : await loadTf1Model(resolved, metaGraph, isHub, sessionOptions);
   return new LoadedModel(resolved, tags, parts);
 }
