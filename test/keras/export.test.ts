@@ -2,12 +2,12 @@
 // tf.saved_model.load (skipped when Python TensorFlow is not installed).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Graph, Output, Session, Tensor, Variable, hub } from '../../src';
 import { KerasLayer, readCheckpointIndex, readCheckpointString } from '../../src/hub/keras_layer';
 import { decodeTrackableObjectGraph } from '../../src/proto';
+import { runPython } from '../helpers/python';
 import { FIXTURES, TF2_FIXTURES, TensorJson, constant, meanSquaredError, readJson, sgdStep, tempDir, values } from './helpers';
 
 const MLP = path.join(FIXTURES, 'tf2_mlp');
@@ -20,22 +20,6 @@ interface FineTuned {
   output: number[];
   /** Variable name (Python's, e.g. `w1:0`) → values after the step. */
   variables: Map<string, number[]>;
-}
-
-/** Python's interpreter (TFHUB_PYTHON overrides `python3`). */
-const PYTHON = process.env.TFHUB_PYTHON || 'python3';
-
-/**
- * Runs a Python script; null when Python or its TensorFlow is missing (what `python3 -c "import tensorflow"`
- * would tell, without paying TensorFlow's import twice).
- */
-function runPython(script: string, input: string): { status: number | null; stdout: string; stderr: string } | null {
-  const r = spawnSync(PYTHON, ['-c', script], {
-    input, encoding: 'utf8', timeout: 120_000, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', CUDA_VISIBLE_DEVICES: '' },
-  });
-  if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return null;
-  if (r.status !== 0 && /No module named '?tensorflow'?/.test(r.stderr)) return null;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Fine-tunes tf2_mlp one SGD step (lr 0.1) through KerasLayer and exports it to a fresh directory. */
