@@ -48,8 +48,11 @@ void Executor::Submit(Napi::Env env, Job* job) {
   if (queue_.size() > idle_ && threads_.size() < max_threads_) {
     threads_.emplace_back([this] { WorkerLoop(); });
   }
+  // A polling worker re-checks the queue under the mutex before it sleeps, so it will take this job: waking a
+  // sleeping one as well would only cost a futex call here and a thread that finds nothing to do.
+  bool wake = queue_.size() > spinning_;
   lock.unlock();
-  cv_.notify_one();
+  if (wake) cv_.notify_one();
 }
 
 void Executor::WorkerLoop() {
@@ -59,6 +62,7 @@ void Executor::WorkerLoop() {
       std::unique_lock<std::mutex> lock(mutex_);
       ++idle_;
       if (queue_.empty() && !stopping_ && spin_.count() > 0) {
+        ++spinning_;
         lock.unlock();
         auto deadline = std::chrono::steady_clock::now() + spin_;
         for (int i = 0; queued_.load(std::memory_order_acquire) == 0; ++i) {
@@ -66,6 +70,7 @@ void Executor::WorkerLoop() {
           if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;
         }
         lock.lock();
+        --spinning_;
       }
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       --idle_;

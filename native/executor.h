@@ -48,7 +48,8 @@ class Executor {
   std::vector<Job*> running_;  // jobs inside Execute(), guarded by mutex_
   std::mutex mutex_;
   std::condition_variable cv_;
-  size_t idle_ = 0;
+  size_t idle_ = 0;      // workers polling or waiting for a job
+  size_t spinning_ = 0;  // workers polling (they re-check the queue before they sleep)
   bool stopping_ = false;
   std::atomic<size_t> queued_{0};  // queue_.size(), readable without the mutex by polling workers
   std::chrono::microseconds spin_;
