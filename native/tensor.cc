@@ -89,38 +89,54 @@ void Tensor::Unpin() {
   if (--pins_ == 0 && dispose_requested_) Free();
 }
 
-// fromData(dtype: number, shape: number[], data: ArrayBufferView): copies `data` into a new TF tensor.
-Napi::Value Tensor::FromData(const Napi::CallbackInfo& info) {
+namespace {
+
+// fromData / fromDataNoCopy arguments (dtype, shape, data), checked against each other.
+struct FlatInput {
+  TF_DataType dtype;
+  std::vector<int64_t> dims;
+  void* data = nullptr;
+  size_t length = 0;
+};
+
+FlatInput ReadFlatInput(const Napi::CallbackInfo& info, bool allow_data_view) {
   Napi::Env env = info.Env();
-  RequireTensorFlow(env);
+  FlatInput in;
   int dtype = static_cast<int>(IntArg(info[0], "dtype"));
   size_t element_size = FlatElementSize(dtype);
   if (element_size == 0) throw MakeCodedTypeError(env, "ERR_INVALID_DTYPE", "dtype has no flat representation");
+  in.dtype = static_cast<TF_DataType>(dtype);
   uint64_t elements = 0;
-  std::vector<int64_t> dims = DimsArg(info[1], &elements);
-  if (!info[2].IsTypedArray() && !info[2].IsDataView()) {
-    throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "data must be a TypedArray");
-  }
+  in.dims = DimsArg(info[1], &elements);
+  bool is_view = allow_data_view && info[2].IsDataView();
+  if (!info[2].IsTypedArray() && !is_view) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "data must be a TypedArray");
   // Raw napi calls: they also accept views over SharedArrayBuffers, which Napi::ArrayBuffer does not.
-  void* data = nullptr;
-  size_t length = 0;
   napi_status s;
   if (info[2].IsTypedArray()) {
     napi_typedarray_type type;
     size_t count;
-    s = napi_get_typedarray_info(env, info[2], &type, &count, &data, nullptr, nullptr);
-    if (s == napi_ok) length = count * info[2].As<Napi::TypedArray>().ElementSize();
+    s = napi_get_typedarray_info(env, info[2], &type, &count, &in.data, nullptr, nullptr);
+    if (s == napi_ok) in.length = count * info[2].As<Napi::TypedArray>().ElementSize();
   } else {
-    s = napi_get_dataview_info(env, info[2], &length, &data, nullptr, nullptr);
+    s = napi_get_dataview_info(env, info[2], &in.length, &in.data, nullptr, nullptr);
   }
   if (s != napi_ok) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "cannot read data");
-  const uint8_t* src = static_cast<const uint8_t*>(data);
-  if (elements > std::numeric_limits<size_t>::max() / element_size || elements * element_size != length) {
+  if (elements > std::numeric_limits<size_t>::max() / element_size || elements * element_size != in.length) {
     throw MakeCodedError(env, "ERR_INVALID_DATA_LENGTH", "data byte length does not match shape and dtype");
   }
-  TF_Tensor* t = tf.TF_AllocateTensor(static_cast<TF_DataType>(dtype), dims.data(), static_cast<int>(dims.size()), length);
+  return in;
+}
+
+}  // namespace
+
+// fromData(dtype: number, shape: number[], data: ArrayBufferView): copies `data` into a new TF tensor.
+Napi::Value Tensor::FromData(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireTensorFlow(env);
+  FlatInput in = ReadFlatInput(info, /*allow_data_view=*/true);
+  TF_Tensor* t = tf.TF_AllocateTensor(in.dtype, in.dims.data(), static_cast<int>(in.dims.size()), in.length);
   if (t == nullptr) throw MakeCodedError(env, "ERR_ALLOCATION", "TF_AllocateTensor failed");
-  if (length > 0) std::memcpy(tf.TF_TensorData(t), src, length);
+  if (in.length > 0) std::memcpy(tf.TF_TensorData(t), in.data, in.length);
   return Wrap(env, t);
 }
 
@@ -145,28 +161,12 @@ void ReleasePinned(void*, size_t, void* arg) {
 Napi::Value Tensor::FromDataNoCopy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireTensorFlow(env);
-  int dtype = static_cast<int>(IntArg(info[0], "dtype"));
-  size_t element_size = FlatElementSize(dtype);
-  if (element_size == 0) throw MakeCodedTypeError(env, "ERR_INVALID_DTYPE", "dtype has no flat representation");
-  uint64_t elements = 0;
-  std::vector<int64_t> dims = DimsArg(info[1], &elements);
-  if (!info[2].IsTypedArray()) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "data must be a TypedArray");
-  napi_typedarray_type type;
-  size_t count;
-  void* data = nullptr;
-  napi_value arraybuffer;
-  if (napi_get_typedarray_info(env, info[2], &type, &count, &data, &arraybuffer, nullptr) != napi_ok) {
-    throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "cannot read data");
-  }
-  size_t length = count * info[2].As<Napi::TypedArray>().ElementSize();
-  if (elements > std::numeric_limits<size_t>::max() / element_size || elements * element_size != length) {
-    throw MakeCodedError(env, "ERR_INVALID_DATA_LENGTH", "data byte length does not match shape and dtype");
-  }
-  if (length == 0 || data == nullptr) return FromData(info);  // nothing to share
+  FlatInput in = ReadFlatInput(info, /*allow_data_view=*/false);
+  if (in.length == 0 || in.data == nullptr) return FromData(info);  // nothing to share
   napi_ref ref;
   if (napi_create_reference(env, info[2], 1, &ref) != napi_ok) throw MakeCodedError(env, "ERR_ALLOCATION", "cannot reference data");
   auto* pinned = new PinnedBuffer{&GetReaper(env), ref};
-  TF_Tensor* t = tf.TF_NewTensor(static_cast<TF_DataType>(dtype), dims.data(), static_cast<int>(dims.size()), data, length,
+  TF_Tensor* t = tf.TF_NewTensor(in.dtype, in.dims.data(), static_cast<int>(in.dims.size()), in.data, in.length,
                                  &ReleasePinned, pinned);
   if (t == nullptr) {
     // TF already ran the deallocator on failure paths that reach it; a null result without it would leak a ref
