@@ -35,6 +35,7 @@ describe('child processes: typed errors, never a crash', { concurrency: 2 }, () 
     assert.equal(r.signal, null, describeChild(r));
     assert.equal(r.code, 0, describeChild(r));
     const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 5, describeChild(r));
     assert.equal(lines[0], 'worker result 2,5,10');
     assert.match(lines[1], /^terminated 0 code 1 after \d+ ms$/);
     assert.match(lines[2], /^terminated 1 code 1 after \d+ ms$/);

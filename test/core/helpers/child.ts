@@ -101,9 +101,12 @@ const scenarios: Record<string, () => Promise<void> | void> = {
   // Load in a worker_thread, run there, exit it normally; then terminate workers in the middle of runs.
   async 'worker-lifecycle'() {
     const w1 = new Worker(__filename, { workerData: 'run-then-report' });
+    // Listen for 'exit' from the start: a worker that ends right after posting has its last messages and its
+    // 'exit' emitted in one go, before an await on the message could attach the listener.
+    const exited = new Promise((resolve) => w1.once('exit', resolve));
     const result = await new Promise<string>((resolve, reject) => { w1.once('message', resolve); w1.once('error', reject); });
     log(`worker ${result}`);
-    await new Promise((resolve) => w1.once('exit', resolve));
+    await exited;
     for (let i = 0; i < 2; i++) {
       const w = new Worker(__filename, { workerData: 'long-run' });
       await waitMessage(w, 'started');
