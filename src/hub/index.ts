@@ -26,23 +26,15 @@ export { createModuleSpec, addSignature, attachMessage, CreateModuleSpecOptions,
 export type HandleOptions = ResolveOptions;
 
 /**
- * Resolves a handle to a local directory: the same as {@link resolve} (kept as the name the loaders use).
- * @deprecated use `hub.resolve`.
- */
-export function resolveHandle(handle: string, options: HandleOptions = {}): Promise<string> {
-  return resolve(handle, options);
-}
-
-/**
  * Loads a SavedModel or TF1 Hub module from a handle (Python's `hub.load`): signatures, restored functions,
  * variables. Tags: exact set equality; default: the only meta graph, `['serve']` when present, `[]` for a TF1
  * Hub module.
  */
 export async function load(handle: string, options: Omit<LoadOptions, 'resolve'> & HandleOptions = {}): Promise<LoadedModel> {
-  return loadSavedModel(handle, { ...options, resolve: (h) => resolveHandle(h, options) });
+  return loadSavedModel(handle, { ...options, resolve: (h) => resolve(h, options) });
 }
 
 /** Loads a TF1 Hub module spec from a handle (Python's `hub.load_module_spec`). */
 export async function loadModuleSpec(handle: string, options: HandleOptions = {}): Promise<ModuleSpec> {
-  return loadModuleSpecFromDir(await resolveHandle(handle, options));
+  return loadModuleSpecFromDir(await resolve(handle, options));
 }

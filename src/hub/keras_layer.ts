@@ -25,6 +25,7 @@ import { GraphKeys, Variable } from '../variable';
 import { Module, ModuleOutput } from './module';
 import { readSavedModel } from './saved_model';
 import { ModuleSpec, loadModuleSpecFromDir } from './spec';
+import { resolve } from './resolver';
 import { formatShape, isShapeCompatible } from './tensor_info';
 import { chooseMetaGraph, isTf1HubModule } from './tf2/load';
 import { ArgBinding, Concrete, bindArguments, bindingFromFunctionSpec } from './tf2/object_graph';
@@ -58,7 +59,7 @@ export interface KerasLayerOptions {
   tags?: Iterable<string> | null;
   /** Base name of the layer's scope in each graph (made unique there; default `'keras_layer'`). */
   name?: string;
-  /** Maps the handle to a local directory; default `hub.resolveHandle` (local paths and file:// URLs). */
+  /** Maps the handle to a local directory; default `hub.resolve` (paths, file:// and http(s) URLs, archives). */
   resolve?: (handle: string) => Promise<string> | string;
 }
 
@@ -1016,7 +1017,7 @@ export class KerasLayer {
       tagList = Array.from(tagsIn as Iterable<string>);
       if (tagList.some((t: unknown) => typeof t !== 'string')) throw typeError('ERR_INVALID_ARG_TYPE', 'option tags must be an array of strings');
     }
-    const dir = options.resolve ? await options.resolve(handle) : await (await import('./index')).resolveHandle(handle);
+    const dir = options.resolve ? await options.resolve(handle) : await resolve(handle);
     if (typeof dir !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `resolve(${handle}) must give a directory path, got ${String(dir)}`);
     const st = await fs.stat(dir).catch(() => null);
     if (!st || !st.isDirectory()) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${dir} ${st ? 'is not a directory' : 'does not exist'}.`);
