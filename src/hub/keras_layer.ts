@@ -29,7 +29,7 @@ import { resolve } from './resolver';
 import { formatShape, isShapeCompatible } from './tensor_info';
 import { chooseMetaGraph, isTf1HubModule } from './tf2/load';
 import { ArgBinding, Concrete, bindArguments, bindingFromFunctionSpec } from './tf2/object_graph';
-import { LeafSpec, Spec, decodeSpec, flattenSpec, formatSpec, formatValue, tensorMismatch, toTensor, unsupportedIn } from './tf2/structure';
+import { BoundLeaf as BoundValue, LeafBinder, LeafSpec, Spec, bindSpec, decodeSpec, flattenSpec, formatSpec, formatValue, tensorBinder, toTensor, unsupportedIn } from './tf2/structure';
 
 type SavedObject = tensorflow.ISavedObject;
 
@@ -231,87 +231,20 @@ export async function readCheckpointString(index: CheckpointIndex, key: string):
 
 // ------------------------------------------------------------------------------------------------ binding
 
-interface BoundValue {
-  readonly leaf: LeafSpec;
-  readonly value: unknown;
-}
-
 /**
- * Binds `value` to `spec` for a call inside a graph: tensor specs take Outputs (dtype equal, static shape
- * compatible) and Tensors; with `allowConversion` also JS values. Null on success, else why not.
+ * Graph calls bind Outputs (dtype equal, static shape compatible) as well as Tensors and, with
+ * `allowConversion`, JS values.
  */
-function bindGraphSpec(spec: Spec, value: unknown, allowConversion: boolean, where: string, out: BoundValue[]): string | null {
-  const leafMismatch = (leaf: LeafSpec, v: unknown, at: string): string | null => {
-    if (v instanceof Output) {
-      if (v.dtype !== leaf.dtype) return `${at}: got a ${v.dtype} Output, expected ${leaf.dtype}`;
-      if (!isShapeCompatible(v.shape, leaf.shape)) return `${at}: got shape ${formatShape(v.shape)}, expected ${formatShape(leaf.shape)}`;
-      return null;
-    }
-    const why = tensorMismatch(v, leaf, allowConversion);
-    return why ? `${at}: ${why.message}` : null;
-  };
-  switch (spec.kind) {
-    case 'tensor': {
-      const why = leafMismatch(spec.leaf, value, where);
-      if (why) return why;
-      out.push({ leaf: spec.leaf, value });
-      return null;
-    }
-    case 'sparse':
-    case 'ragged': {
-      if (!isPlainObject(value)) return `${where}: expected ${spec.kind === 'sparse' ? 'a sparse value {indices, values, denseShape}' : 'a ragged value {flatValues, rowSplits}'}`;
-      const leaves = flattenSpec(spec);
-      let parts: unknown[];
-      if (spec.kind === 'sparse') parts = [value.indices, value.values, value.denseShape];
-      else {
-        let splits = value.rowSplits;
-        if (!Array.isArray(splits) || (spec.raggedRank === 1 && splits.length > 0 && !(splits[0] instanceof Output || splits[0] instanceof Tensor || Array.isArray(splits[0])))) splits = [splits];
-        if ((splits as unknown[]).length !== spec.raggedRank) return `${where}: expected ${spec.raggedRank} rowSplits`;
-        parts = [value.flatValues ?? value.values, ...(splits as unknown[])];
-      }
-      for (let i = 0; i < leaves.length; i++) {
-        const why = leafMismatch(leaves[i], parts[i], `${where}.${leaves[i].name}`);
-        if (why) return why;
-        out.push({ leaf: leaves[i], value: parts[i] });
-      }
-      return null;
-    }
-    case 'none':
-      return value === null || value === undefined ? null : `${where}: expected None (null), got ${formatValue(value)}`;
-    case 'literal': {
-      const ok = value === spec.value || (typeof value === 'bigint' && typeof spec.value === 'number' && value === BigInt(spec.value));
-      return ok ? null : `${where}: expected the Python value ${formatSpec(spec)}, got ${value instanceof Output ? value.toString() : formatValue(value)}`;
-    }
-    case 'list':
-    case 'tuple': {
-      if (!Array.isArray(value)) return `${where}: expected a ${spec.kind} of ${spec.items.length}, got ${value instanceof Output ? value.toString() : formatValue(value)}`;
-      if (value.length !== spec.items.length) return `${where}: expected a ${spec.kind} of ${spec.items.length}, got ${value.length} items`;
-      for (let i = 0; i < spec.items.length; i++) {
-        const why = bindGraphSpec(spec.items[i], value[i], allowConversion, `${where}[${i}]`, out);
-        if (why) return why;
-      }
-      return null;
-    }
-    case 'dict':
-    case 'namedtuple': {
-      let get: (k: string, i: number) => unknown;
-      if (spec.kind === 'namedtuple' && Array.isArray(value) && value.length === spec.keys.length) get = (_k, i) => value[i];
-      else if (isPlainObject(value)) {
-        const keys = Object.keys(value).sort();
-        const want = [...spec.keys].sort();
-        if (keys.length !== want.length || keys.some((k, i) => k !== want[i])) return `${where}: expected keys [${want.join(', ')}], got [${keys.join(', ')}]`;
-        get = (k) => value[k];
-      } else return `${where}: expected a record with keys [${spec.keys.join(', ')}], got ${value instanceof Output ? value.toString() : formatValue(value)}`;
-      for (let i = 0; i < spec.keys.length; i++) {
-        const why = bindGraphSpec(spec.values[i], get(spec.keys[i], i), allowConversion, `${where}.${spec.keys[i]}`, out);
-        if (why) return why;
-      }
-      return null;
-    }
-    default:
-      return `${where}: ${spec.what} values are not supported`;
-  }
-}
+const graphBinder: LeafBinder = {
+  mismatch(value, leaf, allowConversion) {
+    if (!(value instanceof Output)) return tensorBinder.mismatch(value, leaf, allowConversion);
+    if (value.dtype !== leaf.dtype) return `got a ${value.dtype} Output, expected ${leaf.dtype}`;
+    if (!isShapeCompatible(value.shape, leaf.shape)) return `got shape ${formatShape(value.shape)}, expected ${formatShape(leaf.shape)}`;
+    return null;
+  },
+  isLeaf: (value) => value instanceof Output || value instanceof Tensor,
+  describe: (value) => (value instanceof Output ? value.toString() : formatValue(value)),
+};
 
 /** Packs flat Outputs into a function's output structure. */
 function packGraphOutputs(spec: Spec, flat: Output[]): KerasLayerOutput {
@@ -727,7 +660,7 @@ class Tf2Layer {
       c = this.signature;
       const dict = signatureInputs(layer.signature!, this.signatureKeys, inputs, extra);
       bound = [];
-      const why = bindGraphSpec(c.input, [[], dict], true, 'inputs', bound);
+      const why = bindSpec(c.input, [[], dict], true, 'inputs', bound, graphBinder);
       if (why) throw typeError('ERR_SIGNATURE_INPUTS', `Signature '${layer.signature}': ${why.replace(/^inputs\[1\]\./, '')}`);
     } else {
       const fn = this.callFn!;
@@ -761,7 +694,7 @@ class Tf2Layer {
           continue;
         }
         const bound: BoundValue[] = [];
-        const why = bindGraphSpec(c.input, b, allowConversion, 'args', bound);
+        const why = bindSpec(c.input, b, allowConversion, 'args', bound, graphBinder);
         if (why === null) return { concrete: c, bound };
         reasons.set(c, why.replace(/^args\[0\]\[(\d+)\]/, 'args[$1]').replace(/^args\[1\]\./, 'kwargs.'));
       }

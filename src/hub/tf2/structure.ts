@@ -314,47 +314,73 @@ function literalEquals(spec: boolean | number | string, v: unknown): boolean {
 }
 
 /**
+ * What a leaf of a spec accepts. The default takes Tensors (and JS values with `allowConversion`), for eager
+ * calls; a graph-building caller adds its symbolic values (graph Outputs).
+ */
+export interface LeafBinder {
+  /** Why `value` cannot be bound to `leaf` (a message without the path), or null. */
+  mismatch(value: unknown, leaf: LeafSpec, allowConversion: boolean): string | null;
+  /** True for values that are leaves themselves: never taken for a record, a list or a list of row splits. */
+  isLeaf(value: unknown): boolean;
+  /** The value as error messages show it. */
+  describe(value: unknown): string;
+}
+
+/** Binds Tensors, and with `allowConversion` JS values, to tensor specs. */
+export const tensorBinder: LeafBinder = {
+  mismatch: (value, leaf, allowConversion) => tensorMismatch(value, leaf, allowConversion)?.message ?? null,
+  isLeaf: (value) => value instanceof Tensor,
+  describe: (value) => formatValue(value),
+};
+
+/**
  * Binds `value` to `spec`, appending the tensors to `out` in flatten order. Returns null on success or the
  * reason of the first mismatch. Without `allowConversion` only Tensors match tensor specs (Python's first pass);
  * with it, JS arrays/numbers/strings/booleans are converted to the spec's dtype.
  */
-export function bindSpec(spec: Spec, value: unknown, allowConversion: boolean, path: string, out: BoundLeaf[]): string | null {
+export function bindSpec(spec: Spec, value: unknown, allowConversion: boolean, path: string, out: BoundLeaf[], binder: LeafBinder = tensorBinder): string | null {
+  const asRecord = (v: unknown): Record<string, unknown> | null => (isRecord(v) && !binder.isLeaf(v) ? v : null);
+  const bindLeaf = (leaf: LeafSpec, v: unknown, at: string): string | null => {
+    const why = binder.mismatch(v, leaf, allowConversion);
+    if (why) return `${at}: ${why}`;
+    out.push({ leaf, value: v, path: at });
+    return null;
+  };
   switch (spec.kind) {
-    case 'tensor': {
-      const why = tensorMismatch(value, spec.leaf, allowConversion);
-      if (why) return `${path}: ${why.message}`;
-      out.push({ leaf: spec.leaf, value, path });
-      return null;
-    }
+    case 'tensor':
+      return bindLeaf(spec.leaf, value, path);
     case 'sparse':
     case 'ragged': {
-      if (!isRecord(value)) return `${path}: expected ${spec.kind === 'sparse' ? 'a sparse value {indices, values, denseShape}' : 'a ragged value {flatValues, rowSplits}'}`;
+      const record = asRecord(value);
+      if (!record) return `${path}: expected ${spec.kind === 'sparse' ? 'a sparse value {indices, values, denseShape}' : 'a ragged value {flatValues, rowSplits}'}`;
       const leaves = flattenSpec(spec);
       let parts: unknown[];
-      if (spec.kind === 'sparse') parts = [value.indices, value.values, value.denseShape ?? value.dense_shape];
+      if (spec.kind === 'sparse') parts = [record.indices, record.values, record.denseShape ?? record.dense_shape];
       else {
-        let splits = value.rowSplits ?? value.row_splits;
-        if (spec.raggedRank === 1 && !(Array.isArray(splits) && splits.length > 0 && (splits[0] instanceof Tensor || Array.isArray(splits[0])))) splits = [splits];
+        let splits = record.rowSplits ?? record.row_splits;
+        // Ragged rank 1 takes its one row-splits value bare or in a list: a list of leaves or of nested arrays
+        // is the list form; a list of numbers is the value itself.
+        const isList = Array.isArray(splits) && splits.length > 0 && typeof splits[0] === 'object' && splits[0] !== null;
+        if (spec.raggedRank === 1 && !isList) splits = [splits];
         if (!Array.isArray(splits) || splits.length !== spec.raggedRank) return `${path}: expected ${spec.raggedRank} rowSplits`;
-        parts = [value.flatValues ?? value.values, ...splits];
+        parts = [record.flatValues ?? record.values, ...splits];
       }
       for (let i = 0; i < leaves.length; i++) {
-        const why = tensorMismatch(parts[i], leaves[i], allowConversion);
-        if (why) return `${path}.${leaves[i].name}: ${why.message}`;
-        out.push({ leaf: leaves[i], value: parts[i], path: `${path}.${leaves[i].name}` });
+        const why = bindLeaf(leaves[i], parts[i], `${path}.${leaves[i].name}`);
+        if (why) return why;
       }
       return null;
     }
     case 'none':
-      return value === null || value === undefined ? null : `${path}: expected None (null), got ${formatValue(value)}`;
+      return value === null || value === undefined ? null : `${path}: expected None (null), got ${binder.describe(value)}`;
     case 'literal':
-      return literalEquals(spec.value, value) ? null : `${path}: expected the Python value ${formatLiteral(spec.value, spec.float)}, got ${formatValue(value)}`;
+      return literalEquals(spec.value, value) ? null : `${path}: expected the Python value ${formatLiteral(spec.value, spec.float)}, got ${binder.describe(value)}`;
     case 'list':
     case 'tuple': {
-      if (!Array.isArray(value)) return `${path}: expected a ${spec.kind} of ${spec.items.length}, got ${formatValue(value)}`;
+      if (!Array.isArray(value)) return `${path}: expected a ${spec.kind} of ${spec.items.length}, got ${binder.describe(value)}`;
       if (value.length !== spec.items.length) return `${path}: expected a ${spec.kind} of ${spec.items.length}, got ${value.length} items`;
       for (let i = 0; i < spec.items.length; i++) {
-        const why = bindSpec(spec.items[i], value[i], allowConversion, `${path}[${i}]`, out);
+        const why = bindSpec(spec.items[i], value[i], allowConversion, `${path}[${i}]`, out, binder);
         if (why) return why;
       }
       return null;
@@ -362,15 +388,16 @@ export function bindSpec(spec: Spec, value: unknown, allowConversion: boolean, p
     case 'dict':
     case 'namedtuple': {
       let get: (k: string, i: number) => unknown;
+      const record = asRecord(value);
       if (spec.kind === 'namedtuple' && Array.isArray(value) && value.length === spec.keys.length) get = (_k, i) => value[i];
-      else if (isRecord(value)) {
-        const keys = Object.keys(value).sort(compareKeys);
+      else if (record) {
+        const keys = Object.keys(record).sort(compareKeys);
         const want = [...spec.keys].sort(compareKeys);
         if (keys.length !== want.length || keys.some((k, i) => k !== want[i])) return `${path}: expected keys [${want.join(', ')}], got [${keys.join(', ')}]`;
-        get = (k) => value[k];
-      } else return `${path}: expected a record with keys [${spec.keys.join(', ')}], got ${formatValue(value)}`;
+        get = (k) => record[k];
+      } else return `${path}: expected a record with keys [${spec.keys.join(', ')}], got ${binder.describe(value)}`;
       for (let i = 0; i < spec.keys.length; i++) {
-        const why = bindSpec(spec.values[i], get(spec.keys[i], i), allowConversion, `${path}.${spec.keys[i]}`, out);
+        const why = bindSpec(spec.values[i], get(spec.keys[i], i), allowConversion, `${path}.${spec.keys[i]}`, out, binder);
         if (why) return why;
       }
       return null;
