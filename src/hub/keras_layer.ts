@@ -29,7 +29,7 @@ import { resolve } from './resolver';
 import { formatShape, isShapeCompatible } from './tensor_info';
 import { chooseMetaGraph, isTf1HubModule } from './tf2/load';
 import { ArgBinding, Concrete, bindArguments, bindingFromFunctionSpec } from './tf2/object_graph';
-import { BoundLeaf as BoundValue, LeafBinder, LeafSpec, Spec, bindSpec, decodeSpec, flattenSpec, formatSpec, formatValue, tensorBinder, toTensor, unsupportedIn } from './tf2/structure';
+import { BoundLeaf as BoundValue, LeafBinder, LeafSpec, Spec, bindSpec, decodeSpec, flattenSpec, formatSpec, formatValue, packOutputs, Structured, tensorBinder, toTensor, unsupportedIn } from './tf2/structure';
 
 type SavedObject = tensorflow.ISavedObject;
 
@@ -77,16 +77,7 @@ export interface KerasLayerApplyOptions {
  * What `apply` returns: the called function's output structure made of graph Outputs — usually one Output, or
  * a record of Outputs for a signature with `signatureOutputsAsDict` (sparse/ragged values as records of Outputs).
  */
-export type KerasLayerOutput =
-  | Output
-  | { indices: Output; values: Output; denseShape: Output }
-  | { flatValues: Output; rowSplits: Output[] }
-  | null
-  | boolean
-  | number
-  | string
-  | KerasLayerOutput[]
-  | { [key: string]: KerasLayerOutput };
+export type KerasLayerOutput = Structured<Output>;
 
 /** Format of the model behind a layer. */
 export type KerasLayerFormat = 'tf2_saved_model' | 'tf1_hub_module';
@@ -245,33 +236,6 @@ const graphBinder: LeafBinder = {
   isLeaf: (value) => value instanceof Output || value instanceof Tensor,
   describe: (value) => (value instanceof Output ? value.toString() : formatValue(value)),
 };
-
-/** Packs flat Outputs into a function's output structure. */
-function packGraphOutputs(spec: Spec, flat: Output[]): KerasLayerOutput {
-  let pos = 0;
-  const next = (): Output => {
-    if (pos >= flat.length) throw new TfhubError('ERR_OUTPUT_STRUCTURE', `the function returned ${flat.length} tensors, fewer than its output signature needs`);
-    return flat[pos++];
-  };
-  const pack = (s: Spec): KerasLayerOutput => {
-    switch (s.kind) {
-      case 'tensor': return next();
-      case 'sparse': return { indices: next(), values: next(), denseShape: next() };
-      case 'ragged': {
-        const flatValues = next();
-        return { flatValues, rowSplits: Array.from({ length: s.raggedRank }, () => next()) };
-      }
-      case 'none': return null;
-      case 'literal': return s.value;
-      case 'list':
-      case 'tuple': return s.items.map(pack);
-      case 'dict':
-      case 'namedtuple': return Object.fromEntries(s.keys.map((k, i) => [k, pack(s.values[i])]));
-      default: return null;
-    }
-  };
-  return pack(spec);
-}
 
 /** The record a signature is called with: `inputs` (a record, or the value of the one remaining key) plus `arguments`. */
 function signatureInputs(name: string, keys: string[], inputs: unknown, extra: Record<string, unknown>): Record<string, unknown> {
@@ -673,7 +637,7 @@ class Tf2Layer {
     const outs = this.inline(s, c, tensors, this.signature ? `signature_${safeName(layer.signature!)}` : 'call');
     const expected = flattenSpec(c.output).length;
     if (outs.length !== expected) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.model.dir}: function ${c.name} returns ${outs.length} tensors but its output signature has ${expected}`);
-    const result = packGraphOutputs(c.output, outs);
+    const result = packOutputs(c.output, outs);
     if (layer.signatureOutputsAsDict) return result;
     if (layer.outputKey !== undefined) {
       if (!isPlainObject(result)) throw invalid(`Specifying outputKey is forbidden if the output is not a record (got ${formatSpec(c.output)})`);

@@ -409,26 +409,29 @@ export function bindSpec(spec: Spec, value: unknown, allowConversion: boolean, p
 
 // ------------------------------------------------------------------------------------------ outputs
 
-/** What a restored function returns: Tensors in the function's output structure. */
-export type StructuredOutput =
-  | Tensor
+/** A function's outputs in its output structure, with leaves of type `T` (Tensors, or graph Outputs). */
+export type Structured<T> =
+  | T
   | null
   | boolean
   | number
   | string
-  | { indices: Tensor; values: Tensor; denseShape: Tensor }
-  | { flatValues: Tensor; rowSplits: Tensor[] }
-  | StructuredOutput[]
-  | { [key: string]: StructuredOutput };
+  | { indices: T; values: T; denseShape: T }
+  | { flatValues: T; rowSplits: T[] }
+  | Structured<T>[]
+  | { [key: string]: Structured<T> };
 
-/** Packs flat output tensors into `spec` (Python's nest.pack_sequence_as with expand_composites). */
-export function packOutputs(spec: Spec, flat: Tensor[]): StructuredOutput {
+/** What a restored function returns: Tensors in the function's output structure. */
+export type StructuredOutput = Structured<Tensor>;
+
+/** Packs flat outputs into `spec` (Python's nest.pack_sequence_as with expand_composites). */
+export function packOutputs<T>(spec: Spec, flat: T[]): Structured<T> {
   let pos = 0;
-  const next = (): Tensor => {
+  const next = (): T => {
     if (pos >= flat.length) throw typeError('ERR_OUTPUT_STRUCTURE', `the function returned ${flat.length} tensors, fewer than its output signature needs`);
     return flat[pos++];
   };
-  const pack = (s: Spec): StructuredOutput => {
+  const pack = (s: Spec): Structured<T> => {
     switch (s.kind) {
       case 'tensor': return next();
       case 'sparse': return { indices: next(), values: next(), denseShape: next() };
