@@ -63,17 +63,14 @@ void Executor::WorkerLoop() {
 #if defined(__linux__)
   pthread_setname_np(pthread_self(), "tfhub-run");  // shows in top -H, perf and /proc/<pid>/task/*/comm
 #endif
-  // Polling pays for short jobs only: a futex wake-up is a large part of a 50 µs run but noise next to a
-  // millisecond one, whose caller's CPU is better left to TF's own threads (all cores busy at large batches).
-  const auto long_job = spin_ * 10;
-  auto last_job = std::chrono::steady_clock::duration::zero();
   for (;;) {
     Job* job;
     {
       std::unique_lock<std::mutex> lock(mutex_);
       ++idle_;
-      // One poller is enough to catch the next job; a second would only burn a core that TF's threads need.
-      if (queue_.empty() && !stopping_ && spin_.count() > 0 && last_job < long_job && spinning_ == 0) {
+      // Poll only on a core nobody needs: while another run is inside TF, its threads want every core (a large
+      // batch keeps them all busy), and one poller is enough to catch the next job.
+      if (queue_.empty() && !stopping_ && spin_.count() > 0 && running_.empty() && spinning_ == 0) {
         ++spinning_;
         lock.unlock();
         auto deadline = std::chrono::steady_clock::now() + spin_;
@@ -92,9 +89,7 @@ void Executor::WorkerLoop() {
       queued_.store(queue_.size(), std::memory_order_release);
       running_.push_back(job);
     }
-    auto started = std::chrono::steady_clock::now();
     job->Execute();
-    last_job = std::chrono::steady_clock::now() - started;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       running_.erase(std::find(running_.begin(), running_.end(), job));
