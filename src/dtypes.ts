@@ -11,28 +11,51 @@ export type DType =
 
 /** The typed array that holds each dtype's elements (complex: interleaved real/imaginary parts). */
 export interface DataTypeMap {
+  /** `float32` elements: `Float32Array`. */
   float32: Float32Array;
+  /** `float64` elements: `Float64Array`. */
   float64: Float64Array;
+  /** `float16` elements: `Uint16Array`; IEEE half floats as raw bits. */
   float16: Uint16Array;
+  /** `bfloat16` elements: `Uint16Array`; bfloat16 as raw bits. */
   bfloat16: Uint16Array;
+  /** `int8` elements: `Int8Array`. */
   int8: Int8Array;
+  /** `int16` elements: `Int16Array`. */
   int16: Int16Array;
+  /** `int32` elements: `Int32Array`. */
   int32: Int32Array;
+  /** `int64` elements: `BigInt64Array`; never lossy (BigInt). */
   int64: BigInt64Array;
+  /** `uint8` elements: `Uint8Array`. */
   uint8: Uint8Array;
+  /** `uint16` elements: `Uint16Array`. */
   uint16: Uint16Array;
+  /** `uint32` elements: `Uint32Array`. */
   uint32: Uint32Array;
+  /** `uint64` elements: `BigUint64Array`; never lossy (BigInt). */
   uint64: BigUint64Array;
+  /** `bool` elements: `Uint8Array`; one byte per element, 0 or 1. */
   bool: Uint8Array;
+  /** `complex64` elements: `Float32Array`; interleaved real/imaginary float32 parts. */
   complex64: Float32Array;
+  /** `complex128` elements: `Float64Array`; interleaved real/imaginary float64 parts. */
   complex128: Float64Array;
+  /** `string` elements: `Uint8Array[]`; the bytes of each element (`Tensor.strings()` decodes UTF-8). */
   string: Uint8Array[];
+  /** `qint8` elements: `Int8Array`. */
   qint8: Int8Array;
+  /** `quint8` elements: `Uint8Array`. */
   quint8: Uint8Array;
+  /** `qint16` elements: `Int16Array`. */
   qint16: Int16Array;
+  /** `quint16` elements: `Uint16Array`. */
   quint16: Uint16Array;
+  /** `qint32` elements: `Int32Array`. */
   qint32: Int32Array;
+  /** `resource` elements: `never`; resource handles have no JS view. */
   resource: never;
+  /** `variant` elements: `never`; variants have no JS view. */
   variant: never;
 }
 

@@ -68,6 +68,7 @@ export const ERROR_CLASSES_BY_CODE: ReadonlyArray<(new (message: string) => TFEr
 
 /** An error raised by this library (not by TensorFlow), with a Node-style `code`. */
 export class TfhubError extends Error {
+  /** A stable, Node-style error code, e.g. `'ERR_NOT_FOUND'`; match on it rather than on the message. */
   readonly code: string;
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);

@@ -7,7 +7,15 @@ import { Tensor, tensor as makeTensor } from './tensor';
 
 /** One output of an operation: what Python calls a `tf.Tensor` in graph mode. */
 export class Output {
-  constructor(readonly op: Operation, readonly index: number) {}
+  /** The operation that produces this tensor. */
+  readonly op: Operation;
+  /** Which of the operation's outputs it is (0-based). */
+  readonly index: number;
+
+  constructor(op: Operation, index: number) {
+    this.op = op;
+    this.index = index;
+  }
 
   /** `"op_name:index"`, as TensorFlow names tensors. */
   get name(): string {
@@ -44,6 +52,7 @@ export class Output {
     return [this.op.native, this.index];
   }
 
+  /** A short description for logs, e.g. `Output(dense/MatMul:0, float32)`. */
   toString(): string {
     return `Output(${this.name}, ${this.dtype})`;
   }
@@ -51,8 +60,19 @@ export class Output {
 
 /** A node of a Graph. */
 export class Operation {
+  /** The graph this operation belongs to. */
+  readonly graph: Graph;
   /** @internal */
-  constructor(readonly graph: Graph, readonly native: NativeOperation, readonly name: string) {}
+  readonly native: NativeOperation;
+  /** The operation's unique name in its graph, e.g. `dense/MatMul`. */
+  readonly name: string;
+
+  /** @internal */
+  constructor(graph: Graph, native: NativeOperation, name: string) {
+    this.graph = graph;
+    this.native = native;
+    this.name = name;
+  }
 
   /** Op type, e.g. `"MatMul"`. */
   get type(): string {
@@ -64,10 +84,12 @@ export class Operation {
     return this.native.device();
   }
 
+  /** How many outputs (tensors) it produces. */
   get numOutputs(): number {
     return this.native.numOutputs();
   }
 
+  /** How many data inputs it takes (control inputs not counted). */
   get numInputs(): number {
     return this.native.numInputs();
   }
@@ -120,6 +142,7 @@ export class Operation {
     return attrToJs(this.attrValue(name));
   }
 
+  /** A short description for logs, e.g. `Operation(dense/MatMul, MatMul)`. */
   toString(): string {
     return `Operation(${this.name}, ${this.type})`;
   }
@@ -135,11 +158,15 @@ export interface AddOperationOptions {
    * made unique (`MatMul`, `MatMul_1`, …) inside the current name scope.
    */
   name?: string;
+  /** The op's inputs in OpDef order; a list input takes an array of Outputs. */
   inputs?: OperationInput[];
   /** Attribute values, typed by the op's registered OpDef; type attrs are inferred from inputs when omitted. */
   attrs?: Record<string, unknown>;
+  /** Device placement, e.g. `/device:CPU:0` (default: TF places it). */
   device?: string;
+  /** Operations that must run before this one (control edges). */
   controlInputs?: Operation[];
+  /** Place this operation on the same device as these (the `_class` colocation attribute). */
   colocateWith?: Operation[];
 }
 
@@ -157,14 +184,19 @@ export interface ImportGraphDefOptions {
   controlDependencies?: Operation[];
   /** Replace control inputs `^name` of imported nodes by existing operations. */
   controlRemap?: Record<string, Operation>;
+  /** Rename imported operations whose names are taken (`a` → `a_1`) instead of failing. */
   uniquifyNames?: boolean;
+  /** Make `prefix` itself unique when it is already used in the graph. */
   uniquifyPrefix?: boolean;
+  /** Device for imported operations that name none. */
   defaultDevice?: string;
 }
 
 /** What an import returns. */
 export interface ImportResult {
+  /** The tensors asked for with `returnOutputs`, in that order. */
   outputs: Output[];
+  /** The operations asked for with `returnOperations`, in that order. */
   operations: Operation[];
   /** inputMap keys that matched nothing in the GraphDef. */
   missingUnusedInputs: string[];
@@ -526,6 +558,7 @@ export class Graph {
     this.dispose();
   }
 
+  /** True after `dispose()`: the graph's memory is freed once no Session uses it. */
   get isDisposed(): boolean {
     return this.native.isDisposed();
   }

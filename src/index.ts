@@ -10,6 +10,8 @@ export { Graph, Operation, Output, OperationInput, AddOperationOptions, ImportGr
 export { Session, SessionOptions, Fetch, Fetches, Feeds, FeedValue, FetchResult, RunOptions } from './session';
 export { tensorflowVersion, tensorflowLibraryPath } from './native';
 export { opDefs, loadOpLibrary } from './registry';
+/** Python's `tensorflow_hub` in camelCase: `hub.Module`, `hub.load`, `hub.resolve`, `hub.KerasLayer`, … */
 export * as hub from './hub';
+/** Training: optimizers (`tf.compat.v1.train`), variables and gradient registration. */
 export * as train from './train';
 export { Variable, GraphKeys, SaveSliceInfo, variable, VariableOptions } from './variable';

@@ -14,7 +14,9 @@ export interface SessionOptions {
   interOpParallelism?: number;
   /** Give this session its own thread pools instead of the process-wide ones fixed by the first session. */
   usePerSessionThreads?: boolean;
+  /** Place ops on another device when the requested one cannot run them (e.g. no GPU kernel). */
   allowSoftPlacement?: boolean;
+  /** Log the device each op runs on (to stderr, as TF logs). */
   logDevicePlacement?: boolean;
   /** GPU memory grows on demand instead of being reserved up front. */
   gpuMemoryGrowth?: boolean;
@@ -168,6 +170,7 @@ export class Session {
     this.close();
   }
 
+  /** True once `close()` was called (runs in flight may still be finishing). */
   get isClosed(): boolean {
     return this.native.isClosed();
   }

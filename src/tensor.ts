@@ -217,6 +217,7 @@ export class Tensor<D extends DType = DType> {
     this.dispose();
   }
 
+  /** A short description for logs, e.g. `Tensor(float32, [2, 3])`. */
   toString(): string {
     return this.isDisposed ? 'Tensor(disposed)' : `Tensor(${this.dtype}, [${this.shape.join(', ')}])`;
   }

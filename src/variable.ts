@@ -22,9 +22,13 @@ export const GraphKeys = {
 
 /** Partition info of a partitioned variable (SaveSliceInfoDef). */
 export interface SaveSliceInfo {
+  /** Name of the whole (unpartitioned) variable, as the checkpoint keys it. */
   fullName: string;
+  /** Shape of the whole variable. */
   fullShape: number[];
+  /** This slice's offset in the whole variable, per dimension. */
   varOffset: number[];
+  /** This slice's shape. */
   varShape: number[];
 }
 
@@ -38,7 +42,9 @@ export class Variable {
     public initializer: Operation,
     /** An Output that reads the value (the graph's snapshot), if the graph has one. */
     private readonly snapshot: Output | null,
+    /** In the TRAINABLE_VARIABLES collection: optimizers update it by default. */
     readonly trainable: boolean,
+    /** Where this slice sits in a partitioned variable; null when not partitioned. */
     readonly saveSliceInfo: SaveSliceInfo | null,
     /** The initial value's Output, when known. */
     readonly initialValue: Output | null = null,
@@ -118,6 +124,7 @@ export class Variable {
     return def;
   }
 
+  /** A short description for logs, e.g. `Variable(dense/kernel:0, float32, [3, 4])`. */
   toString(): string {
     const shape = this.shape;
     return `Variable(${this.name}, ${this.dtype}, ${shape === null ? '<unknown>' : `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`})`;
@@ -133,6 +140,7 @@ export interface VariableOptions {
    * Output, called inside the variable's name scope (Python's callable `initial_value`).
    */
   initialValue: Output | Tensor | ((graph: Graph) => Output) | unknown;
+  /** Element type (default: the initial value's dtype, float32 for JS numbers). */
   dtype?: DType;
   /** Declared shape; default: the initial value's static shape. */
   shape?: number[] | null;

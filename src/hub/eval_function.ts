@@ -17,6 +17,7 @@ export interface ModuleFunction {
   call(inputs?: unknown, options?: { signature?: string; asDict?: boolean }): Promise<EvalOutput | Record<string, EvalOutput>>;
   /** The underlying module, graph and session (for advanced use). */
   readonly module: Module;
+  /** The session that runs the module (closed by `close()`). */
   readonly session: Session;
   /** Frees the session and graph. */
   close(): void;

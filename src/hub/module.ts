@@ -18,14 +18,19 @@ export { GraphKeys, Variable, SaveSliceInfo } from '../variable';
 
 /** A SparseTensor made of graph Outputs. */
 export interface SparseOutputs {
+  /** int64 [N, rank]: the coordinates of the N values. */
   indices: Output;
+  /** [N]: the values. */
   values: Output;
+  /** int64 [rank]: the shape of the dense tensor. */
   denseShape: Output;
 }
 
 /** A RaggedTensor made of graph Outputs: flat values and one row-splits vector per ragged dimension. */
 export interface RaggedOutputs {
+  /** The values of all rows, concatenated. */
   flatValues: Output;
+  /** One row-splits vector per ragged dimension, outermost first. */
   rowSplits: Output[];
 }
 
@@ -94,6 +99,7 @@ export class Module {
   readonly graph: Graph;
   /** The selected graph variant's tags (sorted). */
   readonly tags: string[];
+  /** Whether its variables were made trainable (Python's `trainable=True`): they join TRAINABLE_VARIABLES. */
   readonly trainable: boolean;
   /** Last component of the state scope, e.g. `module_1`. */
   readonly name: string;
@@ -369,6 +375,7 @@ export class Module {
     return this.variables.map((v) => v.initializer);
   }
 
+  /** A short description for logs: the module's name scope and tags. */
   toString(): string {
     return `hub.Module(${this.spec.path}, scope=${this.scope}, tags=[${this.tags.join(', ')}])`;
   }

@@ -8,7 +8,9 @@ export interface ParsedTensorInfo {
   readonly dtype: DType;
   /** Static shape: null = unknown rank, -1 = unknown dimension. */
   readonly shape: number[] | null;
+  /** A SparseTensor (indices, values, dense shape). */
   readonly isSparse: boolean;
+  /** Another composite tensor (e.g. RaggedTensor), described by a TypeSpec. */
   readonly isComposite: boolean;
   /** `'Tensor' | 'SparseTensor' | 'RaggedTensor'` or the composite's TypeSpec class name. */
   readonly kind: string;

@@ -296,7 +296,7 @@ export abstract class Optimizer {
 
 /** Python's `tf.compat.v1.train.GradientDescentOptimizer`: `var -= lr * grad`. */
 export class GradientDescentOptimizer extends Optimizer {
-  constructor(readonly learningRate: Hyperparameter, options: { useLocking?: boolean; name?: string } = {}) {
+  constructor(/** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter, options: { useLocking?: boolean; name?: string } = {}) {
     super(options.name ?? 'GradientDescent', options.useLocking);
     checkNumber(learningRate, 'learningRate');
   }
@@ -318,16 +318,20 @@ export class GradientDescentOptimizer extends Optimizer {
 
 /** Options of `MomentumOptimizer`. */
 export interface MomentumOptions {
+  /** Use Nesterov momentum (default false). */
   useNesterov?: boolean;
+  /** Passed to the kernels' `use_locking` (default false). */
   useLocking?: boolean;
+  /** Name of the apply op and prefix of the slots (default `Momentum`). */
   name?: string;
 }
 
 /** Python's `tf.compat.v1.train.MomentumOptimizer`: `accum = accum * momentum + grad; var -= lr * accum`. */
 export class MomentumOptimizer extends Optimizer {
+  /** Whether Nesterov momentum is used. */
   readonly useNesterov: boolean;
 
-  constructor(readonly learningRate: Hyperparameter, readonly momentum: Hyperparameter, options: MomentumOptions = {}) {
+  constructor(/** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter, /** The momentum coefficient (number or scalar Output). */ readonly momentum: Hyperparameter, options: MomentumOptions = {}) {
     super(options.name ?? 'Momentum', options.useLocking);
     checkNumber(learningRate, 'learningRate');
     checkNumber(momentum, 'momentum');
@@ -355,11 +359,17 @@ export class MomentumOptimizer extends Optimizer {
 
 /** Options of `AdamOptimizer`. */
 export interface AdamOptions {
+  /** The learning rate (default 0.001). */
   learningRate?: Hyperparameter;
+  /** Decay rate of the first-moment estimate (default 0.9). */
   beta1?: Hyperparameter;
+  /** Decay rate of the second-moment estimate (default 0.999). */
   beta2?: Hyperparameter;
+  /** Added to the denominator for numerical stability (default 1e-8). */
   epsilon?: Hyperparameter;
+  /** Passed to the kernels' `use_locking` (default false). */
   useLocking?: boolean;
+  /** Name of the apply op and prefix of the slots (default `Adam`). */
   name?: string;
 }
 
@@ -369,9 +379,13 @@ export interface AdamOptions {
  * multiplied by β1 and β2 after every update.
  */
 export class AdamOptimizer extends Optimizer {
+  /** The learning rate in use. */
   readonly learningRate: Hyperparameter;
+  /** First-moment decay rate in use. */
   readonly beta1: Hyperparameter;
+  /** Second-moment decay rate in use. */
   readonly beta2: Hyperparameter;
+  /** Epsilon in use. */
   readonly epsilon: Hyperparameter;
 
   constructor(options: AdamOptions = {}) {
@@ -438,16 +452,20 @@ export class AdamOptimizer extends Optimizer {
 
 /** Options of `AdagradOptimizer`. */
 export interface AdagradOptions {
+  /** Starting value of the `accumulator` slots (default 0.1). */
   initialAccumulatorValue?: number;
+  /** Passed to the kernels' `use_locking` (default false). */
   useLocking?: boolean;
+  /** Name of the apply op and prefix of the slots (default `Adagrad`). */
   name?: string;
 }
 
 /** Python's `tf.compat.v1.train.AdagradOptimizer`: `accum += grad²; var -= lr * grad / sqrt(accum)`. */
 export class AdagradOptimizer extends Optimizer {
+  /** Starting value of the accumulators. */
   readonly initialAccumulatorValue: number;
 
-  constructor(readonly learningRate: Hyperparameter, options: AdagradOptions = {}) {
+  constructor(/** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter, options: AdagradOptions = {}) {
     super(options.name ?? 'Adagrad', options.useLocking);
     checkNumber(learningRate, 'learningRate');
     this.initialAccumulatorValue = options.initialAccumulatorValue ?? 0.1;
@@ -476,12 +494,17 @@ export class AdagradOptimizer extends Optimizer {
 
 /** Options of `RMSPropOptimizer`. */
 export interface RMSPropOptions {
+  /** Discounting factor of the gradient history (default 0.9). */
   decay?: Hyperparameter;
+  /** Momentum coefficient (default 0). */
   momentum?: Hyperparameter;
+  /** Added to the denominator for numerical stability (default 1e-10). */
   epsilon?: Hyperparameter;
   /** Normalize by the centered second moment (an estimate of the variance); adds the `mg` slot. */
   centered?: boolean;
+  /** Passed to the kernels' `use_locking` (default false). */
   useLocking?: boolean;
+  /** Name of the apply op and prefix of the slots (default `RMSProp`). */
   name?: string;
 }
 
@@ -490,12 +513,16 @@ export interface RMSPropOptions {
  * `momentum`, named `<var>/RMSProp`, `<var>/RMSProp_1`, … in that order.
  */
 export class RMSPropOptimizer extends Optimizer {
+  /** Decay in use. */
   readonly decay: Hyperparameter;
+  /** Momentum in use. */
   readonly momentum: Hyperparameter;
+  /** Epsilon in use. */
   readonly epsilon: Hyperparameter;
+  /** Whether the centered variant is used. */
   readonly centered: boolean;
 
-  constructor(readonly learningRate: Hyperparameter, options: RMSPropOptions = {}) {
+  constructor(/** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter, options: RMSPropOptions = {}) {
     super(options.name ?? 'RMSProp', options.useLocking);
     this.decay = options.decay ?? 0.9;
     this.momentum = options.momentum ?? 0;

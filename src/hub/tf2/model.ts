@@ -13,7 +13,9 @@ export { StructuredOutput } from './structure';
 
 /** dtype and static shape of one signature input or output (`null` = unknown rank, `-1` = unknown dimension). */
 export interface TensorSpecInfo {
+  /** Element type. */
   readonly dtype: DType;
+  /** Static shape (`null` = unknown rank, `-1` = unknown dimension). */
   readonly shape: number[] | null;
   /** `'Tensor'`, `'SparseTensor'` or `'RaggedTensor'` (outputs of TF1 signatures may be composite). */
   readonly kind: 'Tensor' | 'SparseTensor' | 'RaggedTensor';
@@ -21,14 +23,19 @@ export interface TensorSpecInfo {
 
 /** A sparse signature output. */
 export interface SparseValue {
+  /** int64 [N, rank]: the coordinates of the N values. */
   indices: Tensor;
+  /** [N]: the values. */
   values: Tensor;
+  /** int64 [rank]: the shape of the dense tensor. */
   denseShape: Tensor;
 }
 
 /** A ragged signature output: flat values and one row-splits vector per ragged dimension. */
 export interface RaggedValue {
+  /** The values of all rows, concatenated. */
   flatValues: Tensor;
+  /** One row-splits vector per ragged dimension, outermost first. */
   rowSplits: Tensor[];
 }
 
@@ -42,6 +49,7 @@ export type SignatureOutput = Tensor | SparseValue | RaggedValue;
  * before anything runs (TypeError with code `ERR_SIGNATURE_INPUTS`, `ERR_INPUT_DTYPE` or `ERR_INPUT_SHAPE`).
  */
 export interface SignatureFunction {
+  /** Runs the signature: a record of inputs by key (or the value alone for a one-input signature). */
   (inputs?: unknown): Promise<Record<string, SignatureOutput>>;
   /** The signature's key in `model.signatures`. */
   readonly signatureName: string;
@@ -68,6 +76,7 @@ export interface ConcreteFunctionInfo {
  * result has the function's output structure (a Tensor, an array, a record, nested).
  */
 export interface RestoredFunction {
+  /** Calls the function: positional arguments, then an optional trailing `kwargs({...})`. */
   (...args: unknown[]): Promise<StructuredOutput>;
   /** Attribute path from the root object, e.g. `'__call__'`, `'encoder.__call__'`, `'serve'`. */
   readonly path: string;
@@ -81,9 +90,11 @@ export interface RestoredFunction {
 export interface LoadedVariable {
   /** Python's `v.name`, e.g. `'dense/kernel:0'`. */
   readonly name: string;
+  /** Element type. */
   readonly dtype: DType;
   /** Static shape (`null` = unknown rank, `-1` = unknown dimension). */
   readonly shape: number[] | null;
+  /** Whether the SavedModel marks it trainable (it is in `trainableVariables`). */
   readonly trainable: boolean;
   /** The current value (a copy). */
   read(): Promise<Tensor>;

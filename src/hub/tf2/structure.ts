@@ -34,7 +34,7 @@ export type Spec =
 /** Keyword arguments for a restored function: `model.call(x, kwargs({training: true}))`. */
 export class Kwargs {
   /** @internal */
-  constructor(readonly values: Readonly<Record<string, unknown>>) {}
+  constructor(/** The keyword arguments by name. */ readonly values: Readonly<Record<string, unknown>>) {}
 }
 
 /** Marks keyword arguments for `model.call` / `model.functions[path]` (Python's `f(x, training=True)`). */
