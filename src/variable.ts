@@ -124,7 +124,7 @@ export class Variable {
     return def;
   }
 
-  /** A short description for logs, e.g. `Variable(dense/kernel:0, float32, [3, 4])`. */
+  /** A short description for logs, e.g. `Variable(dense/kernel:0, float32, (3, 4))`. */
   toString(): string {
     const shape = this.shape;
     return `Variable(${this.name}, ${this.dtype}, ${shape === null ? '<unknown>' : `(${shape.join(', ')}${shape.length === 1 ? ',' : ''})`})`;

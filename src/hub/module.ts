@@ -375,7 +375,7 @@ export class Module {
     return this.variables.map((v) => v.initializer);
   }
 
-  /** A short description for logs: the module's name scope and tags. */
+  /** A short description for logs: the module's path, name scope and tags. */
   toString(): string {
     return `hub.Module(${this.spec.path}, scope=${this.scope}, tags=[${this.tags.join(', ')}])`;
   }
