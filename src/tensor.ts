@@ -223,15 +223,46 @@ export class Tensor<D extends DType = DType> {
   }
 }
 
+/** TensorFlow's largest rank (TensorShape's kMaxDims). */
+const MAX_RANK = 254;
+
+/**
+ * @internal
+ * The shape and row-major elements of nested JS arrays, or why they are not a tensor value: every array at one
+ * depth must have the same length and the leaves must all sit at the same depth (Python: "Can't convert
+ * non-rectangular Python sequence to Tensor").
+ */
+export function flattenNested(values: unknown): { shape: number[]; flat: unknown[] } | string {
+  const shape: number[] = [];
+  for (let p: unknown = values; Array.isArray(p); p = p[0]) {
+    shape.push(p.length);
+    if (shape.length > MAX_RANK) return `nested arrays deeper than TensorFlow's maximum rank ${MAX_RANK}`;
+    if (p.length === 0) break;
+  }
+  const flat: unknown[] = [];
+  const walk = (v: unknown, depth: number, at: string): string | null => {
+    if (depth === shape.length) {
+      if (Array.isArray(v)) return `non-rectangular nested arrays: ${at} is an array where a value was expected`;
+      flat.push(v);
+      return null;
+    }
+    if (!Array.isArray(v)) return `non-rectangular nested arrays: ${at} is a value where an array of ${shape[depth]} was expected`;
+    if (v.length !== shape[depth]) return `non-rectangular nested arrays: ${at} has ${v.length} elements, expected ${shape[depth]}`;
+    for (let i = 0; i < v.length; i++) {
+      const why = walk(v[i], depth + 1, `${at}[${i}]`);
+      if (why) return why;
+    }
+    return null;
+  };
+  const why = walk(values, 0, 'values');
+  return why ?? { shape, flat };
+}
+
 /** Builds a Tensor from JS values, inferring the shape from nested arrays (dtype float32 unless given). */
 export function tensor(values: unknown, dtype?: DType, shape?: number[]): Tensor {
-  const inferred: number[] = [];
-  let probe: unknown = values;
-  while (Array.isArray(probe)) {
-    inferred.push(probe.length);
-    probe = probe[0];
-  }
-  const flat = Array.isArray(values) ? (values as unknown[]).flat(Infinity) : [values];
+  const nested = flattenNested(values);
+  if (typeof nested === 'string') throw typeError('ERR_INVALID_ARG_VALUE', `tensor(values): ${nested}`);
+  const probe = nested.flat[0];
   const dt: DType = dtype ?? (typeof probe === 'string' ? 'string' : typeof probe === 'boolean' ? 'bool' : typeof probe === 'bigint' ? 'int64' : 'float32');
-  return new Tensor(dt, shape ?? inferred, flat as never);
+  return new Tensor(dt, shape ?? nested.shape, nested.flat as never);
 }

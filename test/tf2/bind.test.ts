@@ -32,6 +32,8 @@ describe('bindSpec', () => {
     assert.match(bindSpec(spec, [{ a: [1], b: [2] }, false], true, 'args', [])!, /^args\[1\]: expected the Python value True, got false/);
     assert.equal(bindSpec(spec, [{ a: [1], b: [2] }, true], false, 'args', []), 'args[0].b: not a Tensor');
     assert.match(bindSpec(spec, 'x', true, 'args', [])!, /^args: expected a tuple of 2/);
+    // Converted JS values must be rectangular, even when the element count would fit the shape.
+    assert.match(bindSpec(leaf('x', 'float32', [1, 3]), [[1, [2], 3]], true, 'x', [])!, /^x: non-rectangular nested arrays: values\[0\]\[1\]/);
   });
 
   test('a custom binder: its leaves bind, and are never taken for records', () => {

@@ -7,7 +7,7 @@
 import { DType, dtypeFromTf, isDType, storageOf } from '../../dtypes';
 import { typeError } from '../../errors';
 import { dimsOf, tensorflow, toSafeNumber } from '../../proto';
-import { Tensor, tensor as makeTensor } from '../../tensor';
+import { Tensor, flattenNested, tensor as makeTensor } from '../../tensor';
 import { formatShape, isShapeCompatible } from '../tensor_info';
 
 /** One tensor the function graph consumes or produces. */
@@ -215,16 +215,9 @@ function inspectJs(value: unknown): { shape: number[]; kind: ElementKind } | str
     if (value instanceof Float32Array || value instanceof Float64Array) return { shape: [len], kind: 'number' };
     return { shape: [len], kind: 'integer' };
   }
-  const shape: number[] = [];
-  let probe: unknown = value;
-  while (Array.isArray(probe)) {
-    shape.push(probe.length);
-    if (probe.length === 0) break;
-    probe = probe[0];
-  }
-  const flat = Array.isArray(value) ? (value as unknown[]).flat(Infinity) : [value];
-  const size = shape.reduce((a, b) => a * b, 1);
-  if (flat.length !== size) return 'nested arrays are ragged (not a rectangular tensor value)';
+  const nested = flattenNested(value);
+  if (typeof nested === 'string') return nested;
+  const { shape, flat } = nested;
   let kind: ElementKind = 'empty';
   for (const x of flat) {
     let k: ElementKind;
