@@ -84,7 +84,7 @@ describe('child processes: typed errors, never a crash', { concurrency: 2 }, () 
       ['malformed GraphDef', 'InvalidArgumentError', 'INVALID_ARGUMENT'],
       ['GraphDef with dangling input', 'InvalidArgumentError', 'INVALID_ARGUMENT'],
       ['setTensorShape incompatible', 'InvalidArgumentError', 'INVALID_ARGUMENT'],
-      ['tensor from ragged array', 'RangeError', 'ERR_INVALID_DATA_LENGTH'],
+      ['tensor from ragged array', 'TypeError', 'ERR_INVALID_ARG_VALUE'],
     ];
     for (const [name, errorName, code] of expected) {
       const got = results.get(name);
