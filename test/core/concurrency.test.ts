@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { pbkdf2 } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -148,6 +149,37 @@ describe('concurrency', () => {
       mixed.forEach((r, i) => assert.ok((r.data() as Float32Array).every((v) => Math.abs(v - i) < 1e-4), `mixed run ${i}`));
       shared.dispose();
       shared2.dispose();
+    } finally {
+      s.close();
+      g.dispose();
+    }
+  });
+
+  it('run threads are named tfhub-run, and sleep (use no CPU) once idle', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
+    const g = new Graph();
+    const x = g.placeholder('float32', [2], 'x');
+    const y = g.addOperation('Neg', { inputs: [x] }).output(0);
+    const s = new Session(g);
+    try {
+      const input = new Tensor('float32', [2], [1, 2]);
+      await Promise.all(Array.from({ length: 8 }, () => s.run(y, new Map([[x, input]])).then((t) => t.dispose())));
+      const runThreads = () => readdirSync('/proc/self/task').flatMap((tid) => {
+        try {
+          if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'tfhub-run') return [];
+          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          return [{ tid, ticks: Number(fields[11]) + Number(fields[12]) }]; // utime + stime
+        } catch {
+          return []; // the thread ended meanwhile
+        }
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20)); // past any polling (100 µs by default)
+      const before = runThreads();
+      assert.ok(before.length >= 1, 'at least one run thread');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const after = new Map(runThreads().map((t) => [t.tid, t.ticks]));
+      const busy = before.reduce((sum, t) => sum + ((after.get(t.tid) ?? t.ticks) - t.ticks), 0);
+      assert.ok(busy <= 2, `idle run threads used ${busy} clock ticks in 300 ms`);
     } finally {
       s.close();
       g.dispose();
