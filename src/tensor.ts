@@ -40,13 +40,66 @@ function toTypedArray(dtype: DType, values: ReadonlyArray<number | bigint | bool
     values.forEach((v, i) => { out[i] = v ? 1 : 0; });
     return out;
   }
+  // Numbers become the dtype's values, never its raw storage: 1.5 as float16 is 0x3E00, and an integer dtype
+  // refuses what it cannot hold instead of wrapping or truncating it (Python's tf.constant refuses them too).
+  const encode = dtype === 'float16' ? float16Bits : dtype === 'bfloat16' ? bfloat16Bits : null;
+  const range = encode ? undefined : INTEGER_RANGES.get(Storage);
   values.forEach((v, i) => {
-    if (typeof v === 'number') out[i] = v;
-    else if (typeof v === 'boolean') out[i] = v ? 1 : 0;
-    else if (typeof v === 'bigint') out[i] = Number(v);
+    let x: number;
+    if (typeof v === 'number') x = v;
+    else if (typeof v === 'boolean') x = v ? 1 : 0;
+    else if (typeof v === 'bigint') x = Number(v);
     else throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} element ${i} must be a number, got ${typeof v}`);
+    if (encode) x = encode(x);
+    else if (range) {
+      if (!Number.isInteger(x)) throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} element ${i} must be an integer, got ${x}`);
+      if (x < range[0] || x > range[1]) throw rangeError('ERR_OUT_OF_RANGE', `${dtype} element ${i} is out of range [${range[0]}, ${range[1]}]: ${x}`);
+    }
+    out[i] = x;
   });
   return out;
+}
+
+const INTEGER_RANGES = new Map<unknown, [number, number]>([
+  [Int8Array, [-(2 ** 7), 2 ** 7 - 1]], [Uint8Array, [0, 2 ** 8 - 1]],
+  [Int16Array, [-(2 ** 15), 2 ** 15 - 1]], [Uint16Array, [0, 2 ** 16 - 1]],
+  [Int32Array, [-(2 ** 31), 2 ** 31 - 1]], [Uint32Array, [0, 2 ** 32 - 1]],
+]);
+
+const f64 = new Float64Array(1);
+const f64Words = new Uint32Array(f64.buffer); // [low, high] on little-endian hosts
+const f32 = new Float32Array(1);
+const f32Bits = new Uint32Array(f32.buffer);
+const HIGH = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 1 : 0;
+
+/** IEEE half-precision bits of `v`, rounded to nearest even straight from the double (as numpy casts). */
+export function float16Bits(v: number): number {
+  f64[0] = v;
+  const hi = f64Words[HIGH];
+  const lo = f64Words[1 - HIGH];
+  const sign = (hi >>> 16) & 0x8000;
+  const exp = (hi >>> 20) & 0x7ff;
+  if (exp === 0x7ff) return sign | 0x7c00 | ((hi & 0xfffff) !== 0 || lo !== 0 ? 0x200 : 0); // ±inf, NaN
+  const e = exp - 1023 + 15; // the half's biased exponent
+  if (e >= 31) return sign | 0x7c00; // overflow: ±inf
+  if (e < -10) return sign; // below half the smallest subnormal: ±0
+  const mantissa = (hi & 0xfffff) * 2 ** 32 + lo; // 52 bits, exact in a double
+  // Normal halves keep the top 10 mantissa bits; subnormals shift the implicit 1 in as well.
+  const m = e > 0 ? mantissa : mantissa + 2 ** 52;
+  const shift = e > 0 ? 42 : 43 - e;
+  let q = Math.floor(m / 2 ** shift);
+  const rest = m - q * 2 ** shift;
+  const halfway = 2 ** (shift - 1);
+  if (rest > halfway || (rest === halfway && q % 2 === 1)) q += 1;
+  return sign | (e > 0 ? (e << 10) + q : q); // a carry out of the mantissa correctly bumps the exponent
+}
+
+/** bfloat16 bits of `v`: the float32 value rounded to nearest even in its upper 16 bits (TF's conversion). */
+export function bfloat16Bits(v: number): number {
+  f32[0] = v;
+  const x = f32Bits[0];
+  if (Number.isNaN(v)) return ((x >>> 16) & 0x8000) | 0x7fc0;
+  return Math.floor((x + 0x7fff + ((x >>> 16) & 1)) / 0x10000) & 0xffff;
 }
 
 /** Options of `new Tensor(dtype, shape, data, options)`. */

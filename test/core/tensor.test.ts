@@ -94,6 +94,21 @@ describe('Tensor', () => {
     };
     assert.deepEqual(cast([0x3c00, 0xc000, 0x7bff, 0x3555], 'float16'), [1, -2, 65504, 0.333251953125]);
     assert.deepEqual(cast([0x3f80, 0xc000, 0x4049], 'bfloat16'), [1, -2, 3.140625]);
+    // From JS numbers, half types take values (rounded to nearest even, as numpy and TF convert), not raw bits.
+    const castValues = (values: number[], dtype: 'float16' | 'bfloat16') => {
+      const c = g.constant(new Tensor(dtype, [values.length], values));
+      return Array.from(s.runSync(g.addOperation('Cast', { inputs: [c], attrs: { DstT: 'float32' } }).output(0)).data() as Float32Array);
+    };
+    assert.deepEqual(castValues([1.5, -2, 0.1, 65520, 1e-10, 2049], 'float16'), [1.5, -2, 0.0999755859375, Infinity, 0, 2048]);
+    assert.deepEqual(castValues([1.5, 3.14159, -1e6], 'bfloat16'), [1.5, 3.140625, -999424]);
+    assert.deepEqual(Array.from(tensor([1.5, 65504], 'float16').data() as Uint16Array), [0x3e00, 0x7bff]);
+    // Integer dtypes refuse what they cannot hold rather than wrap or truncate it.
+    assert.throws(() => new Tensor('int8', [1], [300]), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new Tensor('uint8', [1], [-1]), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new Tensor('int32', [1], [2 ** 31]), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => tensor([1.5], 'int32'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => tensor([NaN], 'uint16'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    assert.deepEqual(Array.from(new Tensor('uint32', [2], [0, 2 ** 32 - 1]).data()), [0, 2 ** 32 - 1]);
 
     const z = g.constant(new Tensor('complex64', [2], new Float32Array([1, 2, -3, 4.5])));
     const [re, im, abs] = s.runSync(['Real', 'Imag', 'ComplexAbs'].map((type) => g.addOperation(type, { inputs: [z], attrs: { Tout: 'float32' } }).output(0)));
