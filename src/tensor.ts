@@ -94,6 +94,22 @@ export function float16Bits(v: number): number {
   return sign | (e > 0 ? (e << 10) + q : q); // a carry out of the mantissa correctly bumps the exponent
 }
 
+/** The number that IEEE half-precision `bits` encode. */
+export function float16Value(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exp = (bits >> 10) & 0x1f;
+  const mantissa = bits & 0x3ff;
+  if (exp === 0) return sign * mantissa * 2 ** -24;
+  if (exp === 31) return mantissa ? NaN : sign * Infinity;
+  return sign * (1 + mantissa / 1024) * 2 ** (exp - 15);
+}
+
+/** The number that bfloat16 `bits` encode (the upper half of a float32). */
+export function bfloat16Value(bits: number): number {
+  f32Bits[0] = (bits & 0xffff) * 0x10000;
+  return f32[0];
+}
+
 /** bfloat16 bits of `v`: the float32 value rounded to nearest even in its upper 16 bits (TF's conversion). */
 export function bfloat16Bits(v: number): number {
   f32[0] = v;
@@ -232,7 +248,7 @@ export class Tensor<D extends DType = DType> {
 
   /**
    * The elements as a nested JS array of numbers / bigints / booleans / strings (complex elements as
-   * `[real, imaginary]` pairs; float16/bfloat16 as their raw bits).
+   * `[real, imaginary]` pairs; float16/bfloat16 decoded to numbers, as Python's `.numpy().tolist()` gives them).
    */
   array(): unknown {
     const dtype = this.dtype;
@@ -243,7 +259,9 @@ export class Tensor<D extends DType = DType> {
       // complex: one [real, imaginary] pair per element
       const d = this.data() as Float32Array | Float64Array;
       flat = Array.from({ length: d.length / 2 }, (_, i) => [d[2 * i], d[2 * i + 1]]);
-    } else flat = Array.from(this.data() as ArrayLike<number>);
+    } else if (dtype === 'float16') flat = Array.from(this.data() as Uint16Array, float16Value);
+    else if (dtype === 'bfloat16') flat = Array.from(this.data() as Uint16Array, bfloat16Value);
+    else flat = Array.from(this.data() as ArrayLike<number>);
     const shape = this.shape;
     if (shape.length === 0) return flat[0];
     const build = (dim: number, offset: number): [unknown[], number] => {

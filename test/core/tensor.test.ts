@@ -102,6 +102,9 @@ describe('Tensor', () => {
     assert.deepEqual(castValues([1.5, -2, 0.1, 65520, 1e-10, 2049], 'float16'), [1.5, -2, 0.0999755859375, Infinity, 0, 2048]);
     assert.deepEqual(castValues([1.5, 3.14159, -1e6], 'bfloat16'), [1.5, 3.140625, -999424]);
     assert.deepEqual(Array.from(tensor([1.5, 65504], 'float16').data() as Uint16Array), [0x3e00, 0x7bff]);
+    assert.deepEqual(tensor([[1.5, -65504], [2 ** -24, Infinity]], 'float16').array(), [[1.5, -65504], [2 ** -24, Infinity]]);
+    assert.deepEqual(tensor([3.14159, -0.5], 'bfloat16').array(), [3.140625, -0.5]);
+    assert.ok(Number.isNaN((tensor([NaN], 'float16').array() as number[])[0]));
     // Integer dtypes refuse what they cannot hold rather than wrap or truncate it.
     assert.throws(() => new Tensor('int8', [1], [300]), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => new Tensor('uint8', [1], [-1]), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
