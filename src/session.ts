@@ -137,6 +137,8 @@ export class Session {
   async run(fetches: Fetches, feeds?: Feeds, options: RunOptions = {}): Promise<unknown> {
     const plan = this.plan(fetches, feeds, options);
     try {
+      // Nothing for TF to do (no fetches, or only fed tensors): Python's client returns without a run, too.
+      if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
       const values = await this.native.run(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
       return plan.build(values);
     } finally {
@@ -149,6 +151,7 @@ export class Session {
   runSync(fetches: Fetches, feeds?: Feeds, options: RunOptions = {}): unknown {
     const plan = this.plan(fetches, feeds, options);
     try {
+      if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
       return plan.build(this.native.runSync(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions));
     } finally {
       for (const t of plan.owned) t.dispose();
@@ -241,15 +244,18 @@ export class Session {
       throw e;
     }
     // Flatten the fetch structure into position lists; `build` re-nests the results.
+    const open = new Set<object>(); // containers being flattened: a fetch structure must not contain itself
     const flatten = (f: Fetches): (values: Array<NativeTensor | null>) => unknown => {
+      if ((Array.isArray(f) || (f && typeof f === 'object' && !(f instanceof Output) && !(f instanceof Operation))) && open.has(f as object)) {
+        throw typeError('ERR_INVALID_ARG_VALUE', 'the fetch structure contains itself');
+      }
       if (f instanceof Output || (typeof f === 'string' && f.includes(':'))) {
         const o = this.resolveOutput(f as Output | string, 'fetch');
         const fedValue = fed.get(o.name);
         if (fedValue) {
-          // TF refuses to fetch a fed tensor; Python's client returns the fed value: so do we.
-          const i = owned.indexOf(fedValue);
-          if (i >= 0) owned.splice(i, 1);
-          return () => fedValue;
+          // TF refuses to fetch a fed tensor; Python's client returns the fed value: so do we, as a copy that the
+          // caller disposes like any other result (disposing it must not dispose the feed).
+          return () => new Tensor(fedValue.dtype, fedValue.shape, fedValue.data() as never);
         }
         const pos = fetchOps.length;
         fetchOps.push(o.op.native);
@@ -263,11 +269,15 @@ export class Session {
         return () => null;
       }
       if (Array.isArray(f)) {
+        open.add(f);
         const parts = f.map(flatten);
+        open.delete(f);
         return (values) => parts.map((p) => p(values));
       }
       if (f && typeof f === 'object') {
+        open.add(f);
         const entries = Object.entries(f as Record<string, Fetches>).map(([k, v]) => [k, flatten(v)] as const);
+        open.delete(f);
         return (values) => Object.fromEntries(entries.map(([k, p]) => [k, p(values)]));
       }
       throw typeError('ERR_INVALID_ARG_TYPE', `cannot fetch ${String(f)}`);
