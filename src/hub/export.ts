@@ -16,6 +16,7 @@ import { opDefs } from '../registry';
 import { Session } from '../session';
 import { Tensor } from '../tensor';
 import { GraphKeys, Variable } from '../variable';
+import { CheckpointIndex, readCheckpointIndex } from './checkpoint';
 import { ASSETS_COLLECTION, ATTACHMENTS_COLLECTION, ModuleSpec, getUnsupportedCollections } from './spec';
 import { tagSetKey } from './saved_model';
 
@@ -315,6 +316,11 @@ export async function exportSpec(spec: ModuleSpec, dir: string, options: { check
     const module = new Module(spec, { graph });
     const entries = module.variables.map((v) => ({ key: v.saveSliceInfo ? v.saveSliceInfo.fullName : v.opName.slice(module.scope.length + 1), variable: v }));
     const transform = options.nameTransform ?? ((k: string) => k);
+    await checkCheckpointFits(options.checkpointPath, entries.map((e) => ({
+      key: transform(e.key),
+      name: e.variable.name,
+      shape: e.variable.saveSliceInfo ? e.variable.saveSliceInfo.fullShape : e.variable.shape,
+    })));
     const restore = graph.withNameScope('restore', () => {
       const keys = new Tensor('string', [entries.length], entries.map((e) => transform(e.key)));
       const specs = new Tensor('string', [entries.length], entries.map(() => ''));
@@ -333,6 +339,28 @@ export async function exportSpec(spec: ModuleSpec, dir: string, options: { check
     }
   } finally {
     graph.dispose();
+  }
+}
+
+/**
+ * Checks, before anything runs, that the checkpoint holds every variable under its key with its shape, with
+ * Python's messages (`init_from_checkpoint`): TF's own errors would come from inside a restore op.
+ */
+async function checkCheckpointFits(prefix: string, wanted: Array<{ key: string; name: string; shape: number[] | null }>): Promise<void> {
+  let index: CheckpointIndex;
+  try {
+    index = await readCheckpointIndex(prefix);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `No checkpoint at ${prefix} (${prefix}.index does not exist).`);
+    throw e;
+  }
+  const fmt = (s: number[] | null) => (s === null ? '<unknown>' : `(${s.join(', ')}${s.length === 1 ? ',' : ''})`);
+  for (const w of wanted) {
+    const entry = index.entries.get(w.key);
+    if (!entry) throw new TfhubError('ERR_CHECKPOINT_KEY_NOT_FOUND', `Tensor ${w.key} is not found in ${prefix} checkpoint (for variable ${w.name}).`);
+    if (w.shape && entry.shape && (w.shape.length !== entry.shape.length || w.shape.some((d, i) => d !== -1 && d !== entry.shape![i]))) {
+      throw new TfhubError('ERR_CHECKPOINT_SHAPE', `Shape of variable ${w.name} ${fmt(w.shape)} doesn't match with shape of tensor ${w.key} ${fmt(entry.shape)} from checkpoint reader.`);
+    }
   }
 }
 

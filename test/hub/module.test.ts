@@ -2,6 +2,7 @@
 // §6.1, §6.2). Each test is named after the Python test whose behaviour it checks.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 import { Graph, Operation, Output, Session, Tensor, hub, variable } from '../../src';
@@ -371,6 +372,34 @@ describe('variables and state (native_module_test)', () => {
     assert.deepEqual(nums(out.cats), [10, 19]);
     assert.deepEqual(nums(out.dogs), [-8, -7]);
     assert.deepEqual((await hub.loadModuleSpec(dir)).getTags(), [[], ['train']]);
+  });
+
+  test('testExportModuleSpec: spec.export restores from a checkpoint by (transformed) key; a missing key or a wrong shape fails before anything runs', async (t) => {
+    const s = await spec('mlp_v1');
+    const g = graphFor(t);
+    const m = new hub.Module(s, { graph: g });
+    const sess = sessionFor(t, g);
+    await sess.run(g.globalVariablesInitializer());
+    await sess.run((m.variableMap['fruit/k'] as hub.Variable).assign(g.constant(9)));
+    const base = tempDir(t);
+    const first = path.join(base, 'first');
+    await m.export(first, sess);
+    const checkpointPath = path.join(first, 'variables', 'variables');
+
+    // The spec's graph with the other checkpoint's values (k = 9, not the spec's own 3).
+    const second = path.join(base, 'second');
+    await s.export(second, { checkpointPath });
+    const f = await hub.evalFunctionForModule(second);
+    t.after(() => f.close());
+    const out = await f.call({ apples: [1, 2], oranges: [1, 1] }, { signature: 'fruit_to_pet', asDict: true }) as Record<string, Tensor>;
+    assert.deepEqual(nums(out.cats), [10, 19]);
+
+    await assert.rejects(s.export(path.join(base, 'x'), { checkpointPath, nameTransform: (k) => `model/${k}` }),
+      { code: 'ERR_CHECKPOINT_KEY_NOT_FOUND', message: /Tensor model\/dense\/bias is not found in .* checkpoint/ });
+    await assert.rejects(s.export(path.join(base, 'y'), { checkpointPath, nameTransform: (k) => (k === 'fruit/k' ? 'dense/bias' : k) }),
+      { code: 'ERR_CHECKPOINT_SHAPE', message: /Shape of variable module\S*fruit\/k\S* \(\) doesn't match with shape of tensor dense\/bias \(64,\) from checkpoint reader/ });
+    await assert.rejects(s.export(path.join(base, 'z'), { checkpointPath: path.join(first, 'nope') }), { code: 'ERR_CHECKPOINT_NOT_FOUND' });
+    for (const d of ['x', 'y', 'z']) assert.equal(existsSync(path.join(base, d, 'tfhub_module.pb')), false, `${d}: nothing written`);
   });
 });
 
