@@ -115,6 +115,9 @@ describe('Graph', () => {
     assert.throws(() => g.addOperation('Pack', { inputs: [[f]], attrs: { axis: 0.5 } }), { name: 'TypeError', code: 'ERR_INVALID_ATTR' });
     assert.throws(() => g.addOperation('Cast', { inputs: [f], attrs: { DstT: 'float128' } }), { name: 'TypeError', code: 'ERR_INVALID_DTYPE' });
     assert.throws(() => g.addOperation('Squeeze', { inputs: [f], attrs: { squeeze_dims: [0.5] } }), { code: 'ERR_INVALID_ATTR' });
+    // an attr the op does not have (TF itself would only log and ignore it); internal `_` attrs pass
+    assert.throws(() => g.addOperation('Neg', { inputs: [f], attrs: { bogus: 3 } }), { name: 'TypeError', code: 'ERR_INVALID_ATTR', message: /Neg has no attr 'bogus' \(its attrs: T\)/ });
+    assert.equal(g.addOperation('Neg', { inputs: [f], attrs: { _hint: 'x' } }).type, 'Neg');
     assert.throws(() => g.addOperation('Identity', { inputs: [f], attrs: { no_such_attr: {} } }), { code: 'ERR_INVALID_ATTR' });
     assert.throws(() => g.addOperation('Identity', { inputs: [[1, 2] as never] }), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => g.addOperation(''), { code: 'ERR_INVALID_ARG_TYPE' });
