@@ -66,6 +66,7 @@ Tensor::Tensor(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Tensor>(info) 
 }
 
 Tensor::~Tensor() {
+  if (shared_array_ != nullptr) napi_delete_reference(Env(), shared_array_);
   if (tensor_ != nullptr) {
     Napi::MemoryManagement::AdjustExternalMemory(Env(), -reported_bytes_);
     tf.TF_DeleteTensor(tensor_);
@@ -74,6 +75,10 @@ Tensor::~Tensor() {
 }
 
 void Tensor::Free() {
+  if (shared_array_ != nullptr) {
+    napi_delete_reference(Env(), shared_array_);
+    shared_array_ = nullptr;
+  }
   if (tensor_ == nullptr) return;
   Napi::MemoryManagement::AdjustExternalMemory(Env(), -reported_bytes_);
   tf.TF_DeleteTensor(tensor_);
@@ -82,7 +87,22 @@ void Tensor::Free() {
 
 TF_Tensor* Tensor::Get(Napi::Env env) const {
   if (tensor_ == nullptr || dispose_requested_) throw MakeCodedError(env, "ERR_DISPOSED", "Tensor already disposed.");
+  if (shared_array_ != nullptr) CheckShared(env);
   return tensor_;
+}
+
+void Tensor::CheckShared(Napi::Env env) const {
+  napi_value array = nullptr;
+  napi_value buffer = nullptr;
+  bool detached = false;
+  // The typed array is alive while TF holds its memory (the deallocator's strong reference keeps it).
+  if (napi_get_reference_value(env, shared_array_, &array) != napi_ok || array == nullptr) return;
+  if (napi_get_typedarray_info(env, array, nullptr, nullptr, nullptr, &buffer, nullptr) != napi_ok) return;
+  if (napi_is_detached_arraybuffer(env, buffer, &detached) == napi_ok && detached) {
+    throw MakeCodedError(env, "ERR_BUFFER_DETACHED",
+                         "the typed array this tensor uses in place ({copy: false}) was detached (transferred); its "
+                         "memory is no longer the tensor's");
+  }
 }
 
 void Tensor::Unpin() {
@@ -173,7 +193,13 @@ Napi::Value Tensor::FromDataNoCopy(const Napi::CallbackInfo& info) {
     // only, which the reaper cannot tell apart: accept that over a double release.
     throw MakeCodedError(env, "ERR_ALLOCATION", "TF_NewTensor failed");
   }
-  return Wrap(env, t);
+  bool shared = tf.TF_TensorData(t) == in.data;  // else TF copied it (not aligned enough) and let go already
+  Napi::Object wrapper = Wrap(env, t);
+  if (shared) {
+    Tensor* self = Napi::ObjectWrap<Tensor>::Unwrap(wrapper);
+    if (napi_create_reference(env, info[2], 0, &self->shared_array_) != napi_ok) self->shared_array_ = nullptr;
+  }
+  return wrapper;
 }
 
 // fromStrings(shape: number[], items: Uint8Array[]): a TF_STRING tensor with one TF_TString per item.

@@ -36,8 +36,12 @@ class Tensor : public Napi::ObjectWrap<Tensor> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
   Napi::Value IsDisposed(const Napi::CallbackInfo& info);
   void Free();
+  // Throws ERR_BUFFER_DETACHED when the tensor uses a typed array's memory in place and that array's buffer
+  // was detached (transferred): the memory then belongs to another ArrayBuffer that may already be freed.
+  void CheckShared(Napi::Env env) const;
 
   TF_Tensor* tensor_ = nullptr;
+  napi_ref shared_array_ = nullptr;  // weak: the typed array a zero-copy tensor uses in place
   int64_t reported_bytes_ = 0;
   int pins_ = 0;
   bool dispose_requested_ = false;

@@ -84,3 +84,35 @@ test('copy: false under load: 2000 runs with fresh arrays do not grow memory', a
     g.dispose();
   }
 });
+
+test('copy: false: a typed array detached (transferred) after the tensor was made gives ERR_BUFFER_DETACHED, not freed memory', async () => {
+  const g = new Graph();
+  const x = g.placeholder('float32', [-1], 'x');
+  const y = g.addOperation('Neg', { inputs: [x] }).output(0);
+  const s = new Session(g);
+  try {
+    // Find the 64-byte-aligned view (the one TF uses in place), as above.
+    for (const offset of [0, 16, 32, 48]) {
+      const backing = new ArrayBuffer(4096 * 4 + 64);
+      const arr = new Float32Array(backing, offset, 4096).fill(1.5);
+      const t = new Tensor('float32', [4096], arr, { copy: false });
+      arr[0] = 42;
+      const shared = t.data()[0] === 42;
+      let moved: ArrayBuffer | null = structuredClone(backing, { transfer: [backing] });
+      assert.equal(arr.byteLength, 0, 'detached');
+      if (shared) {
+        assert.throws(() => t.data(), { code: 'ERR_BUFFER_DETACHED' });
+        await assert.rejects(s.run(y, new Map([[x, t]])), { code: 'ERR_BUFFER_DETACHED' });
+        assert.throws(() => s.runSync(y, new Map([[x, t]])), { code: 'ERR_BUFFER_DETACHED' });
+      } else {
+        assert.equal(t.data()[0], 1.5, 'a copy does not care');
+      }
+      moved = null;
+      t.dispose(); // still fine
+      assert.equal(moved, null);
+    }
+  } finally {
+    s.close();
+    g.dispose();
+  }
+});
