@@ -4,7 +4,7 @@ import { TfhubError, typeError } from './errors';
 import { Graph, Operation, Output } from './graph';
 import { NativeOperation, NativeSession, NativeTensor, binding } from './native';
 import { tensorflow } from './proto';
-import { Tensor, tensor as makeTensor } from './tensor';
+import { Tensor, tensor as makeTensor, tensorFromView } from './tensor';
 
 /** Options of `new Session(graph, options)`. */
 export interface SessionOptions {
@@ -312,7 +312,7 @@ export class Session {
 /** Converts a JS feed value to a Tensor of the fed output's dtype. */
 export function feedTensor(value: FeedValue, dtype: DType, name: string): Tensor {
   try {
-    if (ArrayBuffer.isView(value)) return new Tensor(dtype, [(value as unknown as { length: number }).length], value as never);
+    if (ArrayBuffer.isView(value)) return tensorFromView(dtype, value);
     return makeTensor(value, dtype);
   } catch (e) {
     const err = e as Error & { code?: string };

@@ -329,6 +329,20 @@ export function flattenNested(values: unknown): { shape: number[]; flat: unknown
   return why ?? { shape, flat };
 }
 
+/**
+ * @internal
+ * A 1-D tensor of `dtype` from a typed array, as feeds and inputs take them: the dtype's own array class is used
+ * as is; another numeric class is converted value by value with the same checks as a plain array (Python's
+ * feeds convert, e.g. a float64 array fed to a float32 placeholder).
+ */
+export function tensorFromView(dtype: DType, view: ArrayBufferView): Tensor {
+  const length = (view as unknown as { length?: number }).length;
+  if (view instanceof DataView || length === undefined) throw typeError('ERR_INVALID_ARG_TYPE', `a ${dtype} value cannot be a DataView`);
+  const Storage = storageOf(dtype);
+  if (!Storage || view instanceof Storage || dtype === 'string') return new Tensor(dtype, [length], view as never);
+  return new Tensor(dtype, [length], Array.from(view as unknown as ArrayLike<number | bigint>) as never);
+}
+
 /** Builds a Tensor from JS values, inferring the shape from nested arrays (dtype float32 unless given). */
 export function tensor(values: unknown, dtype?: DType, shape?: number[]): Tensor {
   const nested = flattenNested(values);

@@ -10,7 +10,7 @@ import { Session } from '../session';
 import { GraphKeys, SaveSliceInfo, Variable } from '../variable';
 import { decodeVariableDef, dimsOf, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
 import { opDefs } from '../registry';
-import { Tensor, tensor as makeTensor } from '../tensor';
+import { Tensor, tensor as makeTensor, tensorFromView } from '../tensor';
 import { MessageDecoder, ModuleSpec, TagsOption } from './spec';
 import { ParsedTensorInfo, formatShape, isShapeCompatible, parseTensorInfo } from './tensor_info';
 
@@ -432,7 +432,7 @@ function denseOutput(g: Graph, key: string, value: unknown, dtype: DType, declar
   } else {
     let t: Tensor;
     try {
-      t = ArrayBuffer.isView(value) ? new Tensor(dtype, [(value as unknown as { length: number }).length], value as never) : makeTensor(value, dtype);
+      t = ArrayBuffer.isView(value) ? tensorFromView(dtype, value) : makeTensor(value, dtype);
     } catch (e) {
       throw typeError('ERR_INPUT_CONVERSION', `Can't convert '${label}': ${(e as Error).message}`);
     }

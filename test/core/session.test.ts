@@ -88,6 +88,16 @@ describe('Session', () => {
     assert.equal(t.isDisposed, false);
     assert.deepEqual(await s.run([]), []);
     assert.deepEqual(s.runSync({}), {});
+    // typed arrays of another numeric class are converted value by value, with the checks of plain arrays
+    assert.deepEqual(values(await s.run(y, { x: new Float64Array([1, 2, 3]), b: 1 })), expected);
+    const gt = new Graph();
+    const xt = gt.placeholder('int32', [-1], 'xt');
+    const st = new Session(gt);
+    assert.deepEqual(Array.from(st.runSync(xt, { 'xt:0': BigInt64Array.of(5n, -7n) }).data() as Int32Array), [5, -7]);
+    assert.throws(() => st.runSync(xt, { 'xt:0': BigInt64Array.of(2n ** 40n) }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => st.runSync(xt, { 'xt:0': new Float32Array([1.5]) }), { code: 'ERR_INVALID_ARG_TYPE' });
+    st.close();
+    gt.dispose();
     // a fetch structure that contains itself is refused, not a stack overflow
     const cyclic: Record<string, unknown> = { y };
     cyclic.self = cyclic;

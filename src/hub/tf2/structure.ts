@@ -7,7 +7,7 @@
 import { DType, dtypeFromTf, isDType, storageOf } from '../../dtypes';
 import { typeError } from '../../errors';
 import { dimsOf, tensorflow, toSafeNumber } from '../../proto';
-import { Tensor, flattenNested, tensor as makeTensor } from '../../tensor';
+import { Tensor, flattenNested, tensor as makeTensor, tensorFromView } from '../../tensor';
 import { formatShape, isShapeCompatible } from '../tensor_info';
 
 /** One tensor the function graph consumes or produces. */
@@ -283,7 +283,7 @@ export function tensorMismatch(value: unknown, leaf: LeafSpec, allowConversion: 
 /** Converts a JS value (already checked with tensorMismatch) to a Tensor of `dtype`; Tensors pass through. */
 export function toTensor(value: unknown, dtype: DType): { tensor: Tensor; owned: boolean } {
   if (value instanceof Tensor) return { tensor: value, owned: false };
-  if (ArrayBuffer.isView(value)) return { tensor: new Tensor(dtype, [(value as unknown as { length: number }).length], value as never), owned: true };
+  if (ArrayBuffer.isView(value)) return { tensor: tensorFromView(dtype, value), owned: true };
   const info = inspectJs(value);
   const shape = typeof info === 'string' ? undefined : info.shape;
   return { tensor: makeTensor(value, dtype, shape), owned: true };
