@@ -245,29 +245,60 @@ function makeAssetsCollection(savedModel: tensorflow.SavedModel): Map<string, st
 }
 
 /** Writes the module directory; `writeVariables` fills `<path>/variables/variables`. */
-async function writeModule(spec: ModuleSpec, dir: string, writeVariables: ((prefix: string) => Promise<void>) | null): Promise<void> {
+/**
+ * Creates directory `dir` with the content `fill` writes, all or nothing. `dir` must not exist or be empty
+ * (`ERR_ALREADY_EXISTS` before anything is written): an export never lands in or over another model. `fill`
+ * writes into a sibling temp directory that is renamed into place at the end, so a failure midway (a full disk,
+ * a bad asset, a killed process) leaves no half-written model under `dir`.
+ */
+export async function writeNewDirectory(dir: string, fill: (tmp: string) => Promise<void>): Promise<void> {
   if (typeof dir !== 'string' || dir === '') throw typeError('ERR_INVALID_ARG_TYPE', 'export path must be a non-empty string');
-  const savedModel = decodeSavedModel(encodeSavedModel(spec.savedModel), 'module spec');
-  const assets = makeAssetsCollection(savedModel);
-  await fs.mkdir(path.join(dir, 'assets'), { recursive: true });
-  await fs.mkdir(path.join(dir, 'variables'), { recursive: true });
-  for (const [source, name] of assets) {
-    try {
-      await fs.copyFile(source, path.join(dir, 'assets', name), fs.constants?.COPYFILE_EXCL ?? 1);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TfhubError('ERR_ALREADY_EXISTS', `asset ${name} already exists in ${dir}/assets`, { cause: e });
-      throw new TfhubError('ERR_ASSET_COPY', `cannot copy asset ${source}: ${(e as Error).message}`, { cause: e });
-    }
+  const target = path.resolve(dir);
+  const existing = await fs.readdir(target).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === 'ENOENT') return null;
+    if (e.code === 'ENOTDIR') throw new TfhubError('ERR_ALREADY_EXISTS', `${target} exists and is not a directory`, { cause: e });
+    throw e;
+  });
+  if (existing && existing.length > 0) {
+    const what = existing.includes('saved_model.pb') ? 'a model' : `${existing.length} entries`;
+    throw new TfhubError('ERR_ALREADY_EXISTS', `${target} already exists and is not empty (it holds ${what}); export into a new or empty directory`);
   }
-  if (writeVariables) await writeVariables(path.join(dir, 'variables', 'variables'));
-  await writeAtomic(path.join(dir, 'saved_model.pb'), encodeSavedModel(savedModel));
-  // Last, and never over an existing module: its presence marks a complete module.
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  const tmp = await fs.mkdtemp(`${target}.export-`);
   try {
-    await fs.writeFile(path.join(dir, 'tfhub_module.pb'), encodeModuleDef({ format: tensorflow_hub.ModuleDef.Format.FORMAT_V3 }), { flag: 'wx' });
+    await fill(tmp);
+    if (existing) await fs.rmdir(target); // empty, checked above; rename cannot replace a directory portably
+    try {
+      await fs.rename(tmp, target);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new TfhubError('ERR_ALREADY_EXISTS', `${target} appeared while exporting`, { cause: e });
+      throw e;
+    }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TfhubError('ERR_ALREADY_EXISTS', `${path.join(dir, 'tfhub_module.pb')} already exists`, { cause: e });
+    await fs.rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+async function writeModule(spec: ModuleSpec, dir: string, writeVariables: ((prefix: string) => Promise<void>) | null): Promise<void> {
+  const savedModel = decodeSavedModel(encodeSavedModel(spec.savedModel), 'module spec');
+  const assets = makeAssetsCollection(savedModel);
+  await writeNewDirectory(dir, async (tmp) => {
+    await fs.mkdir(path.join(tmp, 'assets'));
+    await fs.mkdir(path.join(tmp, 'variables'));
+    for (const [source, name] of assets) {
+      try {
+        await fs.copyFile(source, path.join(tmp, 'assets', name), fs.constants?.COPYFILE_EXCL ?? 1);
+      } catch (e) {
+        throw new TfhubError('ERR_ASSET_COPY', `cannot copy asset ${source}: ${(e as Error).message}`, { cause: e });
+      }
+    }
+    if (writeVariables) await writeVariables(path.join(tmp, 'variables', 'variables'));
+    await writeAtomic(path.join(tmp, 'saved_model.pb'), encodeSavedModel(savedModel));
+    // Last: its presence marks a complete module.
+    await fs.writeFile(path.join(tmp, 'tfhub_module.pb'), encodeModuleDef({ format: tensorflow_hub.ModuleDef.Format.FORMAT_V3 }), { flag: 'wx' });
+  });
 }
 
 /** Saves `variables` under the given checkpoint keys with SaveV2 (one run of `session`). */

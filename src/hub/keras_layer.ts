@@ -12,7 +12,7 @@
  *   const y = layer.apply(graph, x) as Output;
  *   const grads = graph.addGradients(loss, layer.trainableWeights(graph));
  */
-import { promises as fs, constants as fsConstants } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { dtypeFromTf } from '../dtypes';
 import { TfhubError, typeError } from '../errors';
@@ -23,6 +23,7 @@ import { Session } from '../session';
 import { Tensor } from '../tensor';
 import { GraphKeys, Variable } from '../variable';
 import { CheckpointIndex, readCheckpointIndex, readCheckpointString } from './checkpoint';
+import { writeNewDirectory } from './export';
 import { Module, ModuleOutput } from './module';
 import { readSavedModel } from './saved_model';
 import { ModuleSpec, loadModuleSpecFromDir } from './spec';
@@ -576,31 +577,16 @@ class Tf2Layer {
     const s = this.states.get(g);
     if (!s) throw new TfhubError('ERR_NOT_BUILT', 'the layer was never applied in the session\'s graph: nothing to export');
     const src = this.model.dir;
-    const target = path.join(dir, 'saved_model.pb');
-    if (await exists(target)) throw new TfhubError('ERR_ALREADY_EXISTS', `${target} already exists`);
-    await fs.mkdir(path.join(dir, 'variables'), { recursive: true });
-    for (const sub of ['assets', 'assets.extra']) {
-      if (!(await exists(path.join(src, sub)))) continue;
-      try {
-        await fs.cp(path.join(src, sub), path.join(dir, sub), { recursive: true, force: false, errorOnExist: true });
-      } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EEXIST' || code === 'ERR_FS_CP_EEXIST') throw new TfhubError('ERR_ALREADY_EXISTS', `${path.join(dir, sub)} already holds a file of the same name`, { cause: e });
-        throw e;
+    await writeNewDirectory(dir, async (tmp) => {
+      await fs.mkdir(path.join(tmp, 'variables'));
+      for (const sub of ['assets', 'assets.extra']) {
+        if (await exists(path.join(src, sub))) await fs.cp(path.join(src, sub), path.join(tmp, sub), { recursive: true });
       }
-    }
-    if (this.model.index) await this.saveCheckpoint(s, session, path.join(dir, 'variables', 'variables'));
-    const copyExcl = async (name: string) => {
-      try {
-        await fs.copyFile(path.join(src, name), path.join(dir, name), fsConstants.COPYFILE_EXCL);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw new TfhubError('ERR_ALREADY_EXISTS', `${path.join(dir, name)} already exists`, { cause: e });
-        throw e;
-      }
-    };
-    if (await exists(path.join(src, 'fingerprint.pb'))) await copyExcl('fingerprint.pb');
-    // Last, and never over an existing one: its presence marks a complete SavedModel.
-    await copyExcl('saved_model.pb');
+      if (this.model.index) await this.saveCheckpoint(s, session, path.join(tmp, 'variables', 'variables'));
+      if (await exists(path.join(src, 'fingerprint.pb'))) await fs.copyFile(path.join(src, 'fingerprint.pb'), path.join(tmp, 'fingerprint.pb'));
+      // Last: its presence marks a complete SavedModel.
+      await fs.copyFile(path.join(src, 'saved_model.pb'), path.join(tmp, 'saved_model.pb'));
+    });
   }
 
   /**
@@ -884,14 +870,12 @@ export class KerasLayer {
    * SavedModel Python's `tf.saved_model.load` reads — `saved_model.pb`, `fingerprint.pb` and `assets/` copied,
    * `variables/` written with SaveV2 under the original checkpoint keys (the object graph and the tensors of
    * objects not created in the graph copied from the original checkpoint); `saved_model.pb` last. TF1 Hub
-   * module: `hub.Module.export` (the TF1 Hub format). Never overwrites a `saved_model.pb` (`ERR_ALREADY_EXISTS`).
+   * module: `hub.Module.export` (the TF1 Hub format). `dir` must be new or empty (`ERR_ALREADY_EXISTS`), and a failed
+   * export leaves nothing there.
    */
   async export(dir: string, session: Session): Promise<void> {
     if (typeof dir !== 'string' || dir === '') throw typeError('ERR_INVALID_ARG_TYPE', 'export(path, session): path must be a non-empty string');
     if (!(session instanceof Session)) throw typeError('ERR_INVALID_ARG_TYPE', 'export(path, session): session must be a Session');
-    if (this.format === 'tf1_hub_module' && await exists(path.join(dir, 'saved_model.pb'))) {
-      throw new TfhubError('ERR_ALREADY_EXISTS', `${path.join(dir, 'saved_model.pb')} already exists`);
-    }
     return this.impl.export(dir, session);
   }
 

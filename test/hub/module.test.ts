@@ -2,7 +2,7 @@
 // §6.1, §6.2). Each test is named after the Python test whose behaviour it checks.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { Graph, Operation, Output, Session, Tensor, hub, variable } from '../../src';
@@ -372,6 +372,36 @@ describe('variables and state (native_module_test)', () => {
     assert.deepEqual(nums(out.cats), [10, 19]);
     assert.deepEqual(nums(out.dogs), [-8, -7]);
     assert.deepEqual((await hub.loadModuleSpec(dir)).getTags(), [[], ['train']]);
+  });
+
+  test('export never writes into an existing model or a non-empty directory, and a failed export leaves nothing', async (t) => {
+    const s = await spec('mlp_v1');
+    const g = graphFor(t);
+    const m = new hub.Module(s, { graph: g });
+    const sess = sessionFor(t, g);
+    await sess.run(g.globalVariablesInitializer());
+    await sess.run((m.variableMap['fruit/k'] as hub.Variable).assign(g.constant(9)));
+    const base = tempDir(t);
+    const original = copyFixture('mlp_v1', base, 'original');
+    const snapshot = (dir: string) => readdirSync(dir, { recursive: true }).map(String).sort().map((f) => {
+      const full = path.join(dir, f);
+      return `${f}:${statSync(full).isFile() ? readFileSync(full).toString('base64') : 'dir'}`;
+    });
+    const before = snapshot(original);
+    await assert.rejects(m.export(original, sess), { code: 'ERR_ALREADY_EXISTS', message: /not empty \(it holds a model\)/ });
+    assert.deepEqual(snapshot(original), before, 'the existing module is untouched');
+    const other = path.join(base, 'other');
+    mkdirSync(other);
+    writeFileSync(path.join(other, 'notes.txt'), 'mine');
+    await assert.rejects(s.export(other), { code: 'ERR_ALREADY_EXISTS' });
+    assert.deepEqual(readdirSync(other), ['notes.txt']);
+    const empty = path.join(base, 'empty');
+    mkdirSync(empty);
+    await m.export(empty, sess);
+    assert.ok(existsSync(path.join(empty, 'tfhub_module.pb')));
+    // a failing export (its checkpoint does not fit) leaves neither the target nor a temp directory behind
+    await assert.rejects(s.export(path.join(base, 'failed'), { checkpointPath: path.join(base, 'nope') }), { code: 'ERR_CHECKPOINT_NOT_FOUND' });
+    assert.deepEqual(readdirSync(base).sort(), ['empty', 'original', 'other']);
   });
 
   test('testExportModuleSpec: spec.export restores from a checkpoint by (transformed) key; a missing key or a wrong shape fails before anything runs', async (t) => {
