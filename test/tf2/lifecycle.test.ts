@@ -52,6 +52,12 @@ describe('hub.load: errors', () => {
       mkdirSync(path.join(dir, 'variables'));
       for (const f of ['variables.index', 'variables.data-00000-of-00001']) copyFileSync(path.join(FIXTURES, 'mlp_v1', 'variables', f), path.join(dir, 'variables', f));
       await assert.rejects(load(dir), { code: 'ERR_TAGS_REQUIRED', message: /2 meta graphs.*\[\[\], \['train'\]\]/ });
+      // An empty saved_model.pb decodes as an empty SavedModel: named as such, not as a tags problem.
+      const empty = path.join(dir, 'empty');
+      mkdirSync(empty);
+      writeFileSync(path.join(empty, 'saved_model.pb'), '');
+      await assert.rejects(load(empty), { code: 'ERR_INVALID_SAVED_MODEL', message: /saved_model\.pb holds no MetaGraphDef/ });
+      await assert.rejects(load(empty, { tags: ['serve'] }), { code: 'ERR_INVALID_SAVED_MODEL' });
       await using model = await load(dir, { tags: [] });
       assert.equal(model.format, 'tf1_saved_model');
       const out = await model.signatures.fruit_to_pet({ apples: [1], oranges: [2] });

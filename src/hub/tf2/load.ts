@@ -40,6 +40,10 @@ export async function isTf1HubModule(dir: string): Promise<boolean> {
 /** @internal The meta graph `load` would use: by `tags`, else the only one, else the one tagged exactly `['serve']`. */
 export function chooseMetaGraph(savedModel: tensorflow.ISavedModel, dir: string, tags: Iterable<string> | null | undefined, isHub: boolean): tensorflow.IMetaGraphDef {
   const where = `SavedModel at ${dir}`;
+  if ((savedModel.metaGraphs ?? []).length === 0) {
+    // An empty saved_model.pb decodes as a SavedModel with nothing in it: say so instead of asking for tags.
+    throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${path.join(dir, 'saved_model.pb')} holds no MetaGraphDef (empty, or not a SavedModel)`);
+  }
   if (tags !== undefined && tags !== null) {
     if (typeof tags === 'string' || typeof (tags as Iterable<string>)[Symbol.iterator] !== 'function') {
       throw typeError('ERR_INVALID_ARG_TYPE', `tags must be an array of strings, got ${JSON.stringify(tags)}`);
