@@ -357,6 +357,17 @@ describe('variables and state (native_module_test)', () => {
     assert.deepEqual((await sess.run([y1, y1b, y2])).map(nums), [[15], [20], [6]]);
   });
 
+  /** mlp_v1 instantiated, initialized, and its fruit/k set to 9 (the spec's checkpoint has 3). */
+  const mlpWithK9 = async (t: Parameters<typeof graphFor>[0]) => {
+    const s = await spec('mlp_v1');
+    const g = graphFor(t);
+    const m = new hub.Module(s, { graph: g });
+    const sess = sessionFor(t, g);
+    await sess.run(g.globalVariablesInitializer());
+    await sess.run((m.variableMap['fruit/k'] as hub.Variable).assign(g.constant(9)));
+    return { s, g, m, sess };
+  };
+
   test('testModuleWithLayers / export: a module exported after an assignment reloads with the new value', async (t) => {
     const s = await spec('mlp_v1');
     const dir = path.join(tempDir(t), 'exported');
@@ -375,12 +386,7 @@ describe('variables and state (native_module_test)', () => {
   });
 
   test('export never writes into an existing model or a non-empty directory, and a failed export leaves nothing', async (t) => {
-    const s = await spec('mlp_v1');
-    const g = graphFor(t);
-    const m = new hub.Module(s, { graph: g });
-    const sess = sessionFor(t, g);
-    await sess.run(g.globalVariablesInitializer());
-    await sess.run((m.variableMap['fruit/k'] as hub.Variable).assign(g.constant(9)));
+    const { s, m, sess } = await mlpWithK9(t);
     const base = tempDir(t);
     const original = copyFixture('mlp_v1', base, 'original');
     const snapshot = (dir: string) => readdirSync(dir, { recursive: true }).map(String).sort().map((f) => {
@@ -405,12 +411,7 @@ describe('variables and state (native_module_test)', () => {
   });
 
   test('testExportModuleSpec: spec.export restores from a checkpoint by (transformed) key; a missing key or a wrong shape fails before anything runs', async (t) => {
-    const s = await spec('mlp_v1');
-    const g = graphFor(t);
-    const m = new hub.Module(s, { graph: g });
-    const sess = sessionFor(t, g);
-    await sess.run(g.globalVariablesInitializer());
-    await sess.run((m.variableMap['fruit/k'] as hub.Variable).assign(g.constant(9)));
+    const { s, m, sess } = await mlpWithK9(t);
     const base = tempDir(t);
     const first = path.join(base, 'first');
     await m.export(first, sess);
