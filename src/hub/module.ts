@@ -130,7 +130,12 @@ export class Module {
     this.metaGraph = spec.metaGraph(this.tags);
     this.checkOpsRegistered();
 
-    this.scope = this.graph.uniqueName(options.name ?? 'module');
+    const name = options.name ?? 'module';
+    // TF's rule for op names (a scope is one): a hostile or empty name fails here, not deep inside the import.
+    if (typeof name !== 'string' || !/^[A-Za-z0-9.][A-Za-z0-9_.\-/]*$/.test(name) || name.endsWith('/')) {
+      throw typeError('ERR_INVALID_ARG_VALUE', `new hub.Module(spec, {name}): ${JSON.stringify(name)} is not a valid scope name`);
+    }
+    this.scope = this.graph.uniqueName(name);
     this.name = this.scope.split('/').pop()!;
 
     const stateDef = cloneGraphDef(this.metaGraph.graphDef ?? {});

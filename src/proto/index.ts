@@ -16,6 +16,7 @@
 
 import * as $protobuf from 'protobufjs/minimal';
 import type Long = require('long');
+import { rangeError, typeError } from '../errors';
 import { google, tensorflow, tensorflow_hub } from './generated/tf';
 
 export { google, tensorflow, tensorflow_hub };
@@ -75,14 +76,14 @@ export function toBigInt(v: number | bigint | Long | LongLike | null | undefined
   if (v === null || v === undefined) return 0n;
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new RangeError(`toBigInt: ${v} is not an integer`);
+    if (!Number.isInteger(v)) throw rangeError('ERR_INVALID_PROTO', `toBigInt: ${v} is not an integer`);
     return BigInt(v);
   }
   if (isLongLike(v)) {
     const bits = (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0);
     return v.unsigned ? bits : BigInt.asIntN(64, bits);
   }
-  throw new TypeError(`toBigInt: not an integer value: ${String(v)}`);
+  throw typeError('ERR_INVALID_PROTO', `toBigInt: not an integer value: ${String(v)}`);
 }
 
 /**
@@ -92,16 +93,16 @@ export function toBigInt(v: number | bigint | Long | LongLike | null | undefined
 export function toSafeNumber(v: number | bigint | Long | LongLike | null | undefined, what: string): number {
   if (typeof v === 'number') {
     if (Number.isSafeInteger(v)) return v;
-    throw new RangeError(`${what}: ${v} is not a safe integer`);
+    throw rangeError('ERR_INVALID_PROTO', `${what}: ${v} is not a safe integer`);
   }
   let b: bigint;
   try {
     b = toBigInt(v);
   } catch (e) {
-    throw new RangeError(`${what}: ${(e as Error).message}`);
+    throw rangeError('ERR_INVALID_PROTO', `${what}: ${(e as Error).message}`);
   }
   if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) {
-    throw new RangeError(`${what}: ${b} does not fit a JavaScript number exactly`);
+    throw rangeError('ERR_INVALID_PROTO', `${what}: ${b} does not fit a JavaScript number exactly`);
   }
   return Number(b);
 }
@@ -110,7 +111,7 @@ export function toSafeNumber(v: number | bigint | Long | LongLike | null | undef
 export function toLong(v: number | bigint | Long | LongLike, unsigned = false): Long {
   const b = toBigInt(v);
   if (unsigned ? b < 0n || b >= 1n << 64n : b < -(1n << 63n) || b >= 1n << 63n) {
-    throw new RangeError(`toLong: ${b} is out of range for ${unsigned ? 'uint64' : 'int64'}`);
+    throw rangeError('ERR_OUT_OF_RANGE', `toLong: ${b} is out of range for ${unsigned ? 'uint64' : 'int64'}`);
   }
   const bits = BigInt.asUintN(64, b);
   const LongCtor = $protobuf.util.Long as unknown as typeof Long;
@@ -130,7 +131,7 @@ export function dimsOf(shape?: tensorflow.TensorShapeProto.$Properties | null, w
   const dims = shape.dim ?? [];
   return dims.map((d, i) => {
     const n = toSafeNumber(d?.size, `${what} dim ${i}`);
-    if (n < -1) throw new RangeError(`${what} dim ${i}: ${n} is not a size (-1 = unknown)`);
+    if (n < -1) throw rangeError('ERR_INVALID_PROTO', `${what} dim ${i}: ${n} is not a size (-1 = unknown)`);
     return n;
   });
 }
@@ -140,7 +141,7 @@ export function shapeProto(dims: readonly number[] | null): tensorflow.TensorSha
   if (dims === null) return tensorflow.TensorShapeProto.create({ unknownRank: true });
   return tensorflow.TensorShapeProto.create({
     dim: dims.map((d, i) => {
-      if (!Number.isSafeInteger(d) || d < -1) throw new RangeError(`shapeProto: dim ${i} is ${d}, not an integer >= -1`);
+      if (!Number.isSafeInteger(d) || d < -1) throw rangeError('ERR_INVALID_SHAPE', `shapeProto: dim ${i} is ${d}, not an integer >= -1`);
       return tensorflow.TensorShapeProto.Dim.create({ size: d });
     }),
   });
@@ -211,7 +212,7 @@ export function baseDtype(v: number): tensorflow.DataType {
 
 /** The DT_*_REF value of a base DataType. */
 export function refDtype(v: number): tensorflow.DataType {
-  if (!NAME_BY_ENUM.has(v)) throw new RangeError(`refDtype: ${v} is not a base DataType`);
+  if (!NAME_BY_ENUM.has(v)) throw rangeError('ERR_INVALID_DTYPE', `refDtype: ${v} is not a base DataType`);
   return v + REF_OFFSET;
 }
 

@@ -173,6 +173,10 @@ describe('state scope and apply scope names (module_test _try_get_state_scope)',
       .map((m) => [m.scope, m.name]);
     assert.deepEqual(names, [['module', 'module'], ['module_1', 'module_1'], ['emb', 'emb'], ['emb_1', 'emb_1']]);
     assert.ok(g.operation('module_1/x'), 'state graph imported under module_1/');
+    // names TF cannot use as a scope are refused up front, typed
+    for (const bad of ['', '/x', 'a b', 'x/', '_x']) {
+      assert.throws(() => new hub.Module(s, { graph: g, name: bad }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }, JSON.stringify(bad));
+    }
   });
 
   test('testTryGetStateScope: inside withNameScope("outer") the state scope is outer/module', async (t) => {

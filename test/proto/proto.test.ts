@@ -95,6 +95,8 @@ describe('proto: TF1 Hub module mlp_v1', () => {
       assert.equal(x.dtype, tensorflow.DataType.DT_FLOAT);
       assert.equal(dtypeName(x.dtype!), 'float32');
       assert.deepEqual(dimsOf(x.tensorShape), [-1, 50]);
+      // a hostile dimension below -1 is a coded error
+      assert.throws(() => dimsOf({ dim: [{ size: 2 }, { size: -7 }] }), { name: 'RangeError', code: 'ERR_INVALID_PROTO', message: /dim 1: -7 is not a size/ });
       assert.deepEqual(Object.keys(def.outputs ?? {}).sort(), ['default', 'hidden_activations']);
       assert.deepEqual(dimsOf(def.outputs!.default.tensorShape), [-1, 10]);
       assert.deepEqual(dimsOf(def.outputs!.hidden_activations.tensorShape), [-1, 64]);
