@@ -27,9 +27,15 @@ function toTypedArray(dtype: DType, values: ReadonlyArray<number | bigint | bool
   const Storage = storageOf(dtype)!;
   if (Storage === BigInt64Array || Storage === BigUint64Array) {
     const out = new Storage(values.length);
+    const [min, max] = Storage === BigInt64Array ? [-(2n ** 63n), 2n ** 63n - 1n] : [0n, 2n ** 64n - 1n];
     values.forEach((v, i) => {
-      if (typeof v === 'bigint') out[i] = v;
-      else if (typeof v === 'number' && Number.isSafeInteger(v)) out[i] = BigInt(v);
+      if (typeof v === 'bigint') {
+        // A typed array store would wrap silently (2n**64n + 5n becomes 5n).
+        if (v < min || v > max) throw rangeError('ERR_OUT_OF_RANGE', `${dtype} element ${i} is out of range [${min}, ${max}]: ${v}`);
+        out[i] = v;
+      } else if (typeof v === 'number' && Number.isSafeInteger(v) && v < 0 && Storage === BigUint64Array) {
+        throw rangeError('ERR_OUT_OF_RANGE', `${dtype} element ${i} is out of range [0, ${max}]: ${v}`);
+      } else if (typeof v === 'number' && Number.isSafeInteger(v)) out[i] = BigInt(v);
       else throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} element ${i} must be a bigint or a safe integer, got ${String(v)}`);
     });
     return out;

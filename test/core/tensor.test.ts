@@ -112,6 +112,11 @@ describe('Tensor', () => {
     assert.throws(() => tensor([1.5], 'int32'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => tensor([NaN], 'uint16'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     assert.deepEqual(Array.from(new Tensor('uint32', [2], [0, 2 ** 32 - 1]).data()), [0, 2 ** 32 - 1]);
+    assert.throws(() => new Tensor('int64', [1], [2n ** 63n]), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new Tensor('uint64', [1], [-1n]), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new Tensor('uint64', [1], [-1]), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE' });
+    assert.deepEqual(Array.from(new Tensor('int64', [2], [-(2n ** 63n), 2n ** 63n - 1n]).data()), [-(2n ** 63n), 2n ** 63n - 1n]);
+    assert.deepEqual(Array.from(new Tensor('uint64', [1], [2n ** 64n - 1n]).data()), [2n ** 64n - 1n]);
 
     const z = g.constant(new Tensor('complex64', [2], new Float32Array([1, 2, -3, 4.5])));
     const [re, im, abs] = s.runSync(['Real', 'Imag', 'ComplexAbs'].map((type) => g.addOperation(type, { inputs: [z], attrs: { Tout: 'float32' } }).output(0)));
