@@ -32,6 +32,11 @@ describe('bindSpec', () => {
     assert.match(bindSpec(spec, [{ a: [1], b: [2] }, false], true, 'args', [])!, /^args\[1\]: expected the Python value True, got false/);
     assert.equal(bindSpec(spec, [{ a: [1], b: [2] }, true], false, 'args', []), 'args[0].b: not a Tensor');
     assert.match(bindSpec(spec, 'x', true, 'args', [])!, /^args: expected a tuple of 2/);
+    // Typed arrays of another numeric class convert when their kind of element fits the dtype.
+    assert.equal(bindSpec(leaf('x'), new Float64Array([1, 2]), true, 'x', []), null);
+    assert.equal(bindSpec(leaf('x', 'int64'), Int32Array.of(1, 2), true, 'x', []), null);
+    assert.match(bindSpec(leaf('x', 'int64'), Float32Array.of(1.5), true, 'x', [])!, /Expected int64, got numbers that are not integers/);
+    assert.match(bindSpec(leaf('x'), new DataView(new ArrayBuffer(8)), true, 'x', [])!, /a DataView cannot hold float32 values/);
     // Converted JS values must be rectangular, even when the element count would fit the shape.
     assert.match(bindSpec(leaf('x', 'float32', [1, 3]), [[1, [2], 3]], true, 'x', [])!, /^x: non-rectangular nested arrays: values\[0\]\[1\]/);
   });

@@ -268,9 +268,12 @@ export function tensorMismatch(value: unknown, leaf: LeafSpec, allowConversion: 
     case 'number': ok = FLOAT_DTYPES.has(d) || d === 'complex64' || d === 'complex128'; break;
   }
   if (ArrayBuffer.isView(value)) {
+    // The dtype's own array class is taken as is (float16 bits in a Uint16Array included); another numeric class
+    // is converted value by value when its kind of element fits (a Float64Array for float32, an Int32Array for
+    // int64), as Python converts numpy arrays.
     const Storage = storageOf(d);
-    if (!Storage || !(value instanceof Storage)) return dtypeErr(`a ${value.constructor.name} cannot hold ${d} values${Storage ? ` (use a ${Storage.name})` : ''}`);
-    ok = true;
+    if (value instanceof DataView || !Storage) return dtypeErr(`a ${value.constructor.name} cannot hold ${d} values${Storage ? ` (use a ${Storage.name})` : ''}`);
+    if (value instanceof Storage) ok = true;
   }
   if (!ok) {
     const got = kind === 'integer' || kind === 'number' ? 'numbers' : kind === 'boolean' ? 'booleans' : kind === 'bigint' ? 'bigints' : 'strings';
