@@ -7,7 +7,7 @@ import path from 'node:path';
 import { TfhubError } from '../../src/errors';
 import { load } from '../../src/hub/tf2';
 import { Tensor } from '../../src/tensor';
-import { FIXTURES } from './helpers';
+import { FIXTURES, OWN_FIXTURES } from './helpers';
 
 describe('hub.load: errors', () => {
   test('handle must be a non-empty string', async () => {
@@ -65,6 +65,13 @@ describe('hub.load: errors', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('hub.load: checkpoints', () => {
+  test('a checkpoint tensor whose shape differs from the variable\'s is refused at load (Python refuses it too)', async () => {
+    await assert.rejects(load(path.join(OWN_FIXTURES, 'ckpt_shape_mismatch_tf2')),
+      { code: 'ERR_CHECKPOINT_SHAPE', message: /Received incompatible tensor with shape \(1,\) when attempting to restore variable .* with shape \(3,\)/ });
   });
 });
 

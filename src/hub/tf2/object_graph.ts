@@ -23,6 +23,7 @@ import { opDefs } from '../../registry';
 import { Session, SessionOptions } from '../../session';
 import { decodeTrackableObjectGraph, encodeConfigProto, encodeGraphDef, tensorflow } from '../../proto';
 import { Tensor } from '../../tensor';
+import { readCheckpointIndex } from '../checkpoint';
 import { ConcreteFunctionInfo, ModelParts, TensorSpecInfo } from './model';
 import { checkSignatureInput, normalizeSignatureInputs } from './signature_inputs';
 import {
@@ -363,6 +364,18 @@ class ObjectGraphLoader {
       keys.push(attr.checkpointKey);
     }
     if (ids.length === 0) return result;
+    // AssignVariableOp takes any shape: a checkpoint tensor of another shape would be restored as it is and
+    // broadcast later into wrong numbers. Python refuses such a restore; so do we, from the index, before any run.
+    const index = await readCheckpointIndex(prefix);
+    ids.forEach((id, i) => {
+      const v = this.nodes[id].variable!;
+      const declared = v.shape && !v.shape.unknownRank ? (v.shape.dim ?? []).map((d) => Number(d.size)) : null;
+      const stored = index.entries.get(keys[i])?.shape ?? null;
+      if (declared && stored && (declared.length !== stored.length || declared.some((d, j) => d !== -1 && d !== stored[j]))) {
+        const fmt = (s: number[]) => `(${s.join(', ')}${s.length === 1 ? ',' : ''})`;
+        throw new TfhubError('ERR_CHECKPOINT_SHAPE', `Received incompatible tensor with shape ${fmt(stored)} when attempting to restore variable ${v.name || keys[i]} with shape ${fmt(declared)} (checkpoint key ${keys[i]} in ${prefix})`);
+      }
+    });
     const g = this.graph;
     const init = g.withNameScope('restore', () => {
       const restore = g.addOperation('RestoreV2', {
