@@ -454,6 +454,21 @@ function denseOutput(g: Graph, key: string, value: unknown, dtype: DType, declar
   return out;
 }
 
+/** The numbers of a dense-shape value given as data (a Tensor or JS values); null for graph Outputs. */
+function knownDims(value: unknown): number[] | null {
+  if (value instanceof Output || value === null || value === undefined) return null;
+  try {
+    const t = value instanceof Tensor ? value : ArrayBuffer.isView(value) ? tensorFromView('int64', value) : makeTensor(value, 'int64');
+    try {
+      return Array.from(t.data() as BigInt64Array, Number);
+    } finally {
+      if (t !== value) t.dispose();
+    }
+  } catch {
+    return null; // denseOutput reports what is wrong with the value itself
+  }
+}
+
 /** Converts one signature input to graph Outputs keyed by the module graph's tensor names. */
 function convertInput(g: Graph, key: string, value: ModuleInput, info: ParsedTensorInfo): Array<[string, Output]> {
   const record = isPlainRecord(value) ? (value as Record<string, DenseInput>) : null;
@@ -462,10 +477,17 @@ function convertInput(g: Graph, key: string, value: ModuleInput, info: ParsedTen
       throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': Got Tensor. Expected SparseTensor ({indices, values, denseShape}).`);
     }
     const rank = info.shape === null ? -1 : info.shape.length;
+    const denseShape = denseOutput(g, key, record.denseShape, 'int64', [rank], 'denseShape');
+    // A constant dense shape is the SparseTensor's static shape (Python: constant_value_as_shape): it must fit
+    // the declared one, or the module's outputs would silently take the wrong shape.
+    const dims = knownDims(record.denseShape);
+    if (dims && !isShapeCompatible(dims, info.shape)) {
+      throw typeError('ERR_INPUT_SHAPE', `Can't convert '${key}': Got SparseTensorSpec(shape=${formatShape(dims)}). Expected SparseTensorSpec(shape=${formatShape(info.shape)}).`);
+    }
     return [
       [info.names.indices!, denseOutput(g, key, record.indices, 'int64', [-1, rank], 'indices')],
       [info.names.values!, denseOutput(g, key, record.values, info.dtype, [-1], 'values')],
-      [info.names.denseShape!, denseOutput(g, key, record.denseShape, 'int64', [rank], 'denseShape')],
+      [info.names.denseShape!, denseShape],
     ];
   }
   if (info.isComposite) {

@@ -795,6 +795,18 @@ describe('applying signatures (native_module_test / module_test)', () => {
     assert.deepEqual(nums(j), [9]);
   });
 
+  test('a constant denseShape must fit the declared SparseTensor shape (Python checks the static shape too)', async (t) => {
+    if (skipUnless(t, 'sparse_ragged_v1')) return;
+    const dir = copyFixture('sparse_ragged_v1', tempDir(t));
+    editSavedModel(dir, (sm) => {
+      for (const mg of sm.metaGraphs) mg.signatureDef!.default.inputs!.default.tensorShape = { dim: [{ size: -1 }, { size: 4 }] };
+    });
+    const m = new hub.Module(await hub.loadModuleSpec(dir), { graph: graphFor(t) });
+    assertThrowsCode(() => m.call({ indices: [[0n, 4n]], values: [1], denseShape: [3n, 5n] }), 'ERR_INPUT_SHAPE', "Can't convert 'default'", 'shape=(3, 5)', 'shape=(None, 4)');
+    assertThrowsCode(() => m.call({ indices: [[0n, 1n]], values: [1], denseShape: new Tensor('int64', [2], [3n, 5n]) }), 'ERR_INPUT_SHAPE');
+    m.call({ indices: [[0n, 1n]], values: [1], denseShape: [3n, 4n] }); // fits
+  });
+
   test('testRaggedTensors: RaggedTensor in and out; applying twice gives flat_values ** 4, same row splits', async (t) => {
     if (skipUnless(t, 'sparse_ragged_v1')) return;
     const call = (fixtureJson('sparse_ragged_v1').calls as JsonCall[]).find((c) => c.signature === 'ragged')!;
