@@ -30,6 +30,8 @@ describe('bindSpec', () => {
   test('mismatches name the path: keys, literals, conversion, structure', () => {
     assert.equal(bindSpec(spec, [{ a: [1] }, true], true, 'args', []), 'args[0]: expected keys [a, b], got [a]');
     assert.match(bindSpec(spec, [{ a: [1], b: [2] }, false], true, 'args', [])!, /^args\[1\]: expected the Python value True, got false/);
+    assert.equal(bindSpec(spec, [{ a: [1], b: [2] }, 1], true, 'args', []), null, 'True == 1 in Python');
+    assert.match(bindSpec(spec, [{ a: [1], b: [2] }, 2], true, 'args', [])!, /expected the Python value True/);
     assert.equal(bindSpec(spec, [{ a: [1], b: [2] }, true], false, 'args', []), 'args[0].b: not a Tensor');
     assert.match(bindSpec(spec, 'x', true, 'args', [])!, /^args: expected a tuple of 2/);
     // Typed arrays of another numeric class convert when their kind of element fits the dtype.

@@ -303,8 +303,9 @@ export interface BoundLeaf {
 }
 
 function literalEquals(spec: boolean | number | string, v: unknown): boolean {
-  if (typeof spec === 'boolean') return v === spec;
-  if (typeof spec === 'number') return (typeof v === 'number' && v === spec) || (typeof v === 'bigint' && Number.isInteger(spec) && v === BigInt(spec));
+  // Python compares literals with ==, so True matches 1 (and False 0) as well.
+  if (typeof spec === 'boolean') return v === spec || (typeof v === 'number' && v === Number(spec));
+  if (typeof spec === 'number') return (typeof v === 'number' && v === spec) || (typeof v === 'bigint' && Number.isInteger(spec) && v === BigInt(spec)) || (typeof v === 'boolean' && Number(v) === spec);
   if (typeof spec === 'string' && isDType(spec)) return v === spec;
   return v === spec;
 }
