@@ -551,7 +551,7 @@ class ObjectGraphLoader {
     const owned: Tensor[] = [];
     try {
       bound.forEach((b, i) => {
-        const { tensor, owned: isOwned } = toTensor(b.value, b.leaf.dtype);
+        const { tensor, owned: isOwned } = toTensor(b.value, b.leaf.dtype, `${c.name.replace(/^__inference_/, '')} ${b.path}`);
         if (isOwned) owned.push(tensor);
         feeds.set(built.placeholders[i], tensor);
       });

@@ -284,12 +284,18 @@ export function tensorMismatch(value: unknown, leaf: LeafSpec, allowConversion: 
 }
 
 /** Converts a JS value (already checked with tensorMismatch) to a Tensor of `dtype`; Tensors pass through. */
-export function toTensor(value: unknown, dtype: DType): { tensor: Tensor; owned: boolean } {
+export function toTensor(value: unknown, dtype: DType, where?: string): { tensor: Tensor; owned: boolean } {
   if (value instanceof Tensor) return { tensor: value, owned: false };
-  if (ArrayBuffer.isView(value)) return { tensor: tensorFromView(dtype, value), owned: true };
-  const info = inspectJs(value);
-  const shape = typeof info === 'string' ? undefined : info.shape;
-  return { tensor: makeTensor(value, dtype, shape), owned: true };
+  try {
+    if (ArrayBuffer.isView(value)) return { tensor: tensorFromView(dtype, value), owned: true };
+    const info = inspectJs(value);
+    const shape = typeof info === 'string' ? undefined : info.shape;
+    return { tensor: makeTensor(value, dtype, shape), owned: true };
+  } catch (e) {
+    // Value checks that need the conversion itself (range of integers): same error, naming the input.
+    if (where && e instanceof Error) e.message = `${where}: ${e.message}`;
+    throw e;
+  }
 }
 
 // ------------------------------------------------------------------------------------------ matching

@@ -329,7 +329,7 @@ function buildSignatures(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, sess
       let values: Record<string, Tensor>;
       try {
         for (const k of keys) {
-          const { tensor, owned: isOwned } = toTensor(dict[k], byKey.get(k)!.leaf.dtype);
+          const { tensor, owned: isOwned } = toTensor(dict[k], byKey.get(k)!.leaf.dtype, `input '${k}'`);
           if (isOwned) owned.push(tensor);
           feedMap.set(feeds.get(k)!, tensor);
           fed.set(k, tensor);
