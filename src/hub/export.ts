@@ -17,6 +17,7 @@ import { Session } from '../session';
 import { Tensor } from '../tensor';
 import { GraphKeys, Variable } from '../variable';
 import { CheckpointIndex, readCheckpointIndex } from './checkpoint';
+import { formatShape, isShapeCompatible } from './tensor_info';
 import { ASSETS_COLLECTION, ATTACHMENTS_COLLECTION, ModuleSpec, getUnsupportedCollections } from './spec';
 import { tagSetKey } from './saved_model';
 
@@ -195,12 +196,6 @@ export function createModuleSpec<A = Record<string, unknown>>(moduleFn: (graph: 
 
 // ------------------------------------------------------------------------------------------------ writing
 
-async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  await fs.writeFile(tmp, bytes);
-  await fs.rename(tmp, file);
-}
-
 /**
  * Python's `_make_assets_key_collection`: each asset Const becomes `SAVEDMODEL-ASSET` plus an AssetFileDef;
  * returns source path → exported file name (same basenames of different files get suffixes 0, 1, …).
@@ -295,7 +290,7 @@ async function writeModule(spec: ModuleSpec, dir: string, writeVariables: ((pref
       }
     }
     if (writeVariables) await writeVariables(path.join(tmp, 'variables', 'variables'));
-    await writeAtomic(path.join(tmp, 'saved_model.pb'), encodeSavedModel(savedModel));
+    await fs.writeFile(path.join(tmp, 'saved_model.pb'), encodeSavedModel(savedModel));
     // Last: its presence marks a complete module.
     await fs.writeFile(path.join(tmp, 'tfhub_module.pb'), encodeModuleDef({ format: tensorflow_hub.ModuleDef.Format.FORMAT_V3 }), { flag: 'wx' });
   });
@@ -385,12 +380,11 @@ async function checkCheckpointFits(prefix: string, wanted: Array<{ key: string; 
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `No checkpoint at ${prefix} (${prefix}.index does not exist).`);
     throw e;
   }
-  const fmt = (s: number[] | null) => (s === null ? '<unknown>' : `(${s.join(', ')}${s.length === 1 ? ',' : ''})`);
   for (const w of wanted) {
     const entry = index.entries.get(w.key);
     if (!entry) throw new TfhubError('ERR_CHECKPOINT_KEY_NOT_FOUND', `Tensor ${w.key} is not found in ${prefix} checkpoint (for variable ${w.name}).`);
-    if (w.shape && entry.shape && (w.shape.length !== entry.shape.length || w.shape.some((d, i) => d !== -1 && d !== entry.shape![i]))) {
-      throw new TfhubError('ERR_CHECKPOINT_SHAPE', `Shape of variable ${w.name} ${fmt(w.shape)} doesn't match with shape of tensor ${w.key} ${fmt(entry.shape)} from checkpoint reader.`);
+    if (!isShapeCompatible(entry.shape, w.shape)) {
+      throw new TfhubError('ERR_CHECKPOINT_SHAPE', `Shape of variable ${w.name} ${formatShape(w.shape)} doesn't match with shape of tensor ${w.key} ${formatShape(entry.shape)} from checkpoint reader.`);
     }
   }
 }

@@ -24,6 +24,7 @@ import { Session, SessionOptions } from '../../session';
 import { decodeTrackableObjectGraph, encodeConfigProto, encodeGraphDef, tensorflow } from '../../proto';
 import { Tensor } from '../../tensor';
 import { readCheckpointIndex } from '../checkpoint';
+import { formatShape, isShapeCompatible } from '../tensor_info';
 import { ConcreteFunctionInfo, ModelParts, TensorSpecInfo } from './model';
 import { checkSignatureInput, normalizeSignatureInputs } from './signature_inputs';
 import {
@@ -175,6 +176,11 @@ function specInfo(spec: Spec): TensorSpecInfo {
   throw new TfhubError('ERR_UNSUPPORTED_SIGNATURE', `signature value ${formatSpec(spec)} is not a tensor`);
 }
 
+/** A SavedVariable's declared shape (null: unknown rank, -1: unknown dimension). */
+function variableShape(v: tensorflow.ISavedVariable): number[] | null {
+  return v.shape && !v.shape.unknownRank ? (v.shape.dim ?? []).map((d) => Number(d.size)) : null;
+}
+
 /** Loads a TF2 SavedModel meta graph into a fresh graph and session. */
 export async function loadObjectGraphModel(dir: string, metaGraph: tensorflow.IMetaGraphDef, sessionOptions: SessionOptions | undefined): Promise<ModelParts> {
   const loader = new ObjectGraphLoader(dir, metaGraph);
@@ -299,7 +305,7 @@ class ObjectGraphLoader {
       this.nodes.forEach((n, id) => {
         if (kindOf(n) !== 'variable') return;
         const v = n.variable!;
-        const shape = v.shape && !v.shape.unknownRank ? (v.shape.dim ?? []).map((d) => Number(d.size)) : null;
+        const shape = variableShape(v);
         const name = this.graph.uniqueName(safeName(v.name || `variable_${id}`));
         const op = this.graph.addOperation('VarHandleOp', { name, attrs: { dtype: dtypeFromTf(v.dtype ?? 0), shape, shared_name: name } });
         this.variableHandles.set(id, op.output(0));
@@ -369,11 +375,10 @@ class ObjectGraphLoader {
     const index = await readCheckpointIndex(prefix);
     ids.forEach((id, i) => {
       const v = this.nodes[id].variable!;
-      const declared = v.shape && !v.shape.unknownRank ? (v.shape.dim ?? []).map((d) => Number(d.size)) : null;
+      const declared = variableShape(v);
       const stored = index.entries.get(keys[i])?.shape ?? null;
-      if (declared && stored && (declared.length !== stored.length || declared.some((d, j) => d !== -1 && d !== stored[j]))) {
-        const fmt = (s: number[]) => `(${s.join(', ')}${s.length === 1 ? ',' : ''})`;
-        throw new TfhubError('ERR_CHECKPOINT_SHAPE', `Received incompatible tensor with shape ${fmt(stored)} when attempting to restore variable ${v.name || keys[i]} with shape ${fmt(declared)} (checkpoint key ${keys[i]} in ${prefix})`);
+      if (!isShapeCompatible(stored, declared)) {
+        throw new TfhubError('ERR_CHECKPOINT_SHAPE', `Received incompatible tensor with shape ${formatShape(stored)} when attempting to restore variable ${v.name || keys[i]} with shape ${formatShape(declared)} (checkpoint key ${keys[i]} in ${prefix})`);
       }
     });
     const g = this.graph;
@@ -634,7 +639,7 @@ class ObjectGraphLoader {
   private variablePart(id: number): ModelParts['variables'][number] {
     const v = this.nodes[id].variable!;
     const dtype = dtypeFromTf(v.dtype ?? 0);
-    const shape = v.shape && !v.shape.unknownRank ? (v.shape.dim ?? []).map((d) => Number(d.size)) : null;
+    const shape = variableShape(v);
     const read = async (): Promise<Tensor> => {
       let out = this.variableReads.get(id);
       if (!out) {
