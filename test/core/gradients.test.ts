@@ -1,8 +1,9 @@
 // addGradients: symbolic gradients match central finite differences; unconnected xs.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Graph, Output, Session, Tensor, TfhubError } from '../../src';
+import { graphAndSessionPerSuite } from './helpers/util';
 
 function values(t: Tensor): number[] {
   return Array.from(t.data() as Float64Array);
@@ -11,14 +12,7 @@ function values(t: Tensor): number[] {
 describe('addGradients', () => {
   let g: Graph;
   let s: Session;
-  before(() => {
-    g = new Graph();
-    s = new Session(g);
-  });
-  after(() => {
-    s.close();
-    g.dispose();
-  });
+  graphAndSessionPerSuite((graph, session) => { g = graph; s = session; });
 
   const sum = (o: Output) => g.addOperation('Sum', { inputs: [o, g.constant(Array.from({ length: o.shape!.length }, (_, i) => i), undefined, 'int32')] }).output(0);
   const op = (type: string, ...inputs: Output[]) => g.addOperation(type, { inputs }).output(0);

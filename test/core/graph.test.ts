@@ -1,5 +1,5 @@
 // Graph, Operation, Output: building (attrs typed from OpDefs), inspecting, importing/exporting, functions.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -9,6 +9,7 @@ import {
   loadOpLibrary, opDefs, tensorflowVersion,
 } from '../../src';
 import { decodeSavedModel, tensorflow } from '../../src/proto';
+import { graphAndSessionPerSuite } from './helpers/util';
 
 const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures');
 
@@ -31,14 +32,7 @@ function sourceGraph(): Uint8Array {
 describe('Graph', () => {
   let g: Graph;
   let s: Session;
-  before(() => {
-    g = new Graph();
-    s = new Session(g);
-  });
-  after(() => {
-    s.close();
-    g.dispose();
-  });
+  graphAndSessionPerSuite((graph, session) => { g = graph; s = session; });
 
   it('placeholder and constant; Output has op, index, name, dtype and inferred shape', () => {
     const x = g.placeholder('float32', [2, 3], 'px');

@@ -1,9 +1,10 @@
 // Tensor: every dtype round-trips through TensorFlow; data is validated before it crosses into C++.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { DType, Graph, Output, Session, Tensor, tensor } from '../../src';
 import { NativeBinding, binding } from '../../src/native';
+import { graphAndSessionPerSuite } from './helpers/util';
 
 /** Counts calls into the native Tensor factories while `fn` runs. */
 function nativeCallsDuring(fn: () => void): number {
@@ -55,14 +56,7 @@ function expectedContents(dtype: DType, data: ArrayBufferView | Array<string | U
 describe('Tensor', () => {
   let g: Graph;
   let s: Session;
-  before(() => {
-    g = new Graph();
-    s = new Session(g);
-  });
-  after(() => {
-    s.close();
-    g.dispose();
-  });
+  graphAndSessionPerSuite((graph, session) => { g = graph; s = session; });
 
   it('every dtype round-trips through a Const and through a fed Identity', () => {
     CASES.forEach(({ dtype, shape, data }, i) => {

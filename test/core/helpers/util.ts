@@ -1,5 +1,6 @@
 // Shared helpers of the core suites (no tests here: the name has no `.test.`).
 import { spawn } from 'node:child_process';
+import { after, before } from 'node:test';
 import * as path from 'node:path';
 
 import { Graph, Output, Session, SessionOptions, Tensor } from '../../../src';
@@ -12,6 +13,24 @@ export async function collectGarbage(rounds = 3): Promise<void> {
     gc();
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
+}
+
+/**
+ * One Graph and one Session for the tests of the enclosing describe(): made before them, closed and disposed
+ * after them. `use` receives them (assign them to the suite's variables).
+ */
+export function graphAndSessionPerSuite(use: (graph: Graph, session: Session) => void): void {
+  let g: Graph;
+  let s: Session;
+  before(() => {
+    g = new Graph();
+    s = new Session(g);
+    use(g, s);
+  });
+  after(() => {
+    s.close();
+    g.dispose();
+  });
 }
 
 export function hasGc(): boolean {
