@@ -32,6 +32,7 @@ const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(__dirname, 'out');
 const GRAPH = path.join(OUT, 'mlp.pb');
 const C_SRC = path.join(__dirname, 'c', 'mlp_bench.c');
+const C_INPUT_H = path.join(__dirname, 'c', 'mlp_input.h'); // included by both C sources
 const C_BIN = path.join(OUT, 'mlp_bench_c');
 const SLICES = Math.max(1, Number(process.env.BENCH_SLICES ?? 12));
 const SLICE_S = Number(process.env.BENCH_SLICE_S ?? 0.25);
@@ -106,13 +107,13 @@ function prepare() {
   const link = [`-I${record.includeDir}`, `-L${libDir}`, `-l:${path.basename(record.library)}`,
     ...(fs.existsSync(path.join(libDir, 'libtensorflow_framework.so.2')) ? ['-l:libtensorflow_framework.so.2'] : []), `-Wl,-rpath,${libDir}`];
   const cc = process.env.CC || 'cc';
-  if (!SKIP.has('c') && !newer(C_BIN, C_SRC)) {
+  if (!SKIP.has('c') && !(newer(C_BIN, C_SRC) && newer(C_BIN, C_INPUT_H))) {
     log(`compiling bench/c/mlp_bench.c against ${record.library}`);
     runSync(cc, ['-O2', '-std=c11', '-Wall', '-o', C_BIN, C_SRC, ...link, '-lpthread'], 'cc');
   }
   const probe = path.join(OUT, 'probe.node');
   const probeSrc = path.join(__dirname, 'node', 'probe.c');
-  if (PROFILE && !newer(probe, probeSrc)) {
+  if (PROFILE && !(newer(probe, probeSrc) && newer(probe, C_INPUT_H))) {
     log('compiling bench/node/probe.c (profiling probe)');
     let napiHeaders;
     try {

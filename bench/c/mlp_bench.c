@@ -34,7 +34,7 @@
 
 #include "tensorflow/c/c_api.h"
 
-#define FEATURES 256
+#include "mlp_input.h"
 
 static TF_Session* session;
 static TF_Output in_x, out_logits;
@@ -59,15 +59,6 @@ static void check(TF_Status* s, const char* what) {
     fprintf(stderr, "%s: %s\n", what, TF_Message(s));
     exit(1);
   }
-}
-
-/* Deterministic input shared by all three benchmarks: x[i] = ((i * 37) % 101) / 101 - 0.5. */
-static TF_Tensor* make_input(int batch) {
-  int64_t dims[2] = {batch, FEATURES};
-  TF_Tensor* t = TF_AllocateTensor(TF_FLOAT, dims, 2, sizeof(float) * (size_t)batch * FEATURES);
-  float* p = (float*)TF_TensorData(t);
-  for (int i = 0; i < batch * FEATURES; i++) p[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
-  return t;
 }
 
 static void run_once(TF_Tensor* input, TF_Status* s, double* checksum) {

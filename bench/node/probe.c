@@ -29,7 +29,7 @@
 
 #include "tensorflow/c/c_api.h"
 
-#define FEATURES 256
+#include "../c/mlp_input.h"
 static TF_Session* session;
 static TF_Output in_x, out_logits;
 static TF_Tensor* inputs[2];
@@ -42,14 +42,6 @@ static double now_us(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec * 1e-3;
-}
-
-static TF_Tensor* make_input(int batch) {
-  int64_t dims[2] = {batch, FEATURES};
-  TF_Tensor* t = TF_AllocateTensor(TF_FLOAT, dims, 2, sizeof(float) * (size_t)batch * FEATURES);
-  float* p = (float*)TF_TensorData(t);
-  for (int i = 0; i < batch * FEATURES; i++) p[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
-  return t;
 }
 
 static int run_once(int batch) {

@@ -161,20 +161,21 @@ async function main() {
     console.log(`${r.variant.padEnd(14)} ${f(r.median_us)} ${f(r.p10_us)} ${f(r.p90_us)} ${f(r.mean_us)} ${f(r.cpu_us_per_run)} ${String(r.n).padStart(8)}   ${f(r.median_us - by['c.loop'].median_us)}`);
   }
   const d = (a, b, key = 'median_us') => by[a][key] - by[b][key];
+  // [label, variant, baseline]: each row is the difference of two variants, at the median and at p10.
   const partsTable = [
-    ['bare N-API call (probe.sync - c.loop)', d('probe.sync', 'c.loop'), d('probe.sync', 'c.loop', 'p10_us')],
-    ['addon arg unpack + output wrap + dispose (addon.sync - probe.sync)', d('addon.sync', 'probe.sync'), d('addon.sync', 'probe.sync', 'p10_us')],
-    ['  of which: 2 fresh Int32Arrays (addon.sync.idx - addon.sync)', d('addon.sync.idx', 'addon.sync'), d('addon.sync.idx', 'addon.sync', 'p10_us')],
-    ['JS plan/build, sync (session.sync - addon.sync)', d('session.sync', 'addon.sync'), d('session.sync', 'addon.sync', 'p10_us')],
-    ['executor thread + TSFN + promise (addon.async - addon.sync)', d('addon.async', 'addon.sync'), d('addon.async', 'addon.sync', 'p10_us')],
-    ['JS plan/build, async (session.async - addon.async)', d('session.async', 'addon.async'), d('session.async', 'addon.async', 'p10_us')],
-    ['  of which plan+build by hand (addon.async.plan - addon.async)', d('addon.async.plan', 'addon.async'), d('addon.async.plan', 'addon.async', 'p10_us')],
-    ['napi_async_work hand-off, for comparison (probe.async - probe.sync)', d('probe.async', 'probe.sync'), d('probe.async', 'probe.sync', 'p10_us')],
-    ['condvar worker + TSFN, C only (probe.worker - probe.sync)', d('probe.worker', 'probe.sync'), d('probe.worker', 'probe.sync', 'p10_us')],
-    ['spinning worker + TSFN, C only (probe.spin - probe.sync)', d('probe.spin', 'probe.sync'), d('probe.spin', 'probe.sync', 'p10_us')],
-    ['TOTAL session.async - c.loop', d('session.async', 'c.loop'), d('session.async', 'c.loop', 'p10_us')],
-    ['TOTAL session.sync - c.loop', d('session.sync', 'c.loop'), d('session.sync', 'c.loop', 'p10_us')],
-  ];
+    ['bare N-API call (probe.sync - c.loop)', 'probe.sync', 'c.loop'],
+    ['addon arg unpack + output wrap + dispose (addon.sync - probe.sync)', 'addon.sync', 'probe.sync'],
+    ['  of which: 2 fresh Int32Arrays (addon.sync.idx - addon.sync)', 'addon.sync.idx', 'addon.sync'],
+    ['JS plan/build, sync (session.sync - addon.sync)', 'session.sync', 'addon.sync'],
+    ['executor thread + TSFN + promise (addon.async - addon.sync)', 'addon.async', 'addon.sync'],
+    ['JS plan/build, async (session.async - addon.async)', 'session.async', 'addon.async'],
+    ['  of which plan+build by hand (addon.async.plan - addon.async)', 'addon.async.plan', 'addon.async'],
+    ['napi_async_work hand-off, for comparison (probe.async - probe.sync)', 'probe.async', 'probe.sync'],
+    ['condvar worker + TSFN, C only (probe.worker - probe.sync)', 'probe.worker', 'probe.sync'],
+    ['spinning worker + TSFN, C only (probe.spin - probe.sync)', 'probe.spin', 'probe.sync'],
+    ['TOTAL session.async - c.loop', 'session.async', 'c.loop'],
+    ['TOTAL session.sync - c.loop', 'session.sync', 'c.loop'],
+  ].map(([label, a, b]) => [label, d(a, b), d(a, b, 'p10_us')]);
   console.log('\nbreakdown                                                            Δmedian µs   Δp10 µs');
   for (const [label, m, p] of partsTable) console.log(`${label.padEnd(68)} ${f(m)}  ${f(p)}`);
 
