@@ -404,9 +404,11 @@ export class Graph {
 
   /** Like importGraphDef, on a background thread (for large graphs). */
   async importGraphDefAsync(graphDef: Uint8Array, options: ImportGraphDefOptions = {}): Promise<ImportResult> {
+    const caller = callerStack(this.importGraphDefAsync);
     this.checkPrefixClash(toBytes(graphDef), options);
     try {
-      return this.wrapImport(await this.native.importGraphDefAsync(toBytes(graphDef), this.importOptions(options)));
+      const pending = this.native.importGraphDefAsync(toBytes(graphDef), this.importOptions(options));
+      return this.wrapImport(await pending.catch((e: unknown) => Promise.reject(withCallerStack(e, caller))));
     } finally {
       this.scopeCache = null;
     }

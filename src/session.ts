@@ -1,6 +1,6 @@
 /** `Session`: runs a Graph. Runs are asynchronous (own threads) by default; `runSync` blocks. */
 import { DType } from './dtypes';
-import { TfhubError, typeError } from './errors';
+import { TfhubError, callerStack, typeError, withCallerStack } from './errors';
 import { Graph, Operation, Output } from './graph';
 import { NativeOperation, NativeSession, NativeTensor, binding } from './native';
 import { tensorflow } from './proto';
@@ -135,11 +135,17 @@ export class Session {
    */
   run<F extends Fetches>(fetches: F, feeds?: Feeds, options?: RunOptions): Promise<FetchResult<F>>;
   async run(fetches: Fetches, feeds?: Feeds, options: RunOptions = {}): Promise<unknown> {
+    const caller = callerStack(this.run);
     const plan = this.plan(fetches, feeds, options);
     try {
       // Nothing for TF to do (no fetches, or only fed tensors): Python's client returns without a run, too.
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
-      const values = await this.native.run(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
+      let values: Array<NativeTensor | null>;
+      try {
+        values = await this.native.run(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
+      } catch (e) {
+        throw withCallerStack(e, caller); // settled on the JS thread from a run thread: no JS frames of its own
+      }
       return plan.build(values);
     } finally {
       for (const t of plan.owned) t.dispose();

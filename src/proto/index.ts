@@ -16,7 +16,7 @@
 
 import * as $protobuf from 'protobufjs/minimal';
 import type Long = require('long');
-import { rangeError, typeError } from '../errors';
+import { TfhubError, rangeError, typeError } from '../errors';
 import { google, tensorflow, tensorflow_hub } from './generated/tf';
 
 export { google, tensorflow, tensorflow_hub };
@@ -40,19 +40,20 @@ if (!$protobuf.util.Long) {
 // ---------------------------------------------------------------------------------------------------------
 // Errors
 
-/** Malformed protocol buffer bytes. `what` names the file or the thing that was being decoded. */
-export class ProtoDecodeError extends Error {
-  readonly code = 'INVALID_PROTO' as const;
+/** Malformed protocol buffer bytes (code `ERR_INVALID_PROTO`). `what` names the file or the thing being decoded. */
+export class ProtoDecodeError extends TfhubError {
+  /** The file or the thing that was being decoded, e.g. `'saved_model.pb'`. */
   readonly what: string;
+  /** The expected message type, e.g. `'tensorflow.SavedModel'`. */
   readonly messageType: string;
 
   constructor(what: string, messageType: string, detail: string, options?: { cause?: unknown }) {
-    super(`${what}: not a valid ${messageType} protocol buffer (${detail})`, options);
-    this.name = 'ProtoDecodeError';
+    super('ERR_INVALID_PROTO', `${what}: not a valid ${messageType} protocol buffer (${detail})`, options);
     this.what = what;
     this.messageType = messageType;
   }
 }
+Object.defineProperty(ProtoDecodeError.prototype, 'name', { value: 'ProtoDecodeError', writable: true, configurable: true });
 
 // ---------------------------------------------------------------------------------------------------------
 // 64-bit integers

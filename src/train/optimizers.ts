@@ -138,7 +138,7 @@ export abstract class Optimizer {
     }
     const pairs = gradsAndVars.filter(([grad]) => grad !== null) as Array<[Output, Variable]>;
     if (pairs.length === 0) {
-      throw new TfhubError('ERR_NO_GRADIENTS', `No gradients provided for any variable: [${gradsAndVars.map(([, v]) => v.name).join(', ')}]`);
+      throw new TfhubError('ERR_NO_VARIABLE_GRADIENTS', `No gradients provided for any variable: [${gradsAndVars.map(([, v]) => v.name).join(', ')}]`);
     }
     const g = pairs[0][1].graph;
     for (const [, v] of pairs) if (v.graph !== g) throw new TfhubError('ERR_GRAPH_MISMATCH', 'all variables must belong to one graph');
@@ -178,7 +178,7 @@ export abstract class Optimizer {
   minimize(loss: Output, options: MinimizeOptions = {}): Operation {
     const gradsAndVars = this.computeGradients(loss, options);
     if (gradsAndVars.every(([grad]) => grad === null)) {
-      throw new TfhubError('ERR_NO_GRADIENTS',
+      throw new TfhubError('ERR_NO_VARIABLE_GRADIENTS',
         `No gradients provided for any variable, check your graph for ops that do not support gradients, between variables [${gradsAndVars.map(([, v]) => v.name).join(', ')}] and loss ${loss.name}.`);
     }
     return this.applyGradients(gradsAndVars, options);

@@ -58,7 +58,7 @@ function assertInvalid(fn: () => unknown, what?: string): ProtoDecodeError {
     caught = e;
   }
   assert.ok(caught instanceof ProtoDecodeError, `expected ProtoDecodeError, got ${String(caught)}`);
-  assert.equal(caught.code, 'INVALID_PROTO');
+  assert.equal(caught.code, 'ERR_INVALID_PROTO');
   if (what !== undefined) {
     assert.equal(caught.what, what);
     assert.ok(caught.message.includes(what), caught.message);
