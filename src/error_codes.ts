@@ -6,7 +6,7 @@
  */
 export const ERROR_CODES = {
   // Installation and the native addon
-  ERR_ADDON_LOAD: 'The native addon (`tfhub_node.node`) cannot be loaded: not built for this platform, or `TFHUB_NODE_BINDING` names an unusable file.',
+  ERR_ADDON_LOAD: 'The native addon (`tfhub_node.node`) or a dependency the package needs cannot be loaded: not built for this platform, `TFHUB_NODE_BINDING` names an unusable file, or the installation is incomplete.',
   ERR_TF_NOT_FOUND: 'No libtensorflow was found: neither `TFHUB_NODE_LIBTENSORFLOW` nor the library recorded at install time (`deps/libtensorflow.json`) exists.',
   ERR_TF_LOAD: 'libtensorflow was found but cannot be loaded (dlopen failed or its C API is incomplete).',
   ERR_TF_NOT_LOADED: 'The raw binding was used before libtensorflow was loaded.',

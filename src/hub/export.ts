@@ -12,6 +12,7 @@ import {
   decodeSavedModel, encodeModuleAttachment, encodeModuleDef, encodeSavedModel, encodeVariableDef, google, shapeProto,
   tensorflow, tensorflow_hub,
 } from '../proto';
+import { tensorflowVersion } from '../native';
 import { opDefs } from '../registry';
 import { Session } from '../session';
 import { Tensor } from '../tensor';
@@ -183,7 +184,7 @@ export function createModuleSpec<A = Record<string, unknown>>(moduleFn: (graph: 
       collections[ATTACHMENTS_COLLECTION] = { bytesList: { value: [...builder.attachments].map(([k, v]) => encodeModuleAttachment({ key: k, value: v })) } };
     }
     savedModel.metaGraphs.push(tensorflow.MetaGraphDef.create({
-      metaInfoDef: { tags, strippedOpList: strippedOpList(graphDef), tensorflowVersion: '2.21.0', strippedDefaultAttrs: false },
+      metaInfoDef: { tags, strippedOpList: strippedOpList(graphDef), tensorflowVersion: tensorflowVersion(), strippedDefaultAttrs: false },
       graphDef,
       signatureDef: Object.fromEntries(builder.signatures),
       collectionDef: collections,

@@ -5,9 +5,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, GraphKeys, Session, Tensor, Variable, variable } from '../../src';
 import {
-  AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer, RMSPropOptimizer,
-  getGlobalStep, getOrCreateGlobalStep,
+  AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, RMSPropOptimizer,
 } from '../../src/train/optimizers';
+import { Optimizer, getGlobalStep, getOrCreateGlobalStep } from '../../src/train/optimizer';
 import { TensorJson, assertClose, constant, meanSquaredError, readJson, toTensor, values } from './helpers';
 
 interface RunOracle {
