@@ -223,6 +223,11 @@ export function binding(): NativeBinding {
   return addon;
 }
 
+/** @internal Whether `value` is a tensor handle of the addon (what TensorFlow returns), not user data. */
+export function isNativeTensor(value: unknown): value is NativeTensor {
+  return typeof value === 'object' && value !== null && value instanceof (binding().Tensor as unknown as new () => NativeTensor);
+}
+
 /** TensorFlow's version string (`TF_Version()`), loading the library if needed. */
 export function tensorflowVersion(): string {
   binding();
