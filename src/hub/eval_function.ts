@@ -6,7 +6,7 @@ import { Session, SessionOptions } from '../session';
 import { Tensor } from '../tensor';
 import { Module, ModuleOutput, RaggedOutputs, SparseOutputs } from './module';
 import { ModuleSpec, TagsOption } from './spec';
-import { ParsedTensorInfo } from './tensor_info';
+import { ParsedTensorInfo } from './saved_model';
 
 /** A signature output as values: a Tensor, or the component Tensors of a sparse/ragged output. */
 export type EvalOutput = Tensor | { indices: Tensor; values: Tensor; denseShape: Tensor } | { flatValues: Tensor; rowSplits: Tensor[] };

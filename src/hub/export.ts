@@ -14,12 +14,10 @@ import {
 } from '../proto';
 import { opDefs } from '../registry';
 import { Session } from '../session';
-import { Tensor } from '../tensor';
 import { GraphKeys, Variable } from '../variable';
 import { CheckpointIndex, readCheckpointIndex } from './checkpoint';
-import { formatShape, isShapeCompatible } from './tensor_info';
-import { ASSETS_COLLECTION, ATTACHMENTS_COLLECTION, ModuleSpec, getUnsupportedCollections } from './spec';
-import { tagSetKey } from './saved_model';
+import { ATTACHMENTS_COLLECTION, ModuleSpec, getUnsupportedCollections } from './spec';
+import { ASSETS_COLLECTION, formatShape, formatTags, isShapeCompatible, restoreV2, saveV2, sliceSpec, tagSetKey } from './saved_model';
 
 const ASSET_PLACEHOLDER = 'SAVEDMODEL-ASSET';
 const encoder = new TextEncoder();
@@ -163,7 +161,7 @@ export function createModuleSpec<A = Record<string, unknown>>(moduleFn: (graph: 
   for (const [tagsIn, args] of variants) {
     const tags = [...new Set(tagsIn)].sort();
     const key = tagSetKey(tags);
-    if (seen.has(key)) throw new TfhubError('ERR_DUPLICATE_TAGS', `Tags [${tags.map((t) => `'${t}'`).join(', ')}] used repeatedly`);
+    if (seen.has(key)) throw new TfhubError('ERR_DUPLICATE_TAGS', `Tags ${formatTags(tags)} used repeatedly`);
     seen.add(key);
     const graph = new Graph();
     const builder: SpecBuilder = { graph, signatures: new Map(), attachments: new Map() };
@@ -300,24 +298,12 @@ async function writeModule(spec: ModuleSpec, dir: string, writeVariables: ((pref
 export async function saveVariables(session: Session, entries: Array<{ key: string; variable: Variable }>, prefix: string): Promise<void> {
   const g = session.graph;
   if (entries.length === 0) return;
-  const save = g.withNameScope('save', () => {
-    const names = new Tensor('string', [entries.length], entries.map((e) => e.key));
-    const slices = new Tensor('string', [entries.length], entries.map((e) => {
-      const s = e.variable.saveSliceInfo;
-      return s ? `${s.fullShape.join(' ')} ${s.varOffset.map((o, i) => `${o},${s.varShape[i]}`).join(':')}` : '';
-    }));
-    const prefixT = new Tensor('string', [], [prefix]);
-    try {
-      return g.addOperation('SaveV2', {
-        name: g.uniqueName('SaveV2'),
-        inputs: [g.constant(prefixT), g.constant(names), g.constant(slices), entries.map((e) => e.variable.read())],
-      });
-    } finally {
-      names.dispose();
-      slices.dispose();
-      prefixT.dispose();
-    }
-  });
+  const save = g.withNameScope('save', () => saveV2(g, {
+    prefix,
+    keys: entries.map((e) => e.key),
+    slices: entries.map((e) => (e.variable.saveSliceInfo ? sliceSpec(e.variable.saveSliceInfo) : '')),
+    tensors: entries.map((e) => e.variable.read()),
+  }));
   await session.run(save);
 }
 
@@ -348,11 +334,7 @@ export async function exportSpec(spec: ModuleSpec, dir: string, options: { check
       shape: e.variable.saveSliceInfo ? e.variable.saveSliceInfo.fullShape : e.variable.shape,
     })));
     const restore = graph.withNameScope('restore', () => {
-      const keys = new Tensor('string', [entries.length], entries.map((e) => transform(e.key)));
-      const specs = new Tensor('string', [entries.length], entries.map(() => ''));
-      const prefixT = new Tensor('string', [], [options.checkpointPath!]);
-      const r = graph.addOperation('RestoreV2', { inputs: [graph.constant(prefixT), graph.constant(keys), graph.constant(specs)], attrs: { dtypes: entries.map((e) => e.variable.dtype as DType) } });
-      keys.dispose(); specs.dispose(); prefixT.dispose();
+      const r = restoreV2(graph, { prefix: options.checkpointPath!, keys: entries.map((e) => transform(e.key)), dtypes: entries.map((e) => e.variable.dtype as DType) });
       return entries.map((e, i) => e.variable.assign(r.output(i)));
     });
     const session = new Session(graph);

@@ -9,7 +9,7 @@ import { LoadOptions, LoadedModel, load as loadSavedModel } from './tf2';
 
 export { Module, ModuleOptions, CallOptions, Variable, SaveSliceInfo, SparseOutputs, RaggedOutputs, ModuleOutput, ModuleInput, DenseInput, GraphKeys } from './module';
 export { ModuleSpec, TagsOption, MessageDecoder, getUnsupportedCollections, SUPPORTED_COLLECTIONS } from './spec';
-export { ParsedTensorInfo } from './tensor_info';
+export { ParsedTensorInfo } from './saved_model';
 export { evalFunctionForModule, ModuleFunction, EvalOutput } from './eval_function';
 export {
   LoadOptions, LoadedModel, isTf1HubModule, kwargs, Kwargs, ModelFormat, SignatureFunction, SignatureOutput, SparseValue,

@@ -25,13 +25,14 @@ import { GraphKeys, Variable } from '../variable';
 import { CheckpointIndex, readCheckpointIndex, readCheckpointString } from './checkpoint';
 import { writeNewDirectory } from './export';
 import { Module, ModuleOutput } from './module';
-import { readSavedModel } from './saved_model';
+import {
+  assetPath, checkModelDir, chooseMetaGraph, exists, formatShape, isShapeCompatible, isTf1HubModule, noSuchGraphVariant, readSavedModel, restoreV2, saveV2,
+  stringConstant, tagSetKey, tagsOption,
+} from './saved_model';
 import { ModuleSpec, loadModuleSpecFromDir } from './spec';
 import { resolve } from './resolver';
-import { formatShape, isShapeCompatible } from './tensor_info';
-import { chooseMetaGraph, isTf1HubModule } from './tf2/load';
 import { ArgBinding, Concrete, bindArguments, bindingFromFunctionSpec } from './tf2/object_graph';
-import { BoundLeaf as BoundValue, LeafBinder, LeafSpec, Spec, bindSpec, decodeSpec, flattenSpec, formatSpec, formatValue, packOutputs, Structured, tensorBinder, toTensor, unsupportedIn } from './tf2/structure';
+import { BoundLeaf as BoundValue, LeafBinder, bindSpec, decodeSpec, flattenSpec, formatSpec, formatValue, packOutputs, Structured, tensorBinder, toTensor, unsupportedIn } from './tf2/structure';
 
 type SavedObject = tensorflow.ISavedObject;
 
@@ -100,10 +101,6 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(() => true, () => false);
 }
 
 // ------------------------------------------------------------------------------------------------ binding
@@ -386,21 +383,9 @@ class Tf2Layer {
       const restorable = made.filter((m) => this.model.variableKeys.has(m.id) && this.model.index);
       let restore: Operation | null = null;
       if (restorable.length > 0) {
-        restore = g.withNameScope('restore', () => {
-          const keys = restorable.map((m) => this.model.variableKeys.get(m.id)!);
-          const prefix = new Tensor('string', [], [this.model.index!.prefix]);
-          const names = new Tensor('string', [keys.length], keys);
-          const slices = new Tensor('string', [keys.length], keys.map(() => ''));
-          try {
-            return g.addOperation('RestoreV2', {
-              name: g.uniqueName('RestoreV2'),
-              inputs: [g.constant(prefix, 'prefix'), g.constant(names, 'tensor_names'), g.constant(slices, 'shape_and_slices')],
-              attrs: { dtypes: restorable.map((m) => m.dtype) },
-            });
-          } finally {
-            prefix.dispose(); names.dispose(); slices.dispose();
-          }
-        });
+        restore = g.withNameScope('restore', () => restoreV2(g, {
+          prefix: this.model.index!.prefix, keys: restorable.map((m) => this.model.variableKeys.get(m.id)!), dtypes: restorable.map((m) => m.dtype),
+        }));
       }
       for (const m of made) {
         const handle = m.op.output(0);
@@ -450,8 +435,8 @@ class Tf2Layer {
         const index = node!.asset?.assetFileDefIndex ?? 0;
         const def = this.model.metaGraph.assetFileDef?.[index];
         if (!def) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.model.dir}: asset ${index} is not in asset_file_def`);
-        const file = path.join(this.model.dir, 'assets', def.filename ?? '');
-        out = g.withNameScope(s.scope + '/assets/', () => g.constant(new Tensor('string', [], [file]), safeName(def.filename ?? 'asset')));
+        const file = assetPath(this.model.dir, def.filename ?? '');
+        out = g.withNameScope(s.scope + '/assets/', () => stringConstant(g, file, safeName(def.filename ?? 'asset')));
         g.addToCollection(GraphKeys.ASSET_FILEPATHS, out);
         break;
       }
@@ -607,30 +592,12 @@ class Tf2Layer {
     if (sliced.length > 0) throw new TfhubError('ERR_UNSUPPORTED_CHECKPOINT', `${index.prefix}: partitioned checkpoint tensors (${sliced.map((e) => e.key).slice(0, 3).join(', ')}) are not supported`);
     const copied = entries.filter((e) => !byKey.has(e.key));
     const save = g.withNameScope(`${s.scope}/export/`, () => {
-      const str = (shape: number[], values: string[], name: string) => {
-        const t = new Tensor('string', shape, values);
-        try {
-          return g.constant(t, name);
-        } finally {
-          t.dispose();
-        }
-      };
-      let restored: Operation | null = null;
-      if (copied.length > 0) {
-        restored = g.addOperation('RestoreV2', {
-          name: g.uniqueName('RestoreV2'),
-          inputs: [str([], [index.prefix], 'source_prefix'), str([copied.length], copied.map((e) => e.key), 'source_names'), str([copied.length], copied.map(() => ''), 'source_slices')],
-          attrs: { dtypes: copied.map((e) => e.dtype) },
-        });
-      }
+      const restored = copied.length > 0 ? restoreV2(g, { prefix: index.prefix, keys: copied.map((e) => e.key), dtypes: copied.map((e) => e.dtype) }) : null;
       const tensors = entries.map((e) => {
         const v = byKey.get(e.key);
         return v ? v.read() : restored!.output(copied.indexOf(e));
       });
-      return g.addOperation('SaveV2', {
-        name: g.uniqueName('SaveV2'),
-        inputs: [str([], [prefix], 'prefix'), str([entries.length], entries.map((e) => e.key), 'tensor_names'), str([entries.length], entries.map(() => ''), 'shape_and_slices'), tensors],
-      });
+      return saveV2(g, { prefix, keys: entries.map((e) => e.key), tensors });
     });
     await session.run([], undefined, { targets: [save] });
   }
@@ -778,24 +745,15 @@ export class KerasLayer {
       if (options[k] !== undefined && typeof options[k] !== 'boolean') throw typeError('ERR_INVALID_ARG_TYPE', `option ${k} must be a boolean`);
     }
     if (options.arguments !== undefined && !isPlainObject(options.arguments)) throw typeError('ERR_INVALID_ARG_TYPE', 'option arguments must be a plain object');
-    let tagList: string[] | undefined;
-    const tagsIn: unknown = options.tags;
-    if (tagsIn !== undefined && tagsIn !== null) {
-      if (typeof tagsIn !== 'object' || typeof (tagsIn as Iterable<string>)[Symbol.iterator] !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', 'option tags must be an array of strings');
-      tagList = Array.from(tagsIn as Iterable<string>);
-      if (tagList.some((t: unknown) => typeof t !== 'string')) throw typeError('ERR_INVALID_ARG_TYPE', 'option tags must be an array of strings');
-    }
+    const tagList = options.tags === undefined || options.tags === null ? undefined : tagsOption(options.tags, 'option tags');
     const dir = options.resolve ? await options.resolve(handle) : await resolve(handle);
     if (typeof dir !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `resolve(${handle}) must give a directory path, got ${String(dir)}`);
-    const st = await fs.stat(dir).catch(() => null);
-    if (!st || !st.isDirectory()) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${dir} ${st ? 'is not a directory' : 'does not exist'}.`);
+    await checkModelDir(dir);
 
     if (await isTf1HubModule(dir)) {
       const spec = await loadModuleSpecFromDir(dir);
       const tags = [...new Set(tagList ?? [])].sort();
-      if (!spec.getTags().some((t) => JSON.stringify(t) === JSON.stringify(tags))) {
-        throw new TfhubError('ERR_NO_SUCH_GRAPH_VARIANT', `No such graph variant: tags=[${tags.map((t) => `'${t}'`).join(', ')}] in ${dir}; available tag sets: [${spec.getTags().map((t) => `[${t.map((x) => `'${x}'`).join(', ')}]`).join(', ')}]`);
-      }
+      if (!spec.getTags().some((t) => tagSetKey(t) === tagSetKey(tags))) throw noSuchGraphVariant(tags, spec.getTags(), dir);
       const layer = new KerasLayer(handle, dir, 'tf1_hub_module', tags, options);
       layer.impl = new Tf1Layer(layer, spec, tags);
       return layer;

@@ -7,12 +7,14 @@ import { DType, dtypeFromTf } from '../dtypes';
 import { TfhubError, typeError } from '../errors';
 import { Graph, Operation, Output } from '../graph';
 import { Session } from '../session';
-import { GraphKeys, SaveSliceInfo, Variable } from '../variable';
+import { GraphKeys, Variable } from '../variable';
 import { decodeVariableDef, dimsOf, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
 import { opDefs } from '../registry';
 import { Tensor, tensor as makeTensor, tensorFromView } from '../tensor';
 import { MessageDecoder, ModuleSpec, TagsOption } from './spec';
-import { ParsedTensorInfo, formatShape, isShapeCompatible, parseTensorInfo } from './tensor_info';
+import {
+  ParsedTensorInfo, checkOpsRegistered, formatShape, isShapeCompatible, noSuchGraphVariant, opName as tensorOpName, parseTensorInfo, restoreV2, sliceSpec, tagSetKey,
+} from './saved_model';
 
 export { GraphKeys, Variable, SaveSliceInfo } from '../variable';
 
@@ -77,18 +79,10 @@ function prefixSharedNames(gd: tensorflow.GraphDef, scope: string): void {
   }
 }
 
-function tensorOpName(name: string): string {
-  return name.replace(/^\^/, '').replace(/:\d+$/, '');
-}
-
 /** Stateful ops without inputs hold a module's state (variables, tables, queues, readers, …). */
 function isStateOpType(type: string): boolean {
   const def = opDefs().get(type);
   return !!def && !!def.isStateful && (def.inputArg?.length ?? 0) === 0;
-}
-
-function sliceSpec(info: SaveSliceInfo): string {
-  return `${info.fullShape.join(' ')} ${info.varOffset.map((o, i) => `${o},${info.varShape[i]}`).join(':')}`;
 }
 
 /** A TF1 Hub module instantiated in a graph. */
@@ -122,13 +116,9 @@ export class Module {
     this.graph = options.graph;
     this.trainable = options.trainable ?? false;
     this.tags = [...new Set(options.tags ?? [])].sort();
-    const found = spec.getTags().some((t) => JSON.stringify(t) === JSON.stringify(this.tags));
-    if (!found) {
-      throw new TfhubError('ERR_NO_SUCH_GRAPH_VARIANT',
-        `No such graph variant: tags=[${this.tags.map((t) => `'${t}'`).join(', ')}]; available tag sets: [${spec.getTags().map((t) => `[${t.map((x) => `'${x}'`).join(', ')}]`).join(', ')}]`);
-    }
+    if (!spec.getTags().some((t) => tagSetKey(t) === tagSetKey(this.tags))) throw noSuchGraphVariant(this.tags, spec.getTags(), null);
     this.metaGraph = spec.metaGraph(this.tags);
-    this.checkOpsRegistered();
+    checkOpsRegistered(this.metaGraph.graphDef ?? {}, { extraOps: (this.metaGraph.metaInfoDef?.strippedOpList?.op ?? []).map((op) => op.name ?? '') });
 
     const name = options.name ?? 'module';
     // TF's rule for op names (a scope is one): a hostile or empty name fails here, not deep inside the import.
@@ -163,20 +153,6 @@ export class Module {
   }
 
   // ------------------------------------------------------------------ state
-
-  private checkOpsRegistered(): void {
-    const library = new Set((this.metaGraph.graphDef?.library?.function ?? []).map((f) => f.signature?.name ?? ''));
-    const used = new Set<string>();
-    for (const op of this.metaGraph.metaInfoDef?.strippedOpList?.op ?? []) used.add(op.name ?? '');
-    for (const n of this.metaGraph.graphDef?.node ?? []) used.add(n.op ?? '');
-    for (const f of this.metaGraph.graphDef?.library?.function ?? []) for (const n of f.nodeDef ?? []) used.add(n.op ?? '');
-    const registry = opDefs();
-    const missing = [...used].filter((op) => op && !library.has(op) && !registry.has(op)).sort();
-    if (missing.length > 0) {
-      throw new TfhubError('ERR_MISSING_OPS',
-        `Graph ops missing from the registry: {${missing.map((m) => `'${m}'`).join(', ')}}. Load the library that defines them first with loadOpLibrary(path) (e.g. the .so shipped with tensorflow_text or sentencepiece).`);
-    }
-  }
 
   private collection(key: string): tensorflow.ICollectionDef | undefined {
     return this.metaGraph.collectionDef?.[key];
@@ -239,12 +215,7 @@ export class Module {
     g.withNameScope(`${this.scope}/checkpoint_initializer`, () => {
       const keys = variables.map((v) => v.saveSliceInfo ? v.saveSliceInfo.fullName : v.opName.slice(this.scope.length + 1));
       const specs = variables.map((v) => (v.saveSliceInfo ? sliceSpec(v.saveSliceInfo) : ''));
-      const prefix = g.constant(new Tensor('string', [], [checkpoint]), 'prefix');
-      const names = g.constant(new Tensor('string', [keys.length], keys), 'tensor_names');
-      const slices = g.constant(new Tensor('string', [specs.length], specs), 'shape_and_slices');
-      const restore = g.addOperation('RestoreV2', {
-        name: g.uniqueName('RestoreV2'), inputs: [prefix, names, slices], attrs: { dtypes: variables.map((v) => v.dtype) },
-      });
+      const restore = restoreV2(g, { prefix: checkpoint, keys, slices: specs, dtypes: variables.map((v) => v.dtype) });
       variables.forEach((v, i) => {
         // Python's init_from_checkpoint refuses a checkpoint tensor whose shape differs from the variable's; a
         // resource assign would silently reshape the variable, so check the restored value (the error names the key).

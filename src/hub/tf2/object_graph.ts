@@ -15,16 +15,14 @@
  *   first use, so a call costs one session run.
  */
 import * as path from 'node:path';
-import { promises as fs } from 'node:fs';
 import { DType, dtypeFromTf } from '../../dtypes';
 import { TfhubError, typeError } from '../../errors';
 import { Graph, Operation, Output } from '../../graph';
-import { opDefs } from '../../registry';
 import { Session, SessionOptions } from '../../session';
 import { decodeTrackableObjectGraph, encodeConfigProto, encodeGraphDef, tensorflow } from '../../proto';
 import { Tensor } from '../../tensor';
 import { readCheckpointIndex } from '../checkpoint';
-import { formatShape, isShapeCompatible } from '../tensor_info';
+import { assetPath, checkOpsRegistered, exists, formatShape, isShapeCompatible, restoreV2, stringConstant } from '../saved_model';
 import { ConcreteFunctionInfo, ModelParts, TensorSpecInfo } from './model';
 import { checkSignatureInput, normalizeSignatureInputs } from './signature_inputs';
 import {
@@ -262,20 +260,8 @@ class ObjectGraphLoader {
         if (shared && (!shared.s || shared.s.length === 0) && !node.attr?.use_node_name_sharing?.b) shared.s = enc.encode(`${name}/${node.name}`);
       }
     }
-    this.checkOpsRegistered(library);
+    checkOpsRegistered({ library }, { libraryOnly: true });
     this.graph.importGraphDef(encodeGraphDef({ library, versions: this.metaGraph.graphDef?.versions }));
-  }
-
-  private checkOpsRegistered(library: tensorflow.IFunctionDefLibrary): void {
-    const functions = new Set((library.function ?? []).map((f) => f.signature?.name ?? ''));
-    const registry = opDefs();
-    const missing = new Set<string>();
-    for (const f of library.function ?? []) for (const n of f.nodeDef ?? []) {
-      if (n.op && !functions.has(n.op) && !registry.has(n.op)) missing.add(n.op);
-    }
-    if (missing.size > 0) {
-      throw new TfhubError('ERR_MISSING_OPS', `Graph ops missing from the registry: {${[...missing].sort().map((m) => `'${m}'`).join(', ')}}. Load the library that defines them first with loadOpLibrary(path) (e.g. the .so shipped with tensorflow_text or sentencepiece).`);
-    }
   }
 
   private importConstants(): void {
@@ -318,11 +304,7 @@ class ObjectGraphLoader {
 
   private async readCheckpointObjectGraph(prefix: string): Promise<tensorflow.TrackableObjectGraph> {
     const g = this.graph;
-    const restore = g.withNameScope('checkpoint_object_graph', () => g.addOperation('RestoreV2', {
-      name: g.uniqueName('RestoreV2'),
-      inputs: [g.constant(new Tensor('string', [], [prefix]), 'prefix'), g.constant(new Tensor('string', [1], ['_CHECKPOINTABLE_OBJECT_GRAPH']), 'tensor_names'), g.constant(new Tensor('string', [1], ['']), 'shape_and_slices')],
-      attrs: { dtypes: ['string'] },
-    }));
+    const restore = g.withNameScope('checkpoint_object_graph', () => restoreV2(g, { prefix, keys: ['_CHECKPOINTABLE_OBJECT_GRAPH'], dtypes: ['string'] }));
     const t = await this.session!.run(restore.output(0));
     try {
       return decodeTrackableObjectGraph(t.bytes()[0], `${prefix} (_CHECKPOINTABLE_OBJECT_GRAPH)`);
@@ -352,7 +334,7 @@ class ObjectGraphLoader {
   /** Restores every variable; returns the checkpoint's object graph (null when the model has no checkpoint). */
   private async restoreVariables(): Promise<{ graph: tensorflow.TrackableObjectGraph; map: Map<number, number>; prefix: string } | null> {
     const prefix = path.join(this.dir, 'variables', 'variables');
-    const hasCheckpoint = await fs.stat(prefix + '.index').then(() => true, () => false);
+    const hasCheckpoint = await exists(prefix + '.index');
     if (!hasCheckpoint) {
       if (this.variableHandles.size === 0) return null;
       throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `${this.dir} has variables but no checkpoint at ${prefix}.index`);
@@ -383,11 +365,7 @@ class ObjectGraphLoader {
     });
     const g = this.graph;
     const init = g.withNameScope('restore', () => {
-      const restore = g.addOperation('RestoreV2', {
-        name: g.uniqueName('RestoreV2'),
-        inputs: [g.constant(new Tensor('string', [], [prefix]), 'prefix'), g.constant(new Tensor('string', [keys.length], keys), 'tensor_names'), g.constant(new Tensor('string', [keys.length], keys.map(() => '')), 'shape_and_slices')],
-        attrs: { dtypes: ids.map((id) => dtypeFromTf(this.nodes[id].variable!.dtype ?? 0)) },
-      });
+      const restore = restoreV2(g, { prefix, keys, dtypes: ids.map((id) => dtypeFromTf(this.nodes[id].variable!.dtype ?? 0)) });
       const assigns = ids.map((id, i) => g.addOperation('AssignVariableOp', { name: g.uniqueName('AssignVariableOp'), inputs: [this.variableHandles.get(id)!, restore.output(i)] }));
       return g.addOperation('NoOp', { name: g.uniqueName('restore_all'), controlInputs: assigns });
     });
@@ -419,11 +397,7 @@ class ObjectGraphLoader {
         const dtypes = specs.map((s) => s.tensor.dtype);
         for (const s of specs) { s.name.dispose(); s.slice_spec.dispose(); s.tensor.dispose(); }
         const g = this.graph;
-        const r = g.withNameScope('restore_saveables', () => g.addOperation('RestoreV2', {
-          name: g.uniqueName('RestoreV2'),
-          inputs: [g.constant(new Tensor('string', [], [prefix]), 'prefix'), g.constant(new Tensor('string', [names.length], names), 'tensor_names'), g.constant(new Tensor('string', [slices.length], slices), 'shape_and_slices')],
-          attrs: { dtypes },
-        }));
+        const r = g.withNameScope('restore_saveables', () => restoreV2(g, { prefix, keys: names, slices, dtypes }));
         const restored = await this.session!.run(r.outputs);
         try {
           await this.invokeConcrete(restoreFn, restored);
@@ -479,8 +453,8 @@ class ObjectGraphLoader {
         const index = node.asset?.assetFileDefIndex ?? 0;
         const def = this.metaGraph.assetFileDef?.[index];
         if (!def) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: asset ${index} is not in asset_file_def`);
-        const file = path.join(this.dir, 'assets', def.filename ?? '');
-        out = this.graph.withNameScope('assets', () => this.graph.constant(new Tensor('string', [], [file]), safeName(def.filename ?? 'asset')));
+        const file = assetPath(this.dir, def.filename ?? '');
+        out = this.graph.withNameScope('assets', () => stringConstant(this.graph, file, safeName(def.filename ?? 'asset')));
         break;
       }
       case 'constant': {
