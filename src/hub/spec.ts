@@ -10,6 +10,8 @@ import {
   ASSETS_COLLECTION, ParsedTensorInfo, availableTagSets, exists, formatTags, metaGraphTags, noSuchGraphVariant, parseTensorInfoMap, readSavedModel,
   rewriteHubAssets, selectMetaGraph, tagSetKey,
 } from './saved_model';
+import { SpecExportOptions, exportSpec } from './module_writer';
+import { ResolveOptions, resolve } from './resolver';
 
 /** Collections a module's graph may have (Python's `_SUPPORTED_COLLECTIONS`). */
 export const SUPPORTED_COLLECTIONS: ReadonlySet<string> = new Set([
@@ -52,9 +54,8 @@ export class ModuleSpec {
    * variables are restored from that checkpoint by their module-relative names (mapped by `nameTransform`);
    * without it, a loaded spec's own variables are copied.
    */
-  async export(path: string, options: { checkpointPath?: string; nameTransform?: (key: string) => string } = {}): Promise<void> {
-    const { exportSpec } = await import('./export');
-    return exportSpec(this, path, options);
+  async export(path: string, options: SpecExportOptions = {}): Promise<void> {
+    return exportSpec(this.savedModel, this.checkpointPath, path, options);
   }
 
   /** The graph variants' tag sets, each sorted; the list sorted. */
@@ -184,4 +185,9 @@ export async function loadModuleSpecFromDir(dir: string): Promise<ModuleSpec> {
     throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `${prefix}.index: No such file or directory (the module has variables but no checkpoint)`);
   }
   return new ModuleSpec(dir, savedModel, hasVariables ? prefix : null, attachments);
+}
+
+/** Loads a TF1 Hub module spec from a handle (Python's `hub.load_module_spec`). */
+export async function loadModuleSpec(handle: string, options: ResolveOptions = {}): Promise<ModuleSpec> {
+  return loadModuleSpecFromDir(await resolve(handle, options));
 }

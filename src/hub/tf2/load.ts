@@ -5,7 +5,7 @@ import { SessionOptions } from '../../session';
 import { checkModelDir, chooseMetaGraph, exists, isTf1HubModule, metaGraphTags, readSavedModel } from '../saved_model';
 import { loadTf1Model } from '../load_v1';
 import { LoadedModel } from './model';
-import { loadObjectGraphModel } from './object_graph';
+import { loadObjectGraphModel } from '../object_graph';
 
 /** Options of `load`. */
 export interface LoadOptions {
