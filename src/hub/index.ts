@@ -6,6 +6,7 @@
 import { ResolveOptions, resolve } from './resolver';
 import { ModuleSpec, loadModuleSpecFromDir } from './spec';
 import { LoadOptions, LoadedModel, load as loadSavedModel } from './tf2';
+import { BatchingParameters, parseBatchingParameters, withBatching } from '../serving/batching';
 
 export { Module, ModuleOptions, CallOptions, Variable, SaveSliceInfo, SparseOutputs, RaggedOutputs, ModuleOutput, ModuleInput, DenseInput, GraphKeys } from './module';
 export { ModuleSpec, TagsOption, MessageDecoder, getUnsupportedCollections, SUPPORTED_COLLECTIONS } from './spec';
@@ -28,10 +29,13 @@ export type HandleOptions = ResolveOptions;
 /**
  * Loads a SavedModel or TF1 Hub module from a handle (Python's `hub.load`): signatures, restored functions,
  * variables. Tags: exact set equality; default: the only meta graph, `['serve']` when present, `[]` for a TF1
- * Hub module.
+ * Hub module. `batching`: TF Serving's BatchingParameters; signature functions then batch concurrent calls.
  */
-export async function load(handle: string, options: Omit<LoadOptions, 'resolve'> & HandleOptions = {}): Promise<LoadedModel> {
-  return loadSavedModel(handle, { ...options, resolve: (h) => resolve(h, options) });
+export async function load(handle: string, options: Omit<LoadOptions, 'resolve'> & HandleOptions & { batching?: BatchingParameters } = {}): Promise<LoadedModel> {
+  // batching: signature functions merge concurrent calls (docs/batching.md); checked before anything loads.
+  const batching = options.batching === undefined ? undefined : parseBatchingParameters(options.batching);
+  const model = await loadSavedModel(handle, { ...options, resolve: (h) => resolve(h, options) });
+  return batching ? withBatching(model, batching) : model;
 }
 
 /** Loads a TF1 Hub module spec from a handle (Python's `hub.load_module_spec`). */
