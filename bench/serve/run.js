@@ -17,7 +17,8 @@
 //
 // Env: BENCH_SERVE_DURATION (seconds per cell, default 10), BENCH_SERVE_SLICES (default 2),
 // BENCH_SERVE_CONNECTIONS (default 1,8,64), BENCH_SERVE_MODELS (default mlp,cnn), BENCH_SERVE_SERVERS (names to
-// keep, comma-separated substrings), BENCH_SERVE_WARMUP_S (default 1), BENCH_INSTALL_PEERS=0 (never install).
+// keep, comma-separated substrings), BENCH_SERVE_WARMUP_S (default 1), BENCH_INSTALL_PEERS=0 (never install),
+// BENCH_SERVE_CLI (the cli.js whose `serve` the serve cells run; default this build's dist/src/cli.js).
 // Results: bench/out/serve/results.{json,md}.
 const fs = require('node:fs');
 const os = require('node:os');
@@ -30,7 +31,7 @@ const { ensurePeers, PEERS_DIR } = require('./peers');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'bench', 'out', 'serve');
-const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
+const CLI = process.env.BENCH_SERVE_CLI || path.join(ROOT, 'dist', 'src', 'cli.js');
 const DURATION = Number(process.env.BENCH_SERVE_DURATION ?? 10);
 const SLICES = Math.max(1, Number(process.env.BENCH_SERVE_SLICES ?? 2));
 const CONNECTIONS = (process.env.BENCH_SERVE_CONNECTIONS ?? '1,8,64').split(',').map(Number);
@@ -58,7 +59,7 @@ function freePort() {
 }
 
 function serveAvailable() {
-  if (!fs.existsSync(CLI)) return `${path.relative(ROOT, CLI)} is missing (run npm run build)`;
+  if (!fs.existsSync(CLI)) return `${CLI} is missing (run npm run build)`;
   const r = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8', timeout: 60_000 });
   return r.status === 0 && /rest_api_port/.test(r.stdout + r.stderr) ? null : 'this build has no `tfhub-node serve` command';
 }
@@ -212,7 +213,7 @@ async function main() {
   const rows = [];
   const files = { mlp: { savedModel: path.join(dir, 'mlp', '1'), onnx: path.join(dir, 'mlp.onnx') }, cnn: { savedModel: path.join(dir, 'cnn', '1'), onnx: path.join(dir, 'cnn.onnx') } };
   for (const name of MODELS) await benchModel(name, files[name], info[name], peers, rows);
-  const meta = { date: new Date().toISOString(), cpu: os.cpus()[0]?.model ?? '?', cores: os.availableParallelism(), duration: DURATION, slices: SLICES, load: os.loadavg() };
+  const meta = { cli: CLI, date: new Date().toISOString(), cpu: os.cpus()[0]?.model ?? '?', cores: os.availableParallelism(), duration: DURATION, slices: SLICES, load: os.loadavg() };
   fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify({ meta, rows }, null, 1));
   const md = markdown(rows, meta);
   fs.writeFileSync(path.join(OUT, 'results.md'), `${md}\n`);
