@@ -3,6 +3,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
 import { Tensor } from '../../src/tensor';
 import { CancelledError, DeadlineExceededError, InvalidArgumentError, TFError, UnavailableError } from '../../src/errors';
 import { BatchRunInfo, TensorFunction, createBatcher } from '../../src/serving/batching';
@@ -220,6 +222,22 @@ describe('createBatcher', () => {
     assert.ok(maxQueued <= 16 * 4);
     for (const o of ok) assert.equal(o.value.y.shape[0], 1);
     assert.deepEqual(b.stats(), { calls: 0, rows: 0, batches: 0, running: 0, mergeDisabled: null });
+  });
+
+  it('a batch that filled up leaves no timer behind: the process exits long before batchTimeoutMicros', () => {
+    const src = path.join(__dirname, '../../src');
+    const script = `
+      const { Tensor } = require(${JSON.stringify(path.join(src, 'tensor'))});
+      const { createBatcher } = require(${JSON.stringify(path.join(src, 'serving/batching'))});
+      const b = createBatcher(async (i) => ({ y: i.x }), { maxBatchSize: 2, batchTimeoutMicros: 60000000, numBatchThreads: 1 });
+      const x = () => new Tensor('float32', [1, 1], Float32Array.of(1));
+      const first = b({ x: x() }); // waits for company: a 60 s timer
+      setTimeout(() => Promise.all([first, b({ x: x() })]).then(() => console.log('done')), 200);`;
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 50_000 });
+    assert.equal(r.stdout.trim(), 'done', r.stderr);
+    assert.equal(r.status, 0);
+    assert.ok(Date.now() - t0 < 50_000);
   });
 
   it('pads variable-length inputs with their first element when padVariableLengthInputs', async () => {

@@ -134,7 +134,16 @@ export function createBatcher(run: TensorFunction, params: BatchingParameters | 
     });
   };
 
+  // Nothing waits any more: a pending timeout must not keep the process alive.
+  const clearTimerIfIdle = () => {
+    if (!timer || !queue.empty) return;
+    clearTimeout(timer);
+    timer = null;
+    timerAt = Infinity;
+  };
+
   const dispatch = () => {
+    clearTimerIfIdle();
     while (running < parameters.numBatchThreads) {
       const next = queue.take(performance.now(), closed);
       if (next === null) break;
@@ -151,6 +160,7 @@ export function createBatcher(run: TensorFunction, params: BatchingParameters | 
         break;
       }
       running++;
+      clearTimerIfIdle();
       void execute(next).finally(() => {
         running--;
         dispatch();
