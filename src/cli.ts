@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { hub } from './index';
 import { typeError } from './errors';
 import { Tensor } from './tensor';
-import { ParsedTensorInfo } from './hub/tensor_info';
+import { ParsedTensorInfo } from './hub/saved_model';
 
 const DEFAULT_HANDLE = path.resolve(__dirname, '..', '..', 'examples', 'half_plus_two');
 const DEFAULT_INPUT = '[1,2,5]';
