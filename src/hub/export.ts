@@ -6,6 +6,7 @@ import { tfDataType } from '../dtypes';
 import { TfhubError, typeError } from '../errors';
 import { Graph, Operation, Output } from '../graph';
 import { encodeModuleAttachment, encodeVariableDef, shapeProto, tensorflow } from '../proto';
+import { tensorflowVersion } from '../native';
 import { opDefs } from '../registry';
 import { GraphKeys, Variable } from '../variable';
 import { ATTACHMENTS_COLLECTION, ModuleSpec, getUnsupportedCollections } from './spec';
@@ -167,7 +168,7 @@ export function createModuleSpec<A = Record<string, unknown>>(moduleFn: (graph: 
       collections[ATTACHMENTS_COLLECTION] = { bytesList: { value: [...builder.attachments].map(([k, v]) => encodeModuleAttachment({ key: k, value: v })) } };
     }
     savedModel.metaGraphs.push(tensorflow.MetaGraphDef.create({
-      metaInfoDef: { tags, strippedOpList: strippedOpList(graphDef), tensorflowVersion: '2.21.0', strippedDefaultAttrs: false },
+      metaInfoDef: { tags, strippedOpList: strippedOpList(graphDef), tensorflowVersion: tensorflowVersion(), strippedDefaultAttrs: false },
       graphDef,
       signatureDef: Object.fromEntries(builder.signatures),
       collectionDef: collections,

@@ -37,16 +37,16 @@ function makeAssetsCollection(savedModel: tensorflow.SavedModel): Map<string, st
   for (const mg of savedModel.metaGraphs) {
     const collection = mg.collectionDef?.[GraphKeys.ASSET_FILEPATHS];
     if (!collection) continue;
-    if (!collection.nodeList) throw new TfhubError('ERR_INVALID_ASSETS', 'MetaGraph collection ASSET_FILEPATHS is not a list of tensors.');
+    if (!collection.nodeList) throw new TfhubError('ERR_INVALID_ASSET', 'MetaGraph collection ASSET_FILEPATHS is not a list of tensors.');
     const nodes = new Map((mg.graphDef?.node ?? []).map((n) => [n.name, n]));
     const defs: tensorflow.IAssetFileDef[] = [];
     for (const tensorName of collection.nodeList.value ?? []) {
-      if (!tensorName.endsWith(':0')) throw new TfhubError('ERR_INVALID_ASSETS', 'Unexpected tensor in ASSET_FILEPATHS collection.');
+      if (!tensorName.endsWith(':0')) throw new TfhubError('ERR_INVALID_ASSET', 'Unexpected tensor in ASSET_FILEPATHS collection.');
       const node = nodes.get(tensorName.slice(0, -2));
-      if (!node || node.op !== 'Const') throw new TfhubError('ERR_INVALID_ASSETS', 'Asset node must be of type constant.');
+      if (!node || node.op !== 'Const') throw new TfhubError('ERR_INVALID_ASSET', 'Asset node must be of type constant.');
       const t = node.attr?.value?.tensor;
-      if (!t || t.dtype !== tensorflow.DataType.DT_STRING) throw new TfhubError('ERR_INVALID_ASSETS', 'Asset node must be of dtype string.');
-      if ((t.tensorShape?.dim?.length ?? 0) !== 0 || (t.stringVal?.length ?? 0) !== 1) throw new TfhubError('ERR_INVALID_ASSETS', 'Asset node must be a scalar.');
+      if (!t || t.dtype !== tensorflow.DataType.DT_STRING) throw new TfhubError('ERR_INVALID_ASSET', 'Asset node must be of dtype string.');
+      if ((t.tensorShape?.dim?.length ?? 0) !== 0 || (t.stringVal?.length ?? 0) !== 1) throw new TfhubError('ERR_INVALID_ASSET', 'Asset node must be a scalar.');
       const source = decoder.decode(t.stringVal![0]);
       if (source === ASSET_PLACEHOLDER) continue;
       let name = exported.get(source);
