@@ -3,6 +3,7 @@ import { DType, canonicalDType, dtypeFromTf, isDType, tfDataType } from './dtype
 import { InvalidArgumentError, TfhubError, typeError } from './errors';
 import { NativeAttr, NativeGraph, NativeImportOptions, NativeOperation, NativeOutput, binding } from './native';
 import { shapeProto, tensorflow, toSafeNumber } from './proto';
+import { isUnknownAttr } from './registry';
 import { Tensor, tensor as makeTensor } from './tensor';
 
 /** One output of an operation: what Python calls a `tf.Tensor` in graph mode. */
@@ -350,9 +351,7 @@ export class Graph {
     for (const [name, value] of Object.entries(attrs)) {
       if (value === undefined) continue;
       const def = opDef.attr.find((a) => a.name === name);
-      // TF only logs and ignores attrs its OpDef lacks: a misspelt attr would silently do nothing. Internal attrs
-      // (`_class`, `_output_shapes`, …) are not in OpDefs and stay allowed.
-      if (!def && !name.startsWith('_')) {
+      if (isUnknownAttr(opDef, name)) {
         throw typeError('ERR_INVALID_ATTR', `${type} has no attr '${name}' (its attrs: ${opDef.attr.map((a) => a.name).join(', ') || 'none'})`);
       }
       nativeAttrs.push(encodeAttr(name, def?.type ?? guessAttrType(value), value, type));

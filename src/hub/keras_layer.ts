@@ -18,6 +18,7 @@ import { dtypeFromTf } from '../dtypes';
 import { TfhubError, typeError } from '../errors';
 import { Graph, Operation, Output } from '../graph';
 import { inlineFunctionDetailed } from '../inline';
+import { checkModelGraph } from './graph_check';
 import { decodeTrackableObjectGraph, tensorflow, toSafeNumber } from '../proto';
 import { Session } from '../session';
 import { Tensor } from '../tensor';
@@ -805,6 +806,7 @@ export class KerasLayer {
     if ((metaGraph.objectGraphDef?.nodes?.length ?? 0) === 0) {
       throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${dir} is a TF1 SavedModel (no object graph, no tfhub_module.pb): KerasLayer supports TF2 SavedModels and TF1 Hub modules; use hub.load(handle).signatures for it`);
     }
+    checkModelGraph(metaGraph, dir);
     const prefix = path.join(dir, 'variables', 'variables');
     let index: CheckpointIndex | null = null;
     let ckptGraph: tensorflow.TrackableObjectGraph | null = null;

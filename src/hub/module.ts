@@ -11,6 +11,7 @@ import { GraphKeys, SaveSliceInfo, Variable } from '../variable';
 import { decodeVariableDef, dimsOf, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
 import { opDefs } from '../registry';
 import { Tensor, tensor as makeTensor, tensorFromView } from '../tensor';
+import { checkGraphDef } from './graph_check';
 import { MessageDecoder, ModuleSpec, TagsOption } from './spec';
 import { ParsedTensorInfo, formatShape, isShapeCompatible, parseTensorInfo } from './tensor_info';
 
@@ -129,6 +130,7 @@ export class Module {
     }
     this.metaGraph = spec.metaGraph(this.tags);
     this.checkOpsRegistered();
+    checkGraphDef(this.metaGraph.graphDef ?? {}, spec.path);
 
     const name = options.name ?? 'module';
     // TF's rule for op names (a scope is one): a hostile or empty name fails here, not deep inside the import.

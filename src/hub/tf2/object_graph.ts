@@ -23,6 +23,8 @@ import { opDefs } from '../../registry';
 import { Session, SessionOptions } from '../../session';
 import { decodeTrackableObjectGraph, encodeConfigProto, encodeGraphDef, tensorflow } from '../../proto';
 import { Tensor } from '../../tensor';
+import { assetPath } from '../assets';
+import { checkModelGraph } from '../graph_check';
 import { readCheckpointIndex } from '../checkpoint';
 import { formatShape, isShapeCompatible } from '../tensor_info';
 import { ConcreteFunctionInfo, ModelParts, TensorSpecInfo } from './model';
@@ -230,6 +232,7 @@ class ObjectGraphLoader {
 
   async load(sessionOptions: SessionOptions | undefined): Promise<ModelParts> {
     if (this.nodes.length === 0) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: the meta graph has an empty object graph`);
+    checkModelGraph(this.metaGraph, this.dir);
     this.importLibrary();
     this.importConstants();
     this.createVariables();
@@ -479,7 +482,7 @@ class ObjectGraphLoader {
         const index = node.asset?.assetFileDefIndex ?? 0;
         const def = this.metaGraph.assetFileDef?.[index];
         if (!def) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: asset ${index} is not in asset_file_def`);
-        const file = path.join(this.dir, 'assets', def.filename ?? '');
+        const file = assetPath(this.dir, def.filename ?? '');
         out = this.graph.withNameScope('assets', () => this.graph.constant(new Tensor('string', [], [file]), safeName(def.filename ?? 'asset')));
         break;
       }
