@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TfhubError } from '../errors';
 import { decodeModuleAttachment, decodeModuleDef, tensorflow, tensorflow_hub, unpackAny } from '../proto';
+import { assetPath } from './assets';
 import { ParsedTensorInfo, parseTensorInfoMap } from './tensor_info';
 import { availableTagSets, formatTags, metaGraphTags, readSavedModel, selectMetaGraph, tagSetKey } from './saved_model';
 
@@ -146,16 +147,10 @@ async function checkModuleDef(dir: string): Promise<void> {
 function mergeAssets(metaGraph: tensorflow.IMetaGraphDef, dir: string): void {
   const collection = metaGraph.collectionDef?.[ASSETS_COLLECTION];
   if (!collection) return;
-  const assetsDir = path.resolve(dir, 'assets');
   const nodes = new Map((metaGraph.graphDef?.node ?? []).map((n) => [n.name, n]));
   for (const any of collection.anyList?.value ?? []) {
     const asset = unpackAny(any, tensorflow.AssetFileDef, `asset in ${dir}`);
-    const filename = asset.filename ?? '';
-    const target = path.join(dir, 'assets', filename);
-    const abs = path.resolve(target);
-    if (filename === '' || !(abs === assetsDir || abs.startsWith(assetsDir + path.sep))) {
-      throw new TfhubError('ERR_INVALID_ASSET', `Asset filename (${filename}) points outside assets_dir`);
-    }
+    const target = assetPath(dir, asset.filename ?? '');
     const tensorName = asset.tensorInfo?.name ?? '';
     const node = nodes.get(tensorName.replace(/:\d+$/, ''));
     if (!node || node.op !== 'Const' || !node.attr?.value?.tensor) {

@@ -17,6 +17,8 @@ import { opDefs } from '../../registry';
 import { Session, SessionOptions } from '../../session';
 import { decodeGraphDef, decodeVariableDef, encodeGraphDef, tensorflow, toSafeNumber, unpackAny } from '../../proto';
 import { Tensor } from '../../tensor';
+import { assetPath } from '../assets';
+import { checkGraphDef, checkSignatureTensors } from '../graph_check';
 import { ParsedTensorInfo, parseTensorInfo } from '../tensor_info';
 import { ModelParts, SignatureOutput, TensorSpecInfo } from './model';
 import { checkSignatureInput, normalizeSignatureInputs } from './signature_inputs';
@@ -48,16 +50,10 @@ async function exists(p: string): Promise<boolean> {
 function rewriteHubAssets(metaGraph: tensorflow.IMetaGraphDef, graphDef: tensorflow.GraphDef, dir: string): void {
   const collection = metaGraph.collectionDef?.saved_model_assets;
   if (!collection) return;
-  const assetsDir = path.resolve(dir, 'assets');
   const nodes = new Map(graphDef.node.map((n) => [n.name, n]));
   for (const any of collection.anyList?.value ?? []) {
     const asset = unpackAny(any, tensorflow.AssetFileDef, `asset in ${dir}`);
-    const filename = asset.filename ?? '';
-    const target = path.join(dir, 'assets', filename);
-    const abs = path.resolve(target);
-    if (filename === '' || !(abs === assetsDir || abs.startsWith(assetsDir + path.sep))) {
-      throw new TfhubError('ERR_INVALID_ASSET', `Asset filename (${filename}) points outside assets_dir`);
-    }
+    const target = assetPath(dir, asset.filename ?? '');
     const node = nodes.get(opName(asset.tensorInfo?.name ?? ''));
     if (!node || node.op !== 'Const' || !node.attr?.value?.tensor) throw new TfhubError('ERR_INVALID_ASSET', `asset tensor ${asset.tensorInfo?.name} is not a string Const in ${dir}`);
     node.attr.value.tensor.stringVal = [new TextEncoder().encode(target)];
@@ -93,7 +89,9 @@ export async function loadTf1Model(dir: string, metaGraph: tensorflow.IMetaGraph
     const graphDef = decodeGraphDef(encodeGraphDef(metaGraph.graphDef ?? {}), 'graph_def');
     rewriteHubAssets(metaGraph, graphDef, dir);
     checkOpsRegistered(graphDef);
+    checkGraphDef(graphDef, dir);
     await graph.importGraphDefAsync(encodeGraphDef(graphDef));
+    checkSignatureTensors(metaGraph, graph, dir);
     session = new Session(graph, sessionOptions);
     const variables = collectVariables(metaGraph, graph, dir);
     await restore(dir, metaGraph, graph, session, variables);
@@ -149,8 +147,14 @@ function sliceSpec(s: tensorflow.ISaveSliceInfoDef): string {
 
 async function restore(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph: Graph, session: Session, variables: Tf1Variable[]): Promise<void> {
   const prefix = path.join(dir, 'variables', 'variables');
-  if (!(await exists(prefix + '.index'))) return;
   const saver = metaGraph.saverDef;
+  if (!(await exists(prefix + '.index')) && !(await exists(prefix))) {
+    // Python restores whenever there is a saver (a saver_def, or variables to make one for) and fails without files.
+    if ((saver && saver.restoreOpName) || variables.length > 0) {
+      throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `Unsuccessful TensorSliceReader constructor: Failed to find any matching files for ${prefix} (${dir} has variables but no checkpoint)`);
+    }
+    return;
+  }
   if (saver && saver.restoreOpName && saver.filenameTensorName) {
     const op = graph.operation(opName(saver.restoreOpName));
     if (!op) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${dir}: saver restore op ${saver.restoreOpName} is not in the graph`);
@@ -201,7 +205,7 @@ async function runInitOp(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph
   for (const asset of metaGraph.assetFileDef ?? []) {
     const name = asset.tensorInfo?.name ?? '';
     if (!name || !graph.operation(opName(name))) continue;
-    feeds.set(graph.output(name), new Tensor('string', [], [path.join(dir, 'assets', asset.filename ?? '')]));
+    feeds.set(graph.output(name), new Tensor('string', [], [assetPath(dir, asset.filename ?? '')]));
   }
   try {
     await session.run([], feeds, { targets });
