@@ -5,8 +5,7 @@ import path from 'node:path';
 import { load } from '../../src/hub/tf2';
 import { evalFunctionForModule } from '../../src/hub/eval_function';
 import { Tensor } from '../../src/tensor';
-import { google, tensorflow } from '../../src/proto';
-import { copyFixture, editSavedModel, tempDir } from '../hub/helpers';
+import { copyFixture, editSavedModel, setFirstAssetFilename, tempDir } from '../hub/helpers';
 import { OWN_FIXTURES, TensorJson, assertTensor, readOracle } from './helpers';
 
 const ORACLE = readOracle<Record<string, { outputs?: { y: TensorJson }; load_error?: { class: string; message: string } }>>(path.join(OWN_FIXTURES, 'load_decisions.json'));
@@ -71,12 +70,7 @@ describe('hub.load: load-time decisions like Python', () => {
     assert.ok(ORACLE.asset_outside_v1.outputs);
     await assert.rejects(load(path.join(OWN_FIXTURES, 'asset_outside_v1')), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ASSET' && e.message.includes('(../outside.txt) points outside assets_dir'));
     const dir = copyFixture('hash_table_v1', tempDir(t));
-    editSavedModel(dir, (sm) => {
-      const any = sm.metaGraphs[0].collectionDef!.saved_model_assets.anyList!.value![0];
-      const def = tensorflow.AssetFileDef.decode(any.value!);
-      def.filename = '../outside.txt';
-      sm.metaGraphs[0].collectionDef!.saved_model_assets.anyList!.value![0] = google.protobuf.Any.create({ typeUrl: any.typeUrl, value: tensorflow.AssetFileDef.encode(def).finish() });
-    });
+    setFirstAssetFilename(dir, '../outside.txt');
     await assert.rejects(load(dir), (e: Error & { code?: string }) => e.code === 'ERR_INVALID_ASSET' && e.message.includes('points outside assets_dir'));
   });
 });
