@@ -108,6 +108,9 @@ export const ERROR_CODES = {
   ERR_NO_SIGNATURES: 'The module function added no signature.',
   ERR_INVALID_COLLECTION: 'A graph collection holds values of the wrong kind for export.',
   ERR_UNSUPPORTED_COLLECTIONS: 'The graph has collections a TF1 Hub module cannot hold (drop them with `dropCollections`).',
+
+  // Batching
+  ERR_INVALID_BATCHING_PARAMETERS: 'A BatchingParameters field has the wrong type or an unusable value (the message names the field), or asks for a feature tfhub-node does not have.',
 } as const;
 
 /** A code of an error raised by tfhub-node itself (a key of {@link ERROR_CODES}). */
