@@ -5,6 +5,7 @@ import {
   NativeAttr, NativeGraph, NativeImportOptions, NativeImportResult, NativeOperation, NativeOutput, binding,
 } from './native';
 import { tensorflow } from './proto';
+import { isUnknownAttr } from './registry';
 import { Tensor, tensor as makeTensor } from './tensor';
 import { Operation, OperationInput, Output } from './operation';
 import { encodeAttr, guessAttrType, inferAttrsFromInputs } from './attr_codec';
@@ -200,9 +201,7 @@ export class Graph {
     for (const [name, value] of Object.entries(attrs)) {
       if (value === undefined) continue;
       const def = opDef.attr.find((a) => a.name === name);
-      // TF only logs and ignores attrs its OpDef lacks: a misspelt attr would silently do nothing. Internal attrs
-      // (`_class`, `_output_shapes`, …) are not in OpDefs and stay allowed.
-      if (!def && !name.startsWith('_')) {
+      if (isUnknownAttr(opDef, name)) {
         throw typeError('ERR_INVALID_ATTR', `${type} has no attr '${name}' (its attrs: ${opDef.attr.map((a) => a.name).join(', ') || 'none'})`);
       }
       nativeAttrs.push(encodeAttr(name, def?.type ?? guessAttrType(value), value, type));

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { Graph, Output, Session, Tensor, hub } from '../../src';
-import { decodeSavedModel, encodeSavedModel, tensorflow } from '../../src/proto';
+import { decodeSavedModel, encodeSavedModel, google, tensorflow } from '../../src/proto';
 
 import { FIXTURES } from '../helpers/fixtures';
 import { assertClose as allClose } from '../helpers/assert_close';
@@ -199,4 +199,14 @@ export function spec(name: string): Promise<hub.ModuleSpec> {
 /** A scalar-reduction helper: `Sum(x)` over every axis given (int32 const). */
 export function reduceSum(g: Graph, x: Output, axes: number[]): Output {
   return g.addOperation('Sum', { inputs: [x, g.constant(new Tensor('int32', [axes.length], axes))] }).output(0);
+}
+
+/** Renames the first asset of a TF1 Hub module copy in `dir` (its `saved_model_assets` AssetFileDef) to `filename`. */
+export function setFirstAssetFilename(dir: string, filename: string): void {
+  editSavedModel(dir, (sm) => {
+    const list = sm.metaGraphs[0].collectionDef!.saved_model_assets.anyList!.value!;
+    const def = tensorflow.AssetFileDef.decode(list[0].value!);
+    def.filename = filename;
+    list[0] = google.protobuf.Any.create({ typeUrl: list[0].typeUrl, value: tensorflow.AssetFileDef.encode(def).finish() });
+  });
 }

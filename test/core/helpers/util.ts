@@ -103,9 +103,8 @@ export interface ChildResult {
   ms: number;
 }
 
-/** Runs dist/test/core/helpers/child.js with a scenario name in a fresh node process. */
-export function runChild(scenario: string, args: string[] = [], timeoutMs = 60_000): Promise<ChildResult> {
-  const script = path.join(__dirname, 'child.js');
+/** Runs dist/test/core/helpers/child.js (or another compiled `script`) with a scenario name in a fresh node process. */
+export function runChild(scenario: string, args: string[] = [], timeoutMs = 60_000, script = path.join(__dirname, 'child.js')): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const child = spawn(process.execPath, [script, scenario, ...args], {
