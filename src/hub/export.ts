@@ -16,7 +16,9 @@ import { opDefs } from '../registry';
 import { Session } from '../session';
 import { Tensor } from '../tensor';
 import { GraphKeys, Variable } from '../variable';
-import { CheckpointIndex, readCheckpointIndex } from './checkpoint';
+import { CheckpointIndex } from './checkpoint';
+import { readValidatedCheckpoint } from './checkpoint_validate';
+import { copyModelFile } from '../io/read_model_file';
 import { formatShape, isShapeCompatible } from './tensor_info';
 import { ASSETS_COLLECTION, ATTACHMENTS_COLLECTION, ModuleSpec, getUnsupportedCollections } from './spec';
 import { tagSetKey } from './saved_model';
@@ -284,7 +286,7 @@ async function writeModule(spec: ModuleSpec, dir: string, writeVariables: ((pref
     await fs.mkdir(path.join(tmp, 'variables'));
     for (const [source, name] of assets) {
       try {
-        await fs.copyFile(source, path.join(tmp, 'assets', name), fs.constants?.COPYFILE_EXCL ?? 1);
+        await copyModelFile(source, path.join(tmp, 'assets', name));
       } catch (e) {
         throw new TfhubError('ERR_ASSET_COPY', `cannot copy asset ${source}: ${(e as Error).message}`, { cause: e });
       }
@@ -328,7 +330,7 @@ export async function exportSpec(spec: ModuleSpec, dir: string, options: { check
       const from = spec.checkpointPath;
       await writeModule(spec, dir, async (prefix) => {
         for (const f of await fs.readdir(path.dirname(from))) {
-          if (f.startsWith(path.basename(from) + '.')) await fs.copyFile(path.join(path.dirname(from), f), path.join(path.dirname(prefix), f));
+          if (f.startsWith(path.basename(from) + '.')) await copyModelFile(path.join(path.dirname(from), f), path.join(path.dirname(prefix), f), { maxBytes: Number.MAX_SAFE_INTEGER });
         }
       });
       return;
@@ -375,7 +377,7 @@ export async function exportSpec(spec: ModuleSpec, dir: string, options: { check
 async function checkCheckpointFits(prefix: string, wanted: Array<{ key: string; name: string; shape: number[] | null }>): Promise<void> {
   let index: CheckpointIndex;
   try {
-    index = await readCheckpointIndex(prefix);
+    index = await readValidatedCheckpoint(prefix);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `No checkpoint at ${prefix} (${prefix}.index does not exist).`);
     throw e;

@@ -22,7 +22,9 @@ import { decodeTrackableObjectGraph, tensorflow, toSafeNumber } from '../proto';
 import { Session } from '../session';
 import { Tensor } from '../tensor';
 import { GraphKeys, Variable } from '../variable';
-import { CheckpointIndex, readCheckpointIndex, readCheckpointString } from './checkpoint';
+import { CheckpointIndex, readCheckpointString } from './checkpoint';
+import { readValidatedCheckpoint } from './checkpoint_validate';
+import { copyModelFile } from '../io/read_model_file';
 import { writeNewDirectory } from './export';
 import { Module, ModuleOutput } from './module';
 import { readSavedModel } from './saved_model';
@@ -93,7 +95,7 @@ function kindOf(node: SavedObject | undefined): string {
 }
 
 function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.\-/]/g, '_').replace(/^[^A-Za-z0-9.]+/, '').replace(/\/+$/, '') || 'x';
+  return s.replace(/[^A-Za-z0-9_.\-/]/g, '_').replace(/^[^A-Za-z0-9.]+/, '').replace(/(?<!\/)\/+$/, '') || 'x'; // lookbehind: linear on long runs of '/'
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -583,9 +585,9 @@ class Tf2Layer {
         if (await exists(path.join(src, sub))) await fs.cp(path.join(src, sub), path.join(tmp, sub), { recursive: true });
       }
       if (this.model.index) await this.saveCheckpoint(s, session, path.join(tmp, 'variables', 'variables'));
-      if (await exists(path.join(src, 'fingerprint.pb'))) await fs.copyFile(path.join(src, 'fingerprint.pb'), path.join(tmp, 'fingerprint.pb'));
+      if (await exists(path.join(src, 'fingerprint.pb'))) await copyModelFile(path.join(src, 'fingerprint.pb'), path.join(tmp, 'fingerprint.pb'));
       // Last: its presence marks a complete SavedModel.
-      await fs.copyFile(path.join(src, 'saved_model.pb'), path.join(tmp, 'saved_model.pb'));
+      await copyModelFile(path.join(src, 'saved_model.pb'), path.join(tmp, 'saved_model.pb'));
     });
   }
 
@@ -809,7 +811,7 @@ export class KerasLayer {
     let index: CheckpointIndex | null = null;
     let ckptGraph: tensorflow.TrackableObjectGraph | null = null;
     if (await exists(`${prefix}.index`)) {
-      index = await readCheckpointIndex(prefix);
+      index = await readValidatedCheckpoint(prefix);
       if (index.entries.has('_CHECKPOINTABLE_OBJECT_GRAPH')) {
         ckptGraph = decodeTrackableObjectGraph(await readCheckpointString(index, '_CHECKPOINTABLE_OBJECT_GRAPH'), `${prefix} (_CHECKPOINTABLE_OBJECT_GRAPH)`);
       }

@@ -5,6 +5,7 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TfhubError } from '../errors';
+import { readModelFile } from '../io/read_model_file';
 import { decodeSavedModel, tensorflow } from '../proto';
 
 /** Reads and decodes `<dir>/saved_model.pb`. Errors name the file (code ERR_SAVED_MODEL_NOT_FOUND / INVALID_PROTO). */
@@ -12,7 +13,7 @@ export async function readSavedModel(dir: string): Promise<tensorflow.SavedModel
   const file = path.join(dir, 'saved_model.pb');
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(file);
+    bytes = await readModelFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -21,7 +22,7 @@ export async function readSavedModel(dir: string): Promise<tensorflow.SavedModel
         ? `SavedModel directory ${dir} has only saved_model.pbtxt; the text format is not supported, write saved_model.pb`
         : `SavedModel file does not exist at: ${dir} (contains neither saved_model.pb nor saved_model.pbtxt)`, { cause: e });
     }
-    throw new TfhubError('ERR_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    throw e instanceof TfhubError ? e : new TfhubError('ERR_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
   return decodeSavedModel(bytes, file);
 }

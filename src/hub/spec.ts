@@ -5,6 +5,8 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TfhubError } from '../errors';
+import { readModelFile } from '../io/read_model_file';
+import { readValidatedCheckpoint } from './checkpoint_validate';
 import { decodeModuleAttachment, decodeModuleDef, tensorflow, tensorflow_hub, unpackAny } from '../proto';
 import { ParsedTensorInfo, parseTensorInfoMap } from './tensor_info';
 import { availableTagSets, formatTags, metaGraphTags, readSavedModel, selectMetaGraph, tagSetKey } from './saved_model';
@@ -125,12 +127,13 @@ async function checkModuleDef(dir: string): Promise<void> {
   const file = path.join(dir, 'tfhub_module.pb');
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(file);
+    bytes = await readModelFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && await exists(path.join(dir, 'saved_model.pb'))) {
       throw new TfhubError('ERR_NOT_TF1_HUB_MODULE', `${dir} is a TF2 SavedModel, not a TF1 Hub module (no tfhub_module.pb): use hub.load() for it`);
     }
+    if (e instanceof TfhubError) throw e;
     throw new TfhubError(code === 'ENOENT' ? 'ERR_MODULE_NOT_FOUND' : 'ERR_READ', `${file}; ${code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, { cause: e });
   }
   const def = decodeModuleDef(bytes, file);
@@ -201,6 +204,7 @@ export async function loadModuleSpecFromDir(dir: string): Promise<ModuleSpec> {
   if (savedModel.metaGraphs.length === 0) throw new TfhubError('ERR_INVALID_MODULE', `${dir}/saved_model.pb has no meta graphs`);
   const prefix = path.join(dir, 'variables', 'variables');
   const hasVariables = await exists(prefix + '.index');
+  if (hasVariables) await readValidatedCheckpoint(prefix); // before any restore op reads it
   // Python restores variables from <dir>/variables/variables and fails when it is missing; without this check
   // the module would silently run its graph's own initializers (zeros, random values).
   if (!hasVariables && savedModel.metaGraphs.some((mg) => (mg.collectionDef?.variables?.bytesList?.value?.length ?? 0) > 0)) {

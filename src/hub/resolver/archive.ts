@@ -63,7 +63,7 @@ function quote(s: string): string {
 export function safeMemberPath(handle: string, name: string): string {
   if (name.includes('\0')) throw unsafe(handle, `member name ${quote(name)} contains a NUL character.`);
   const stripped = name.replace(/^\/+/, '');
-  const norm = path.posix.normalize(stripped === '' ? '.' : stripped).replace(/\/+$/, '');
+  const norm = path.posix.normalize(stripped === '' ? '.' : stripped).replace(/(?<!\/)\/+$/, '');
   if (norm === '' || norm === '.') return '';
   if (norm === '..' || norm.startsWith('../')) throw unsafe(handle, `relative path ${quote(name)} is invalid.`);
   return norm;

@@ -115,7 +115,8 @@ function envSeconds(name: string, min: number): number | undefined {
 
 /** Parses a byte count such as `1073741824`, `512M`, `20GiB`, `1.5g` (binary multiples). */
 export function parseByteSize(raw: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*$/i.exec(raw);
+  // Trimmed first: surrounding `\s*` in the pattern would backtrack quadratically on long runs of spaces.
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?$/i.exec(raw.trim());
   if (!m) return undefined;
   const mult = m[2] ? 1024 ** ('kmgt'.indexOf(m[2].toLowerCase()) + 1) : 1;
   const v = Math.floor(Number(m[1]) * mult);

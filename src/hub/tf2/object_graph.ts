@@ -24,6 +24,7 @@ import { Session, SessionOptions } from '../../session';
 import { decodeTrackableObjectGraph, encodeConfigProto, encodeGraphDef, tensorflow } from '../../proto';
 import { Tensor } from '../../tensor';
 import { readCheckpointIndex } from '../checkpoint';
+import { readValidatedCheckpoint } from '../checkpoint_validate';
 import { formatShape, isShapeCompatible } from '../tensor_info';
 import { ConcreteFunctionInfo, ModelParts, TensorSpecInfo } from './model';
 import { checkSignatureInput, normalizeSignatureInputs } from './signature_inputs';
@@ -357,6 +358,7 @@ class ObjectGraphLoader {
       if (this.variableHandles.size === 0) return null;
       throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `${this.dir} has variables but no checkpoint at ${prefix}.index`);
     }
+    await readValidatedCheckpoint(prefix); // before TF reads anything of it
     const ckpt = await this.readCheckpointObjectGraph(prefix);
     const map = this.matchCheckpointNodes(ckpt);
     const result = { graph: ckpt, map, prefix };

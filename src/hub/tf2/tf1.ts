@@ -21,6 +21,7 @@ import { ParsedTensorInfo, parseTensorInfo } from '../tensor_info';
 import { ModelParts, SignatureOutput, TensorSpecInfo } from './model';
 import { checkSignatureInput, normalizeSignatureInputs } from './signature_inputs';
 import { LeafSpec, isRecord, toTensor } from './structure';
+import { readValidatedCheckpoint } from '../checkpoint_validate';
 
 const INIT_OP_SIGNATURE = '__saved_model_init_op';
 
@@ -150,6 +151,7 @@ function sliceSpec(s: tensorflow.ISaveSliceInfoDef): string {
 async function restore(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph: Graph, session: Session, variables: Tf1Variable[]): Promise<void> {
   const prefix = path.join(dir, 'variables', 'variables');
   if (!(await exists(prefix + '.index'))) return;
+  await readValidatedCheckpoint(prefix); // before TF reads anything of it
   const saver = metaGraph.saverDef;
   if (saver && saver.restoreOpName && saver.filenameTensorName) {
     const op = graph.operation(opName(saver.restoreOpName));
