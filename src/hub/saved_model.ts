@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TfhubError } from '../errors';
 import { readModelFile } from '../io/read_model_file';
+import { checkObjectGraphRefs } from './object_graph_refs';
 import { decodeSavedModel, tensorflow } from '../proto';
 
 /** Reads and decodes `<dir>/saved_model.pb`. Errors name the file (code ERR_SAVED_MODEL_NOT_FOUND / INVALID_PROTO). */
@@ -24,7 +25,9 @@ export async function readSavedModel(dir: string): Promise<tensorflow.SavedModel
     }
     throw e instanceof TfhubError ? e : new TfhubError('ERR_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
-  return decodeSavedModel(bytes, file);
+  const savedModel = decodeSavedModel(bytes, file);
+  checkObjectGraphRefs(savedModel, file);
+  return savedModel;
 }
 
 /** The tags of a meta graph (possibly empty). */

@@ -276,7 +276,7 @@ export async function runCase(seed: number, id: number, classes: readonly CaseCl
     return { id, cls, what, outcome: 'ok' };
   } catch (e) {
     const code = (e as { code?: unknown } | null)?.code;
-    const message = String((e as Error)?.message ?? e).slice(0, 300);
+    const message = String((e as Error)?.message ?? e).slice(0, 300) + (process.env.FUZZ_STACK ? `\n${(e as Error)?.stack}` : '');
     return typeof code === 'string' ? { id, cls, what, outcome: 'typed', code } : { id, cls, what, outcome: 'untyped', message };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
