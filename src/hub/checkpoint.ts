@@ -3,10 +3,10 @@
  * SSTable of BundleEntryProtos) and scalar strings from the data files. Used to inspect a checkpoint before
  * any graph restores from it.
  */
-import { crc32c } from '@node-rs/crc32';
 import { uncompressSync } from 'snappy';
 
 import { TfhubError } from '../errors';
+import { maskedCrc32c } from '../io/crc32c';
 import { MAX_MODEL_FILE_BYTES_ENV, maxModelFileBytes, openModelFile, readModelFile, readModelFileRange } from '../io/read_model_file';
 import { decodeBundleEntry, decodeBundleHeader, tensorflow } from '../proto';
 import { CheckpointEntry, checkedEntry } from './checkpoint_entry';
@@ -41,11 +41,6 @@ function corrupt(what: string, why: string): TfhubError {
   return new TfhubError('ERR_INVALID_CHECKPOINT', `${what}: ${why}`);
 }
 
-/** LevelDB's masked CRC32C (as TF's table format stores block checksums). */
-function maskedCrc32c(data: Uint8Array, extra: number): number {
-  const crc = crc32c(Buffer.from([extra]), crc32c(data));
-  return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
-}
 
 /** The largest expansion of a snappy stream: a 3-byte copy tag yields at most 64 bytes. */
 const SNAPPY_MAX_RATIO = 22;
@@ -59,7 +54,7 @@ function readTableBlock(file: Buffer, offset: number, size: number, what: string
   if (offset + size + 5 > file.length) throw corrupt(what, 'block out of range');
   const stored = file.subarray(offset, offset + size);
   const type = file[offset + size];
-  if (maskedCrc32c(stored, type) !== file.readUInt32LE(offset + size + 1)) throw corrupt(what, `block checksum mismatch at offset ${offset}`);
+  if (maskedCrc32c(file.subarray(offset, offset + size + 1)) !== file.readUInt32LE(offset + size + 1)) throw corrupt(what, `block checksum mismatch at offset ${offset}`);
   let block: Buffer;
   if (type === 0) block = stored;
   else if (type === 1) {

@@ -5,9 +5,9 @@
  * known rank, offsets and sizes non-negative safe integers, slices well-formed against the shape. Errors are
  * `ERR_INVALID_CHECKPOINT` naming the file and key.
  */
-import { DType, dtypeFromTf, elementsPerValue, storageOf } from '../dtypes';
+import { DType, dtypeFromTf, elementsPerValue, isKnownDtype, isRefDtype, storageOf } from '../dtypes';
 import { TfhubError } from '../errors';
-import { isKnownDtype, isRefDtype, tensorflow, toBigInt } from '../proto';
+import { tensorflow, toBigInt } from '../proto';
 
 /** @internal One extent of a slice: `length` -1 is the whole dimension. */
 export interface SliceExtent {

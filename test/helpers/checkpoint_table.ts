@@ -1,9 +1,9 @@
 // A raw reader/writer of TensorFlow checkpoint index tables (LevelDB-style SSTables) for tests and the mutation
 // harness: entries are kept as raw BundleEntryProto bytes so that tests can write what src/ must refuse.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { crc32c } from '@node-rs/crc32';
 import { compressSync, uncompressSync } from 'snappy';
 import { tensorflow } from '../../src/proto';
+import { maskedCrc32c } from '../../src/io/crc32c';
 
 export type RawEntry = [key: Buffer, value: Buffer];
 
@@ -28,10 +28,6 @@ function readVarint(b: Uint8Array, p: number): [number, number] {
   }
 }
 
-function maskedCrc(data: Uint8Array): number {
-  const crc = crc32c(Buffer.from(data));
-  return ((((crc >>> 15) | (crc << 17)) >>> 0) + 0xa282ead8) >>> 0;
-}
 
 function readBlock(buf: Buffer, off: number, size: number): RawEntry[] {
   const raw = buf.subarray(off, off + size);
@@ -87,7 +83,7 @@ export function writeTable(file: string, entries: RawEntry[], options: { snappy?
     const data = options.snappy ? compressSync(raw) : raw;
     const trailer = Buffer.alloc(5);
     trailer[0] = options.snappy ? 1 : 0;
-    trailer.writeUInt32LE(maskedCrc(Buffer.concat([data, trailer.subarray(0, 1)])), 1);
+    trailer.writeUInt32LE(maskedCrc32c(Buffer.concat([data, trailer.subarray(0, 1)])), 1);
     const handle = Buffer.concat([varint(length), varint(data.length)]);
     out.push(data, trailer);
     length += data.length + 5;
