@@ -60,7 +60,9 @@ function expand(
     if (!table) {
       table = new Map();
       let pos = 0;
-      for (const [name, n] of outputArgSizes(byName.get(nodeName)!, lib)) {
+      const node = byName.get(nodeName);
+      if (!node) throw new TfhubError('ERR_INVALID_FUNCTION', `function ${sig.name ?? ''}: an input refers to node '${nodeName}', which is not in its body`);
+      for (const [name, n] of outputArgSizes(node, lib)) {
         table.set(name, pos);
         pos += n;
       }

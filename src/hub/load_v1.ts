@@ -23,6 +23,7 @@ import { ModelParts, SignatureOutput, TensorSpecInfo } from './tf2/model';
 import { checkSignatureInput, normalizeSignatureInputs } from './tf2/signature_inputs';
 import { LeafSpec, isRecord } from './tf2/structure';
 import { toTensor } from './tf2/values';
+import { readValidatedCheckpoint } from './checkpoint_validate';
 
 interface InputLeaf {
   readonly key: string;
@@ -120,6 +121,7 @@ async function restore(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph: 
     }
     return;
   }
+  if (await exists(prefix + '.index')) await readValidatedCheckpoint(prefix); // before TF reads anything of it
   if (saver && saver.restoreOpName && saver.filenameTensorName) {
     const op = graph.operation(opName(saver.restoreOpName));
     if (!op) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${dir}: saver restore op ${saver.restoreOpName} is not in the graph`);

@@ -11,7 +11,9 @@ import { Graph } from '../graph';
 import { decodeSavedModel, decodeVariableDef, dimsOf, encodeModuleDef, encodeSavedModel, google, tensorflow, tensorflow_hub, toSafeNumber } from '../proto';
 import { Session } from '../session';
 import { GraphKeys } from '../variable';
-import { CheckpointIndex, readCheckpointIndex } from './checkpoint';
+import { CheckpointIndex } from './checkpoint';
+import { readValidatedCheckpoint } from './checkpoint_validate';
+import { copyModelFile } from '../io/read_model_file';
 import { ASSETS_COLLECTION, formatShape, isShapeCompatible, opName, restoreV2, selectMetaGraph, sliceSpec } from './saved_model';
 import { writeCheckpoint, writeNewDirectory } from './writer';
 
@@ -79,7 +81,7 @@ export async function writeModule(source: tensorflow.ISavedModel, dir: string, w
     await fs.mkdir(path.join(tmp, 'variables'));
     for (const [source, name] of assets) {
       try {
-        await fs.copyFile(source, path.join(tmp, 'assets', name), fs.constants?.COPYFILE_EXCL ?? 1);
+        await copyModelFile(source, path.join(tmp, 'assets', name));
       } catch (e) {
         throw new TfhubError('ERR_ASSET_COPY', `cannot copy asset ${source}: ${(e as Error).message}`, { cause: e });
       }
@@ -136,7 +138,7 @@ export async function exportSpec(savedModel: tensorflow.ISavedModel, own: string
   if (!from) {
     return writeModule(savedModel, dir, own ? async (prefix) => {
       for (const f of await fs.readdir(path.dirname(own))) {
-        if (f.startsWith(path.basename(own) + '.')) await fs.copyFile(path.join(path.dirname(own), f), path.join(path.dirname(prefix), f));
+        if (f.startsWith(path.basename(own) + '.')) await copyModelFile(path.join(path.dirname(own), f), path.join(path.dirname(prefix), f), { maxBytes: Number.MAX_SAFE_INTEGER });
       }
     } : null);
   }
@@ -164,7 +166,7 @@ export async function exportSpec(savedModel: tensorflow.ISavedModel, own: string
 async function checkCheckpointFits(prefix: string, wanted: Array<{ key: string; name: string; shape: number[] | null }>): Promise<void> {
   let index: CheckpointIndex;
   try {
-    index = await readCheckpointIndex(prefix);
+    index = await readValidatedCheckpoint(prefix);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `No checkpoint at ${prefix} (${prefix}.index does not exist).`);
     throw e;

@@ -12,6 +12,8 @@ import {
 } from './saved_model';
 import { SpecExportOptions, exportSpec } from './module_writer';
 import { ResolveOptions, resolve } from './resolver';
+import { readModelFile } from '../io/read_model_file';
+import { readValidatedCheckpoint } from './checkpoint_validate';
 
 /** Collections a module's graph may have (Python's `_SUPPORTED_COLLECTIONS`). */
 export const SUPPORTED_COLLECTIONS: ReadonlySet<string> = new Set([
@@ -122,12 +124,13 @@ async function checkModuleDef(dir: string): Promise<void> {
   const file = path.join(dir, 'tfhub_module.pb');
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(file);
+    bytes = await readModelFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' && await exists(path.join(dir, 'saved_model.pb'))) {
       throw new TfhubError('ERR_NOT_TF1_HUB_MODULE', `${dir} is a TF2 SavedModel, not a TF1 Hub module (no tfhub_module.pb): use hub.load() for it`);
     }
+    if (e instanceof TfhubError) throw e;
     throw new TfhubError(code === 'ENOENT' ? 'ERR_MODULE_NOT_FOUND' : 'ERR_READ', `${file}; ${code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, { cause: e });
   }
   const def = decodeModuleDef(bytes, file);
@@ -179,6 +182,7 @@ export async function loadModuleSpecFromDir(dir: string): Promise<ModuleSpec> {
   if (savedModel.metaGraphs.length === 0) throw new TfhubError('ERR_INVALID_MODULE', `${dir}/saved_model.pb has no meta graphs`);
   const prefix = path.join(dir, 'variables', 'variables');
   const hasVariables = await exists(prefix + '.index');
+  if (hasVariables) await readValidatedCheckpoint(prefix); // before any restore op reads it
   // Python restores variables from <dir>/variables/variables and fails when it is missing; without this check
   // the module would silently run its graph's own initializers (zeros, random values).
   if (!hasVariables && savedModel.metaGraphs.some((mg) => (mg.collectionDef?.variables?.bytesList?.value?.length ?? 0) > 0)) {

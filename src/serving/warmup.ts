@@ -10,7 +10,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { buf as crc32c } from 'crc-32/crc32c';
+import { maskedCrc32c } from '../io/crc32c';
 import { DataLossError, InvalidArgumentError, ResourceExhaustedError } from '../errors';
 
 /** Where a SavedModel keeps its warmup requests, relative to the version directory. */
@@ -29,14 +29,9 @@ export interface TfRecordLimits {
   source?: string;
 }
 
-const MASK_DELTA = 0xa282ead8;
 const DEFAULT_MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
-/** TFRecord's masked CRC32C of `bytes`. */
-export function maskedCrc32c(bytes: Uint8Array): number {
-  const crc = crc32c(bytes) >>> 0;
-  return ((((crc >>> 15) | (crc << 17)) >>> 0) + MASK_DELTA) >>> 0;
-}
+export { maskedCrc32c } from '../io/crc32c';
 
 /**
  * The records of a TFRecord file's bytes (uncompressed), each CRC checked. A damaged file is a `DataLossError`

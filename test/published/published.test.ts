@@ -37,7 +37,6 @@ const DECISIONS: Record<string, { refuse?: string; tf1Session?: string; todo?: s
   // Its regress signature declares the string input tf_example:0 as DT_FLOAT: Python fails pruning it at load.
   serving_half_plus_three: { refuse: 'ERR_INVALID_SIGNATURE' },
   // Written by TF 2.14 with snappy-compressed checkpoint index blocks (read once they are supported).
-  serving_half_plus_two_tf2_cpu: { todo: 'snappy-compressed checkpoint index blocks (ERR_UNSUPPORTED_CHECKPOINT)' },
   tfx_keras_serving: { tf1Session: "restoring the saved Keras optimizer's slots needs Keras 2 ('_UserObject' object has no attribute 'add_slot')" },
 };
 

@@ -10,6 +10,7 @@ import { exists, restoreV2 } from '../saved_model';
 import { BoundLeaf, Structured, bindSpec, formatSpec } from '../tf2/structure';
 import { writeCheckpoint, writeNewDirectory } from '../writer';
 import { LayerConfig, graphBinder, invalid, isPlainObject, showGraphValue, signatureInputs, toGraphOutput } from './inputs';
+import { copyModelFile } from '../../io/read_model_file';
 
 function list(keys: Iterable<string>): string {
   return [...keys].map((k) => `'${k}'`).join(', ');
@@ -112,9 +113,9 @@ export class Tf2Layer {
         if (await exists(path.join(src, sub))) await fs.cp(path.join(src, sub), path.join(tmp, sub), { recursive: true });
       }
       if (this.plan.index) await this.saveCheckpoint(s, session, path.join(tmp, 'variables', 'variables'));
-      if (await exists(path.join(src, 'fingerprint.pb'))) await fs.copyFile(path.join(src, 'fingerprint.pb'), path.join(tmp, 'fingerprint.pb'));
+      if (await exists(path.join(src, 'fingerprint.pb'))) await copyModelFile(path.join(src, 'fingerprint.pb'), path.join(tmp, 'fingerprint.pb'));
       // Last: its presence marks a complete SavedModel.
-      await fs.copyFile(path.join(src, 'saved_model.pb'), path.join(tmp, 'saved_model.pb'));
+      await copyModelFile(path.join(src, 'saved_model.pb'), path.join(tmp, 'saved_model.pb'));
     });
   }
 

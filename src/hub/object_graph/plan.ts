@@ -9,7 +9,8 @@ import * as path from 'node:path';
 import { DType, dtypeFromTf } from '../../dtypes';
 import { TfhubError } from '../../errors';
 import { decodeTrackableObjectGraph, tensorflow, toSafeNumber } from '../../proto';
-import { CheckpointIndex, readCheckpointIndex, readCheckpointString } from '../checkpoint';
+import { CheckpointIndex, readCheckpointString } from '../checkpoint';
+import { readValidatedCheckpoint } from '../checkpoint_validate';
 import { checkModelGraph } from '../graph_check';
 import { assetPath, checkOpsRegistered, exists, formatShape, isShapeCompatible } from '../saved_model';
 import { decodeSpec, flattenSpec, unsupportedIn } from '../tf2/structure';
@@ -24,7 +25,7 @@ export function kindOf(node: SavedObject | undefined): string {
 
 /** A name TF accepts for an op, made from an arbitrary string. */
 export function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.\-/]/g, '_').replace(/^[^A-Za-z0-9.]+/, '').replace(/\/+$/, '') || 'x';
+  return s.replace(/[^A-Za-z0-9_.\-/]/g, '_').replace(/^[^A-Za-z0-9.]+/, '').replace(/(?<!\/)\/+$/, '') || 'x'; // lookbehind: linear on long runs of '/'
 }
 
 /** A variable of the object graph. */
@@ -82,7 +83,7 @@ export class RevivalPlan {
     checkModelGraph(metaGraph, dir);
     checkOpsRegistered({ library: metaGraph.graphDef?.library }, { libraryOnly: true });
     const prefix = path.join(dir, 'variables', 'variables');
-    const index = (await exists(`${prefix}.index`)) ? await readCheckpointIndex(prefix) : null;
+    const index = (await exists(`${prefix}.index`)) ? await readValidatedCheckpoint(prefix) : null; // checked against the data files before TF reads them
     const plan = new RevivalPlan(dir, metaGraph, index);
     const ckpt = index ? decodeTrackableObjectGraph(await readCheckpointString(index, CHECKPOINT_OBJECT_GRAPH), `${prefix} (${CHECKPOINT_OBJECT_GRAPH})`) : null;
     plan.planVariables(ckpt);

@@ -1,5 +1,5 @@
 /**
- * Streaming, hostile-input-safe tar extraction (plain tar, gzip; zstd as the `tar` package detects it). The rules
+ * Streaming, hostile-input-safe tar extraction (plain tar, gzip; zstd where Node's zlib has it: Node 22.15+). The rules
  * follow tensorflow_hub's `file_utils.extract_tarfile_to_destination`, tightened:
  *
  * - member names: leading `/` stripped, normalised; `.` is the root; anything that leaves the target (`..`) is
@@ -16,11 +16,13 @@
 import * as fs from 'node:fs';
 import { once } from 'node:events';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { Parser } from 'tar';
 import { ResolveError, sysCode } from './errors';
+import { DEFAULT_MAX_EXTRACT_ENTRIES } from './settings';
 
 /** The most members one archive may have. */
-export const MAX_ARCHIVE_ENTRIES = 100_000;
+export const MAX_ARCHIVE_ENTRIES = DEFAULT_MAX_EXTRACT_ENTRIES;
 
 /** Options of {@link extractTar}. */
 export interface ExtractOptions {
@@ -63,7 +65,7 @@ function quote(s: string): string {
 export function safeMemberPath(handle: string, name: string): string {
   if (name.includes('\0')) throw unsafe(handle, `member name ${quote(name)} contains a NUL character.`);
   const stripped = name.replace(/^\/+/, '');
-  const norm = path.posix.normalize(stripped === '' ? '.' : stripped).replace(/\/+$/, '');
+  const norm = path.posix.normalize(stripped === '' ? '.' : stripped).replace(/(?<!\/)\/+$/, '');
   if (norm === '' || norm === '.') return '';
   if (norm === '..' || norm.startsWith('../')) throw unsafe(handle, `relative path ${quote(name)} is invalid.`);
   return norm;
@@ -77,7 +79,20 @@ function fsFailure(handle: string, e: unknown, what: string): ResolveError {
   return invalidArchive(handle, `${what}: ${(e as Error).message}`, e);
 }
 
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd]);
+const ZSTD_UNSUPPORTED = `zstd-compressed archives need a Node.js whose zlib has zstd (22.15 or later; this is ${process.version}); use .tar or .tar.gz`;
+
+function isZstd(head: Buffer): boolean {
+  return head.length >= 4 && head.subarray(0, 4).equals(ZSTD_MAGIC);
+}
+
+/** Whether Node's zlib can decompress zstd (the `tar` parser uses it; Node 20 has none). */
+export function zstdAvailable(): boolean {
+  return typeof (zlib as unknown as Record<string, unknown>).ZstdDecompress === 'function';
+}
+
 function sniffReason(head: Buffer, contentType?: string): string | undefined {
+  if (isZstd(head) && !zstdAvailable()) return ZSTD_UNSUPPORTED;
   if (head.length >= 3 && head[0] === 0x42 && head[1] === 0x5a && head[2] === 0x68) {
     return 'bzip2-compressed archives are not supported; use .tar or .tar.gz';
   }
@@ -112,6 +127,12 @@ export async function extractTar(source: AsyncIterable<Buffer | Uint8Array | str
     if (failure) return;
     failure = e;
     onFail!();
+    // Stop parsing now: the rest of a chunk already written (a gzip chunk can expand to 100,000 members) is dropped.
+    try {
+      parser.abort(e);
+    } catch {
+      // the parser's own 'error' for the abort; the failure is already recorded
+    }
   };
   const openFds = new Set<number>();
   const closeFd = (fd: number): void => {
@@ -139,7 +160,7 @@ export async function extractTar(source: AsyncIterable<Buffer | Uint8Array | str
     }
     try {
       if (++stats.entries > maxEntries) {
-        throw new ResolveError('ERR_ARCHIVE_TOO_LARGE', `Refusing to extract ${handle}: more than ${maxEntries} archive members.`, { handle });
+        throw new ResolveError('ERR_ARCHIVE_TOO_LARGE', `Refusing to extract ${handle}: more than ${maxEntries} archive members (maxExtractEntries / TFHUB_MAX_EXTRACT_ENTRIES).`, { handle });
       }
       const rel = safeMemberPath(handle, entry.path);
       const target = rel === '' ? root : path.join(root, rel);
@@ -208,6 +229,7 @@ export async function extractTar(source: AsyncIterable<Buffer | Uint8Array | str
       const chunk = typeof raw === 'string' ? Buffer.from(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       if (chunk.length === 0) continue;
       if (head === null || head.length < 16) head = head ? Buffer.concat([head, chunk]).subarray(0, 16) : chunk.subarray(0, 16);
+      if (isZstd(head) && !zstdAvailable()) { fail(invalidArchive(handle, ZSTD_UNSUPPORTED)); break; }
       if (!parser.write(chunk) && !failure) await Promise.race([once(parser, 'drain'), failed]);
       if (failure) break;
     }

@@ -90,8 +90,35 @@ Object.defineProperty(ResolveError.prototype, 'name', { value: 'ResolveError', w
  * (which end up in logs) do not carry credentials. The `handle` property keeps the handle exactly as given.
  */
 export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^/@\s:]*):[^/@\s]*@/gi, '$1:***@');
+  // A linear scan (a regex with a free scheme start is quadratic on long scheme-like runs): for each '://'
+  // preceded by a scheme containing a letter, `user:password@` up to the first '/', '@' or white space.
+  let out = '';
+  let copied = 0;
+  for (let at = text.indexOf('://'); at >= 0; at = text.indexOf('://', at + 1)) {
+    if (at < copied) continue;
+    let s = at;
+    let letter = false;
+    while (s > copied && SCHEME_CHAR.test(text[s - 1])) {
+      s--;
+      if (LETTER.test(text[s])) letter = true;
+    }
+    if (!letter) continue;
+    let p = at + 3;
+    while (p < text.length && !USERINFO_STOP.test(text[p]) && text[p] !== ':') p++;
+    if (text[p] !== ':') continue;
+    let q = p + 1;
+    while (q < text.length && !USERINFO_STOP.test(text[q])) q++;
+    if (text[q] !== '@') continue;
+    out += `${text.slice(copied, p)}:***@`;
+    copied = q + 1;
+    at = q;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }
+
+const SCHEME_CHAR = /^[a-z0-9+.-]$/i;
+const LETTER = /^[a-z]$/i;
+const USERINFO_STOP = /^[/@\s]$/;
 
 /** @internal The error thrown when the caller's AbortSignal fires. */
 export function abortError(signal: AbortSignal | undefined, handle?: string): ResolveError {

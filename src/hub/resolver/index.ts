@@ -35,7 +35,7 @@ export {
   HUB_TF_GOOGLE_CN, GCS_GOOGLE_CN_TEMPLATE,
 } from './url';
 export {
-  LoadFormat, LOAD_FORMATS, ENV, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_MAX_EXTRACT_BYTES,
+  LoadFormat, LOAD_FORMATS, ENV, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_MAX_EXTRACT_BYTES, DEFAULT_MAX_EXTRACT_ENTRIES,
   DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_LOCK_POLL_INTERVAL_MS, certValidationDisabled,
 } from './settings';
 export { safeMemberPath, MAX_ARCHIVE_ENTRIES } from './archive';
@@ -70,6 +70,8 @@ export interface ResolveOptions {
   lockPollIntervalMs?: number;
   /** Cap on the bytes an archive may expand to (`TFHUB_MAX_EXTRACT_BYTES`; default 32 GiB). */
   maxExtractBytes?: number;
+  /** Cap on the members of one archive, checked as they stream in (`TFHUB_MAX_EXTRACT_ENTRIES`; default 100 000). */
+  maxExtractEntries?: number;
   /** Connect / idle timeout of each HTTP request (`TFHUB_HTTP_TIMEOUT_SEC`; default 60 s). */
   httpTimeoutMs?: number;
   /** Retries after transient failures (network errors, 408, 425, 429, 5xx; default 3). */
@@ -205,7 +207,7 @@ async function downloadInto(handle: string, url: string, tmp: string, s: Resolve
       },
     });
     try {
-      await extractTar(body, tmp, { handle, maxBytes: s.maxExtractBytes, contentType: r.res.headers['content-type'] });
+      await extractTar(body, tmp, { handle, maxBytes: s.maxExtractBytes, maxEntries: s.maxExtractEntries, contentType: r.res.headers['content-type'] });
     } finally {
       r.res.destroy();
     }
@@ -276,7 +278,7 @@ async function resolveLocalArchive(handle: string, file: string, size: number, o
       }
     }
     try {
-      await extractTar(read(), tmp, { handle, maxBytes: s.maxExtractBytes });
+      await extractTar(read(), tmp, { handle, maxBytes: s.maxExtractBytes, maxEntries: s.maxExtractEntries });
     } catch (e) {
       if (options.signal?.aborted) throw abortError(options.signal, handle);
       throw e;

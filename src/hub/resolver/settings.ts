@@ -20,6 +20,8 @@ export const DEFAULT_LOCK_TIMEOUT_MS = 10 * 60 * 1000;
 export const DEFAULT_HTTP_TIMEOUT_MS = 60 * 1000;
 /** Default cap on the bytes one archive may expand to (32 GiB). */
 export const DEFAULT_MAX_EXTRACT_BYTES = 32 * 1024 ** 3;
+/** Default cap on the members one archive may have. */
+export const DEFAULT_MAX_EXTRACT_ENTRIES = 100_000;
 /** Default number of retries of a download after a transient failure. */
 export const DEFAULT_RETRIES = 3;
 /** Default first back-off delay between retries (doubled each time, with jitter, at most 30 s). */
@@ -37,6 +39,7 @@ export const ENV = {
   lockTimeout: 'TFHUB_LOCK_TIMEOUT_SEC',
   httpTimeout: 'TFHUB_HTTP_TIMEOUT_SEC',
   maxExtractBytes: 'TFHUB_MAX_EXTRACT_BYTES',
+  maxExtractEntries: 'TFHUB_MAX_EXTRACT_ENTRIES',
 } as const;
 
 /** The settings one `resolve()` call runs with. */
@@ -55,6 +58,8 @@ export interface ResolvedSettings {
   httpTimeoutMs: number;
   /** Cap on the extracted (and downloaded) bytes. */
   maxExtractBytes: number;
+  /** Cap on the members of one archive. */
+  maxExtractEntries: number;
   /** Retries after transient failures. */
   retries: number;
   /** First back-off delay, ms. */
@@ -81,6 +86,8 @@ export interface SettingsOptions {
   httpTimeoutMs?: number;
   /** See `ResolveOptions.maxExtractBytes`. */
   maxExtractBytes?: number;
+  /** See `ResolveOptions.maxExtractEntries`. */
+  maxExtractEntries?: number;
   /** See `ResolveOptions.retries`. */
   retries?: number;
   /** See `ResolveOptions.retryDelayMs`. */
@@ -115,7 +122,8 @@ function envSeconds(name: string, min: number): number | undefined {
 
 /** Parses a byte count such as `1073741824`, `512M`, `20GiB`, `1.5g` (binary multiples). */
 export function parseByteSize(raw: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?\s*$/i.exec(raw);
+  // Trimmed first: surrounding `\s*` in the pattern would backtrack quadratically on long runs of spaces.
+  const m = /^(\d+(?:\.\d+)?)\s*(?:([kmgt])(?:i?b)?|b)?$/i.exec(raw.trim());
   if (!m) return undefined;
   const mult = m[2] ? 1024 ** ('kmgt'.indexOf(m[2].toLowerCase()) + 1) : 1;
   const v = Math.floor(Number(m[1]) * mult);
@@ -203,6 +211,17 @@ export function resolveSettings(options: SettingsOptions = {}): ResolvedSettings
     maxExtractBytes = DEFAULT_MAX_EXTRACT_BYTES;
   }
 
+  let maxExtractEntries: number;
+  if (options.maxExtractEntries !== undefined) {
+    maxExtractEntries = checkNumber('options.maxExtractEntries', options.maxExtractEntries, 0, true);
+  } else if (env(ENV.maxExtractEntries).trim() !== '') {
+    const raw = env(ENV.maxExtractEntries).trim();
+    if (!/^\d{1,15}$/.test(raw)) throw invalid(ENV.maxExtractEntries, env(ENV.maxExtractEntries), 'a whole number of archive members such as 100000');
+    maxExtractEntries = Number(raw);
+  } else {
+    maxExtractEntries = DEFAULT_MAX_EXTRACT_ENTRIES;
+  }
+
   const retries = options.retries !== undefined ? checkNumber('options.retries', options.retries, 0, true) : DEFAULT_RETRIES;
   const retryDelayMs = options.retryDelayMs !== undefined
     ? checkNumber('options.retryDelayMs', options.retryDelayMs, 0, false) : DEFAULT_RETRY_DELAY_MS;
@@ -217,6 +236,7 @@ export function resolveSettings(options: SettingsOptions = {}): ResolvedSettings
     lockPollIntervalMs,
     httpTimeoutMs,
     maxExtractBytes,
+    maxExtractEntries,
     retries: Number.isFinite(retries) ? retries : 1000,
     retryDelayMs,
     progressToStderr: env(ENV.downloadProgress) !== '',

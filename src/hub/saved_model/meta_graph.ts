@@ -6,6 +6,8 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TfhubError, typeError } from '../../errors';
 import { decodeSavedModel, tensorflow } from '../../proto';
+import { readModelFile } from '../../io/read_model_file';
+import { checkObjectGraphRefs } from '../object_graph_refs';
 
 /** Whether `p` exists (file or directory). */
 export async function exists(p: string): Promise<boolean> {
@@ -41,7 +43,7 @@ export async function readSavedModel(dir: string): Promise<tensorflow.SavedModel
   const file = path.join(dir, 'saved_model.pb');
   let bytes: Buffer;
   try {
-    bytes = await fs.readFile(file);
+    bytes = await readModelFile(file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
@@ -50,9 +52,11 @@ export async function readSavedModel(dir: string): Promise<tensorflow.SavedModel
         ? `SavedModel directory ${dir} has only saved_model.pbtxt; the text format is not supported, write saved_model.pb`
         : `SavedModel file does not exist at: ${dir} (contains neither saved_model.pb nor saved_model.pbtxt)`, { cause: e });
     }
-    throw new TfhubError('ERR_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+    throw e instanceof TfhubError ? e : new TfhubError('ERR_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
   }
-  return decodeSavedModel(bytes, file);
+  const savedModel = decodeSavedModel(bytes, file);
+  checkObjectGraphRefs(savedModel, file);
+  return savedModel;
 }
 
 /** The tags of a meta graph (possibly empty). */
