@@ -11,10 +11,10 @@ import * as protobuf from 'protobufjs';
 import { InvalidArgumentError } from '../../errors';
 import { toBigInt, toLong } from '../../proto';
 import { decodeMessage, encodeMessage, servingTypes } from '../proto';
-import { JsonNumber } from './json';
+import { JsonDecimal } from '../rest/json';
 
-/** One feature's values, as api_rest.md writes them. */
-export type ExampleJsonValue = string | number | bigint | boolean | JsonNumber | { b64: string };
+/** One feature's values, as the REST JSON reader (src/serving/rest/json.ts) gives them. */
+export type ExampleJsonValue = string | number | bigint | boolean | JsonDecimal | { b64: string };
 /** A tf.Example as api_rest.md writes it: feature name -> a value or a list of values. */
 export type ExampleJson = Record<string, ExampleJsonValue | ExampleJsonValue[]>;
 
@@ -40,22 +40,17 @@ function addValue(v: unknown, name: string, f: FeatureObj): void {
   };
   if (typeof v === 'boolean') return put('int64List', v ? 1 : 0);
   if (typeof v === 'string') return put('bytesList', Buffer.from(v, 'utf8'));
-  if (v instanceof JsonNumber) {
-    if (v.isFloat) return put('floatList', Number(v.source));
-    const b = v.toBigInt();
-    if (b >= 2n ** 63n) throw new InvalidArgumentError(`Feature: ${name} has uint64_t element. Only int64_t is supported.`);
-    if (b < -(2n ** 63n)) throw new InvalidArgumentError(`Feature: ${name} has element with unexpected JSON type: number`);
-    return put('int64List', toLong(b));
-  }
+  // Numbers: written with a fraction or exponent -> float (JsonDecimal when integral); integers -> int64.
+  if (v instanceof JsonDecimal) return put('floatList', v.value);
   if (typeof v === 'bigint') {
-    if (v >= 2n ** 63n || v < -(2n ** 63n)) throw new InvalidArgumentError(`Feature: ${name} has an element out of int64 range`);
+    if (v >= 2n ** 63n) throw new InvalidArgumentError(`Feature: ${name} has uint64_t element. Only int64_t is supported.`);
+    if (v < -(2n ** 63n)) throw new InvalidArgumentError(`Feature: ${name} has element with unexpected JSON type: Number`);
     return put('int64List', toLong(v));
   }
   if (typeof v === 'number') {
-    // Without the number's text (plain JSON.parse), integers are int64 and the rest float.
     if (Number.isSafeInteger(v)) return put('int64List', v);
-    if (Number.isFinite(v) && !Number.isInteger(v)) return put('floatList', v);
-    throw new InvalidArgumentError(`Feature: ${name} has a number that is not exact: ${v}`);
+    if (!Number.isInteger(v)) return put('floatList', v);
+    throw new InvalidArgumentError(`Feature: ${name} has an integer that is not exact: ${v} (use a reader that keeps int64)`);
   }
   if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { b64?: unknown }).b64 === 'string') {
     return put('bytesList', decodeBase64((v as { b64: string }).b64, name));
@@ -73,7 +68,7 @@ function decodeBase64(s: string, name: string): Uint8Array {
 
 /** The `tensorflow.Example` message object of one api_rest.md example. @throws InvalidArgumentError */
 export function exampleFromJson(json: unknown): { features: { feature: Record<string, FeatureObj> } } {
-  if (json === null || typeof json !== 'object' || Array.isArray(json) || json instanceof JsonNumber) {
+  if (json === null || typeof json !== 'object' || Array.isArray(json) || json instanceof JsonDecimal) {
     throw new InvalidArgumentError(`Example must be JSON object but got JSON ${jsonType(json)}`);
   }
   const feature: Record<string, FeatureObj> = Object.create(null);
@@ -119,14 +114,22 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** api_rest.md JSON of serialized tf.Example bytes: bytes as UTF-8 strings when valid, else {"b64"}. */
+/**
+ * api_rest.md JSON of serialized tf.Example bytes: bytes as UTF-8 strings when valid, else {"b64"}; floats as
+ * numbers (JsonDecimal when integral, so they read back as floats); int64 as numbers, or bigints past 2^53.
+ */
 export function exampleToJson(bytes: Uint8Array): ExampleJson {
   const ex = decodeMessage<{ features?: { feature?: Record<string, FeatureObj> } }>(servingTypes().Example, bytes, 'tf.Example');
   const out: ExampleJson = {};
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   for (const [name, f] of Object.entries(ex.features?.feature ?? {})) {
-    if (f.floatList) out[name] = f.floatList.value.map((v) => new JsonNumber(floatText(v)));
-    else if (f.int64List) out[name] = f.int64List.value.map((v) => new JsonNumber(toBigInt(v as number).toString()));
+    if (f.floatList) out[name] = f.floatList.value.map((v) => (Number.isInteger(v) ? new JsonDecimal(v) : v));
+    else if (f.int64List) {
+      out[name] = f.int64List.value.map((v) => {
+        const b = toBigInt(v as number);
+        return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
+      });
+    }
     else if (f.bytesList) {
       out[name] = f.bytesList.value.map((b) => {
         try {
@@ -138,11 +141,6 @@ export function exampleToJson(bytes: Uint8Array): ExampleJson {
     } else out[name] = [];
   }
   return out;
-}
-
-function floatText(v: number): string {
-  const s = String(v);
-  return /[.eE]|Infinity|NaN/.test(s) ? s : `${s}.0`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
