@@ -9,6 +9,9 @@ import { REST_FIXTURES, RestServer, SERVING_FIXTURES, call, startRest } from './
 const HP3 = readJson(path.join(REST_FIXTURES, 'half_plus_three.json'));
 const MULTI = readJson(path.join(SERVING_FIXTURES, 'tf2_multi.json'));
 const HALF = readJson(path.join(SERVING_FIXTURES, 'half_plus.json'));
+const EXAMPLE = readJson(path.join(SERVING_FIXTURES, 'tf1_example.json'));
+/** JSON text with every number written as a decimal (TF Serving reads `1` as int64 and `1.0` as float). */
+const floatsJson = (v: unknown): string => JSON.stringify(v, (_, x) => (typeof x === 'number' ? `@@${Number.isInteger(x) ? x.toFixed(1) : x}@@` : x)).replace(/"@@([^@]*)@@"/g, '$1');
 const callOf = (sig: string) => MULTI.calls.find((c: { signature: string }) => c.signature === sig);
 
 describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
@@ -21,6 +24,7 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
             { name: 'saved_model_half_plus_three', basePath: path.join(REST_FIXTURES, 'half_plus_three') },
             { name: 'half', basePath: path.join(SERVING_FIXTURES, 'half_plus'), modelVersionPolicy: { all: {} }, versionLabels: { stable: 1, canary: 2 } },
             { name: 'multi', basePath: path.join(REST_FIXTURES, 'multi_base') },
+            { name: 'ex', basePath: path.join(REST_FIXTURES, 'example_base') },
           ],
         },
       },
@@ -120,5 +124,25 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
     assert.deepEqual([r.status, r.json], [404, { error: 'Servable not found for request: Specific(half, 9)' }]);
     r = await call(`${s.url}/v1/models/half/labels/nope:predict`, 'POST', '{"instances": [1.0]}');
     assert.deepEqual([r.status, r.json], [400, { error: 'Unrecognized servable version label: nope' }]);
+  });
+
+  it('classify and regress on tf.Example JSON (tf1_example, scores and values from Python)', async () => {
+    const c = await call(`${s.url}/v1/models/ex:classify`, 'POST', `{"signature_name": "classify", "examples": ${floatsJson(EXAMPLE.examples_json)}}`);
+    assert.equal(c.status, 200, c.text);
+    assert.equal(c.json.results.length, 3);
+    c.json.results.forEach((row: Array<[string, number]>, i: number) => {
+      assert.deepEqual(row.map((p) => p[0]), EXAMPLE.classify.labels);
+      row.forEach((p, j) => assert.equal(Math.fround(p[1]), Math.fround(EXAMPLE.classify.scores[i][j])));
+    });
+    const r = await call(`${s.url}/v1/models/ex:regress`, 'POST', `{"signature_name": "regress", "examples": ${floatsJson(EXAMPLE.examples_json)}}`);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.results.map(Math.fround), EXAMPLE.regress.values.map(Math.fround));
+    // context: features shared by every example
+    const ctx = await call(`${s.url}/v1/models/ex:regress`, 'POST', `{"signature_name": "regress", "context": {"scale": 2.0}, "examples": [{"x": [-3.0, 0.5]}]}`);
+    assert.deepEqual(ctx.json, { results: [EXAMPLE.regress.values[1]] });
+    // a predict signature is not a regression signature
+    const bad = await call(`${s.url}/v1/models/ex:regress`, 'POST', '{"signature_name": "predict", "examples": [{"x": [1.0, 2.0]}]}');
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error, /Expected regression signature method_name to be tensorflow\/serving\/regress/);
   });
 });
