@@ -10,11 +10,13 @@
  *   http.createServer(server.restHandler()).listen(8501);
  */
 import type * as http from 'node:http';
-import { CancelledError, InvalidArgumentError, NotFoundError, UnavailableError, UnimplementedError } from '../errors';
+import type * as grpc from '@grpc/grpc-js';
+import { CancelledError, InvalidArgumentError, NotFoundError, UnavailableError } from '../errors';
 import { tensorflow } from '../proto';
 import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
 import { ModelConfigObject, ModelServerConfigObject, validateConfig } from './config';
+import { addServingServices, GrpcServiceOptions } from './grpc';
 import { createRestHandler, RestOptions } from './rest/handler';
 import { DEFAULT_SIGNATURE, Servable } from './servable';
 import { Lease, ModelVersions, VersionStatus } from './versions';
@@ -46,9 +48,6 @@ export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelN
   /** Called with one line per version loaded, unloaded or failed (default: none). */
   log?: (line: string) => void;
 };
-
-/** A gRPC server to add the TF Serving services to (`@grpc/grpc-js`'s `Server`). */
-export interface GrpcServerLike { addService(service: unknown, implementation: unknown): void }
 
 function toQuery(query: ModelSpecQuery | string, opts?: Partial<ModelSpecQuery>): ModelSpecQuery {
   if (typeof query === 'string') return { ...opts, name: query };
@@ -223,10 +222,8 @@ export class ModelServer {
     return createRestHandler(this, this.options.rest);
   }
 
-  /** Adds PredictionService and ModelService to a `@grpc/grpc-js` server. */
-  addGrpcServices(server: GrpcServerLike): void {
-    void server;
-    // REQUEST(serve-grpc): export addServingServices(server, modelServer) from src/serving/grpc; wired here once merged.
-    throw new UnimplementedError('the gRPC services are not available in this build');
+  /** Adds `tensorflow.serving.PredictionService` and `ModelService` to a `@grpc/grpc-js` server. */
+  addGrpcServices(server: grpc.Server, options?: GrpcServiceOptions): void {
+    addServingServices(server, this, options);
   }
 }
