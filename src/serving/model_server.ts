@@ -25,15 +25,46 @@ export { ModelConfigObject, ModelServerConfigObject, VersionPolicyObject } from 
 export { VersionState, VersionStatus } from './versions';
 
 /** Which model, version and signature a request is for (TF Serving's `ModelSpec`). */
-export interface ModelSpecQuery { name: string; version?: number | bigint; versionLabel?: string; signatureName?: string }
+export interface ModelSpecQuery {
+  /** The model's name in the config. */
+  name: string;
+  /** A version number (default: the latest available). */
+  version?: number | bigint;
+  /** A version label of the config's `versionLabels` (not together with `version`). */
+  versionLabel?: string;
+  /** The signature (default `serving_default`). */
+  signatureName?: string;
+}
 /** The model, version and signature that answered a request. */
-export interface ResolvedModelSpec { name: string; version: number; signatureName: string }
+export interface ResolvedModelSpec {
+  /** The model's name. */
+  name: string;
+  /** The version that answered. */
+  version: number;
+  /** The signature that ran. */
+  signatureName: string;
+}
 /** Result of Classify: one list of (label, score) per example. */
-export interface ClassifyResult { modelSpec: ResolvedModelSpec; classifications: Array<Array<{ label: string; score: number }>> }
+export interface ClassifyResult {
+  /** What answered. */
+  modelSpec: ResolvedModelSpec;
+  /** Per example, its (label, score) pairs (label `''` when the signature has no classes, score 0 without scores). */
+  classifications: Array<Array<{ label: string; score: number }>>;
+}
 /** Result of Regress: one value per example. */
-export interface RegressResult { modelSpec: ResolvedModelSpec; values: number[] }
+export interface RegressResult {
+  /** What answered. */
+  modelSpec: ResolvedModelSpec;
+  /** One value per example. */
+  values: number[];
+}
 /** Options of `predict`: an output filter, an abort signal, and (when the model is given by name) the spec fields. */
-export interface PredictOptions extends Omit<Partial<ModelSpecQuery>, 'name'> { outputFilter?: string[]; signal?: AbortSignal }
+export interface PredictOptions extends Omit<Partial<ModelSpecQuery>, 'name'> {
+  /** Only these outputs, in this order (TF Serving's `output_filter`). */
+  outputFilter?: string[];
+  /** Aborting it before the run starts rejects with CANCELLED. */
+  signal?: AbortSignal;
+}
 
 /** Options of `new ModelServer(...)`: a config (or one model by name and base path) and server options. */
 export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelName: string; modelBasePath: string }) & {
