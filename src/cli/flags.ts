@@ -3,6 +3,7 @@
  * `--name=true|false`). A spec lists each flag's type, default and help; parsing gives typed values or a
  * `FlagError` naming the flag.
  */
+import { TfhubError } from '../errors';
 
 /** A flag's value type. */
 export type FlagType = 'bool' | 'int32' | 'int64' | 'float' | 'string';
@@ -16,9 +17,10 @@ export interface FlagSpec {
 }
 
 /** A command-line error (unknown flag, bad value): message names the flag; the CLI exits with code 2. */
-export class FlagError extends Error {
-  /** Always `'ERR_INVALID_FLAG'`. */
-  readonly code = 'ERR_INVALID_FLAG';
+export class FlagError extends TfhubError {
+  constructor(message: string) {
+    super('ERR_INVALID_FLAG', message);
+  }
 }
 
 function convert(spec: FlagSpec, text: string): boolean | number | string {

@@ -6,8 +6,7 @@
  */
 import * as path from 'node:path';
 import * as hub from '../hub';
-import { isTf1HubModule } from '../hub/tf2';
-import { ParsedTensorInfo } from '../hub/tensor_info';
+import { ParsedTensorInfo, isTf1HubModule } from '../hub/saved_model';
 import { Tensor } from '../tensor';
 import { FlagError } from './flags';
 

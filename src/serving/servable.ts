@@ -4,9 +4,8 @@
  * messages.
  */
 import { FailedPreconditionError, InvalidArgumentError, UnimplementedError } from '../errors';
-import { LoadedModel, isTf1HubModule, load } from '../hub/tf2';
-import { readSavedModel } from '../hub/saved_model';
-import { chooseMetaGraph } from '../hub/tf2/load';
+import { LoadedModel, load } from '../hub/tf2';
+import { INIT_OP_SIGNATURE, chooseMetaGraph, isTf1HubModule, readSavedModel } from '../hub/saved_model';
 import { tensorflow } from '../proto';
 import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
@@ -17,7 +16,6 @@ export const DEFAULT_SIGNATURE = 'serving_default';
 export const PREDICT_METHOD = 'tensorflow/serving/predict';
 export const CLASSIFY_METHOD = 'tensorflow/serving/classify';
 export const REGRESS_METHOD = 'tensorflow/serving/regress';
-const INIT_OP_SIGNATURE = '__saved_model_init_op';
 
 /** How to load a version. */
 export interface LoadSpec {
@@ -48,7 +46,7 @@ export class Servable {
       const savedModel = await readSavedModel(dir);
       const metaGraph = chooseMetaGraph(savedModel, dir, tags, isHub);
       const defs: Record<string, tensorflow.ISignatureDef> = {};
-      for (const [k, v] of Object.entries(metaGraph.signatureDef ?? {})) if (k !== INIT_OP_SIGNATURE) defs[k] = v;
+      for (const [k, v] of Object.entries(metaGraph.signatureDef ?? {}) as Array<[string, tensorflow.ISignatureDef]>) if (k !== INIT_OP_SIGNATURE) defs[k] = v;
       const model = await load(dir, { tags, session: spec.session });
       return new Servable(version, model, defs);
     } catch (e) {
