@@ -5,7 +5,7 @@
 import { Tensor } from '../tensor';
 import type { LoadedModel, SignatureFunction, SignatureOutput, TensorSpecInfo } from './tf2/model';
 import { checkSignatureInput, normalizeSignatureInputs } from './tf2/signature_inputs';
-import { toTensor } from './tf2/structure';
+import { toTensor } from './tf2/values';
 import { BatchCallOptions, Batcher, BatcherOptions, createBatcher } from '../batching/batcher';
 import { BatchingParameters } from '../batching/params';
 

@@ -20,7 +20,8 @@ import {
 } from './saved_model';
 import { ModelParts, SignatureOutput, TensorSpecInfo } from './tf2/model';
 import { checkSignatureInput, normalizeSignatureInputs } from './tf2/signature_inputs';
-import { LeafSpec, isRecord, toTensor } from './tf2/structure';
+import { LeafSpec, isRecord } from './tf2/structure';
+import { toTensor } from './tf2/values';
 
 interface InputLeaf {
   readonly key: string;

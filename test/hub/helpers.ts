@@ -7,8 +7,9 @@ import path from 'node:path';
 import { Graph, Output, Session, Tensor, hub } from '../../src';
 import { decodeSavedModel, encodeSavedModel, tensorflow } from '../../src/proto';
 
-export const FIXTURES = path.join(__dirname, '../../../test/fixtures');
-export const REPO = path.join(__dirname, '../../..');
+import { FIXTURES } from '../helpers/fixtures';
+import { assertClose as allClose } from '../helpers/assert_close';
+export { FIXTURES, REPO } from '../helpers/fixtures';
 
 export const fixtureDir = (name: string): string => path.join(FIXTURES, name);
 export const hasFixture = (name: string): boolean =>
@@ -98,11 +99,7 @@ export const nums = (t: Tensor): number[] => Array.from(t.data() as ArrayLike<nu
 
 /** Asserts two number arrays agree within tol. */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string, tol = 1e-5): void {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    assert.ok(err <= tol || err <= tol * Math.abs(expected[i]), `${label}[${i}]: got ${actual[i]}, expected ${expected[i]}`);
-  }
+  allClose(actual, expected, { rtol: tol, atol: tol }, label);
 }
 
 /** Asserts `fn` throws an error with `code` whose message contains every keyword. */

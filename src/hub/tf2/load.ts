@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { TfhubError, typeError } from '../../errors';
 import { SessionOptions } from '../../session';
-import { checkModelDir, chooseMetaGraph, exists, isTf1HubModule, metaGraphTags, readSavedModel } from '../saved_model';
+import { chooseMetaGraph, resolveModelDir, exists, isTf1HubModule, metaGraphTags, readSavedModel } from '../saved_model';
 import { loadTf1Model } from '../load_v1';
 import { LoadedModel } from './model';
 import { loadObjectGraphModel } from '../object_graph';
@@ -36,9 +36,7 @@ export interface LoadOptions {
  */
 export async function load(handle: string, options: LoadOptions = {}): Promise<LoadedModel> {
   if (typeof handle !== 'string' || handle === '') throw typeError('ERR_INVALID_ARG_TYPE', `Expected a string, got ${handle === '' ? "''" : String(handle)}`);
-  const resolved = options.resolve ? await options.resolve(handle) : handle;
-  if (typeof resolved !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `resolve(${handle}) must give a directory path, got ${String(resolved)}`);
-  await checkModelDir(resolved);
+  const resolved = await resolveModelDir(handle, options.resolve ?? ((h) => h));
   const isHub = await isTf1HubModule(resolved);
   const hasPb = await exists(path.join(resolved, 'saved_model.pb'));
   if (!hasPb && !(await exists(path.join(resolved, 'saved_model.pbtxt')))) {

@@ -43,15 +43,7 @@ export function rss(): number {
   return process.memoryUsage().rss;
 }
 
-/** Settles with the promise's rejection (or throws if it resolved): for assert-style checks on async errors. */
-export async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
+export { rejection } from '../../helpers/rejection';
 
 /** A chain of `depth` MatMuls y = x·W·W·…·W on n×n float32, W = 1/n everywhere: x of ones stays ones. */
 export interface Chain {
