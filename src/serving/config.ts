@@ -120,7 +120,10 @@ function modelFrom(msg: TextMessage, where: Where): ModelConfigObject {
 /** Parses a `ModelServerConfig` in text format (file name used in errors). */
 export function parseModelServerConfig(text: string, file = '<model_config>'): ModelServerConfigObject {
   const root = parseTextFormat(text, file);
-  const where: Where = (f, reason) => new TextFormatError(file, f.line, f.col, reason);
+  // Errors about a value point at the value; others at the field name.
+  const where: Where = (f, reason) => (/^Expected (string|integer)|Unknown enumeration/.test(reason)
+    ? new TextFormatError(file, f.valueLine, f.valueCol, reason)
+    : new TextFormatError(file, f.line, f.col, reason));
   fieldsOf(root, 'tensorflow.serving.ModelServerConfig', ['model_config_list', 'custom_model_config'], where);
   const configs: ModelConfigObject[] = [];
   for (const f of root.fields) {

@@ -15,6 +15,9 @@ export interface TextField {
   line: number;
   col: number;
   value: TextScalar | TextMessage;
+  /** Where the value starts (for scalars; the field name's position for messages). */
+  valueLine: number;
+  valueCol: number;
 }
 
 /** A message: its fields in file order (repeated fields appear once per value). */
@@ -110,15 +113,16 @@ export function parseTextFormat(text: string, file = '<text>'): TextMessage {
       p++;
       let sawColon = false;
       if (tokens[p].type === 'punct' && tokens[p].text === ':') { p++; sawColon = true; }
-      const values = (): Array<TextScalar | TextMessage> => {
+      type Positioned = { v: TextScalar | TextMessage; line: number; col: number };
+      const values = (): Positioned[] => {
         const v = tokens[p];
         if (v.type === 'punct' && (v.text === '{' || v.text === '<')) {
           p++;
-          return [parseMessage(v.text === '{' ? '}' : '>', depth + 1)];
+          return [{ v: parseMessage(v.text === '{' ? '}' : '>', depth + 1), line: t.line, col: t.col }];
         }
         if (v.type === 'punct' && v.text === '[' && sawColon) {
           p++;
-          const out: Array<TextScalar | TextMessage> = [];
+          const out: Positioned[] = [];
           if (tokens[p].type === 'punct' && tokens[p].text === ']') { p++; return out; }
           for (;;) {
             out.push(...values());
@@ -130,12 +134,13 @@ export function parseTextFormat(text: string, file = '<text>'): TextMessage {
         }
         if (!sawColon) throw err(v, `Expected ":", found ${describe(v)}.`);
         p++;
-        if (v.type === 'string') return [{ kind: 'string', value: v.value! }];
-        if (v.type === 'number') return [{ kind: 'number', text: v.text }];
-        if (v.type === 'ident') return [{ kind: 'ident', text: v.text }];
+        const at = { line: v.line, col: v.col };
+        if (v.type === 'string') return [{ v: { kind: 'string', value: v.value! }, ...at }];
+        if (v.type === 'number') return [{ v: { kind: 'number', text: v.text }, ...at }];
+        if (v.type === 'ident') return [{ v: { kind: 'ident', text: v.text }, ...at }];
         throw err(v, `Expected a value, got: ${describe(v)}`);
       };
-      for (const value of values()) fields.push({ name: t.text, line: t.line, col: t.col, value });
+      for (const { v, line, col } of values()) fields.push({ name: t.text, line: t.line, col: t.col, value: v, valueLine: line, valueCol: col });
       const sep = tokens[p];
       if (sep.type === 'punct' && (sep.text === ',' || sep.text === ';')) p++;
     }

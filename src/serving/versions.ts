@@ -27,27 +27,28 @@ interface VersionEntry {
 /** A version lent to one request; `release()` it when the request is done. */
 export interface Lease { servable: Servable; release(): void }
 
-/** The numeric version directories under `basePath` (names that are non-negative integers). */
-export async function listVersionDirs(basePath: string): Promise<number[]> {
+/** The numeric version directories under `basePath` (names that are non-negative integers, e.g. `00000123`), by version. */
+export async function listVersionDirs(basePath: string): Promise<Map<number, string>> {
   let names: string[];
   try {
     names = await fs.readdir(basePath);
   } catch {
-    return [];
+    return new Map();
   }
-  const out: number[] = [];
-  for (const n of names) {
+  const out = new Map<number, string>();
+  for (const n of names.sort()) {
     if (!/^\d+$/.test(n)) continue;
     const v = Number(n);
-    if (!Number.isSafeInteger(v)) continue;
+    if (!Number.isSafeInteger(v) || out.has(v)) continue;
     const st = await fs.stat(path.join(basePath, n)).catch(() => null);
-    if (st?.isDirectory()) out.push(v);
+    if (st?.isDirectory()) out.set(v, path.join(basePath, n));
   }
-  return out.sort((a, b) => a - b);
+  return out;
 }
 
 /** The versions a policy wants from those on disk (`latest` with `numVersions` 1 by default). */
-export function selectVersions(config: ModelConfigObject, onDisk: number[]): number[] {
+export function selectVersions(config: ModelConfigObject, available: Iterable<number>): number[] {
+  const onDisk = [...available].sort((a, b) => a - b);
   const policy = config.modelVersionPolicy;
   if (policy?.all) return [...onDisk];
   if (policy?.specific) return onDisk.filter((v) => policy.specific!.versions.includes(v));
@@ -89,13 +90,14 @@ export class ModelVersions {
 
   private async doSync(): Promise<void> {
     if (this.closed) return;
-    const wanted = new Set(selectVersions(this.config, await listVersionDirs(this.config.basePath)));
+    const dirs = await listVersionDirs(this.config.basePath);
+    const wanted = new Set(selectVersions(this.config, dirs.keys()));
     const loads: Promise<void>[] = [];
     for (const v of wanted) {
       const e = this.entries.get(v);
       if (e && e.state !== 'END') continue;
       if (e && e.error) continue; // a failed version is not retried while it stays on disk
-      loads.push(this.loadVersion(v));
+      loads.push(this.loadVersion(v, dirs.get(v)!));
     }
     await Promise.all(loads);
     // New versions are available before old ones stop taking traffic.
@@ -107,12 +109,12 @@ export class ModelVersions {
     await Promise.all(unloads);
   }
 
-  private async loadVersion(version: number): Promise<void> {
+  private async loadVersion(version: number, dir: string): Promise<void> {
     const entry: VersionEntry = { version, state: 'LOADING', error: null, servable: null, inflight: 0, drained: null };
     this.entries.set(version, entry);
     this.log(`Loading servable version ${this.id(version)}`);
     try {
-      const servable = await Servable.load(path.join(this.config.basePath, String(version)), version, this.loadSpec);
+      const servable = await Servable.load(dir, version, this.loadSpec);
       if (this.closed) {
         servable.close();
         entry.state = 'END';

@@ -2,15 +2,15 @@
  * The `:classify` / `:regress` bodies of TF Serving's REST API: `examples` (+ optional `context`) in, and the
  * `results` written back as TF Serving writes them (MakeJsonFromClassificationResult / …RegressionResult).
  */
-import { InvalidArgumentError, UnimplementedError } from '../../errors';
+import { InvalidArgumentError } from '../../errors';
+import { serializedExamplesFromJson } from '../codec/example';
 import { JsonValue } from './json';
 import { formatDecimal } from './tensor_json';
 
 /** Serialized tf.Examples of a classify/regress body (context merged into each example). */
 export function examplesFromJson(doc: { [key: string]: JsonValue }, verb: string): Uint8Array[] {
-  void doc; void verb;
-  // REQUEST(serve-grpc): serializedExamplesFromJson from src/serving/codec/example.ts replaces this once merged.
-  throw new UnimplementedError('classify/regress over REST needs the tf.Example codec');
+  void verb;
+  return serializedExamplesFromJson(doc.examples, 'context' in doc ? doc.context : undefined);
 }
 
 /** `{"results": [[[label, score], …], …]}`. */
