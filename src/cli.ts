@@ -5,8 +5,9 @@
  *   tfhub-node serve [--flag=value ...]                                             tensorflow_model_server's drop-in
  * `tfhub-node <command> --help` lists a command's options. Usage errors exit with code 2.
  */
-import { runCommand } from './cli/run';
-import { serveCommand } from './cli/serve';
+// Commands load lazily, so that usage errors answer without loading TensorFlow.
+const runCommand = async (argv: string[]) => (await import('./cli/run')).runCommand(argv);
+const serveCommand = async (argv: string[]) => (await import('./cli/serve')).serveCommand(argv);
 
 const USAGE = `usage: tfhub-node <command> [options]
 commands:

@@ -5,11 +5,12 @@
  */
 import * as http from 'node:http';
 import { promises as fs } from 'node:fs';
-import { tensorflowVersion } from '../native';
-import { ModelServer, ModelServerConfigObject, ModelServerOptions } from '../serving/model_server';
-import { readModelServerConfig } from '../serving/config';
+import type { ModelServer, ModelServerOptions } from '../serving/model_server';
+import { ModelServerConfigObject, readModelServerConfig } from '../serving/config';
 import { parseTextFormat } from '../serving/text_format';
+import type * as grpc from '@grpc/grpc-js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags';
+import { parseChannelArguments } from './grpc_server';
 import { SERVE_FLAGS } from './serve_flags';
 
 /** What `serve` prints for `--help`. */
@@ -48,6 +49,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let flags: Record<string, boolean | number | string>;
   let configFile = '';
   let config: ModelServerConfigObject;
+  let channel: ReturnType<typeof parseChannelArguments>;
   try {
     const parsed = parseFlags(argv, SERVE_FLAGS);
     if (parsed.help) {
@@ -56,6 +58,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
     flags = parsed.values;
     if (flags.version) {
+      const { tensorflowVersion } = await import('../native');
       process.stdout.write(`TensorFlow ModelServer: tfhub-node\nTensorFlow Library: ${tensorflowVersion()}\n`);
       return 0;
     }
@@ -69,6 +72,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (flags.port !== 0 && flags.port === flags.rest_api_port) throw new UsageError('--rest_api_port cannot be the same as --port');
     if ((flags.file_system_poll_wait_seconds as number) < 0) throw new UsageError('--file_system_poll_wait_seconds: negative values are not supported');
     if ((flags.rest_api_timeout_in_ms as number) < 0) throw new UsageError('--rest_api_timeout_in_ms must not be negative');
+    channel = parseChannelArguments(flags.grpc_channel_arguments as string);
     await checkTextProto('batching_parameters_file', flags.batching_parameters_file as string);
     await checkTextProto('monitoring_config_file', flags.monitoring_config_file as string);
     configFile = flags.model_config_file as string;
@@ -102,9 +106,12 @@ export async function serveCommand(argv: string[]): Promise<number> {
     },
     log,
   };
+  // TensorFlow loads only now: usage errors above answer at once.
+  const { ModelServer: Server } = await import('../serving/model_server');
+  const { startGrpc, stopGrpc } = await import('./grpc_server');
   let server: ModelServer;
   try {
-    server = new ModelServer(options);
+    server = new Server(options);
   } catch (e) {
     process.stderr.write(`tfhub-node serve: ${(e as Error).message}\n`);
     return 2;
@@ -117,6 +124,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let stop: (code: number) => void = () => undefined;
   const done = new Promise<number>((resolve) => { stop = resolve; });
   const httpServers: http.Server[] = [];
+  let grpcServer: grpc.Server | null = null;
   let configTimer: NodeJS.Timeout | null = null;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -127,7 +135,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
         s.close();
         s.closeIdleConnections();
       }
-      await server.close();
+      await Promise.all([server.close(), grpcServer ? stopGrpc(grpcServer) : undefined]);
       for (const s of httpServers) s.closeAllConnections();
       return 0;
     })();
@@ -148,8 +156,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     });
     if (failed.length > 0 && !stopping) throw new Error(`Some models did not become available: ${failed.join('; ')}`);
     const host = flags.bind_address as string;
-    if (flags.port !== 0 || flags.grpc_socket_path) {
-      log('gRPC is not available in this build: --port and --grpc_socket_path are ignored');
+    const grpcAddresses: string[] = [];
+    if (flags.port !== 0) grpcAddresses.push(`${host.includes(':') ? `[${host}]` : host}:${flags.port}`);
+    if (flags.grpc_socket_path) grpcAddresses.push(`unix:${flags.grpc_socket_path}`);
+    if (grpcAddresses.length > 0 && !stopping) {
+      if (channel!.ignored.length > 0) log(`--grpc_channel_arguments: ignored (not grpc-js server options): ${channel!.ignored.join(', ')}`);
+      grpcServer = await startGrpc(server, grpcAddresses, channel!.options);
+      for (const a of grpcAddresses) log(`Running gRPC ModelServer at ${a} ...`);
     }
     if (flags.rest_api_port !== 0 && !stopping) {
       const rest = http.createServer(server.restHandler());
@@ -168,6 +181,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stderr.write(`tfhub-node serve: Failed to start server. Error: ${(e as Error).message}\n`);
     await server.close().catch(() => undefined);
     for (const s of httpServers) s.close();
+    grpcServer?.forceShutdown();
     return 1;
   }
   return done;

@@ -32,7 +32,10 @@ export interface ModelConfigObject {
 }
 
 /** TF Serving's `ModelServerConfig` as an object (`model_config_list`). */
-export interface ModelServerConfigObject { modelConfigList: { config: ModelConfigObject[] } }
+export interface ModelServerConfigObject {
+  /** The models to serve (`model_config_list { config { … } }`). */
+  modelConfigList: { config: ModelConfigObject[] };
+}
 
 type Where = (f: TextField, reason: string) => Error;
 

@@ -10,11 +10,13 @@
  *   http.createServer(server.restHandler()).listen(8501);
  */
 import type * as http from 'node:http';
-import { CancelledError, InvalidArgumentError, NotFoundError, UnavailableError, UnimplementedError } from '../errors';
+import type * as grpc from '@grpc/grpc-js';
+import { CancelledError, InvalidArgumentError, NotFoundError, UnavailableError } from '../errors';
 import { tensorflow } from '../proto';
 import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
 import { ModelConfigObject, ModelServerConfigObject, validateConfig } from './config';
+import { addServingServices, GrpcServiceOptions } from './grpc';
 import { createRestHandler, RestOptions } from './rest/handler';
 import { DEFAULT_SIGNATURE, Servable } from './servable';
 import { Lease, ModelVersions, VersionStatus } from './versions';
@@ -23,15 +25,46 @@ export { ModelConfigObject, ModelServerConfigObject, VersionPolicyObject } from 
 export { VersionState, VersionStatus } from './versions';
 
 /** Which model, version and signature a request is for (TF Serving's `ModelSpec`). */
-export interface ModelSpecQuery { name: string; version?: number | bigint; versionLabel?: string; signatureName?: string }
+export interface ModelSpecQuery {
+  /** The model's name in the config. */
+  name: string;
+  /** A version number (default: the latest available). */
+  version?: number | bigint;
+  /** A version label of the config's `versionLabels` (not together with `version`). */
+  versionLabel?: string;
+  /** The signature (default `serving_default`). */
+  signatureName?: string;
+}
 /** The model, version and signature that answered a request. */
-export interface ResolvedModelSpec { name: string; version: number; signatureName: string }
+export interface ResolvedModelSpec {
+  /** The model's name. */
+  name: string;
+  /** The version that answered. */
+  version: number;
+  /** The signature that ran. */
+  signatureName: string;
+}
 /** Result of Classify: one list of (label, score) per example. */
-export interface ClassifyResult { modelSpec: ResolvedModelSpec; classifications: Array<Array<{ label: string; score: number }>> }
+export interface ClassifyResult {
+  /** What answered. */
+  modelSpec: ResolvedModelSpec;
+  /** Per example, its (label, score) pairs (label `''` when the signature has no classes, score 0 without scores). */
+  classifications: Array<Array<{ label: string; score: number }>>;
+}
 /** Result of Regress: one value per example. */
-export interface RegressResult { modelSpec: ResolvedModelSpec; values: number[] }
+export interface RegressResult {
+  /** What answered. */
+  modelSpec: ResolvedModelSpec;
+  /** One value per example. */
+  values: number[];
+}
 /** Options of `predict`: an output filter, an abort signal, and (when the model is given by name) the spec fields. */
-export interface PredictOptions extends Omit<Partial<ModelSpecQuery>, 'name'> { outputFilter?: string[]; signal?: AbortSignal }
+export interface PredictOptions extends Omit<Partial<ModelSpecQuery>, 'name'> {
+  /** Only these outputs, in this order (TF Serving's `output_filter`). */
+  outputFilter?: string[];
+  /** Aborting it before the run starts rejects with CANCELLED. */
+  signal?: AbortSignal;
+}
 
 /** Options of `new ModelServer(...)`: a config (or one model by name and base path) and server options. */
 export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelName: string; modelBasePath: string }) & {
@@ -46,9 +79,6 @@ export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelN
   /** Called with one line per version loaded, unloaded or failed (default: none). */
   log?: (line: string) => void;
 };
-
-/** A gRPC server to add the TF Serving services to (`@grpc/grpc-js`'s `Server`). */
-export interface GrpcServerLike { addService(service: unknown, implementation: unknown): void }
 
 function toQuery(query: ModelSpecQuery | string, opts?: Partial<ModelSpecQuery>): ModelSpecQuery {
   if (typeof query === 'string') return { ...opts, name: query };
@@ -223,10 +253,8 @@ export class ModelServer {
     return createRestHandler(this, this.options.rest);
   }
 
-  /** Adds PredictionService and ModelService to a `@grpc/grpc-js` server. */
-  addGrpcServices(server: GrpcServerLike): void {
-    void server;
-    // REQUEST(serve-grpc): export addServingServices(server, modelServer) from src/serving/grpc; wired here once merged.
-    throw new UnimplementedError('the gRPC services are not available in this build');
+  /** Adds `tensorflow.serving.PredictionService` and `ModelService` to a `@grpc/grpc-js` server. */
+  addGrpcServices(server: grpc.Server, options?: GrpcServiceOptions): void {
+    addServingServices(server, this, options);
   }
 }

@@ -13,7 +13,14 @@ import { LoadSpec, Servable } from './servable';
 /** TF Serving's `ModelVersionStatus.State`. */
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 /** One entry of GetModelStatus: a version, its state and its status (`OK` or the TF code of its load error). */
-export interface VersionStatus { version: number; state: VersionState; status: { errorCode: string; errorMessage: string } }
+export interface VersionStatus {
+  /** The version number. */
+  version: number;
+  /** Where it is in its lifecycle. */
+  state: VersionState;
+  /** `OK`, or the TF code and message of its load error. */
+  status: { errorCode: string; errorMessage: string };
+}
 
 interface VersionEntry {
   version: number;

@@ -6,6 +6,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { callRaw } from './grpc_helpers';
 import { REST_FIXTURES, ROOT, SERVING_FIXTURES, call, tempDir } from './rest_helpers';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
@@ -111,19 +113,34 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
     assert.match(top.stdout, /serve/);
   });
 
-  it('serves a --model_config_file (flag values given both ways); SIGTERM with a request in flight finishes it and exits 0', async () => {
+  it('serves a --model_config_file over REST and gRPC (TCP and Unix socket); SIGTERM with a request in flight finishes it and exits 0', async () => {
     const t = tempDir('tfhub-cli-');
     const port = await freePort();
+    const grpcPort = await freePort();
+    const socket = path.join(t.dir, 'grpc.sock');
     const file = path.join(t.dir, 'models.config');
     fs.writeFileSync(file, `# two models\nmodel_config_list {\n  config {\n    name: 'saved_model_half_plus_three'\n    base_path: "${path.join(REST_FIXTURES, 'half_plus_three')}"\n  }\n  config: {\n    name: "half"\n    base_path: "${path.join(SERVING_FIXTURES, 'half_plus')}"\n    model_version_policy { specific { versions: 1 } }\n    version_labels { key: "stable" value: 1 }\n  }\n}\n`);
-    const child = spawn(process.execPath, [CLI, 'serve', '--port=0', '--rest_api_port', String(port), '--bind_address=127.0.0.1', `--model_config_file=${file}`, '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', `--port=${grpcPort}`, `--grpc_socket_path=${socket}`, '--grpc_channel_arguments=grpc.max_concurrent_streams=64,grpc.not_a_grpc_js_arg=1', '--rest_api_port', String(port), '--bind_address=127.0.0.1', `--model_config_file=${file}`, '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<Result>((resolve) => {
       let stderr = '';
       child.stderr!.on('data', (d) => { stderr += d; });
       child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
     });
     try {
-      await waitFor(child, /Exporting HTTP\/REST API at:127\.0\.0\.1:\d+/, 60_000);
+      const started = await waitFor(child, /Exporting HTTP\/REST API at:127\.0\.0\.1:\d+/, 60_000);
+      assert.match(started, /Running gRPC ModelServer at 127\.0\.0\.1:\d+/);
+      assert.match(started, /ignored \(not grpc-js server options\): grpc\.not_a_grpc_js_arg/);
+      for (const address of [`127.0.0.1:${grpcPort}`, `unix:${socket}`]) {
+        const client = new grpc.Client(address, grpc.credentials.createInsecure());
+        try {
+          const st = await callRaw({ address, client, close: async () => undefined }, 'GetModelStatus', { modelSpec: { name: 'half' } });
+          assert.equal(st.error, undefined, String(st.error));
+          assert.equal(st.response.modelVersionStatus[0].version, '1');
+          assert.equal(st.response.modelVersionStatus[0].state, 'AVAILABLE');
+        } finally {
+          client.close();
+        }
+      }
       const url = `http://127.0.0.1:${port}`;
       const r = await call(`${url}/v1/models/saved_model_half_plus_three:predict`, 'POST', '{"instances": [1.0,2.0,5.0]}');
       assert.deepEqual(r.json, { predictions: [3.5, 4.0, 5.5] });
