@@ -132,12 +132,12 @@ export function parseTextProto(typeName: string, text: string, file = '<text>'):
   return convertMessage(messageType(typeName), parseTextFormat(text, file), file);
 }
 
-/** `--batching_parameters_file`: a `tensorflow.serving.BatchingParameters` in text format. */
-export function parseBatchingParameters(text: string, file = '<batching_parameters>'): Record<string, unknown> {
+/** `--batching_parameters_file`: a `tensorflow.serving.BatchingParameters` in text format, as the object `batching.parseBatchingParameters` takes. */
+export function parseBatchingParametersText(text: string, file = '<batching_parameters>'): Record<string, unknown> {
   return parseTextProto('tensorflow.serving.BatchingParameters', text, file);
 }
 
 /** `--monitoring_config_file`: a `tensorflow.serving.MonitoringConfig` in text format. */
-export function parseMonitoringConfig(text: string, file = '<monitoring_config>'): Record<string, unknown> {
+export function parseMonitoringConfigText(text: string, file = '<monitoring_config>'): Record<string, unknown> {
   return parseTextProto('tensorflow.serving.MonitoringConfig', text, file);
 }

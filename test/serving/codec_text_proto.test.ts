@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeMessage, messageType } from '../../src/serving/proto';
-import { parseBatchingParameters, parseMonitoringConfig, parseTextProto } from '../../src/serving/text_proto';
+import { parseBatchingParametersText, parseMonitoringConfigText, parseTextProto } from '../../src/serving/text_proto';
 import { SERVING_FIXTURES } from './helpers';
 
 const codec = JSON.parse(fs.readFileSync(path.join(SERVING_FIXTURES, 'codec.json'), 'utf8'));
@@ -26,12 +26,12 @@ describe('serving text-format protos against the schema', () => {
   }
 
   test('BatchingParameters and MonitoringConfig readers', () => {
-    assert.deepEqual(parseBatchingParameters('max_batch_size { value: 4 } allowed_batch_sizes: [2, 4]'), { maxBatchSize: { value: 4 }, allowedBatchSizes: [2, 4] });
-    assert.deepEqual(parseMonitoringConfig('prometheus_config { enable: true }'), { prometheusConfig: { enable: true } });
+    assert.deepEqual(parseBatchingParametersText('max_batch_size { value: 4 } allowed_batch_sizes: [2, 4]'), { maxBatchSize: { value: 4 }, allowedBatchSizes: [2, 4] });
+    assert.deepEqual(parseMonitoringConfigText('prometheus_config { enable: true }'), { prometheusConfig: { enable: true } });
   });
 
   test('errors name file:line:column, as TextFormat::Parser refuses them', () => {
-    const B = (t: string) => () => parseBatchingParameters(t, 'b.txt');
+    const B = (t: string) => () => parseBatchingParametersText(t, 'b.txt');
     expectError(B('max_batch_size { value: 4 }\nmax_batch_sise { value: 4 }'), 'b.txt:2:1', /has no field named "max_batch_sise"/);
     expectError(B('max_batch_size { value: 4 }\nmax_batch_size { value: 5 }'), 'b.txt:2:1', /Non-repeated field "max_batch_size" is specified multiple times/);
     expectError(B('max_batch_size { value: "x" }'), 'b.txt:1:25', /Expected integer/);
