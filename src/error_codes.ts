@@ -111,6 +111,10 @@ export const ERROR_CODES = {
   ERR_INVALID_COLLECTION: 'A graph collection holds values of the wrong kind for export.',
   ERR_UNSUPPORTED_COLLECTIONS: 'The graph has collections a TF1 Hub module cannot hold (drop them with `dropCollections`).',
 
+  // Serving and the command line
+  ERR_TEXT_FORMAT: 'A protobuf text-format file (`--model_config_file`, …) does not parse or names an unknown field; the message starts with `file:line:col`.',
+  ERR_INVALID_FLAG: 'A command-line flag is unknown or has an unusable value (the CLI prints the message and exits with code 2).',
+
   // Batching
   ERR_INVALID_BATCHING_PARAMETERS: 'A BatchingParameters field has the wrong type or an unusable value (the message names the field), or asks for a feature tfhub-node does not have.',
 } as const;

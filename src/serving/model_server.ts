@@ -1,0 +1,260 @@
+/**
+ * `ModelServer`: TensorFlow Serving's model server as a library. It loads the models of a `ModelServerConfig`
+ * (version directories under a base path, version policy, labels), keeps them up to date by polling, and answers
+ * Predict / Classify / Regress / GetModelMetadata / GetModelStatus. REST and gRPC front ends are thin layers over
+ * it (`restHandler()`, `addGrpcServices()`).
+ *
+ *   const server = new serving.ModelServer({ modelName: 'half', modelBasePath: '/models/half' });
+ *   await server.start();
+ *   const { outputs } = await server.predict('half', { x: [[1], [2]] });
+ *   http.createServer(server.restHandler()).listen(8501);
+ */
+import type * as http from 'node:http';
+import type * as grpc from '@grpc/grpc-js';
+import { CancelledError, InvalidArgumentError, NotFoundError, UnavailableError } from '../errors';
+import { tensorflow } from '../proto';
+import { SessionOptions } from '../session';
+import { Tensor } from '../tensor';
+import { ModelConfigObject, ModelServerConfigObject, validateConfig } from './config';
+import { addServingServices, GrpcServiceOptions } from './grpc';
+import { createRestHandler, RestOptions } from './rest/handler';
+import { DEFAULT_SIGNATURE, Servable } from './servable';
+import { Lease, ModelVersions, VersionStatus } from './versions';
+
+export { ModelConfigObject, ModelServerConfigObject, VersionPolicyObject } from './config';
+export { VersionState, VersionStatus } from './versions';
+
+/** Which model, version and signature a request is for (TF Serving's `ModelSpec`). */
+export interface ModelSpecQuery {
+  /** The model's name in the config. */
+  name: string;
+  /** A version number (default: the latest available). */
+  version?: number | bigint;
+  /** A version label of the config's `versionLabels` (not together with `version`). */
+  versionLabel?: string;
+  /** The signature (default `serving_default`). */
+  signatureName?: string;
+}
+/** The model, version and signature that answered a request. */
+export interface ResolvedModelSpec {
+  /** The model's name. */
+  name: string;
+  /** The version that answered. */
+  version: number;
+  /** The signature that ran. */
+  signatureName: string;
+}
+/** Result of Classify: one list of (label, score) per example. */
+export interface ClassifyResult {
+  /** What answered. */
+  modelSpec: ResolvedModelSpec;
+  /** Per example, its (label, score) pairs (label `''` when the signature has no classes, score 0 without scores). */
+  classifications: Array<Array<{ label: string; score: number }>>;
+}
+/** Result of Regress: one value per example. */
+export interface RegressResult {
+  /** What answered. */
+  modelSpec: ResolvedModelSpec;
+  /** One value per example. */
+  values: number[];
+}
+/** Options of `predict`: an output filter, an abort signal, and (when the model is given by name) the spec fields. */
+export interface PredictOptions extends Omit<Partial<ModelSpecQuery>, 'name'> {
+  /** Only these outputs, in this order (TF Serving's `output_filter`). */
+  outputFilter?: string[];
+  /** Aborting it before the run starts rejects with CANCELLED. */
+  signal?: AbortSignal;
+}
+
+/** Options of `new ModelServer(...)`: a config (or one model by name and base path) and server options. */
+export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelName: string; modelBasePath: string }) & {
+  /** Tag set of the meta graph to load (`--saved_model_tags`, default `['serve']`; TF1 Hub modules: their default). */
+  savedModelTags?: string[];
+  /** Seconds between rescans of the base paths (`--file_system_poll_wait_seconds`, default 1; 0 = scan once). */
+  fileSystemPollWaitSeconds?: number;
+  /** Session options of every loaded model (threads: `--tensorflow_intra_op_parallelism`, …). */
+  session?: SessionOptions;
+  /** REST options (`restHandler()`): body size limit, request timeout. */
+  rest?: RestOptions;
+  /** Called with one line per version loaded, unloaded or failed (default: none). */
+  log?: (line: string) => void;
+};
+
+function toQuery(query: ModelSpecQuery | string, opts?: Partial<ModelSpecQuery>): ModelSpecQuery {
+  if (typeof query === 'string') return { ...opts, name: query };
+  if (!query || typeof query !== 'object' || typeof query.name !== 'string') throw new InvalidArgumentError('Missing ModelSpec');
+  return query;
+}
+
+function versionOf(v: number | bigint | undefined): number | undefined {
+  if (v === undefined || v === null) return undefined;
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`Invalid model version: ${String(v)}`);
+  return n;
+}
+
+/** TF Serving's model server as a library; see the module comment. */
+export class ModelServer {
+  private readonly models = new Map<string, ModelVersions>();
+  private readonly options: ModelServerOptions;
+  private config: ModelServerConfigObject;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private inflight = 0;
+  private idle: (() => void) | null = null;
+  private state: 'new' | 'started' | 'closing' | 'closed' = 'new';
+  private polling: Promise<void> = Promise.resolve();
+
+  /** Creates a server for `options`; nothing is loaded until `start()`. Throws InvalidArgumentError for a bad config. */
+  constructor(options: ModelServerOptions) {
+    this.options = options;
+    this.config = 'config' in options
+      ? options.config
+      : { modelConfigList: { config: [{ name: options.modelName, basePath: options.modelBasePath }] } };
+    validateConfig(this.config);
+  }
+
+  private log(line: string): void {
+    this.options.log?.(line);
+  }
+
+  private makeModel(config: ModelConfigObject): ModelVersions {
+    const tags = this.options.savedModelTags;
+    return new ModelVersions(config, { tags: tags ?? ['serve'], tagsExplicit: tags !== undefined, session: this.options.session }, (l) => this.log(l));
+  }
+
+  /** Loads the initial versions of every model (and starts polling when configured). */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new InvalidArgumentError('ModelServer.start() was already called');
+    this.state = 'started';
+    await this.applyConfig(this.config);
+    const wait = this.options.fileSystemPollWaitSeconds ?? 1;
+    if (wait > 0) {
+      this.pollTimer = setInterval(() => {
+        this.polling = this.polling.then(() => Promise.all([...this.models.values()].map((m) => m.sync()))).then(() => undefined, () => undefined);
+      }, wait * 1000);
+      this.pollTimer.unref();
+    }
+  }
+
+  private async applyConfig(config: ModelServerConfigObject): Promise<void> {
+    const wanted = new Map(config.modelConfigList.config.map((c) => [c.name, c]));
+    const work: Promise<void>[] = [];
+    for (const [name, m] of this.models) {
+      if (!wanted.has(name)) {
+        this.models.delete(name);
+        work.push(m.close());
+      }
+    }
+    for (const c of wanted.values()) {
+      let m = this.models.get(c.name);
+      if (m) m.setConfig(c);
+      else this.models.set(c.name, (m = this.makeModel(c)));
+      work.push(m.sync());
+    }
+    await Promise.all(work);
+    this.config = config;
+  }
+
+  /** Refuses new work, waits for in-flight requests, unloads everything. */
+  async close(): Promise<void> {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    this.state = 'closing';
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    await this.polling;
+    if (this.inflight > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
+    await Promise.all([...this.models.values()].map((m) => m.close()));
+    this.state = 'closed';
+  }
+
+  /** Whether the server is started and not closing. */
+  get serving(): boolean {
+    return this.state === 'started';
+  }
+
+  private model(name: string, version: number | undefined): ModelVersions {
+    const m = this.models.get(name);
+    if (!m) throw new NotFoundError(`Servable not found for request: ${version === undefined ? `Latest(${name})` : `Specific(${name}, ${version})`}`);
+    return m;
+  }
+
+  /** @internal Runs `fn` on the version a query asks for, counted as in flight. */
+  async withServable<T>(query: ModelSpecQuery, signal: AbortSignal | undefined, fn: (s: Servable, spec: ResolvedModelSpec) => Promise<T>): Promise<T> {
+    if (this.state !== 'started') throw new UnavailableError(this.state === 'new' ? 'Server is not started' : 'Server is shutting down');
+    if (signal?.aborted) throw new CancelledError('Request was cancelled');
+    const version = versionOf(query.version);
+    let lease: Lease | null = null;
+    this.inflight++;
+    try {
+      lease = this.model(query.name, version).acquire(version, query.versionLabel);
+      const spec: ResolvedModelSpec = { name: query.name, version: lease.servable.version, signatureName: query.signatureName || DEFAULT_SIGNATURE };
+      return await fn(lease.servable, spec);
+    } finally {
+      lease?.release();
+      if (--this.inflight === 0 && this.idle) this.idle();
+    }
+  }
+
+  /**
+   * Runs a signature (default `serving_default`). Inputs are Tensors or plain JS values (converted to the
+   * declared dtypes); outputs are Tensors. `query` is a ModelSpec, or the model name with the spec in `opts`.
+   */
+  async predict(query: ModelSpecQuery | string, inputs: Record<string, Tensor | unknown>, opts: PredictOptions = {}): Promise<{ modelSpec: ResolvedModelSpec; outputs: Record<string, Tensor> }> {
+    const q = toQuery(query, opts);
+    if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs)) throw new InvalidArgumentError('inputs must be a record of input name to value');
+    return this.withServable(q, opts.signal, async (s, modelSpec) => ({ modelSpec, outputs: await s.predict(modelSpec.signatureName, inputs, opts.outputFilter) }));
+  }
+
+  /** Runs a classify signature on serialized `tf.Example`s. */
+  async classify(query: ModelSpecQuery, serializedExamples: Uint8Array[], opts?: { signal?: AbortSignal }): Promise<ClassifyResult> {
+    return this.withServable(toQuery(query), opts?.signal, async (s, modelSpec) => ({ modelSpec, classifications: await s.classify(modelSpec.signatureName, serializedExamples) }));
+  }
+
+  /** Runs a regress signature on serialized `tf.Example`s. */
+  async regress(query: ModelSpecQuery, serializedExamples: Uint8Array[], opts?: { signal?: AbortSignal }): Promise<RegressResult> {
+    return this.withServable(toQuery(query), opts?.signal, async (s, modelSpec) => ({ modelSpec, values: await s.regress(modelSpec.signatureName, serializedExamples) }));
+  }
+
+  /** The signature defs of a model version (TF Serving's `signature_def` metadata; `signatureName` is not used). */
+  async getModelMetadata(query: ModelSpecQuery): Promise<{ modelSpec: ResolvedModelSpec; signatureDefs: Record<string, tensorflow.ISignatureDef> }> {
+    return this.withServable(toQuery(query), undefined, async (s, spec) => ({ modelSpec: { ...spec, signatureName: query.signatureName ?? '' }, signatureDefs: s.signatureDefs }));
+  }
+
+  /** The state of every version of a model, newest first (or of the one asked for by version or label). */
+  getModelStatus(query: ModelSpecQuery | string): VersionStatus[] {
+    const q = toQuery(query);
+    const m = this.models.get(q.name);
+    if (!m) throw new NotFoundError(`Could not find any versions of model ${q.name}`);
+    const version = versionOf(q.version);
+    if (version === undefined && q.versionLabel === undefined) return m.status();
+    return m.status(m.resolveVersion(version, q.versionLabel));
+  }
+
+  /** Same as `getModelStatus(name)`. */
+  status(name: string): VersionStatus[] {
+    return this.getModelStatus(name);
+  }
+
+  /** The current config (after the last successful `reloadConfig`). */
+  get currentConfig(): ModelServerConfigObject {
+    return this.config;
+  }
+
+  /** Replaces the model list: new models are loaded (awaited), removed ones unloaded, changed ones updated. */
+  async reloadConfig(config: ModelServerConfigObject): Promise<void> {
+    validateConfig(config);
+    if (this.state !== 'started') throw new UnavailableError('Server is not serving');
+    const run = this.polling.then(() => this.applyConfig(config));
+    this.polling = run.catch(() => undefined);
+    await run;
+  }
+
+  /** A `(req, res)` handler serving TF Serving's REST API, to mount in `node:http`, express or fastify. */
+  restHandler(): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+    return createRestHandler(this, this.options.rest);
+  }
+
+  /** Adds `tensorflow.serving.PredictionService` and `ModelService` to a `@grpc/grpc-js` server. */
+  addGrpcServices(server: grpc.Server, options?: GrpcServiceOptions): void {
+    addServingServices(server, this, options);
+  }
+}

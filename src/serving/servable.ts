@@ -1,0 +1,163 @@
+/**
+ * One loaded model version (TF Serving's servable): the model from `hub.load`, its signature defs as the
+ * SavedModel declares them, and Predict / Classify / Regress over its signatures with TF Serving's checks and
+ * messages.
+ */
+import { FailedPreconditionError, InvalidArgumentError, UnimplementedError } from '../errors';
+import { LoadedModel, load } from '../hub/tf2';
+import { INIT_OP_SIGNATURE, chooseMetaGraph, isTf1HubModule, readSavedModel } from '../hub/saved_model';
+import { tensorflow } from '../proto';
+import { SessionOptions } from '../session';
+import { Tensor } from '../tensor';
+import { toTfError } from './errors';
+
+/** TF Serving's signature keys and method names. */
+export const DEFAULT_SIGNATURE = 'serving_default';
+export const PREDICT_METHOD = 'tensorflow/serving/predict';
+export const CLASSIFY_METHOD = 'tensorflow/serving/classify';
+export const REGRESS_METHOD = 'tensorflow/serving/regress';
+
+/** How to load a version. */
+export interface LoadSpec {
+  /** Tag set (`--saved_model_tags`); `null` = the default of `hub.load` (TF1 Hub modules: `[]`). */
+  tags: string[];
+  /** Whether `tags` was given explicitly; when not, a TF1 Hub module loads its default graph variant. */
+  tagsExplicit: boolean;
+  session?: SessionOptions;
+}
+
+function setOf(keys: Iterable<string>): string {
+  return [...keys].sort().join(',');
+}
+
+/** A loaded version: see the module comment. */
+export class Servable {
+  private constructor(
+    readonly version: number,
+    readonly model: LoadedModel,
+    readonly signatureDefs: Record<string, tensorflow.ISignatureDef>,
+  ) {}
+
+  /** Loads `dir` as a version (any failure is thrown as a TF error). */
+  static async load(dir: string, version: number, spec: LoadSpec): Promise<Servable> {
+    try {
+      const isHub = await isTf1HubModule(dir);
+      const tags = isHub && !spec.tagsExplicit ? undefined : spec.tags;
+      const savedModel = await readSavedModel(dir);
+      const metaGraph = chooseMetaGraph(savedModel, dir, tags, isHub);
+      const defs: Record<string, tensorflow.ISignatureDef> = {};
+      for (const [k, v] of Object.entries(metaGraph.signatureDef ?? {}) as Array<[string, tensorflow.ISignatureDef]>) if (k !== INIT_OP_SIGNATURE) defs[k] = v;
+      const model = await load(dir, { tags, session: spec.session });
+      return new Servable(version, model, defs);
+    } catch (e) {
+      throw toTfError(e);
+    }
+  }
+
+  /** Frees the model. */
+  close(): void {
+    this.model.close();
+  }
+
+  private signature(name: string): { def: tensorflow.ISignatureDef; run: (inputs: unknown) => Promise<Record<string, unknown>> } {
+    const def = this.signatureDefs[name];
+    const fn = this.model.signatures[name];
+    if (!def || !fn) throw new FailedPreconditionError(`Serving signature key "${name}" not found.`);
+    return { def, run: fn };
+  }
+
+  /** Input keys of a signature (for the REST JSON decoder), or a FailedPrecondition naming it. */
+  signatureInputs(name: string): Record<string, tensorflow.ITensorInfo> {
+    return { ...(this.signature(name).def.inputs ?? {}) };
+  }
+
+  /** Runs a signature on named inputs; `outputFilter` limits (and orders) the outputs. */
+  async predict(signatureName: string, inputs: Record<string, unknown>, outputFilter: string[] = []): Promise<Record<string, Tensor>> {
+    const { def, run } = this.signature(signatureName);
+    const declared = Object.keys(def.inputs ?? {});
+    const given = Object.keys(inputs);
+    if (given.length !== declared.length || given.some((k) => !declared.includes(k))) {
+      const extra = given.filter((k) => !declared.includes(k));
+      const missing = declared.filter((k) => !given.includes(k));
+      throw new InvalidArgumentError(`input size does not match signature: ${given.length}!=${declared.length} len({${setOf(given)}}) != len({${setOf(declared)}}). Sent extra: {${setOf(extra)}}. Missing but required: {${setOf(missing)}}.`);
+    }
+    const outputs = Object.keys(def.outputs ?? {});
+    const seen = new Set<string>();
+    for (const alias of outputFilter) {
+      if (!outputs.includes(alias)) throw new InvalidArgumentError(`output tensor alias not found in signature: ${alias} Outputs expected to be in the set {${setOf(outputs)}}.`);
+      if (seen.has(alias)) throw new InvalidArgumentError(`duplicate output tensor alias: ${alias}`);
+      seen.add(alias);
+    }
+    let result: Record<string, unknown>;
+    try {
+      result = await run(inputs);
+    } catch (e) {
+      throw toTfError(e);
+    }
+    const out: Record<string, Tensor> = {};
+    for (const alias of outputFilter.length > 0 ? outputFilter : Object.keys(result).sort()) {
+      const v = result[alias];
+      if (!(v instanceof Tensor)) throw new UnimplementedError(`output ${alias} of signature ${signatureName} is a composite (sparse or ragged) tensor, which TF Serving cannot return`);
+      out[alias] = v;
+    }
+    return out;
+  }
+
+  private async runOnExamples(signatureName: string, method: string, kind: string, examples: Uint8Array[]): Promise<{ def: tensorflow.ISignatureDef; out: Record<string, unknown> }> {
+    const { def, run } = this.signature(signatureName);
+    if (def.methodName !== method) {
+      throw new InvalidArgumentError(`Expected ${kind} signature method_name to be ${method}. Was: ${def.methodName ?? ''}`);
+    }
+    const inputKeys = Object.keys(def.inputs ?? {});
+    if (inputKeys.length !== 1) throw new InvalidArgumentError('Expected one input Tensor.');
+    if (examples.length === 0) throw new InvalidArgumentError('Input is empty.');
+    try {
+      const input = new Tensor('string', [examples.length], examples);
+      return { def, out: await run({ [inputKeys[0]]: input }) };
+    } catch (e) {
+      throw toTfError(e);
+    }
+  }
+
+  /** Classify: one (label, score) list per serialized tf.Example (TF Serving's classifier checks). */
+  async classify(signatureName: string, examples: Uint8Array[]): Promise<Array<Array<{ label: string; score: number }>>> {
+    const { out } = await this.runOnExamples(signatureName, CLASSIFY_METHOD, 'classification', examples);
+    const classes = out.classes as Tensor | undefined;
+    const scores = out.scores as Tensor | undefined;
+    if (!classes && !scores) throw new InvalidArgumentError('Expected classification signature outputs to contain classes or scores.');
+    const n = examples.length;
+    const check = (t: Tensor, what: string, dtype: string): number => {
+      if (t.dtype !== dtype) throw new InvalidArgumentError(`Expected ${what} Tensor of DT_${dtype === 'string' ? 'STRING' : 'FLOAT'}. Got: ${t.dtype}`);
+      if (t.rank !== 2) throw new InvalidArgumentError(`Expected Tensor shape: [batch_size num_classes] but got [${t.shape.join(',')}]`);
+      if (t.shape[0] !== n) throw new InvalidArgumentError(`Expected ${what} output batch size of ${n}. Got: ${t.shape[0]}`);
+      return t.shape[1];
+    };
+    const k = classes ? check(classes, 'classes', 'string') : check(scores!, 'scores', 'float32');
+    if (classes && scores && check(scores, 'scores', 'float32') !== k) {
+      throw new InvalidArgumentError(`Tensors class and score should match in dim[1]. Got ${k} vs. ${scores.shape[1]}`);
+    }
+    const labels = classes?.strings();
+    const values = scores?.data() as Float32Array | undefined;
+    const result: Array<Array<{ label: string; score: number }>> = [];
+    for (let i = 0; i < n; i++) {
+      const row: Array<{ label: string; score: number }> = [];
+      for (let j = 0; j < k; j++) row.push({ label: labels ? labels[i * k + j] : '', score: values ? values[i * k + j] : 0 });
+      result.push(row);
+    }
+    return result;
+  }
+
+  /** Regress: one value per serialized tf.Example (TF Serving's regressor checks). */
+  async regress(signatureName: string, examples: Uint8Array[]): Promise<number[]> {
+    const { out } = await this.runOnExamples(signatureName, REGRESS_METHOD, 'regression', examples);
+    const outputs = out.outputs as Tensor | undefined;
+    if (!(outputs instanceof Tensor)) throw new InvalidArgumentError('No regression outputs found in SignatureDef');
+    if (outputs.dtype !== 'float32') throw new InvalidArgumentError(`Expected output Tensor of DT_FLOAT. Got: ${outputs.dtype}`);
+    const s = outputs.shape;
+    if (!(s.length === 1 || (s.length === 2 && s[1] === 1))) {
+      throw new InvalidArgumentError(`Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got [${s.join(',')}]`);
+    }
+    if (s[0] !== examples.length) throw new InvalidArgumentError(`Input batch size did not match output batch size: ${examples.length} vs. ${s[0]}`);
+    return Array.from(outputs.data() as Float32Array);
+  }
+}

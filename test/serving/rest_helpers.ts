@@ -1,0 +1,63 @@
+// Helpers of the serving suites (not a test file itself): a ModelServer behind node:http on 127.0.0.1, always
+// closed; fixture paths; temporary base paths.
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AddressInfo } from 'node:net';
+import { ModelServer, ModelServerOptions } from '../../src/serving/model_server';
+
+/** test/serving/fixtures (serving models written by Python) and test/serving/rest_fixtures. */
+export const SERVING_FIXTURES = path.join(__dirname, '../../../test/serving/fixtures');
+export const REST_FIXTURES = path.join(__dirname, '../../../test/serving/rest_fixtures');
+/** The repository root (for the CLI). */
+export const ROOT = path.join(__dirname, '../../..');
+
+/** A started ModelServer with its REST API on 127.0.0.1. */
+export interface RestServer {
+  server: ModelServer;
+  http: http.Server;
+  url: string;
+  logs: string[];
+  close(): Promise<void>;
+}
+
+/** Starts a ModelServer and a node:http server on 127.0.0.1, port 0. */
+export async function startRest(options: ModelServerOptions): Promise<RestServer> {
+  const logs: string[] = [];
+  const server = new ModelServer({ fileSystemPollWaitSeconds: 0, log: (l) => logs.push(l), ...options });
+  await server.start();
+  const srv = http.createServer(server.restHandler());
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  return {
+    server, http: srv, url, logs,
+    close: async () => {
+      srv.closeAllConnections();
+      await new Promise<void>((resolve) => srv.close(() => resolve()));
+      await server.close();
+    },
+  };
+}
+
+/** A request; resolves with the status and the parsed JSON body (or the raw text when it is not JSON). */
+export async function call(url: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', body?: string): Promise<{ status: number; json: any; text: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const r = await fetch(url, { method, body, signal: AbortSignal.timeout(30_000) });
+  const text = await r.text();
+  let json: unknown = undefined;
+  try {
+    json = JSON.parse(text.replace(/\bNaN\b/g, '"NaN"').replace(/-?\bInfinity\b/g, '"Infinity"'));
+  } catch { /* not JSON */ }
+  return { status: r.status, json, text };
+}
+
+/** A fresh temporary directory, removed by the returned function. */
+export function tempDir(prefix: string): { dir: string; remove(): void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Copies a model directory to `<base>/<version>` (a real copy, so removing it cannot touch the fixture). */
+export function addVersion(base: string, version: number, modelDir: string): void {
+  fs.cpSync(modelDir, path.join(base, String(version)), { recursive: true });
+}
