@@ -75,7 +75,8 @@ function concatBytes(a: Uint8Array | null, b: Uint8Array): Uint8Array {
   return out;
 }
 
-function encodeConfig(o: SessionOptions): Uint8Array | null {
+/** @internal The ConfigProto bytes of session options (null when nothing is set). */
+export function encodeConfig(o: SessionOptions): Uint8Array | null {
   const fields: tensorflow.IConfigProto = {};
   let any = false;
   const set = <K extends keyof tensorflow.IConfigProto>(k: K, v: tensorflow.IConfigProto[K] | undefined) => {
