@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { hub } from './index';
 import { Tensor } from './tensor';
 import { ParsedTensorInfo } from './hub/tensor_info';
+import { tfServerMain } from './cli/tf_server';
 
 const DEFAULT_HANDLE = path.resolve(__dirname, '..', '..', 'examples', 'half_plus_two');
 const DEFAULT_INPUT = '[1,2,5]';
@@ -90,6 +91,7 @@ const USAGE = `usage: tfhub-node run [handle] [--signature NAME] [--tags a,b] [-
   --input    an input value as JSON, e.g. --input x=[1,2,5] (the key may be left out for one-input signatures)`;
 
 async function main(): Promise<number> {
+  if (process.argv[2] === 'tf-server') return tfServerMain(process.argv.slice(3));
   let args: Args;
   try {
     args = parseArgs(process.argv.slice(2));

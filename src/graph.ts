@@ -1,6 +1,7 @@
 /** `Graph`, `Operation` and `Output`: building and inspecting TensorFlow graphs. */
 import { DType, canonicalDType, dtypeFromTf, isDType, tfDataType } from './dtypes';
 import { InvalidArgumentError, TfhubError, typeError } from './errors';
+import { DeviceScope, deviceFor, hasDeviceScope, placeGraphDef, withDevice } from './device_scope';
 import { NativeAttr, NativeGraph, NativeImportOptions, NativeOperation, NativeOutput, binding } from './native';
 import { shapeProto, tensorflow, toSafeNumber } from './proto';
 import { Tensor, tensor as makeTensor } from './tensor';
@@ -253,6 +254,15 @@ export class Graph {
     }
   }
 
+  /**
+   * Runs `fn` with a device scope (Python's `with tf.device(device):`): a device string or DeviceSpec merged
+   * into the device of every operation built inside (inner scopes win field by field), a function choosing
+   * each operation's device, or null to clear the outer scopes.
+   */
+  withDevice<T>(device: DeviceScope, fn: () => T): T {
+    return withDevice(this, device, fn);
+  }
+
   /** Whether `name` is taken: by an operation, by a name made with uniqueName, or as a scope of existing ops. */
   isNameUsed(name: string): boolean {
     if (this.nameCounters.has(name.toLowerCase()) || this.native.operationByName(name) !== null) return true;
@@ -358,11 +368,14 @@ export class Graph {
       nativeAttrs.push(encodeAttr(name, def?.type ?? guessAttrType(value), value, type));
     }
     const name = options.name !== undefined ? options.name : this.uniqueName(type);
+    // Device scopes (withDevice); colocated ops take their target's device and ignore them, as in Python.
+    const colocated = options.colocateWith?.length ? options.device ?? options.colocateWith[0].device : null;
+    const device = !hasDeviceScope(this) ? options.device ?? null : colocated ?? deviceFor(this, { type, name, device: options.device, attrs });
     const native = this.native.addOperation(
       type, name,
       inputs.map((i) => (Array.isArray(i) ? i.map((o) => o.native) : i.native)),
       nativeAttrs,
-      options.device ?? null,
+      device,
       options.controlInputs ? options.controlInputs.map((o) => o.native) : null,
       options.colocateWith ? options.colocateWith.map((o) => o.native) : null,
     );
@@ -396,7 +409,8 @@ export class Graph {
   importGraphDef(graphDef: Uint8Array, options: ImportGraphDefOptions = {}): ImportResult {
     this.checkPrefixClash(toBytes(graphDef), options);
     try {
-      return this.wrapImport(this.native.importGraphDef(toBytes(graphDef), this.importOptions(options)));
+      const placed = placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs);
+      return this.wrapImport(this.native.importGraphDef(placed, this.importOptions(options)));
     } finally {
       this.scopeCache = null;
     }
@@ -406,7 +420,8 @@ export class Graph {
   async importGraphDefAsync(graphDef: Uint8Array, options: ImportGraphDefOptions = {}): Promise<ImportResult> {
     this.checkPrefixClash(toBytes(graphDef), options);
     try {
-      return this.wrapImport(await this.native.importGraphDefAsync(toBytes(graphDef), this.importOptions(options)));
+      const placed = placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs);
+      return this.wrapImport(await this.native.importGraphDefAsync(placed, this.importOptions(options)));
     } finally {
       this.scopeCache = null;
     }

@@ -10,3 +10,4 @@ export {
   GradAndVar, Hyperparameter, ComputeGradientsOptions, ApplyGradientsOptions, MinimizeOptions,
   MomentumOptions, AdamOptions, AdagradOptions, RMSPropOptions,
 } from './optimizers';
+export { replicaDeviceSetter, ReplicaDeviceSetterOptions, PsStrategy, STANDARD_PS_OPS, byteSizeLoad } from './replica_device_setter';
