@@ -11,3 +11,5 @@ export {
   MomentumOptions, AdamOptions, AdagradOptions, RMSPropOptions,
 } from './optimizers';
 export { replicaDeviceSetter, ReplicaDeviceSetterOptions, PsStrategy, STANDARD_PS_OPS, byteSizeLoad } from './replica_device_setter';
+export { Saver, SaverOptions, SaveOptions } from './saver';
+export { latestCheckpoint, getCheckpointState, CheckpointState } from './checkpoint_state';
