@@ -13,3 +13,4 @@ export {
 export { replicaDeviceSetter, ReplicaDeviceSetterOptions, PsStrategy, STANDARD_PS_OPS, byteSizeLoad } from './replica_device_setter';
 export { Saver, SaverOptions, SaveOptions } from './saver';
 export { latestCheckpoint, getCheckpointState, CheckpointState } from './checkpoint_state';
+export { replicate, ReplicateOptions, Replicated } from './replicate';
