@@ -1,7 +1,7 @@
 // Registration only: the exported classes and the few free functions of the C API.
 #include "addon.h"
 
-#include <cstdlib>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -35,11 +35,41 @@ Napi::Value LoadedPath(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), LoadedTensorFlowPath());
 }
 
-// setErrorClasses(ctors[17]): constructors indexed by TF_Code, used for every TF_Status error.
-Napi::Value SetErrorClasses(const Napi::CallbackInfo& info) {
-  Napi::Array classes = ArrayArg(info[0], "error classes");
-  GetAddon(info.Env()).error_classes = Napi::Persistent(classes.As<Napi::Object>());
+// init({statusErrors, libraryError, runThreads, spinMicros}): called once by the TypeScript loader (src/addon.ts)
+// before anything else. statusErrors: constructors indexed by TF_Code, used for every TF_Status error;
+// libraryError: the class of the binding's own coded errors (TfhubError); runThreads: the most run threads;
+// spinMicros: how long an idle run thread polls before it sleeps (0: never). The TypeScript side reads and
+// checks the environment; C++ reads none of it.
+Napi::Value InitJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsObject()) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "init(options): options must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  Napi::Array classes = ArrayArg(o.Get("statusErrors"), "init: statusErrors");
+  Napi::Value library = o.Get("libraryError");
+  if (!library.IsFunction()) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "init: libraryError must be a class");
+  int64_t threads = IntArg(o.Get("runThreads"), "init: runThreads");
+  int64_t spin = IntArg(o.Get("spinMicros"), "init: spinMicros");
+  if (threads < 1 || threads > 1024) throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: runThreads must be in [1, 1024]");
+  if (spin < 0 || spin > 100000) throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: spinMicros must be in [0, 100000]");
+  Addon& addon = GetAddon(env);
+  addon.error_classes = Napi::Persistent(classes.As<Napi::Object>());
+  addon.library_error = Napi::Persistent(library.As<Napi::Function>());
+  addon.executor->Configure(static_cast<size_t>(threads), std::chrono::microseconds(spin));
+  return env.Undefined();
+}
+
+// shutdown(): cancels in-flight runs and joins the run threads. The TypeScript loader calls it on the process
+// 'exit' event: process.exit() on the main thread runs no cleanup hooks but calls exit(), whose static
+// destructors (oneDNN's JIT code among them) would run while run threads are still inside TF_SessionRun.
+Napi::Value ShutdownJs(const Napi::CallbackInfo& info) {
+  GetAddon(info.Env()).executor->Shutdown();
   return info.Env().Undefined();
+}
+
+// defaultRunThreads(): the run-thread limit when the environment sets none (2 per core, at least 16).
+Napi::Value DefaultRunThreads(const Napi::CallbackInfo& info) {
+  size_t hw = std::thread::hardware_concurrency();
+  return Napi::Number::New(info.Env(), static_cast<double>(hw * 2 > 16 ? hw * 2 : 16));
 }
 
 // allOpList() -> serialized OpList of every registered op (including loaded libraries).
@@ -65,38 +95,15 @@ Napi::Value LoadLibrary(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(ops.data), ops.length);
 }
 
-size_t RunThreads() {
-  const char* env = std::getenv("TFHUB_NODE_RUN_THREADS");
-  if (env != nullptr) {
-    long n = std::strtol(env, nullptr, 10);
-    if (n > 0 && n <= 1024) return static_cast<size_t>(n);
-  }
-  size_t hw = std::thread::hardware_concurrency();
-  return hw * 2 > 16 ? hw * 2 : 16;
-}
-
 }  // namespace
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* state = new Addon();
   env.SetInstanceData<Addon>(state);  // deleted by node-addon-api when the environment goes away
   state->construct_token = Napi::Persistent(Napi::Object::New(env));
-  state->executor = std::make_unique<Executor>(env, RunThreads());
+  state->executor = std::make_unique<Executor>(env);
   // Join the run threads before the environment finalizes sessions and graphs they may still be using.
   napi_add_env_cleanup_hook(env, [](void* arg) { static_cast<Addon*>(arg)->executor->Shutdown(); }, state);
-  // process.exit() on the main thread runs no cleanup hooks: it calls exit(), whose static destructors (oneDNN's
-  // JIT code among them) would run while run threads are still inside TF_SessionRun (SIGSEGV). The 'exit'
-  // event comes first: cancel and join in-flight runs there.
-  Napi::Value process = env.Global().Get("process");
-  if (process.IsObject() && process.As<Napi::Object>().Get("once").IsFunction()) {
-    Napi::Object p = process.As<Napi::Object>();
-    p.Get("once").As<Napi::Function>().Call(
-        p, {Napi::String::New(env, "exit"),
-            Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-              GetAddon(info.Env()).executor->Shutdown();
-              return info.Env().Undefined();
-            }, "tfhubNodeShutdown")});
-  }
 
   Napi::Function tensor = Tensor::Init(env);
   Napi::Function graph = Graph::Init(env);
@@ -115,7 +122,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probePort", Napi::Function::New<ProbePort>(env, "probePort"));
   exports.Set("loadTensorFlow", Napi::Function::New<LoadTensorFlowJs>(env, "loadTensorFlow"));
   exports.Set("loadedPath", Napi::Function::New<LoadedPath>(env, "loadedPath"));
-  exports.Set("setErrorClasses", Napi::Function::New<SetErrorClasses>(env, "setErrorClasses"));
+  exports.Set("init", Napi::Function::New<InitJs>(env, "init"));
+  exports.Set("shutdown", Napi::Function::New<ShutdownJs>(env, "shutdown"));
+  exports.Set("defaultRunThreads", Napi::Function::New<DefaultRunThreads>(env, "defaultRunThreads"));
   exports.Set("allOpList", Napi::Function::New<AllOpList>(env, "allOpList"));
   exports.Set("loadLibrary", Napi::Function::New<LoadLibrary>(env, "loadLibrary"));
   return exports;

@@ -16,8 +16,9 @@ struct Addon {
   Napi::FunctionReference session_class;
   // Proof that a constructor call comes from C++ (wrapping an existing TF handle), not from user code.
   Napi::ObjectReference construct_token;
-  // Error classes by TF_Code, registered by the TypeScript layer (src/errors.ts).
+  // Error classes by TF_Code and the class of the binding's own coded errors, passed by init() (src/addon.ts).
   Napi::ObjectReference error_classes;
+  Napi::FunctionReference library_error;
   std::unique_ptr<Executor> executor;
   std::unique_ptr<Reaper> reaper;  // created on first zero-copy tensor
 };

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 
 #if defined(__linux__)
 #include <pthread.h>
@@ -19,27 +18,21 @@
 
 namespace tfhub {
 
-namespace {
-// How long an idle worker polls for the next job before it sleeps. A caller awaiting runs one after another
-// submits the next run a few microseconds after the last completes; catching it while polling saves a futex
-// wake-up (tens of microseconds on virtual machines). TFHUB_NODE_SPIN_US overrides it; 0 disables polling.
-std::chrono::microseconds SpinTime() {
-  const char* v = std::getenv("TFHUB_NODE_SPIN_US");
-  if (v != nullptr && *v != '\0') {
-    char* end = nullptr;
-    long us = std::strtol(v, &end, 10);
-    if (end != nullptr && *end == '\0' && us >= 0 && us <= 100000) return std::chrono::microseconds(us);
-  }
-  return std::chrono::microseconds(100);
-}
-}  // namespace
-
-Executor::Executor(Napi::Env env, size_t threads) : max_threads_(threads == 0 ? 1 : threads), spin_(SpinTime()) {
+// Defaults until init() configures the executor: 16 run threads; an idle worker polls 100 us for the next job
+// before it sleeps. A caller awaiting runs one after another submits the next run a few microseconds after the
+// last completes; catching it while polling saves a futex wake-up (tens of microseconds on virtual machines).
+Executor::Executor(Napi::Env env) : max_threads_(16), spin_(std::chrono::microseconds(100)) {
   tsfn_ = Tsfn::New(env, "tfhub-node.complete", 0, 1, this);
   tsfn_.Unref(env);  // only pending jobs keep the process alive
 }
 
 Executor::~Executor() { Shutdown(); }
+
+void Executor::Configure(size_t threads, std::chrono::microseconds spin) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  max_threads_ = threads == 0 ? 1 : threads;
+  spin_ = spin;
+}
 
 void Executor::Submit(Napi::Env env, Job* job) {
   if (pending_++ == 0) tsfn_.Ref(env);
@@ -72,8 +65,9 @@ void Executor::WorkerLoop() {
       // batch keeps them all busy), and one poller is enough to catch the next job.
       if (queue_.empty() && !stopping_ && spin_.count() > 0 && running_.empty() && spinning_ == 0) {
         ++spinning_;
+        std::chrono::microseconds spin = spin_;  // Configure() may change spin_ under the mutex
         lock.unlock();
-        auto deadline = std::chrono::steady_clock::now() + spin_;
+        auto deadline = std::chrono::steady_clock::now() + spin;
         for (int i = 0; queued_.load(std::memory_order_acquire) == 0; ++i) {
           TFHUB_CPU_RELAX();
           if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) break;

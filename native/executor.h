@@ -26,7 +26,9 @@ class Job {
 
 class Executor {
  public:
-  Executor(Napi::Env env, size_t threads);
+  explicit Executor(Napi::Env env);
+  // Sets the most run threads and the idle poll time (JS thread; from init(), before the first run).
+  void Configure(size_t threads, std::chrono::microseconds spin);
   ~Executor();
   void Submit(Napi::Env env, Job* job);  // JS thread; takes ownership of job
   // Cancels running jobs, then joins workers; jobs not yet finished are dropped. Runs on process 'exit'

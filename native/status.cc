@@ -43,17 +43,20 @@ Napi::Error MakeTfError(Napi::Env env, TF_Code code, const std::string& message)
 }
 
 Napi::Error MakeCodedError(Napi::Env env, const char* code, const std::string& message) {
-  // The TypeScript layer registers its TfhubError class as `libraryError` on the error-class table, so that
-  // these errors are `instanceof TfhubError` like the ones it raises itself.
+  // init() passes the TypeScript layer's TfhubError class, so that these errors are `instanceof TfhubError` like
+  // the ones it raises itself.
   Addon* addon = env.GetInstanceData<Addon>();
-  if (addon != nullptr && !addon->error_classes.IsEmpty()) {
-    Napi::Value ctor = addon->error_classes.Value().Get("libraryError");
-    if (ctor.IsFunction()) {
-      Napi::Object err = ctor.As<Napi::Function>().New({Napi::String::New(env, code), Napi::String::New(env, message)});
-      return Napi::Error(env, err);
-    }
+  if (addon != nullptr && !addon->library_error.IsEmpty()) {
+    Napi::Object err = addon->library_error.Value().New({Napi::String::New(env, code), Napi::String::New(env, message)});
+    return Napi::Error(env, err);
   }
   Napi::Error err = Napi::Error::New(env, message);
+  err.Set("code", Napi::String::New(env, code));
+  return err;
+}
+
+Napi::RangeError MakeCodedRangeError(Napi::Env env, const char* code, const std::string& message) {
+  Napi::RangeError err = Napi::RangeError::New(env, message);
   err.Set("code", Napi::String::New(env, code));
   return err;
 }

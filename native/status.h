@@ -50,5 +50,6 @@ inline void ThrowIfNotOk(Napi::Env env, const Status& status) {
 // the TypeScript layer registered its classes) with a string code; TypeErrors for arguments of the wrong kind.
 Napi::Error MakeCodedError(Napi::Env env, const char* code, const std::string& message);
 Napi::TypeError MakeCodedTypeError(Napi::Env env, const char* code, const std::string& message);
+Napi::RangeError MakeCodedRangeError(Napi::Env env, const char* code, const std::string& message);
 
 }  // namespace tfhub

@@ -41,9 +41,9 @@ function inspectDir(dir, withHeaders) {
   return { ok: true, library, includeDir: hasHeaders ? includeDir : null };
 }
 
-function userCacheDir() {
-  if (process.env.TFHUB_NODE_CACHE) return path.join(process.env.TFHUB_NODE_CACHE, `libtensorflow-${TF_VERSION}`);
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+function userCacheDir(env = process.env) {
+  if (env.TFHUB_NODE_CACHE) return path.join(env.TFHUB_NODE_CACHE, `libtensorflow-${TF_VERSION}`);
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'tfhub-node', `libtensorflow-${TF_VERSION}`);
 }
 
@@ -170,21 +170,32 @@ function recorded() {
 }
 
 /**
- * Run-time choice of the shared library: TFHUB_NODE_LIBTENSORFLOW (a file or a directory, e.g. a CUDA build)
- * → what install recorded → the install-time search without downloading.
+ * Run-time choice of the shared library, without spawning anything (no python, no download): `override`
+ * (TFHUB_NODE_LIBTENSORFLOW, a file or a directory, e.g. a CUDA build) → what install recorded in
+ * deps/libtensorflow.json → LIBTENSORFLOW_DIR → the per-user cache. `env` is the caller's snapshot of the
+ * environment (src/native.ts reads it once). Returns {library, source, tried[]}; library null if none.
  */
-function runtimeLibrary() {
-  const override = process.env.TFHUB_NODE_LIBTENSORFLOW;
+function runtimeLibrary(env = process.env) {
+  const override = env.TFHUB_NODE_LIBTENSORFLOW;
   if (override) {
     if (fs.existsSync(override) && fs.statSync(override).isFile()) return { library: override, source: 'TFHUB_NODE_LIBTENSORFLOW', tried: [] };
     const r = inspectDir(override, false);
     if (r.ok) return { library: r.library, source: 'TFHUB_NODE_LIBTENSORFLOW', tried: [] };
-    return { library: null, tried: [`TFHUB_NODE_LIBTENSORFLOW=${override}: ${r.why}`] };
+    return { library: null, source: null, tried: [`TFHUB_NODE_LIBTENSORFLOW=${override}: ${r.why}`] };
   }
   const rec = recorded();
   if (rec) return { library: rec.library, source: rec.source, tried: [] };
-  const found = locate({ withHeaders: false });
-  return { library: found.library, source: found.source, tried: found.tried.concat([`${RECORD_FILE}: missing (run npm rebuild tfhub-node)`]) };
+  const tried = [`${RECORD_FILE}: missing or stale (run npm rebuild tfhub-node)`];
+  if (env.LIBTENSORFLOW_DIR) {
+    const r = inspectDir(env.LIBTENSORFLOW_DIR, false);
+    if (r.ok) return { library: r.library, source: 'LIBTENSORFLOW_DIR', tried };
+    tried.push(`LIBTENSORFLOW_DIR=${env.LIBTENSORFLOW_DIR}: ${r.why}`);
+  }
+  const cache = userCacheDir(env);
+  const r = inspectDir(cache, false);
+  if (r.ok) return { library: r.library, source: 'user cache', tried };
+  tried.push(`user cache ${cache}: ${r.why}`);
+  return { library: null, source: null, tried };
 }
 
 /** Include directory for the build files. */

@@ -7,8 +7,9 @@
  */
 import * as path from 'node:path';
 import { hub } from './index';
+import { typeError } from './errors';
 import { Tensor } from './tensor';
-import { ParsedTensorInfo } from './hub/tensor_info';
+import { ParsedTensorInfo } from './hub/saved_model';
 import { tfServerMain } from './cli/tf_server';
 
 const DEFAULT_HANDLE = path.resolve(__dirname, '..', '..', 'examples', 'half_plus_two');
@@ -22,7 +23,7 @@ function parseArgs(argv: string[]): Args {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
-      if (i + 1 >= argv.length) throw new Error(`${a} needs a value`);
+      if (i + 1 >= argv.length) throw typeError('ERR_INVALID_ARG_VALUE', `${a} needs a value`);
       return argv[++i];
     };
     if (a === '--help' || a === '-h') args.help = true;
@@ -30,7 +31,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--tags' || a === '-t') args.tags = value().split(',').map((t) => t.trim()).filter(Boolean);
     else if (a === '--input' || a === '-i') args.inputs.push(value());
     else if (a.startsWith('--input=')) args.inputs.push(a.slice(8));
-    else if (a.startsWith('-')) throw new Error(`unknown option ${a}`);
+    else if (a.startsWith('-')) throw typeError('ERR_INVALID_ARG_VALUE', `unknown option ${a}`);
     else rest.push(a);
   }
   args.command = rest[0] ?? 'run';
@@ -68,12 +69,12 @@ async function run(args: Args): Promise<void> {
     const eq = item.indexOf('=');
     const looksKeyed = eq > 0 && !item.trimStart().startsWith('[');
     const key = looksKeyed ? item.slice(0, eq) : Object.keys(infos).length === 1 ? Object.keys(infos)[0] : '';
-    if (!key) throw new Error(`--input ${item}: name the input (key=JSON); inputs are ${Object.keys(infos).join(', ')}`);
+    if (!key) throw typeError('ERR_INVALID_ARG_VALUE', `--input ${item}: name the input (key=JSON); inputs are ${Object.keys(infos).join(', ')}`);
     const text = looksKeyed ? item.slice(eq + 1) : item;
     try {
       values[key] = JSON.parse(text);
     } catch {
-      throw new Error(`--input ${key}: not JSON: ${text}`);
+      throw typeError('ERR_INVALID_ARG_VALUE', `--input ${key}: not JSON: ${text}`);
     }
   }
   const fn = await hub.evalFunctionForModule(spec, { tags: args.tags });

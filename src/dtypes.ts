@@ -1,4 +1,5 @@
 /** Data types: names as Python's `tf.dtypes` spells them, with the TF_DataType numbers of the C API. */
+import { typeError } from './errors';
 
 /** Every dtype a Tensor can hold. */
 export type DType =
@@ -111,12 +112,11 @@ export function isDType(name: unknown): name is DType {
 
 /** Canonical dtype for a name or alias (`'float'` → `'float32'`); throws TypeError for unknown names. */
 export function canonicalDType(name: string): DType {
-  if (BY_NAME.has(name)) return name as DType;
-  const alias = ALIASES[name];
-  if (alias) return alias;
-  const e = new TypeError(`unknown dtype '${name}'`) as TypeError & { code: string };
-  e.code = 'ERR_INVALID_DTYPE';
-  throw e;
+  if (typeof name === 'string') {
+    if (BY_NAME.has(name)) return name as DType;
+    if (Object.prototype.hasOwnProperty.call(ALIASES, name)) return ALIASES[name];
+  }
+  throw typeError('ERR_INVALID_DTYPE', `unknown dtype ${typeof name === 'string' ? `'${name}'` : `${name === null ? 'null' : typeof name} (a dtype is a name such as 'float32')`}`);
 }
 
 /** TF_DataType number of a dtype name. */
@@ -124,13 +124,29 @@ export function tfDataType(name: DType): number {
   return BY_NAME.get(name)!.tf;
 }
 
+/** TF_DataType of a reference type (`DT_FLOAT_REF` …) = its base type + this offset (TF's `kDataTypeRefOffset`). */
+export const REF_DTYPE_OFFSET = 100;
+
+/** Whether a TF_DataType number is a reference type of a known base type (TF1 `VariableV2` outputs). */
+export function isRefDtype(value: number): boolean {
+  return value > REF_DTYPE_OFFSET && BY_TF.has(value - REF_DTYPE_OFFSET);
+}
+
+/** The base TF_DataType of a reference type (`DT_FLOAT_REF` → `DT_FLOAT`); other values unchanged. */
+export function baseDtype(value: number): number {
+  return isRefDtype(value) ? value - REF_DTYPE_OFFSET : value;
+}
+
+/** Whether a TF_DataType number is a dtype this library knows, or a reference type of one. */
+export function isKnownDtype(value: number): boolean {
+  return BY_TF.has(value) || isRefDtype(value);
+}
+
 /** dtype name of a TF_DataType number (reference types, 101+, map to their base type). */
 export function dtypeFromTf(value: number): DType {
-  const info = BY_TF.get(value > 100 ? value - 100 : value);
+  const info = BY_TF.get(baseDtype(value));
   if (!info) {
-    const e = new TypeError(`unsupported TF_DataType ${value}`) as TypeError & { code: string };
-    e.code = 'ERR_INVALID_DTYPE';
-    throw e;
+    throw typeError('ERR_INVALID_DTYPE', `unsupported TF_DataType ${value}`);
   }
   return info.name;
 }

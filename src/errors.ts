@@ -1,8 +1,11 @@
 /**
  * Error classes. TensorFlow status errors mirror Python's `tf.errors` (same class names, `code` = the TF code
  * name such as `'INVALID_ARGUMENT'`, message = TensorFlow's full message). Errors raised by this library itself
- * carry a Node-style `code` (`'ERR_…'`).
+ * carry a Node-style `code` (`'ERR_…'`, listed with their meanings in `ERROR_CODES` and docs/errors.md).
  */
+import { ErrorCode } from './error_codes';
+
+export { ERROR_CODES, ErrorCode, isErrorCode } from './error_codes';
 
 /** Base class of every error that comes from a TensorFlow status. */
 export class TFError extends Error {
@@ -68,27 +71,50 @@ export const ERROR_CLASSES_BY_CODE: ReadonlyArray<(new (message: string) => TFEr
 
 /** An error raised by this library (not by TensorFlow), with a Node-style `code`. */
 export class TfhubError extends Error {
-  /** A stable, Node-style error code, e.g. `'ERR_NOT_FOUND'`; match on it rather than on the message. */
-  readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+  /** A stable, Node-style error code, e.g. `'ERR_NOT_FOUND'` (see `ERROR_CODES`); match on it rather than on the message. */
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
   }
 }
 Object.defineProperty(TfhubError.prototype, 'name', { value: 'TfhubError', writable: true, configurable: true });
-// The native layer raises its own coded errors (ERR_DISPOSED, ERR_GRAPH_MISMATCH, …) with this class too.
-Object.defineProperty(ERROR_CLASSES_BY_CODE, 'libraryError', { value: TfhubError });
 
 /** A TypeError with a `code`, for arguments of the wrong kind. */
-export function typeError(code: string, message: string): TypeError & { code: string } {
-  const e = new TypeError(message) as TypeError & { code: string };
+export function typeError(code: ErrorCode, message: string): TypeError & { code: ErrorCode } {
+  const e = new TypeError(message) as TypeError & { code: ErrorCode };
   e.code = code;
   return e;
 }
 
 /** A RangeError with a `code`, for values out of range (e.g. data length vs shape). */
-export function rangeError(code: string, message: string): RangeError & { code: string } {
-  const e = new RangeError(message) as RangeError & { code: string };
+export function rangeError(code: ErrorCode, message: string): RangeError & { code: ErrorCode } {
+  const e = new RangeError(message) as RangeError & { code: ErrorCode };
   e.code = code;
+  return e;
+}
+
+/**
+ * @internal
+ * The caller's frames, captured before an `await` on the native layer: a promise settled from a native thread
+ * carries no JavaScript frames, so `withCallerStack` grafts these onto its error (as sharp does).
+ */
+export function callerStack(skip: Function): { stack?: string } {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, skip);
+  return holder;
+}
+
+/** @internal `e` with the frames of `caller` (from `callerStack`) appended to its own stack; returns `e`. */
+export function withCallerStack<T>(e: T, caller: { stack?: string }): T {
+  if (!(e instanceof Error) || !caller.stack) return e;
+  const frames = caller.stack.slice(caller.stack.indexOf('\n') + 1);
+  if (!frames) return e;
+  const own = typeof e.stack === 'string' ? e.stack : `${e.name}: ${e.message}`;
+  try {
+    e.stack = `${own}\n${frames}`;
+  } catch {
+    // a frozen error keeps its own stack
+  }
   return e;
 }

@@ -1,156 +1,17 @@
-/** `Graph`, `Operation` and `Output`: building and inspecting TensorFlow graphs. */
-import { DType, canonicalDType, dtypeFromTf, isDType, tfDataType } from './dtypes';
-import { InvalidArgumentError, TfhubError, typeError } from './errors';
-import { DeviceScope, deviceFor, hasDeviceScope, placeGraphDef, withDevice } from './device_scope';
+/** `Graph`: the binding wrapper of a TensorFlow graph (operations, imports, functions, gradients). */
+import { DType } from './dtypes';
+import { InvalidArgumentError, TfhubError, callerStack, typeError, withCallerStack } from './errors';
 import { NativeAttr, NativeGraph, NativeImportOptions, NativeOperation, NativeOutput, binding } from './native';
-import { shapeProto, tensorflow, toSafeNumber } from './proto';
+import { tensorflow } from './proto';
 import { Tensor, tensor as makeTensor } from './tensor';
+import { Operation, OperationInput, Output } from './operation';
+import { attrToJs, encodeAttr, guessAttrType, inferAttrsFromInputs } from './attr_codec';
+import { DeviceScope, deviceFor, hasDeviceScope, placeGraphDef, withDevice } from './device_scope';
+import { NameScopes } from './name_scopes';
+import { Collections } from './collections';
+import { partialShape } from './shape';
 
-/** One output of an operation: what Python calls a `tf.Tensor` in graph mode. */
-export class Output {
-  /** The operation that produces this tensor. */
-  readonly op: Operation;
-  /** Which of the operation's outputs it is (0-based). */
-  readonly index: number;
-
-  constructor(op: Operation, index: number) {
-    this.op = op;
-    this.index = index;
-  }
-
-  /** `"op_name:index"`, as TensorFlow names tensors. */
-  get name(): string {
-    return `${this.op.name}:${this.index}`;
-  }
-
-  /** Element type. */
-  get dtype(): DType {
-    return dtypeFromTf(this.op.native.outputType(this.index));
-  }
-
-  /** Whether the output is a reference (TF1 `VariableV2` and friends). */
-  get isRef(): boolean {
-    return this.op.native.outputType(this.index) > 100;
-  }
-
-  /** Static shape from shape inference: `null` for unknown rank, `-1` for unknown dimensions. */
-  get shape(): number[] | null {
-    return this.op.graph.native.tensorShape(this.native);
-  }
-
-  /** The graph this output lives in. */
-  get graph(): Graph {
-    return this.op.graph;
-  }
-
-  /** Operations consuming this output, with the input slot each uses. */
-  consumers(): Array<{ op: Operation; inputIndex: number }> {
-    return this.op.native.consumers(this.index).map(([op, i]) => ({ op: this.op.graph.wrapOperation(op), inputIndex: i }));
-  }
-
-  /** @internal */
-  get native(): NativeOutput {
-    return [this.op.native, this.index];
-  }
-
-  /** A short description for logs, e.g. `Output(dense/MatMul:0, float32)`. */
-  toString(): string {
-    return `Output(${this.name}, ${this.dtype})`;
-  }
-}
-
-/** A node of a Graph. */
-export class Operation {
-  /** The graph this operation belongs to. */
-  readonly graph: Graph;
-  /** @internal */
-  readonly native: NativeOperation;
-  /** The operation's unique name in its graph, e.g. `dense/MatMul`. */
-  readonly name: string;
-
-  /** @internal */
-  constructor(graph: Graph, native: NativeOperation, name: string) {
-    this.graph = graph;
-    this.native = native;
-    this.name = name;
-  }
-
-  /** Op type, e.g. `"MatMul"`. */
-  get type(): string {
-    return this.native.type();
-  }
-
-  /** Requested device (may be empty). */
-  get device(): string {
-    return this.native.device();
-  }
-
-  /** How many outputs (tensors) it produces. */
-  get numOutputs(): number {
-    return this.native.numOutputs();
-  }
-
-  /** How many data inputs it takes (control inputs not counted). */
-  get numInputs(): number {
-    return this.native.numInputs();
-  }
-
-  /** Output `i` (RangeError if out of range). */
-  output(i: number): Output {
-    if (!Number.isInteger(i) || i < 0 || i >= this.numOutputs) {
-      const e = new RangeError(`operation '${this.name}' has ${this.numOutputs} outputs, no output ${i}`) as RangeError & { code: string };
-      e.code = 'ERR_OUT_OF_RANGE';
-      throw e;
-    }
-    return new Output(this, i);
-  }
-
-  /** All outputs. */
-  get outputs(): Output[] {
-    return Array.from({ length: this.numOutputs }, (_, i) => new Output(this, i));
-  }
-
-  /** The outputs feeding this operation's inputs. */
-  get inputs(): Output[] {
-    return Array.from({ length: this.numInputs }, (_, i) => {
-      const [op, index] = this.native.input(i);
-      return new Output(this.graph.wrapOperation(op), index);
-    });
-  }
-
-  /** Operations this one has control dependencies on. */
-  get controlInputs(): Operation[] {
-    return this.native.controlInputs().map((op) => this.graph.wrapOperation(op));
-  }
-
-  /** Operations that depend on this one through control edges. */
-  get controlOutputs(): Operation[] {
-    return this.native.controlOutputs().map((op) => this.graph.wrapOperation(op));
-  }
-
-  /** The serialized NodeDef. */
-  nodeDef(): tensorflow.NodeDef {
-    return tensorflow.NodeDef.decode(this.native.nodeDef());
-  }
-
-  /** An attribute as a decoded AttrValue proto (throws InvalidArgumentError when absent). */
-  attrValue(name: string): tensorflow.AttrValue {
-    return tensorflow.AttrValue.decode(this.native.attrValue(name));
-  }
-
-  /** An attribute as a plain JS value (int → number, type → dtype name, shape → dims, tensor → Tensor …). */
-  getAttr(name: string): unknown {
-    return attrToJs(this.attrValue(name));
-  }
-
-  /** A short description for logs, e.g. `Operation(dense/MatMul, MatMul)`. */
-  toString(): string {
-    return `Operation(${this.name}, ${this.type})`;
-  }
-}
-
-/** Inputs of `addOperation`: an Output, or an array of Outputs for a list input. */
-export type OperationInput = Output | Output[];
+export { Operation, OperationInput, Output };
 
 /** Options of `Graph.addOperation`. */
 export interface AddOperationOptions {
@@ -211,6 +72,17 @@ export interface GradientOptions {
   unconnected?: 'error' | 'zero' | 'null';
 }
 
+/** What `Graph.addGradients` delegates to: the registry-aware gradients of `train/`. */
+type SymbolicGradients = (graph: Graph, ys: Output | Output[], xs: Output | { readonly handle: Output } | Array<Output | { readonly handle: Output }>,
+  dys: Output[] | null | undefined, options: GradientOptions) => Output[];
+
+let symbolicGradients: SymbolicGradients | undefined;
+
+/** @internal Installed by `train/gradients` when it loads (the graph layer does not import train/). */
+export function setSymbolicGradients(fn: SymbolicGradients): void {
+  symbolicGradients = fn;
+}
+
 function splitTensorName(name: string): [string, number] {
   const m = /^(.*):(\d+)$/.exec(name);
   return m ? [m[1], Number(m[2])] : [name, 0];
@@ -222,36 +94,19 @@ export class Graph {
   readonly native: NativeGraph;
   private readonly opCache = new Map<string, Operation>();
   private readonly opDefCache = new Map<string, tensorflow.OpDef>();
-  private readonly collections = new Map<string, unknown[]>();
-  private readonly nameCounters = new Map<string, number>();
-  private scopeStack: string[] = [];
-  /** Name scopes of existing operations (`a`, `a/b` for `a/b/c`); built on demand, dropped when TF adds ops. */
-  private scopeCache: Set<string> | null = null;
+  private readonly collections = new Collections();
+  private readonly names: NameScopes;
 
   constructor() {
     this.native = new (binding().Graph)();
+    this.names = new NameScopes(this.native);
   }
 
   // ------------------------------------------------------------------ names
 
   /** The current name scope (`""` at top level). */
   get nameScope(): string {
-    return this.scopeStack.join('/');
-  }
-
-  /**
-   * Runs `fn` with `name` pushed onto the name scope, made unique like Python's `tf.name_scope`; a name ending
-   * in `/` is taken as an absolute scope, as in Python.
-   */
-  withNameScope<T>(name: string, fn: () => T): T {
-    const unique = name.endsWith('/') ? name.slice(0, -1) : this.uniqueName(name);
-    const saved = this.scopeStack;
-    this.scopeStack = unique === '' ? [] : unique.split('/');
-    try {
-      return fn();
-    } finally {
-      this.scopeStack = saved;
-    }
+    return this.names.current;
   }
 
   /**
@@ -263,15 +118,17 @@ export class Graph {
     return withDevice(this, device, fn);
   }
 
+  /**
+   * Runs `fn` with `name` pushed onto the name scope, made unique like Python's `tf.name_scope`; a name ending
+   * in `/` is taken as an absolute scope, as in Python.
+   */
+  withNameScope<T>(name: string, fn: () => T): T {
+    return this.names.withScope(name, fn);
+  }
+
   /** Whether `name` is taken: by an operation, by a name made with uniqueName, or as a scope of existing ops. */
   isNameUsed(name: string): boolean {
-    if (this.nameCounters.has(name.toLowerCase()) || this.native.operationByName(name) !== null) return true;
-    // A scan of every operation per call made graph building quadratic: keep the scopes in a set instead.
-    if (!this.scopeCache) {
-      this.scopeCache = new Set();
-      for (const op of this.native.operations()) addScopes(this.scopeCache, op.name());
-    }
-    return this.scopeCache.has(name);
+    return this.names.isUsed(name);
   }
 
   /**
@@ -279,20 +136,7 @@ export class Graph {
    * Names of imported operations count as used.
    */
   uniqueName(base: string, markUsed = true): string {
-    const name = this.scoped(base);
-    const key = name.toLowerCase();
-    let i = this.nameCounters.get(key) ?? 0;
-    let candidate = name;
-    if (i > 0 || this.isNameUsed(name)) {
-      i = Math.max(i, 1);
-      while (this.isNameUsed(`${name}_${i}`)) i++;
-      candidate = `${name}_${i}`;
-    }
-    if (markUsed) {
-      this.nameCounters.set(key, i + 1);
-      this.nameCounters.set(candidate.toLowerCase(), Math.max(this.nameCounters.get(candidate.toLowerCase()) ?? 0, 1));
-    }
-    return candidate;
+    return this.names.unique(base, markUsed);
   }
 
   // ------------------------------------------------------------------ operations
@@ -347,6 +191,7 @@ export class Graph {
     if (typeof type !== 'string' || type === '') throw typeError('ERR_INVALID_ARG_TYPE', 'operation type must be a non-empty string');
     const opDef = this.opDef(type);
     const inputs = options.inputs ?? [];
+    if (!Array.isArray(inputs)) throw typeError('ERR_INVALID_ARG_TYPE', `inputs of ${type} must be an array`);
     for (const input of inputs) {
       const items = Array.isArray(input) ? input : [input];
       for (const o of items) {
@@ -379,19 +224,18 @@ export class Graph {
       options.controlInputs ? options.controlInputs.map((o) => o.native) : null,
       options.colocateWith ? options.colocateWith.map((o) => o.native) : null,
     );
-    this.nameCounters.set(name.toLowerCase(), Math.max(this.nameCounters.get(name.toLowerCase()) ?? 0, 1));
-    if (this.scopeCache) addScopes(this.scopeCache, name);
+    this.names.added(name);
     return this.wrapOperation(native);
   }
 
-  private scoped(name: string): string {
-    return this.nameScope ? `${this.nameScope}/${name}` : name;
-  }
-
-  /** A Placeholder of `dtype` (shape: `null`/omitted = unknown rank, `-1` = unknown dimension). */
-  placeholder(dtype: DType, shape: number[] | null = null, name?: string): Output {
+  /**
+   * A Placeholder of `dtype`. shape: `null`/omitted = unknown rank; `null` or `-1` for an unknown dimension
+   * (`[null, 2]`, as Python's `[None, 2]`).
+   */
+  placeholder(dtype: DType, shape: ReadonlyArray<number | null> | null = null, name?: string): Output {
+    const dims = partialShape(shape, 'placeholder shape');
     const attrs: Record<string, unknown> = { dtype };
-    if (shape !== null) attrs.shape = shape;
+    if (dims !== null) attrs.shape = dims;
     return this.addOperation('Placeholder', { name: this.uniqueName(name ?? 'Placeholder'), attrs }).output(0);
   }
 
@@ -409,21 +253,21 @@ export class Graph {
   importGraphDef(graphDef: Uint8Array, options: ImportGraphDefOptions = {}): ImportResult {
     this.checkPrefixClash(toBytes(graphDef), options);
     try {
-      const placed = placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs);
-      return this.wrapImport(this.native.importGraphDef(placed, this.importOptions(options)));
+      return this.wrapImport(this.native.importGraphDef(placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs), this.importOptions(options)));
     } finally {
-      this.scopeCache = null;
+      this.names.invalidate();
     }
   }
 
   /** Like importGraphDef, on a background thread (for large graphs). */
   async importGraphDefAsync(graphDef: Uint8Array, options: ImportGraphDefOptions = {}): Promise<ImportResult> {
+    const caller = callerStack(this.importGraphDefAsync);
     this.checkPrefixClash(toBytes(graphDef), options);
     try {
-      const placed = placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs);
-      return this.wrapImport(await this.native.importGraphDefAsync(placed, this.importOptions(options)));
+      const pending = this.native.importGraphDefAsync(placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs), this.importOptions(options));
+      return this.wrapImport(await pending.catch((e: unknown) => Promise.reject(withCallerStack(e, caller))));
     } finally {
-      this.scopeCache = null;
+      this.names.invalidate();
     }
   }
 
@@ -483,9 +327,8 @@ export class Graph {
    * or zeros with `{unconnected: 'zero'}`, or null with `'null'`.
    */
   addGradients(ys: Output | Output[], xs: Output | { readonly handle: Output } | Array<Output | { readonly handle: Output }>, dys?: Output[] | null, options: GradientOptions = {}): Output[] {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { addSymbolicGradients } = require('./train/gradients') as typeof import('./train/gradients');
-    return addSymbolicGradients(this, ys, xs, dys, options);
+    if (!symbolicGradients) throw new TfhubError('ERR_INTERNAL', 'Graph.addGradients: the gradient registry (train/) is not loaded; import tfhub-node\'s entry point');
+    return symbolicGradients(this, ys, xs, dys, options);
   }
 
   /** @internal One TF_AddGradientsWithPrefix call; null where TF found no path. */
@@ -494,7 +337,7 @@ export class Graph {
     try {
       grads = this.native.addGradients(prefix, ys.map((o) => o.native), xs.map((o) => o.native), dys ? dys.map((o) => o.native) : null);
     } finally {
-      this.scopeCache = null; // TF added operations
+      this.names.invalidate(); // TF added operations
     }
     return grads.map((g) => (g ? new Output(this.wrapOperation(g[0]), g[1]) : null));
   }
@@ -531,24 +374,22 @@ export class Graph {
 
   /** The values in collection `key` (a copy), e.g. `'variables'`, `'trainable_variables'`, `'update_ops'`. */
   getCollection<T = unknown>(key: string): T[] {
-    return [...((this.collections.get(key) as T[] | undefined) ?? [])];
+    return this.collections.get<T>(key);
   }
 
   /** Appends `value` to collection `key`. */
   addToCollection(key: string, value: unknown): void {
-    let list = this.collections.get(key);
-    if (!list) this.collections.set(key, (list = []));
-    list.push(value);
+    this.collections.add(key, value);
   }
 
   /** Keys of non-empty collections. */
   getAllCollectionKeys(): string[] {
-    return [...this.collections.keys()].filter((k) => this.collections.get(k)!.length > 0);
+    return this.collections.keys();
   }
 
   /** Removes every value of collection `key`. */
   clearCollection(key: string): void {
-    this.collections.delete(key);
+    this.collections.clear(key);
   }
 
   /** A single operation that runs every op in collection `key` (a NoOp with control inputs; a plain NoOp if empty). */
@@ -584,149 +425,7 @@ export class Graph {
   }
 }
 
-/** Adds the name scopes of an operation name: `a` and `a/b` for `a/b/c`. */
-function addScopes(into: Set<string>, name: string): void {
-  for (let i = name.indexOf('/'); i !== -1; i = name.indexOf('/', i + 1)) into.add(name.slice(0, i));
-}
-
 function toBytes(b: Uint8Array): Uint8Array {
   if (!(b instanceof Uint8Array)) throw typeError('ERR_INVALID_ARG_TYPE', 'expected a Uint8Array');
   return b;
-}
-
-// ---------------------------------------------------------------------- attrs
-
-function inferAttrsFromInputs(opDef: tensorflow.OpDef, inputs: OperationInput[], attrs: Record<string, unknown>): void {
-  opDef.inputArg.forEach((arg, i) => {
-    const input = inputs[i];
-    if (input === undefined) return;
-    const list = Array.isArray(input) ? input : [input];
-    if (arg.numberAttr && attrs[arg.numberAttr] === undefined) attrs[arg.numberAttr] = list.length;
-    if (arg.typeAttr && attrs[arg.typeAttr] === undefined && list.length > 0) attrs[arg.typeAttr] = list[0].dtype;
-    if (arg.typeListAttr && attrs[arg.typeListAttr] === undefined) attrs[arg.typeListAttr] = list.map((o) => o.dtype);
-  });
-}
-
-function guessAttrType(value: unknown): string {
-  if (value instanceof Tensor) return 'tensor';
-  if (typeof value === 'boolean') return 'bool';
-  if (typeof value === 'string') return isDType(value) ? 'type' : 'string';
-  if (typeof value === 'number') return Number.isInteger(value) ? 'int' : 'float';
-  if (Array.isArray(value) && value.every((v) => v instanceof Tensor)) return 'list(tensor)';
-  return 'unknown';
-}
-
-function dtypeAttr(v: unknown, op: string, name: string): number {
-  if (typeof v === 'number') return v;
-  if (typeof v === 'string') return tfDataType(canonicalDType(v));
-  throw typeError('ERR_INVALID_ATTR', `attr '${name}' of ${op} must be a dtype name`);
-}
-
-function funcAttr(v: unknown): tensorflow.INameAttrList {
-  if (typeof v === 'string') return { name: v };
-  if (v && typeof v === 'object' && typeof (v as { name?: unknown }).name === 'string') return v as tensorflow.INameAttrList;
-  throw typeError('ERR_INVALID_ATTR', 'function attrs take a function name or {name, attr}');
-}
-
-function stringBytes(v: unknown): Uint8Array {
-  if (typeof v === 'string') return new TextEncoder().encode(v);
-  if (v instanceof Uint8Array) return v;
-  throw typeError('ERR_INVALID_ATTR', 'string attrs take a string or Uint8Array');
-}
-
-function encodeAttr(name: string, type: string, value: unknown, op: string): NativeAttr {
-  if (value instanceof tensorflow.AttrValue) return [name, 'proto', tensorflow.AttrValue.encode(value).finish()];
-  const bad = (what: string) => typeError('ERR_INVALID_ATTR', `attr '${name}' of ${op} must be ${what}, got ${typeof value}`);
-  const list = (check: (v: unknown) => boolean, what: string): unknown[] => {
-    if (!Array.isArray(value) || !value.every(check)) throw bad(`an array of ${what}`);
-    return value;
-  };
-  let attr: tensorflow.IAttrValue;
-  switch (type) {
-    case 'tensor':
-      if (!(value instanceof Tensor)) throw bad('a Tensor');
-      return [name, 'tensor', value.native];
-    case 'list(tensor)':
-      return [name, 'tensors', (list((v) => v instanceof Tensor, 'Tensors') as Tensor[]).map((t) => t.native)];
-    case 'int':
-      if (typeof value !== 'number' && typeof value !== 'bigint') throw bad('an integer');
-      if (typeof value === 'number' && !Number.isSafeInteger(value)) throw bad('an integer');
-      attr = { i: Number(value) };
-      break;
-    case 'float':
-      if (typeof value !== 'number') throw bad('a number');
-      attr = { f: value };
-      break;
-    case 'bool':
-      if (typeof value !== 'boolean') throw bad('a boolean');
-      attr = { b: value };
-      break;
-    case 'string':
-      attr = { s: stringBytes(value) };
-      break;
-    case 'type':
-      attr = { type: dtypeAttr(value, op, name) };
-      break;
-    case 'shape':
-      if (value !== null && !(Array.isArray(value) && value.every((d) => Number.isInteger(d)))) throw bad('an array of dimensions or null');
-      attr = { shape: shapeProto(value as number[] | null) };
-      break;
-    case 'func':
-      attr = { func: funcAttr(value) };
-      break;
-    case 'list(int)':
-      attr = { list: { i: list((v) => Number.isSafeInteger(v), 'integers') as number[] } };
-      break;
-    case 'list(float)':
-      attr = { list: { f: list((v) => typeof v === 'number', 'numbers') as number[] } };
-      break;
-    case 'list(bool)':
-      attr = { list: { b: list((v) => typeof v === 'boolean', 'booleans') as boolean[] } };
-      break;
-    case 'list(string)':
-      attr = { list: { s: list(() => true, 'strings').map(stringBytes) } };
-      break;
-    case 'list(type)':
-      attr = { list: { type: list(() => true, 'dtypes').map((v) => dtypeAttr(v, op, name)) } };
-      break;
-    case 'list(shape)':
-      attr = { list: { shape: list((v) => v === null || Array.isArray(v), 'shapes').map((v) => shapeProto(v as number[] | null)) } };
-      break;
-    case 'list(func)':
-      attr = { list: { func: list(() => true, 'functions').map(funcAttr) } };
-      break;
-    default:
-      throw typeError('ERR_INVALID_ATTR', `attr '${name}' is not an attribute of ${op} (or its type is unknown)`);
-  }
-  return [name, 'proto', tensorflow.AttrValue.encode(attr).finish()];
-}
-
-/** Converts a decoded AttrValue to a plain JS value. */
-export function attrToJs(a: tensorflow.IAttrValue): unknown {
-  const num = (v: unknown) => toSafeNumber(v as number, 'attr value');
-  const shape = (s: tensorflow.ITensorShapeProto | null | undefined) => (!s || s.unknownRank ? null : (s.dim ?? []).map((d) => num(d.size)));
-  switch ((a as { value?: string }).value) {
-    case 's': return new TextDecoder().decode(a.s ?? new Uint8Array());
-    case 'i': return num(a.i);
-    case 'f': return a.f;
-    case 'b': return a.b;
-    case 'type': return dtypeFromTf(a.type as number);
-    case 'shape': return shape(a.shape);
-    case 'func': return a.func?.name;
-    case 'tensor': return a.tensor;
-    case 'placeholder': return a.placeholder;
-    case 'list': {
-      const l = a.list ?? {};
-      if (l.i?.length) return l.i.map(num);
-      if (l.f?.length) return l.f;
-      if (l.b?.length) return l.b;
-      if (l.type?.length) return l.type.map((t) => dtypeFromTf(t as number));
-      if (l.shape?.length) return l.shape.map(shape);
-      if (l.s?.length) return l.s.map((b) => new TextDecoder().decode(b));
-      if (l.func?.length) return l.func.map((f) => f.name);
-      if (l.tensor?.length) return l.tensor;
-      return [];
-    }
-    default: return undefined;
-  }
 }

@@ -4,14 +4,15 @@
  * C API cannot take through function-call ops — flow through it. Functional control flow (If, While, …) stays as
  * it is.
  */
+import { baseDtype } from './dtypes';
 import { TfhubError } from './errors';
-import { Graph, Output } from './graph';
+import { Graph, Operation, Output } from './graph';
 import { encodeGraphDef, tensorflow, toSafeNumber } from './proto';
 import { opDefs } from './registry';
 
 const CALL_OPS = new Set(['PartitionedCall', 'StatefulPartitionedCall']);
 
-/** Options of `inlineFunction`. */
+/** Options of `inlineFunctionDetailed`. */
 export interface InlineOptions {
   /** Name scope of the inlined nodes (made unique); default: the function name. */
   name?: string;
@@ -124,14 +125,6 @@ function expand(fn: tensorflow.IFunctionDef, scope: string, argRefs: string[], l
   });
 }
 
-/**
- * Inlines `fn` into `graph` with `inputs` as its arguments; returns its outputs. Library functions it calls are
- * inlined too (`options.library`, defaulting to the graph's own function library).
- */
-export function inlineFunction(graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[], options: InlineOptions = {}): Output[] {
-  return inlineBody(graph, fn, inputs, options, false).outputs;
-}
-
 /** What `inlineFunctionDetailed` returns. */
 export interface InlinedFunction {
   /** The function's return values. */
@@ -142,15 +135,14 @@ export interface InlinedFunction {
    * Every inlined node of the body (not the stillborn argument placeholders): e.g. a NoOp with these as control
    * inputs runs a function that has no outputs (a resource initializer).
    */
-  operations: import('./graph').Operation[];
+  operations: Operation[];
 }
 
-/** Like `inlineFunction`, also returning the inlined operations and their scope. */
+/**
+ * Inlines `fn` into `graph` with `inputs` as its arguments; returns its outputs, the inlined operations and their
+ * scope. Library functions it calls are inlined too (`options.library`, defaulting to the graph's own library).
+ */
 export function inlineFunctionDetailed(graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[], options: InlineOptions = {}): InlinedFunction {
-  return inlineBody(graph, fn, inputs, options, true);
-}
-
-function inlineBody(graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[], options: InlineOptions, wantOps: boolean): InlinedFunction {
   const sig = fn.signature ?? {};
   if ((sig.inputArg?.length ?? 0) !== inputs.length) {
     throw new TfhubError('ERR_INVALID_ARG_VALUE', `function ${sig.name} takes ${sig.inputArg?.length ?? 0} inputs, got ${inputs.length}`);
@@ -165,7 +157,7 @@ function inlineBody(graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[],
   const nodes: tensorflow.INodeDef[] = [];
   const rets = expand(fn, scope, argRefs, lib, 0, nodes);
   const placeholders: tensorflow.INodeDef[] = inputs.map((x, i) => ({
-    name: `${scope}/arg_${i}`, op: 'Placeholder', attr: { dtype: { type: baseDtype(x) } },
+    name: `${scope}/arg_${i}`, op: 'Placeholder', attr: { dtype: { type: baseDtype(x.op.native.outputType(x.index)) } },
   }));
   // Only the functions the inlined nodes still reference (control flow bodies, func attrs) go into the graph:
   // fewer clashes with same-named functions of other models already there.
@@ -174,7 +166,7 @@ function inlineBody(graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[],
   const inputMap = new Map<string, Output>(inputs.map((x, i) => [`${scope}/arg_${i}:0`, x]));
   const result = graph.importGraphDef(encodeGraphDef(graphDef), {
     inputMap, returnOutputs: rets.filter((r) => !inputMap.has(r)), controlDependencies: options.controlDependencies,
-    returnOperations: wantOps ? nodes.map((n) => n.name ?? '') : [],
+    returnOperations: nodes.map((n) => n.name ?? ''),
   });
   let k = 0;
   return { outputs: rets.map((r) => inputMap.get(r) ?? result.outputs[k++]), scope, operations: result.operations };
@@ -205,11 +197,6 @@ function usedLibrary(library: tensorflow.IFunctionDefLibrary, nodes: tensorflow.
     function: (library.function ?? []).filter((f) => used.has(f.signature?.name ?? '')),
     gradient: (library.gradient ?? []).filter((gd) => used.has(gd.functionName ?? '')),
   };
-}
-
-function baseDtype(x: Output): number {
-  const t = x.op.native.outputType(x.index);
-  return t > 100 ? t - 100 : t;
 }
 
 let producerVersion: number | undefined;

@@ -1,9 +1,11 @@
 /**
- * The only module that touches the compiled addon. It loads the `.node` file (prebuilt or built at install),
- * picks libtensorflow at run time and describes the raw binding's shape. Everything else imports `binding()`.
+ * The only module that touches the compiled addon. It reads the core's environment variables once, loads the
+ * `.node` file (prebuilt or built at install), initialises it explicitly (error classes, run threads, polling),
+ * owns the process `exit` hook, loads the libtensorflow recorded at install time and describes the raw binding's
+ * shape. Everything else imports `binding()`.
  */
 import * as path from 'node:path';
-import { ERROR_CLASSES_BY_CODE, TfhubError } from './errors';
+import { ERROR_CLASSES_BY_CODE, TfhubError, rangeError } from './errors';
 
 /** TF handle kinds as the addon exposes them (branded so they cannot be mixed up in TypeScript). */
 export interface NativeTensor {
@@ -100,22 +102,87 @@ export interface NativeBinding {
   Session: new (graph: NativeGraph, config: Uint8Array | null, target: string | null) => NativeSession; // TF_NewSession
   Server: new (serverDef: Uint8Array) => NativeServer;         // TF_NewServer
   probePort(port: number): string;                              // '' when 0.0.0.0:port can be bound
+  init(options: NativeInitOptions): void;                       // once, before anything else
+  shutdown(): void;                                             // cancel in-flight runs and join the run threads
+  defaultRunThreads(): number;                                  // max(16, 2 × hardware threads)
   loadTensorFlow(path: string): string;                         // dlopen + TF_Version
   loadedPath(): string | null;
-  setErrorClasses(classes: ReadonlyArray<unknown>): void;
   allOpList(): Buffer;                                          // TF_GetAllOpList
   loadLibrary(path: string): Buffer;                            // TF_LoadLibrary + TF_GetOpList
+}
+/** What the addon's `init` takes: everything it would otherwise read from the environment or guess. */
+export interface NativeInitOptions {
+  /** Error constructors indexed by TF_Code (0 = OK has none). */
+  statusErrors: ReadonlyArray<unknown>;
+  /** The class of the binding's own coded errors: `new libraryError(code, message)`. */
+  libraryError: new (code: never, message: string) => Error;
+  /** The most threads that run blocking TF calls, 1..1024. */
+  runThreads: number;
+  /** How long an idle run thread polls for the next run before sleeping, in µs, 0..100000 (0 = never). */
+  spinMicros: number;
+}
+
+/**
+ * @internal
+ * The environment variables the core reads, each read once (at the first `binding()` call) and checked here.
+ */
+export interface AddonEnvironment {
+  /** `TFHUB_NODE_BINDING`: an explicit `.node` path, e.g. for bundlers. */
+  bindingPath: string | undefined;
+  /** `TFHUB_NODE_LIBTENSORFLOW`: the libtensorflow file or directory to load instead of the recorded one. */
+  libtensorflow: string | undefined;
+  /** `TFHUB_NODE_RUN_THREADS` (1..1024); undefined: the addon's default. */
+  runThreads: number | undefined;
+  /** `TFHUB_NODE_SPIN_US` (0..100000); default 100. */
+  spinMicros: number;
+  /** `TF_CPP_MIN_LOG_LEVEL`: TensorFlow's log level; tfhub-node sets it to `'2'` when unset. */
+  tfLogLevel: string | undefined;
+  /** The variables `scripts/libtensorflow.js` consults to find the library (`LIBTENSORFLOW_DIR`, cache dirs). */
+  search: Record<string, string | undefined>;
+}
+
+/** Limits of the numeric environment variables (documented in the README). */
+const RUN_THREADS_RANGE: [number, number] = [1, 1024];
+const SPIN_MICROS_RANGE: [number, number] = [0, 100000];
+const DEFAULT_SPIN_MICROS = 100;
+
+function integerVariable(env: NodeJS.ProcessEnv, name: string, [min, max]: [number, number]): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw rangeError('ERR_INVALID_ENV', `${name}=${JSON.stringify(raw)} must be an integer in [${min}, ${max}]`);
+  }
+  return n;
+}
+
+/** @internal Reads and checks the core's environment variables (see {@link AddonEnvironment}). */
+export function readAddonEnvironment(env: NodeJS.ProcessEnv = process.env): AddonEnvironment {
+  return {
+    bindingPath: env.TFHUB_NODE_BINDING || undefined,
+    libtensorflow: env.TFHUB_NODE_LIBTENSORFLOW || undefined,
+    runThreads: integerVariable(env, 'TFHUB_NODE_RUN_THREADS', RUN_THREADS_RANGE),
+    spinMicros: integerVariable(env, 'TFHUB_NODE_SPIN_US', SPIN_MICROS_RANGE) ?? DEFAULT_SPIN_MICROS,
+    tfLogLevel: env.TF_CPP_MIN_LOG_LEVEL,
+    search: {
+      TFHUB_NODE_LIBTENSORFLOW: env.TFHUB_NODE_LIBTENSORFLOW,
+      LIBTENSORFLOW_DIR: env.LIBTENSORFLOW_DIR,
+      TFHUB_NODE_CACHE: env.TFHUB_NODE_CACHE,
+      XDG_CACHE_HOME: env.XDG_CACHE_HOME,
+    },
+  };
 }
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 
-let cached: NativeBinding | undefined;
+let cached: NativeBinding | undefined;      // addon initialised and libtensorflow loaded
+let initialised: NativeBinding | undefined; // addon initialised (libtensorflow may have failed to load)
 let tfVersion = '';
 
-function loadAddon(): NativeBinding {
-  const override = process.env.TFHUB_NODE_BINDING; // an explicit .node path, e.g. for bundlers
+function loadAddon(env: AddonEnvironment): NativeBinding {
   try {
-    if (override) return require(override) as NativeBinding;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    if (env.bindingPath) return require(env.bindingPath) as NativeBinding;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('node-gyp-build')(PACKAGE_ROOT) as NativeBinding;
   } catch (e) {
@@ -128,13 +195,14 @@ function loadAddon(): NativeBinding {
   }
 }
 
-function chooseLibrary(): string {
+/** The libtensorflow to load, found without spawning anything (install time did the search and recorded it). */
+function chooseLibrary(env: AddonEnvironment): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const locate = require(path.join(PACKAGE_ROOT, 'scripts', 'libtensorflow.js')) as {
-    runtimeLibrary(): { library: string | null; tried: string[] };
+    runtimeLibrary(env: Record<string, string | undefined>): { library: string | null; tried: string[] };
     notFoundMessage(tried: string[]): string;
   };
-  const found = locate.runtimeLibrary();
+  const found = locate.runtimeLibrary(env.search);
   if (!found.library) throw new TfhubError('ERR_TF_NOT_FOUND', locate.notFoundMessage(found.tried));
   return found.library;
 }
@@ -142,18 +210,35 @@ function chooseLibrary(): string {
 /** The raw addon with libtensorflow loaded. Throws one explanatory error if either is missing. */
 export function binding(): NativeBinding {
   if (cached) return cached;
+  const env = readAddonEnvironment();
   // TensorFlow's C++ logging is chatty at start-up; keep warnings and errors unless the user chose a level.
-  if (process.env.TF_CPP_MIN_LOG_LEVEL === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
-  const addon = loadAddon();
-  const library = chooseLibrary();
+  // (TF reads the variable itself, at its first log line: it has to be in the environment.)
+  if (env.tfLogLevel === undefined) process.env.TF_CPP_MIN_LOG_LEVEL = '2';
+  const addon = initialised ?? loadAddon(env);
+  if (!initialised) {
+    addon.init({
+      statusErrors: ERROR_CLASSES_BY_CODE,
+      libraryError: TfhubError,
+      runThreads: env.runThreads ?? addon.defaultRunThreads(),
+      spinMicros: env.spinMicros,
+    });
+    // The 'exit' event comes before exit()'s static destructors: cancel and join in-flight runs there.
+    process.once('exit', () => addon.shutdown());
+    initialised = addon;
+  }
+  const library = chooseLibrary(env);
   try {
     tfVersion = addon.loadTensorFlow(library);
   } catch (e) {
     throw new TfhubError('ERR_TF_LOAD', `tfhub-node: cannot load libtensorflow from ${library}: ${(e as Error).message}`, { cause: e });
   }
-  addon.setErrorClasses(ERROR_CLASSES_BY_CODE);
   cached = addon;
   return addon;
+}
+
+/** @internal Whether `value` is a tensor handle of the addon (what TensorFlow returns), not user data. */
+export function isNativeTensor(value: unknown): value is NativeTensor {
+  return typeof value === 'object' && value !== null && value instanceof (binding().Tensor as unknown as new () => NativeTensor);
 }
 
 /** TensorFlow's version string (`TF_Version()`), loading the library if needed. */

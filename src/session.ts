@@ -1,6 +1,6 @@
 /** `Session`: runs a Graph. Runs are asynchronous (own threads) by default; `runSync` blocks. */
 import { DType } from './dtypes';
-import { TfhubError, typeError } from './errors';
+import { TfhubError, callerStack, isErrorCode, rangeError, typeError, withCallerStack } from './errors';
 import { Graph, Operation, Output } from './graph';
 import { NativeOperation, NativeSession, NativeTensor, binding } from './native';
 import { tensorflow } from './proto';
@@ -65,6 +65,9 @@ export interface RunOptions {
   inline?: boolean;
 }
 
+/** How deep a fetch structure may nest (the result mirrors it, built recursively). */
+const MAX_FETCH_DEPTH = 254;
+
 const INLINE_RUN_OPTIONS = tensorflow.RunOptions.encode({ interOpThreadPool: -1 }).finish();
 
 function concatBytes(a: Uint8Array | null, b: Uint8Array): Uint8Array {
@@ -73,6 +76,49 @@ function concatBytes(a: Uint8Array | null, b: Uint8Array): Uint8Array {
   out.set(a);
   out.set(b, a.length);
   return out;
+}
+
+/** The most threads a session option may ask for (TF builds a thread pool of that size at once). */
+export const MAX_SESSION_THREADS = 4096;
+/** The most devices of one type `deviceCount` may ask for (TF creates that many device objects). */
+export const MAX_DEVICE_COUNT = 4096;
+
+const OPTION_KINDS: Record<keyof SessionOptions, 'threads' | 'boolean' | 'string' | 'deviceCount' | 'bytes'> = {
+  intraOpParallelism: 'threads', interOpParallelism: 'threads', usePerSessionThreads: 'boolean',
+  allowSoftPlacement: 'boolean', logDevicePlacement: 'boolean', gpuMemoryGrowth: 'boolean', visibleDevices: 'string',
+  deviceCount: 'deviceCount', target: 'string', config: 'bytes', inline: 'boolean',
+};
+
+function describe(v: unknown): string {
+  return v === null ? 'null' : typeof v === 'number' ? String(v) : typeof v;
+}
+
+function checkCount(v: unknown, what: string, max: number): void {
+  if (typeof v !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be an integer in [0, ${max}], got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < 0 || v > max) throw rangeError('ERR_OUT_OF_RANGE', `${what} must be an integer in [0, ${max}], got ${describe(v)}`);
+}
+
+/** Checks session options before any of them reaches TensorFlow (which crashes or runs out of memory on some). */
+function checkSessionOptions(options: unknown): SessionOptions {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== 'object' || Array.isArray(options)) throw typeError('ERR_INVALID_ARG_TYPE', `new Session(graph, options): options must be an object, got ${describe(options)}`);
+  for (const [key, value] of Object.entries(options)) {
+    const kind = (OPTION_KINDS as Record<string, string | undefined>)[key];
+    if (kind === undefined) throw typeError('ERR_INVALID_ARG_VALUE', `unknown session option '${key}' (known: ${Object.keys(OPTION_KINDS).join(', ')})`);
+    if (value === undefined) continue;
+    const what = `session option ${key}`;
+    if (kind === 'threads') checkCount(value, what, MAX_SESSION_THREADS);
+    else if (kind === 'boolean' && typeof value !== 'boolean') throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a boolean, got ${describe(value)}`);
+    else if (kind === 'string' && typeof value !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a string, got ${describe(value)}`);
+    else if (kind === 'bytes' && !(value instanceof Uint8Array)) throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a Uint8Array (a serialized ConfigProto), got ${describe(value)}`);
+    else if (kind === 'deviceCount') {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a record of device type → count, got ${describe(value)}`);
+      const entries = Object.entries(value);
+      if (entries.length > 64) throw rangeError('ERR_OUT_OF_RANGE', `${what} names ${entries.length} device types, more than 64`);
+      for (const [device, count] of entries) checkCount(count, `${what}.${device}`, MAX_DEVICE_COUNT);
+    }
+  }
+  return options as SessionOptions;
 }
 
 /** @internal The ConfigProto bytes of session options (null when nothing is set). */
@@ -125,6 +171,7 @@ export class Session {
 
   constructor(graph: Graph, options: SessionOptions = {}) {
     if (!(graph instanceof Graph)) throw typeError('ERR_INVALID_ARG_TYPE', 'new Session(graph): graph must be a Graph');
+    options = checkSessionOptions(options);
     this.graph = graph;
     this.inline = options.inline === true;
     this.native = new (binding().Session)(graph.native, encodeConfig(options), options.target ?? null);
@@ -134,13 +181,19 @@ export class Session {
    * Runs the graph: computes `fetches` given `feeds`, on a background thread. The result mirrors the fetch
    * structure (Tensor per output, null per operation).
    */
-  run<F extends Fetches>(fetches: F, feeds?: Feeds, options?: RunOptions): Promise<FetchResult<F>>;
-  async run(fetches: Fetches, feeds?: Feeds, options: RunOptions = {}): Promise<unknown> {
+  run<F extends Fetches>(fetches: F, feeds?: Feeds | null, options?: RunOptions | null): Promise<FetchResult<F>>;
+  async run(fetches: Fetches, feeds?: Feeds | null, options?: RunOptions | null): Promise<unknown> {
+    const caller = callerStack(this.run);
     const plan = this.plan(fetches, feeds, options);
     try {
       // Nothing for TF to do (no fetches, or only fed tensors): Python's client returns without a run, too.
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
-      const values = await this.native.run(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
+      let values: Array<NativeTensor | null>;
+      try {
+        values = await this.native.run(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
+      } catch (e) {
+        throw withCallerStack(e, caller); // settled on the JS thread from a run thread: no JS frames of its own
+      }
       return plan.build(values);
     } finally {
       for (const t of plan.owned) t.dispose();
@@ -148,8 +201,8 @@ export class Session {
   }
 
   /** Like run, blocking the JS thread (lowest latency for tiny graphs; avoid in servers). */
-  runSync<F extends Fetches>(fetches: F, feeds?: Feeds, options?: RunOptions): FetchResult<F>;
-  runSync(fetches: Fetches, feeds?: Feeds, options: RunOptions = {}): unknown {
+  runSync<F extends Fetches>(fetches: F, feeds?: Feeds | null, options?: RunOptions | null): FetchResult<F>;
+  runSync(fetches: Fetches, feeds?: Feeds | null, options?: RunOptions | null): unknown {
     const plan = this.plan(fetches, feeds, options);
     try {
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
@@ -211,7 +264,17 @@ export class Session {
     return this.graph.output(f);
   }
 
-  private plan(fetches: Fetches, feeds: Feeds | undefined, options: RunOptions): Plan {
+  private plan(fetches: Fetches, feeds: Feeds | null | undefined, options: RunOptions | null | undefined): Plan {
+    if (feeds !== undefined && feeds !== null && (typeof feeds !== 'object' || Array.isArray(feeds))) {
+      throw typeError('ERR_INVALID_ARG_TYPE', `feeds must be a Map or a record of name → value, got ${Array.isArray(feeds) ? 'an array' : describe(feeds)}`);
+    }
+    if (options === null || options === undefined) options = {};
+    else if (typeof options !== 'object') throw typeError('ERR_INVALID_ARG_TYPE', `run options must be an object, got ${describe(options)}`);
+    if (options.targets !== undefined && !Array.isArray(options.targets)) throw typeError('ERR_INVALID_ARG_TYPE', 'run option targets must be an array');
+    if (options.runOptions !== undefined && !(options.runOptions instanceof Uint8Array)) throw typeError('ERR_INVALID_ARG_TYPE', 'run option runOptions must be a Uint8Array (a serialized RunOptions)');
+    if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !Number.isSafeInteger(options.timeoutMs) || options.timeoutMs < 0)) {
+      throw rangeError('ERR_OUT_OF_RANGE', `run option timeoutMs must be a safe integer >= 0, got ${describe(options.timeoutMs)}`);
+    }
     const fetchOps: NativeOperation[] = [];
     const fetchIdx: number[] = [];
     const targets: NativeOperation[] = [];
@@ -246,6 +309,7 @@ export class Session {
     }
     // Flatten the fetch structure into position lists; `build` re-nests the results.
     const open = new Set<object>(); // containers being flattened: a fetch structure must not contain itself
+    let depth = 0;
     const flatten = (f: Fetches): (values: Array<NativeTensor | null>) => unknown => {
       if ((Array.isArray(f) || (f && typeof f === 'object' && !(f instanceof Output) && !(f instanceof Operation))) && open.has(f as object)) {
         throw typeError('ERR_INVALID_ARG_VALUE', 'the fetch structure contains itself');
@@ -269,17 +333,21 @@ export class Session {
         toTarget(op);
         return () => null;
       }
-      if (Array.isArray(f)) {
+      if (Array.isArray(f) || (f && typeof f === 'object')) {
+        if (depth >= MAX_FETCH_DEPTH) throw typeError('ERR_INVALID_ARG_VALUE', `the fetch structure nests deeper than ${MAX_FETCH_DEPTH} levels`);
+        depth++;
         open.add(f);
-        const parts = f.map(flatten);
-        open.delete(f);
-        return (values) => parts.map((p) => p(values));
-      }
-      if (f && typeof f === 'object') {
-        open.add(f);
-        const entries = Object.entries(f as Record<string, Fetches>).map(([k, v]) => [k, flatten(v)] as const);
-        open.delete(f);
-        return (values) => Object.fromEntries(entries.map(([k, p]) => [k, p(values)]));
+        try {
+          if (Array.isArray(f)) {
+            const parts = f.map(flatten);
+            return (values) => parts.map((p) => p(values));
+          }
+          const entries = Object.entries(f as Record<string, Fetches>).map(([k, v]) => [k, flatten(v)] as const);
+          return (values) => Object.fromEntries(entries.map(([k, p]) => [k, p(values)]));
+        } finally {
+          open.delete(f);
+          depth--;
+        }
       }
       throw typeError('ERR_INVALID_ARG_TYPE', `cannot fetch ${String(f)}`);
     };
@@ -317,8 +385,8 @@ export function feedTensor(value: FeedValue, dtype: DType, name: string): Tensor
     return makeTensor(value, dtype);
   } catch (e) {
     const err = e as Error & { code?: string };
-    const wrapped = new TypeError(`cannot feed ${name} (${dtype}): ${err.message}`) as TypeError & { code: string };
-    wrapped.code = err.code ?? 'ERR_INVALID_FEED';
-    throw wrapped;
+    const code = isErrorCode(err.code) ? err.code : 'ERR_INVALID_FEED';
+    const message = `cannot feed ${name} (${dtype}): ${err.message}`;
+    throw e instanceof RangeError ? rangeError(code, message) : typeError(code, message);
   }
 }

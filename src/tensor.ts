@@ -1,7 +1,8 @@
 /** `Tensor`: an immutable n-dimensional array held in TensorFlow memory. */
 import { DataTypeMap, DType, canonicalDType, elementsPerValue, dtypeFromTf, storageOf, tfDataType } from './dtypes';
 import { rangeError, typeError } from './errors';
-import { NativeTensor, binding } from './native';
+import { NativeTensor, binding, isNativeTensor } from './native';
+import { MAX_RANK } from './shape';
 
 /** Values accepted for a tensor's data: the dtype's typed array, or plain JS values converted to it. */
 export type TensorData<D extends DType> =
@@ -14,6 +15,7 @@ const decoder = new TextDecoder();
 
 function checkShape(shape: readonly number[]): number {
   if (!Array.isArray(shape)) throw typeError('ERR_INVALID_SHAPE', 'shape must be an array of non-negative integers');
+  if (shape.length > MAX_RANK) throw rangeError('ERR_INVALID_SHAPE', `shape has ${shape.length} dimensions, more than TensorFlow's maximum rank ${MAX_RANK}`);
   let size = 1;
   for (const d of shape) {
     if (!Number.isSafeInteger(d) || d < 0) throw typeError('ERR_INVALID_SHAPE', `invalid dimension ${String(d)} in shape [${shape.join(', ')}]`);
@@ -163,15 +165,26 @@ export class Tensor<D extends DType = DType> {
   /** @internal wraps a tensor returned by TensorFlow */
   constructor(native: NativeTensor);
   constructor(dtypeOrNative: D | NativeTensor, shape?: readonly number[], data?: TensorData<D>, options?: TensorOptions) {
-    if (typeof dtypeOrNative !== 'string') {
+    if (isNativeTensor(dtypeOrNative)) {
+      // A handle TensorFlow returned. An object that only borrowed the class's prototype is refused by V8's
+      // receiver check on any method call: make that call here, not at the first use of a half-built Tensor.
+      try {
+        dtypeOrNative.isDisposed();
+      } catch (e) {
+        throw Object.assign(typeError('ERR_INVALID_HANDLE', 'new Tensor(handle): not a tensor handle of the addon'), { cause: e });
+      }
       this.native = dtypeOrNative;
       return;
+    }
+    if (typeof dtypeOrNative !== 'string') {
+      throw typeError('ERR_INVALID_DTYPE', `new Tensor(dtype, shape, data): dtype must be a dtype name such as 'float32', got ${dtypeOrNative === null ? 'null' : typeof dtypeOrNative}`);
     }
     const dtype = canonicalDType(dtypeOrNative) as D;
     const size = checkShape(shape as readonly number[]);
     if (dtype === 'resource' || dtype === 'variant') throw typeError('ERR_INVALID_DTYPE', `cannot create ${dtype} tensors from data`);
     if (dtype === 'string') {
       if (!Array.isArray(data)) throw typeError('ERR_INVALID_ARG_TYPE', 'string tensor data must be an array of strings or Uint8Arrays');
+      if (size > MAX_NESTED_ELEMENTS) throw rangeError('ERR_VALUE_TOO_LARGE', `string tensors hold at most ${MAX_NESTED_ELEMENTS} elements, shape [${shape!.join(', ')}] has ${size}`);
       if (data.length !== size) throw rangeError('ERR_INVALID_DATA_LENGTH', `shape [${shape!.join(', ')}] needs ${size} strings, got ${data.length}`);
       const items = (data as Array<unknown>).map((s, i) => {
         if (typeof s === 'string') return encoder.encode(s);
@@ -188,6 +201,12 @@ export class Tensor<D extends DType = DType> {
         }
         view = data;
       } else if (Array.isArray(data)) {
+        // The length first: converting a huge (or lying) array-like would walk it before the shape check.
+        const expected = size * elementsPerValue(dtype);
+        if (expected > MAX_NESTED_ELEMENTS) throw rangeError('ERR_VALUE_TOO_LARGE', `${dtype} data of ${expected} values: plain arrays convert at most ${MAX_NESTED_ELEMENTS}; pass a ${Storage.name}`);
+        if (data.length !== expected) {
+          throw rangeError('ERR_INVALID_DATA_LENGTH', `shape [${shape!.join(', ')}] of ${dtype} needs ${expected} values, got ${data.length}`);
+        }
         view = toTypedArray(dtype, data as unknown as ReadonlyArray<number | bigint | boolean>);
       } else {
         throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} data must be a ${Storage.name} or an array`);
@@ -300,8 +319,8 @@ export class Tensor<D extends DType = DType> {
   }
 }
 
-/** TensorFlow's largest rank (TensorShape's kMaxDims). */
-const MAX_RANK = 254;
+/** The most elements `tensor()` and feeds convert from nested JS arrays (a guard, checked before any walk). */
+const MAX_NESTED_ELEMENTS = 2 ** 31 - 1;
 
 /**
  * @internal
@@ -311,9 +330,13 @@ const MAX_RANK = 254;
  */
 export function flattenNested(values: unknown): { shape: number[]; flat: unknown[] } | string {
   const shape: number[] = [];
+  let elements = 1;
   for (let p: unknown = values; Array.isArray(p); p = p[0]) {
     shape.push(p.length);
     if (shape.length > MAX_RANK) return `nested arrays deeper than TensorFlow's maximum rank ${MAX_RANK}`;
+    elements *= p.length;
+    // Sizes before walking: `new Array(2**32 - 1)` (or a Proxy claiming a huge length) must not be walked.
+    if (elements > MAX_NESTED_ELEMENTS) throw rangeError('ERR_VALUE_TOO_LARGE', `nested arrays of shape [${shape.join(', ')}${Array.isArray(p[0]) ? ', …' : ''}] hold more than ${MAX_NESTED_ELEMENTS} elements`);
     if (p.length === 0) break;
   }
   const flat: unknown[] = [];

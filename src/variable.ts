@@ -3,6 +3,7 @@ import { DType } from './dtypes';
 import { TfhubError, typeError } from './errors';
 import { Graph, Operation, Output } from './graph';
 import { tensorflow } from './proto';
+import { partialShape } from './shape';
 import { Tensor, tensor as makeTensor } from './tensor';
 
 /** Python's GraphKeys, as used in collections. */
@@ -155,8 +156,8 @@ export interface VariableOptions {
   initialValue: Output | Tensor | ((graph: Graph) => Output) | unknown;
   /** Element type (default: the initial value's dtype, float32 for JS numbers). */
   dtype?: DType;
-  /** Declared shape; default: the initial value's static shape. */
-  shape?: number[] | null;
+  /** Declared shape (`null` or `-1` for an unknown dimension, `null` for an unknown rank); default: the initial value's static shape. */
+  shape?: ReadonlyArray<number | null> | null;
   /** Add to `trainable_variables` too (default true). */
   trainable?: boolean;
   /** Resource variable (default) or reference variable (TF1 `VariableV2`). */
@@ -183,7 +184,7 @@ export function variable(graph: Graph, options: VariableOptions): Variable {
     }
     const dtype = options.dtype ?? init.dtype;
     if (init.dtype !== dtype) throw new TfhubError('ERR_INVALID_ARG_VALUE', `initial value of ${name} is ${init.dtype}, not ${dtype}`);
-    const shape = options.shape !== undefined ? options.shape : init.shape;
+    const shape = options.shape !== undefined ? partialShape(options.shape, `shape of variable ${name}`) : init.shape;
     const trainable = options.trainable ?? true;
     let v: Variable;
     if (options.useResource ?? true) {

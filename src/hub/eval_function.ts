@@ -5,8 +5,8 @@ import { Graph, Output } from '../graph';
 import { Session, SessionOptions } from '../session';
 import { Tensor } from '../tensor';
 import { Module, ModuleOutput, RaggedOutputs, SparseOutputs } from './module';
-import { ModuleSpec, TagsOption } from './spec';
-import { ParsedTensorInfo } from './tensor_info';
+import { ModuleSpec, TagsOption, loadModuleSpec } from './spec';
+import { ParsedTensorInfo } from './saved_model';
 
 /** A signature output as values: a Tensor, or the component Tensors of a sparse/ragged output. */
 export type EvalOutput = Tensor | { indices: Tensor; values: Tensor; denseShape: Tensor } | { flatValues: Tensor; rowSplits: Tensor[] };
@@ -99,7 +99,7 @@ export async function evalFunctionForModule(
   handleOrSpec: string | ModuleSpec,
   options: TagsOption & { session?: SessionOptions } = {},
 ): Promise<ModuleFunction> {
-  const spec = typeof handleOrSpec === 'string' ? await (await import('./index')).loadModuleSpec(handleOrSpec) : handleOrSpec;
+  const spec = typeof handleOrSpec === 'string' ? await loadModuleSpec(handleOrSpec) : handleOrSpec;
   const graph = new Graph();
   const module = new Module(spec, { graph, tags: options.tags });
   const applied = new Map<string, { feeds: SignatureFeeds; outputs: Record<string, ModuleOutput> }>();

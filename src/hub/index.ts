@@ -3,13 +3,10 @@
  *   hub.loadModuleSpec, hub.Module, hub.evalFunctionForModule  (TF1 Hub format)
  *   hub.resolve                                               (handles, downloads, cache)
  */
-import { ResolveOptions, resolve } from './resolver';
-import { ModuleSpec, loadModuleSpecFromDir } from './spec';
-import { LoadOptions, LoadedModel, load as loadSavedModel } from './tf2';
-
 export { Module, ModuleOptions, CallOptions, Variable, SaveSliceInfo, SparseOutputs, RaggedOutputs, ModuleOutput, ModuleInput, DenseInput, GraphKeys } from './module';
-export { ModuleSpec, TagsOption, MessageDecoder, getUnsupportedCollections, SUPPORTED_COLLECTIONS } from './spec';
-export { ParsedTensorInfo } from './tensor_info';
+export { ModuleSpec, TagsOption, MessageDecoder, getUnsupportedCollections, SUPPORTED_COLLECTIONS, loadModuleSpec } from './spec';
+export { load, HandleOptions } from './handles';
+export { ParsedTensorInfo } from './saved_model';
 export { evalFunctionForModule, ModuleFunction, EvalOutput } from './eval_function';
 export {
   LoadOptions, LoadedModel, isTf1HubModule, kwargs, Kwargs, ModelFormat, SignatureFunction, SignatureOutput, SparseValue,
@@ -20,21 +17,5 @@ export {
   resolve, ResolveOptions, ResolveError, ResolveErrorCode, ResolveErrorDetails, ProgressEvent, resolveCacheDir,
   cachedModulePath,
 } from './resolver';
-export { createModuleSpec, addSignature, attachMessage, CreateModuleSpecOptions, SignatureTensor, saveVariables } from './export';
-
-/** Options accepted wherever a handle is resolved: those of {@link resolve} (progress, cache, offline, …). */
-export type HandleOptions = ResolveOptions;
-
-/**
- * Loads a SavedModel or TF1 Hub module from a handle (Python's `hub.load`): signatures, restored functions,
- * variables. Tags: exact set equality; default: the only meta graph, `['serve']` when present, `[]` for a TF1
- * Hub module.
- */
-export async function load(handle: string, options: Omit<LoadOptions, 'resolve'> & HandleOptions = {}): Promise<LoadedModel> {
-  return loadSavedModel(handle, { ...options, resolve: (h) => resolve(h, options) });
-}
-
-/** Loads a TF1 Hub module spec from a handle (Python's `hub.load_module_spec`). */
-export async function loadModuleSpec(handle: string, options: HandleOptions = {}): Promise<ModuleSpec> {
-  return loadModuleSpecFromDir(await resolve(handle, options));
-}
+export { createModuleSpec, addSignature, attachMessage, CreateModuleSpecOptions, SignatureTensor } from './export';
+export { saveVariables } from './writer';

@@ -3,18 +3,22 @@
  * 2023). The whole meta graph is imported once as the module's state under a unique scope; every call imports
  * it again with its inputs and state mapped, so all calls share one set of variables and tables.
  */
-import { DType, dtypeFromTf } from '../dtypes';
 import { TfhubError, typeError } from '../errors';
 import { Graph, Operation, Output } from '../graph';
 import { Session } from '../session';
-import { GraphKeys, SaveSliceInfo, Variable } from '../variable';
-import { decodeVariableDef, dimsOf, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
+import { GraphKeys, Variable } from '../variable';
+import { decodeVariableDef, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
 import { opDefs } from '../registry';
-import { Tensor, tensor as makeTensor, tensorFromView } from '../tensor';
-import { MessageDecoder, ModuleSpec, TagsOption } from './spec';
-import { ParsedTensorInfo, formatShape, isShapeCompatible, parseTensorInfo } from './tensor_info';
+import { ModuleInput, convertInput, normalizeInputs } from './module_inputs';
+import { writeModule } from './module_writer';
+import { MessageDecoder, ModuleSpec, TagsOption, loadModuleSpec } from './spec';
+import { saveVariables } from './writer';
+import {
+  ParsedTensorInfo, checkOpsRegistered, noSuchGraphVariant, opName as tensorOpName, parseTensorInfo, restoreV2, sliceSpec, tagSetKey,
+} from './saved_model';
 
 export { GraphKeys, Variable, SaveSliceInfo } from '../variable';
+export { DenseInput, ModuleInput } from './module_inputs';
 
 /** A SparseTensor made of graph Outputs. */
 export interface SparseOutputs {
@@ -36,11 +40,6 @@ export interface RaggedOutputs {
 
 /** What a signature output becomes. */
 export type ModuleOutput = Output | SparseOutputs | RaggedOutputs;
-
-/** A value for a dense input: an Output of the module's graph, a Tensor, or JS values (made constants). */
-export type DenseInput = Output | Tensor | number | bigint | boolean | string | unknown[];
-/** A value for any input; sparse inputs take `{indices, values, denseShape}`, ragged `{values, rowSplits}`. */
-export type ModuleInput = DenseInput | { indices: DenseInput; values: DenseInput; denseShape: DenseInput } | { values: DenseInput; rowSplits: DenseInput | DenseInput[] };
 
 /** Options of `new hub.Module(spec, options)`. */
 export interface ModuleOptions extends TagsOption {
@@ -77,18 +76,10 @@ function prefixSharedNames(gd: tensorflow.GraphDef, scope: string): void {
   }
 }
 
-function tensorOpName(name: string): string {
-  return name.replace(/^\^/, '').replace(/:\d+$/, '');
-}
-
 /** Stateful ops without inputs hold a module's state (variables, tables, queues, readers, …). */
 function isStateOpType(type: string): boolean {
   const def = opDefs().get(type);
   return !!def && !!def.isStateful && (def.inputArg?.length ?? 0) === 0;
-}
-
-function sliceSpec(info: SaveSliceInfo): string {
-  return `${info.fullShape.join(' ')} ${info.varOffset.map((o, i) => `${o},${info.varShape[i]}`).join(':')}`;
 }
 
 /** A TF1 Hub module instantiated in a graph. */
@@ -122,13 +113,9 @@ export class Module {
     this.graph = options.graph;
     this.trainable = options.trainable ?? false;
     this.tags = [...new Set(options.tags ?? [])].sort();
-    const found = spec.getTags().some((t) => JSON.stringify(t) === JSON.stringify(this.tags));
-    if (!found) {
-      throw new TfhubError('ERR_NO_SUCH_GRAPH_VARIANT',
-        `No such graph variant: tags=[${this.tags.map((t) => `'${t}'`).join(', ')}]; available tag sets: [${spec.getTags().map((t) => `[${t.map((x) => `'${x}'`).join(', ')}]`).join(', ')}]`);
-    }
+    if (!spec.getTags().some((t) => tagSetKey(t) === tagSetKey(this.tags))) throw noSuchGraphVariant(this.tags, spec.getTags(), null);
     this.metaGraph = spec.metaGraph(this.tags);
-    this.checkOpsRegistered();
+    checkOpsRegistered(this.metaGraph.graphDef ?? {}, { extraOps: (this.metaGraph.metaInfoDef?.strippedOpList?.op ?? []).map((op) => op.name ?? '') });
 
     const name = options.name ?? 'module';
     // TF's rule for op names (a scope is one): a hostile or empty name fails here, not deep inside the import.
@@ -158,25 +145,11 @@ export class Module {
 
   /** Loads the spec behind `handle` and instantiates it. */
   static async load(handle: string | ModuleSpec, options: ModuleOptions): Promise<Module> {
-    const spec = typeof handle === 'string' ? await (await import('./index')).loadModuleSpec(handle) : handle;
+    const spec = typeof handle === 'string' ? await loadModuleSpec(handle) : handle;
     return new Module(spec, options);
   }
 
   // ------------------------------------------------------------------ state
-
-  private checkOpsRegistered(): void {
-    const library = new Set((this.metaGraph.graphDef?.library?.function ?? []).map((f) => f.signature?.name ?? ''));
-    const used = new Set<string>();
-    for (const op of this.metaGraph.metaInfoDef?.strippedOpList?.op ?? []) used.add(op.name ?? '');
-    for (const n of this.metaGraph.graphDef?.node ?? []) used.add(n.op ?? '');
-    for (const f of this.metaGraph.graphDef?.library?.function ?? []) for (const n of f.nodeDef ?? []) used.add(n.op ?? '');
-    const registry = opDefs();
-    const missing = [...used].filter((op) => op && !library.has(op) && !registry.has(op)).sort();
-    if (missing.length > 0) {
-      throw new TfhubError('ERR_MISSING_OPS',
-        `Graph ops missing from the registry: {${missing.map((m) => `'${m}'`).join(', ')}}. Load the library that defines them first with loadOpLibrary(path) (e.g. the .so shipped with tensorflow_text or sentencepiece).`);
-    }
-  }
 
   private collection(key: string): tensorflow.ICollectionDef | undefined {
     return this.metaGraph.collectionDef?.[key];
@@ -239,12 +212,7 @@ export class Module {
     g.withNameScope(`${this.scope}/checkpoint_initializer`, () => {
       const keys = variables.map((v) => v.saveSliceInfo ? v.saveSliceInfo.fullName : v.opName.slice(this.scope.length + 1));
       const specs = variables.map((v) => (v.saveSliceInfo ? sliceSpec(v.saveSliceInfo) : ''));
-      const prefix = g.constant(new Tensor('string', [], [checkpoint]), 'prefix');
-      const names = g.constant(new Tensor('string', [keys.length], keys), 'tensor_names');
-      const slices = g.constant(new Tensor('string', [specs.length], specs), 'shape_and_slices');
-      const restore = g.addOperation('RestoreV2', {
-        name: g.uniqueName('RestoreV2'), inputs: [prefix, names, slices], attrs: { dtypes: variables.map((v) => v.dtype) },
-      });
+      const restore = restoreV2(g, { prefix: checkpoint, keys, slices: specs, dtypes: variables.map((v) => v.dtype) });
       variables.forEach((v, i) => {
         // Python's init_from_checkpoint refuses a checkpoint tensor whose shape differs from the variable's; a
         // resource assign would silently reshape the variable, so check the restored value (the error names the key).
@@ -371,8 +339,10 @@ export class Module {
    * `Module.export(path, session)`); `tfhub_module.pb` is written last and never over an existing one.
    */
   async export(path: string, session: Session): Promise<void> {
-    const { exportModule } = await import('./export');
-    return exportModule(this, path, session);
+    if (!(session instanceof Session)) throw typeError('ERR_INVALID_ARG_TYPE', 'export(path, session): session must be a Session');
+    if (session.graph !== this.graph) throw new TfhubError('ERR_GRAPH_MISMATCH', 'session graph differs from the graph where the module was instantiated.');
+    const entries = this.variables.map((v) => ({ key: v.saveSliceInfo ? v.saveSliceInfo.fullName : v.opName.slice(this.scope.length + 1), variable: v }));
+    await writeModule(this.spec.savedModel, path, entries.length > 0 ? (prefix) => saveVariables(session, entries, prefix) : null);
   }
 
   /** Operations that initialize this module's variables (restore from the checkpoint). */
@@ -384,131 +354,4 @@ export class Module {
   toString(): string {
     return `hub.Module(${this.spec.path}, scope=${this.scope}, tags=[${this.tags.join(', ')}])`;
   }
-}
-
-function isOutputLike(v: unknown): boolean {
-  return v instanceof Output || v instanceof Tensor || Array.isArray(v) || ['number', 'bigint', 'boolean', 'string'].includes(typeof v) || ArrayBuffer.isView(v);
-}
-
-/** Python's `_prepare_dict_inputs` plus the key check of `_convert_dict_inputs`. */
-function normalizeInputs(inputs: unknown, infos: Record<string, ParsedTensorInfo>): Record<string, ModuleInput> {
-  const keys = Object.keys(infos);
-  let dict: Record<string, ModuleInput>;
-  if (inputs === undefined || inputs === null) dict = {};
-  else if (isPlainRecord(inputs) && !isCompositeValue(inputs, keys)) dict = inputs as Record<string, ModuleInput>;
-  else if (keys.length === 1) dict = { [keys[0]]: inputs as ModuleInput };
-  else if (keys.length === 0) throw typeError('ERR_SIGNATURE_INPUTS', 'Signature expects no inputs.');
-  else throw typeError('ERR_SIGNATURE_INPUTS', 'Signature expects multiple inputs. Use a dict.');
-  const given = Object.keys(dict);
-  const missing = keys.filter((k) => !(k in dict)).sort();
-  const extra = given.filter((k) => !(k in infos)).sort();
-  if (missing.length > 0 || extra.length > 0) {
-    const parts: string[] = [];
-    if (missing.length > 0) parts.push(`missing [${missing.map((k) => `'${k}'`).join(', ')}]`);
-    if (extra.length > 0) parts.push(`extra given [${extra.map((k) => `'${k}'`).join(', ')}]`);
-    throw typeError('ERR_SIGNATURE_INPUTS', `Cannot convert dict_inputs: ${parts.join(', ')}`);
-  }
-  return dict;
-}
-
-function isPlainRecord(v: unknown): boolean {
-  return typeof v === 'object' && v !== null && !isOutputLike(v) && Object.getPrototypeOf(v) === Object.prototype;
-}
-
-/** A record that is itself a sparse/ragged value for a single-input signature (not a dict of inputs). */
-function isCompositeValue(v: object, keys: string[]): boolean {
-  const k = Object.keys(v);
-  const composite = (k.includes('indices') && k.includes('values') && k.includes('denseShape')) || (k.includes('rowSplits') && (k.includes('values') || k.includes('flatValues')));
-  return composite && !k.every((x) => keys.includes(x));
-}
-
-function denseOutput(g: Graph, key: string, value: unknown, dtype: DType, declared: number[] | null, what = ''): Output {
-  const label = what ? `${key}.${what}` : key;
-  let out: Output;
-  if (value instanceof Output) {
-    if (value.graph !== g) throw new TfhubError('ERR_GRAPH_MISMATCH', 'Module must be applied in the graph it was instantiated for.');
-    if (value.dtype !== dtype) throw typeError('ERR_INPUT_DTYPE', `Can't convert '${label}': Got ${value.dtype} tensor. Expected ${dtype}.`);
-    out = value;
-  } else if (value instanceof Tensor) {
-    if (value.dtype !== dtype) throw typeError('ERR_INPUT_DTYPE', `Can't convert '${label}': Got ${value.dtype} tensor. Expected ${dtype}.`);
-    out = g.constant(value);
-  } else if (isPlainRecord(value)) {
-    throw typeError('ERR_INPUT_KIND', `Can't convert '${label}': Got a record. Expected Tensor.`);
-  } else {
-    let t: Tensor;
-    try {
-      t = ArrayBuffer.isView(value) ? tensorFromView(dtype, value) : makeTensor(value, dtype);
-    } catch (e) {
-      throw typeError('ERR_INPUT_CONVERSION', `Can't convert '${label}': ${(e as Error).message}`);
-    }
-    try {
-      out = g.constant(t);
-    } finally {
-      t.dispose();
-    }
-  }
-  const shape = out.shape;
-  if (!isShapeCompatible(shape, declared)) {
-    throw typeError('ERR_INPUT_SHAPE', `Can't convert '${label}': Got TensorSpec(shape=${formatShape(shape)}, dtype=${dtype}). Expected TensorSpec(shape=${formatShape(declared)}, dtype=${dtype}).`);
-  }
-  return out;
-}
-
-/** The numbers of a dense-shape value given as data (a Tensor or JS values); null for graph Outputs. */
-function knownDims(value: unknown): number[] | null {
-  if (value instanceof Output || value === null || value === undefined) return null;
-  try {
-    const t = value instanceof Tensor ? value : ArrayBuffer.isView(value) ? tensorFromView('int64', value) : makeTensor(value, 'int64');
-    try {
-      return Array.from(t.data() as BigInt64Array, Number);
-    } finally {
-      if (t !== value) t.dispose();
-    }
-  } catch {
-    return null; // denseOutput reports what is wrong with the value itself
-  }
-}
-
-/** Converts one signature input to graph Outputs keyed by the module graph's tensor names. */
-function convertInput(g: Graph, key: string, value: ModuleInput, info: ParsedTensorInfo): Array<[string, Output]> {
-  const record = isPlainRecord(value) ? (value as Record<string, DenseInput>) : null;
-  if (info.isSparse) {
-    if (!record || !('indices' in record) || !('values' in record) || !('denseShape' in record)) {
-      throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': Got Tensor. Expected SparseTensor ({indices, values, denseShape}).`);
-    }
-    const rank = info.shape === null ? -1 : info.shape.length;
-    const denseShape = denseOutput(g, key, record.denseShape, 'int64', [rank], 'denseShape');
-    // A constant dense shape is the SparseTensor's static shape (Python: constant_value_as_shape): it must fit
-    // the declared one, or the module's outputs would silently take the wrong shape.
-    const dims = knownDims(record.denseShape);
-    if (dims && !isShapeCompatible(dims, info.shape)) {
-      throw typeError('ERR_INPUT_SHAPE', `Can't convert '${key}': Got SparseTensorSpec(shape=${formatShape(dims)}). Expected SparseTensorSpec(shape=${formatShape(info.shape)}).`);
-    }
-    return [
-      [info.names.indices!, denseOutput(g, key, record.indices, 'int64', [-1, rank], 'indices')],
-      [info.names.values!, denseOutput(g, key, record.values, info.dtype, [-1], 'values')],
-      [info.names.denseShape!, denseShape],
-    ];
-  }
-  if (info.isComposite) {
-    if (!record || !('rowSplits' in record)) {
-      throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': Got Tensor. Expected RaggedTensor ({values, rowSplits}).`);
-    }
-    const flat = 'flatValues' in record ? record.flatValues : record.values;
-    const splits = Array.isArray(record.rowSplits) && record.rowSplits.length > 0 && !['number', 'bigint'].includes(typeof record.rowSplits[0])
-      ? (record.rowSplits as DenseInput[]) : [record.rowSplits as DenseInput];
-    const comps = info.names.components!;
-    if (splits.length !== comps.length - 1) {
-      throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': expected ${comps.length - 1} row-splits tensors, got ${splits.length}`);
-    }
-    const compInfos = info.proto.compositeTensor?.components ?? [];
-    return comps.map((name, i) => {
-      const ci = compInfos[i];
-      const dtype = ci?.dtype ? dtypeFromTf(ci.dtype) : (i === 0 ? info.dtype : 'int64');
-      const shape = ci?.tensorShape ? dimsOf(ci.tensorShape) : null;
-      return [name, denseOutput(g, key, i === 0 ? flat : splits[i - 1], dtype, shape, i === 0 ? 'values' : `rowSplits[${i - 1}]`)] as [string, Output];
-    });
-  }
-  if (record) throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': Got a record. Expected Tensor.`);
-  return [[info.names.dense!, denseOutput(g, key, value, info.dtype, info.shape)]];
 }

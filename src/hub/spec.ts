@@ -5,9 +5,13 @@
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TfhubError } from '../errors';
-import { decodeModuleAttachment, decodeModuleDef, tensorflow, tensorflow_hub, unpackAny } from '../proto';
-import { ParsedTensorInfo, parseTensorInfoMap } from './tensor_info';
-import { availableTagSets, formatTags, metaGraphTags, readSavedModel, selectMetaGraph, tagSetKey } from './saved_model';
+import { decodeModuleAttachment, decodeModuleDef, tensorflow, tensorflow_hub } from '../proto';
+import {
+  ASSETS_COLLECTION, ParsedTensorInfo, availableTagSets, exists, formatTags, metaGraphTags, noSuchGraphVariant, parseTensorInfoMap, readSavedModel,
+  rewriteHubAssets, selectMetaGraph, tagSetKey,
+} from './saved_model';
+import { SpecExportOptions, exportSpec } from './module_writer';
+import { ResolveOptions, resolve } from './resolver';
 
 /** Collections a module's graph may have (Python's `_SUPPORTED_COLLECTIONS`). */
 export const SUPPORTED_COLLECTIONS: ReadonlySet<string> = new Set([
@@ -15,8 +19,6 @@ export const SUPPORTED_COLLECTIONS: ReadonlySet<string> = new Set([
   'asset_filepaths', 'cond_context', 'while_context', 'hub_module_attachments',
 ]);
 
-/** Collection holding AssetFileDefs in the TF1 Hub format (tf.saved_model.ASSETS_KEY). */
-export const ASSETS_COLLECTION = 'saved_model_assets';
 /** Collection holding serialized ModuleAttachments. */
 export const ATTACHMENTS_COLLECTION = 'hub_module_attachments';
 
@@ -52,9 +54,8 @@ export class ModuleSpec {
    * variables are restored from that checkpoint by their module-relative names (mapped by `nameTransform`);
    * without it, a loaded spec's own variables are copied.
    */
-  async export(path: string, options: { checkpointPath?: string; nameTransform?: (key: string) => string } = {}): Promise<void> {
-    const { exportSpec } = await import('./export');
-    return exportSpec(this, path, options);
+  async export(path: string, options: SpecExportOptions = {}): Promise<void> {
+    return exportSpec(this.savedModel, this.checkpointPath, path, options);
   }
 
   /** The graph variants' tag sets, each sorted; the list sorted. */
@@ -68,7 +69,7 @@ export class ModuleSpec {
       return selectMetaGraph(this.savedModel, tags ?? [], `module ${this.path}`) as tensorflow.MetaGraphDef;
     } catch (e) {
       if ((e as TfhubError).code === 'ERR_NO_SUCH_GRAPH_VARIANT') {
-        throw new TfhubError('ERR_NO_SUCH_GRAPH_VARIANT', `SavedModelHandler has no graph with tags: ${formatTags(tags ?? [])}; available: [${this.getTags().map(formatTags).join(', ')}]`);
+        throw noSuchGraphVariant(tags ?? [], this.getTags(), null, 'SavedModelHandler has no graph with tags: ');
       }
       throw e;
     }
@@ -116,10 +117,6 @@ export class ModuleSpec {
   }
 }
 
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(() => true, () => false);
-}
-
 /** Reads and validates `tfhub_module.pb` (format 3, no required features). */
 async function checkModuleDef(dir: string): Promise<void> {
   const file = path.join(dir, 'tfhub_module.pb');
@@ -144,26 +141,7 @@ async function checkModuleDef(dir: string): Promise<void> {
 
 /** Rewrites each asset Const to `<dir>/assets/<filename>` and drops the assets collection (Python's load). */
 function mergeAssets(metaGraph: tensorflow.IMetaGraphDef, dir: string): void {
-  const collection = metaGraph.collectionDef?.[ASSETS_COLLECTION];
-  if (!collection) return;
-  const assetsDir = path.resolve(dir, 'assets');
-  const nodes = new Map((metaGraph.graphDef?.node ?? []).map((n) => [n.name, n]));
-  for (const any of collection.anyList?.value ?? []) {
-    const asset = unpackAny(any, tensorflow.AssetFileDef, `asset in ${dir}`);
-    const filename = asset.filename ?? '';
-    const target = path.join(dir, 'assets', filename);
-    const abs = path.resolve(target);
-    if (filename === '' || !(abs === assetsDir || abs.startsWith(assetsDir + path.sep))) {
-      throw new TfhubError('ERR_INVALID_ASSET', `Asset filename (${filename}) points outside assets_dir`);
-    }
-    const tensorName = asset.tensorInfo?.name ?? '';
-    const node = nodes.get(tensorName.replace(/:\d+$/, ''));
-    if (!node || node.op !== 'Const' || !node.attr?.value?.tensor) {
-      throw new TfhubError('ERR_INVALID_ASSET', `asset tensor ${tensorName} is not a string Const in ${dir}`);
-    }
-    node.attr.value.tensor.stringVal = [new TextEncoder().encode(target)];
-  }
-  if (metaGraph.collectionDef) delete metaGraph.collectionDef[ASSETS_COLLECTION];
+  if (rewriteHubAssets(metaGraph, metaGraph.graphDef ?? {}, dir) && metaGraph.collectionDef) delete metaGraph.collectionDef[ASSETS_COLLECTION];
 }
 
 function readAttachments(metaGraph: tensorflow.IMetaGraphDef, what: string): Map<string, Uint8Array> {
@@ -207,4 +185,9 @@ export async function loadModuleSpecFromDir(dir: string): Promise<ModuleSpec> {
     throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `${prefix}.index: No such file or directory (the module has variables but no checkpoint)`);
   }
   return new ModuleSpec(dir, savedModel, hasVariables ? prefix : null, attachments);
+}
+
+/** Loads a TF1 Hub module spec from a handle (Python's `hub.load_module_spec`). */
+export async function loadModuleSpec(handle: string, options: ResolveOptions = {}): Promise<ModuleSpec> {
+  return loadModuleSpecFromDir(await resolve(handle, options));
 }

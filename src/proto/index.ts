@@ -16,7 +16,7 @@
 
 import * as $protobuf from 'protobufjs/minimal';
 import type Long = require('long');
-import { rangeError, typeError } from '../errors';
+import { TfhubError, rangeError, typeError } from '../errors';
 import { google, tensorflow, tensorflow_hub } from './generated/tf';
 
 export { google, tensorflow, tensorflow_hub };
@@ -34,25 +34,26 @@ if (!$protobuf.util.Long) {
   } catch {
     // reported below
   }
-  if (!$protobuf.util.Long) throw new Error('tfhub-node: protobufjs has no long.js; int64 fields would lose precision');
+  if (!$protobuf.util.Long) throw new TfhubError('ERR_ADDON_LOAD', 'tfhub-node: protobufjs has no long.js; int64 fields would lose precision (reinstall the package)');
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // Errors
 
-/** Malformed protocol buffer bytes. `what` names the file or the thing that was being decoded. */
-export class ProtoDecodeError extends Error {
-  readonly code = 'INVALID_PROTO' as const;
+/** Malformed protocol buffer bytes (code `ERR_INVALID_PROTO`). `what` names the file or the thing being decoded. */
+export class ProtoDecodeError extends TfhubError {
+  /** The file or the thing that was being decoded, e.g. `'saved_model.pb'`. */
   readonly what: string;
+  /** The expected message type, e.g. `'tensorflow.SavedModel'`. */
   readonly messageType: string;
 
   constructor(what: string, messageType: string, detail: string, options?: { cause?: unknown }) {
-    super(`${what}: not a valid ${messageType} protocol buffer (${detail})`, options);
-    this.name = 'ProtoDecodeError';
+    super('ERR_INVALID_PROTO', `${what}: not a valid ${messageType} protocol buffer (${detail})`, options);
     this.what = what;
     this.messageType = messageType;
   }
 }
+Object.defineProperty(ProtoDecodeError.prototype, 'name', { value: 'ProtoDecodeError', writable: true, configurable: true });
 
 // ---------------------------------------------------------------------------------------------------------
 // 64-bit integers
@@ -61,11 +62,6 @@ type LongLike = { low: number; high: number; unsigned?: boolean };
 
 function isLongLike(v: unknown): v is LongLike {
   return typeof v === 'object' && v !== null && typeof (v as LongLike).low === 'number' && typeof (v as LongLike).high === 'number';
-}
-
-/** True for a long.js value (what decoded 64-bit fields hold). */
-export function isLong(v: unknown): v is Long {
-  return isLongLike(v);
 }
 
 /**
@@ -148,106 +144,6 @@ export function shapeProto(dims: readonly number[] | null): tensorflow.TensorSha
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// DataType names (as in tf.dtypes)
-
-const DT = tensorflow.DataType;
-
-const DTYPE_NAMES = {
-  float32: DT.DT_FLOAT,
-  float64: DT.DT_DOUBLE,
-  int32: DT.DT_INT32,
-  uint8: DT.DT_UINT8,
-  int16: DT.DT_INT16,
-  int8: DT.DT_INT8,
-  string: DT.DT_STRING,
-  complex64: DT.DT_COMPLEX64,
-  int64: DT.DT_INT64,
-  bool: DT.DT_BOOL,
-  qint8: DT.DT_QINT8,
-  quint8: DT.DT_QUINT8,
-  qint32: DT.DT_QINT32,
-  bfloat16: DT.DT_BFLOAT16,
-  qint16: DT.DT_QINT16,
-  quint16: DT.DT_QUINT16,
-  uint16: DT.DT_UINT16,
-  complex128: DT.DT_COMPLEX128,
-  float16: DT.DT_HALF,
-  resource: DT.DT_RESOURCE,
-  variant: DT.DT_VARIANT,
-  uint32: DT.DT_UINT32,
-  uint64: DT.DT_UINT64,
-  float8_e5m2: DT.DT_FLOAT8_E5M2,
-  float8_e4m3fn: DT.DT_FLOAT8_E4M3FN,
-  float8_e4m3fnuz: DT.DT_FLOAT8_E4M3FNUZ,
-  float8_e4m3b11fnuz: DT.DT_FLOAT8_E4M3B11FNUZ,
-  float8_e5m2fnuz: DT.DT_FLOAT8_E5M2FNUZ,
-  int4: DT.DT_INT4,
-  uint4: DT.DT_UINT4,
-  int2: DT.DT_INT2,
-  uint2: DT.DT_UINT2,
-  float4_e2m1fn: DT.DT_FLOAT4_E2M1FN,
-} as const;
-
-/** tf.dtypes name of a (non-ref) DataType. */
-export type DTypeName = keyof typeof DTYPE_NAMES;
-
-/** Other spellings tf.as_dtype accepts. */
-const DTYPE_ALIASES: Readonly<Record<string, DTypeName>> = { float: 'float32', double: 'float64', half: 'float16' };
-
-const NAME_BY_ENUM = new Map<number, DTypeName>(
-  (Object.entries(DTYPE_NAMES) as [DTypeName, number][]).map(([name, v]) => [v, name]),
-);
-
-const REF_OFFSET = 100;
-
-/** True for DT_*_REF values (reference-typed edges of TF1 graphs). */
-export function isRefDtype(v: number): boolean {
-  return v > REF_OFFSET && NAME_BY_ENUM.has(v - REF_OFFSET);
-}
-
-/** The non-ref DataType of `v` (DT_FLOAT_REF -> DT_FLOAT); other values unchanged. */
-export function baseDtype(v: number): tensorflow.DataType {
-  return isRefDtype(v) ? v - REF_OFFSET : v;
-}
-
-/** The DT_*_REF value of a base DataType. */
-export function refDtype(v: number): tensorflow.DataType {
-  if (!NAME_BY_ENUM.has(v)) throw rangeError('ERR_INVALID_DTYPE', `refDtype: ${v} is not a base DataType`);
-  return v + REF_OFFSET;
-}
-
-/** True if `v` is a known DataType value (base or ref), DT_INVALID excluded. */
-export function isKnownDtype(v: number): boolean {
-  return NAME_BY_ENUM.has(v) || isRefDtype(v);
-}
-
-/** Name of a DataType; ref types give their base name. RangeError for DT_INVALID and unknown values. */
-export function dtypeName(v: number): DTypeName {
-  const name = NAME_BY_ENUM.get(baseDtype(v));
-  if (name === undefined) {
-    const label = (DT as unknown as Record<number, string>)[v];
-    throw new RangeError(`unsupported DataType ${v}${label ? ` (${label})` : ''}`);
-  }
-  return name;
-}
-
-/** DataType of a tf.dtypes name (also 'float', 'double', 'half'); RangeError for unknown names. */
-export function dtypeEnum(name: string): tensorflow.DataType {
-  const canonical = Object.prototype.hasOwnProperty.call(DTYPE_NAMES, name)
-    ? (name as DTypeName)
-    : Object.prototype.hasOwnProperty.call(DTYPE_ALIASES, name)
-      ? DTYPE_ALIASES[name]
-      : undefined;
-  if (canonical === undefined) throw new RangeError(`unknown dtype name '${name}'`);
-  return DTYPE_NAMES[canonical];
-}
-
-/** All dtype names, in DataType order. */
-export const DTYPE_NAME_LIST: readonly DTypeName[] = Object.freeze(
-  [...NAME_BY_ENUM.entries()].sort((a, b) => a[0] - b[0]).map(([, n]) => n),
-);
-
-// ---------------------------------------------------------------------------------------------------------
 // Decoding / encoding
 
 /** The static side of a generated message class. */
@@ -268,7 +164,7 @@ export function messageTypeName(type: Pick<MessageType<unknown>, 'getTypeUrl'>):
  */
 export function decodeMessage<T>(type: Pick<MessageType<T>, 'decode' | 'getTypeUrl'>, bytes: Uint8Array, what: string): T {
   if (!(bytes instanceof Uint8Array)) {
-    throw new TypeError(`${what}: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+    throw typeError('ERR_INVALID_ARG_TYPE', `${what}: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
   }
   try {
     const reader = $protobuf.Reader.create(bytes);
@@ -321,46 +217,16 @@ export const encodeModuleDef = encoder(tensorflow_hub.ModuleDef);
 /** Entries of the "hub_module_attachments" collection. */
 export const decodeModuleAttachment = decoder(tensorflow_hub.ModuleAttachment, 'module attachment');
 export const encodeModuleAttachment = encoder(tensorflow_hub.ModuleAttachment);
-export const decodeMetaGraphDef = decoder(tensorflow.MetaGraphDef, 'MetaGraphDef');
-export const encodeMetaGraphDef = encoder(tensorflow.MetaGraphDef);
 export const decodeGraphDef = decoder(tensorflow.GraphDef, 'GraphDef');
 export const encodeGraphDef = encoder(tensorflow.GraphDef);
-export const decodeNodeDef = decoder(tensorflow.NodeDef, 'NodeDef');
-export const encodeNodeDef = encoder(tensorflow.NodeDef);
-export const decodeAttrValue = decoder(tensorflow.AttrValue, 'AttrValue');
-export const encodeAttrValue = encoder(tensorflow.AttrValue);
-export const decodeOpDef = decoder(tensorflow.OpDef, 'OpDef');
-export const encodeOpDef = encoder(tensorflow.OpDef);
-/** e.g. the buffer of TF_GetAllOpList. */
-export const decodeOpList = decoder(tensorflow.OpList, 'OpList');
-export const encodeOpList = encoder(tensorflow.OpList);
-export const decodeFunctionDef = decoder(tensorflow.FunctionDef, 'FunctionDef');
-export const encodeFunctionDef = encoder(tensorflow.FunctionDef);
-export const decodeTensorProto = decoder(tensorflow.TensorProto, 'TensorProto');
-export const encodeTensorProto = encoder(tensorflow.TensorProto);
-export const decodeTensorShapeProto = decoder(tensorflow.TensorShapeProto, 'TensorShapeProto');
-export const encodeTensorShapeProto = encoder(tensorflow.TensorShapeProto);
 /** Entries of the TF1 "variables" / "trainable_variables" collections. */
 export const decodeVariableDef = decoder(tensorflow.VariableDef, 'VariableDef');
 export const encodeVariableDef = encoder(tensorflow.VariableDef);
-export const decodeSaverDef = decoder(tensorflow.SaverDef, 'SaverDef');
-export const encodeSaverDef = encoder(tensorflow.SaverDef);
-export const decodeSavedObjectGraph = decoder(tensorflow.SavedObjectGraph, 'SavedObjectGraph');
-export const encodeSavedObjectGraph = encoder(tensorflow.SavedObjectGraph);
 /** The "_CHECKPOINTABLE_OBJECT_GRAPH" string tensor of a TF2 checkpoint. */
 export const decodeTrackableObjectGraph = decoder(tensorflow.TrackableObjectGraph, 'TrackableObjectGraph');
-export const encodeTrackableObjectGraph = encoder(tensorflow.TrackableObjectGraph);
-export const decodeStructuredValue = decoder(tensorflow.StructuredValue, 'StructuredValue');
-export const encodeStructuredValue = encoder(tensorflow.StructuredValue);
 /** Value of the empty key of a checkpoint's .index table. */
 export const decodeBundleHeader = decoder(tensorflow.BundleHeaderProto, 'checkpoint index header');
-export const encodeBundleHeader = encoder(tensorflow.BundleHeaderProto);
 /** Value of a tensor's key in a checkpoint's .index table. */
 export const decodeBundleEntry = decoder(tensorflow.BundleEntryProto, 'checkpoint index entry');
-export const encodeBundleEntry = encoder(tensorflow.BundleEntryProto);
 /** For TF_SetConfig. */
-export const decodeConfigProto = decoder(tensorflow.ConfigProto, 'ConfigProto');
 export const encodeConfigProto = encoder(tensorflow.ConfigProto);
-/** For TF_SessionRun's run_options. */
-export const decodeRunOptions = decoder(tensorflow.RunOptions, 'RunOptions');
-export const encodeRunOptions = encoder(tensorflow.RunOptions);

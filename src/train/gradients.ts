@@ -9,7 +9,7 @@
  */
 import { DType, isFloating } from '../dtypes';
 import { TfhubError, typeError } from '../errors';
-import { GradientOptions, Graph, Operation, Output } from '../graph';
+import { GradientOptions, Graph, Operation, Output, setSymbolicGradients } from '../graph';
 import { isRegisteredOp } from '../registry';
 import * as ops from './ops';
 
@@ -296,3 +296,6 @@ registerGradient('TopKV2', (g, op, [dValues]) => {
   const scattered = ops.op0(g, 'ScatterNd', [ops.expandDims(g, flat, -1), ops.reshape(g, dValues, ops.constant(g, [-1], 'int32')), total]);
   return [ops.reshape(g, scattered, inShape), null];
 });
+
+// Graph.addGradients delegates here: the graph layer does not import train/ (no import cycle).
+setSymbolicGradients(addSymbolicGradients);

@@ -5,9 +5,11 @@
 export { registerGradient, registeredGradients, addSymbolicGradients, GradientFunction, GradientTarget } from './gradients';
 export { variable, VariableOptions, Variable, GraphKeys } from '../variable';
 export {
-  Optimizer, GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, AdagradOptimizer, RMSPropOptimizer,
-  getGlobalStep, getOrCreateGlobalStep,
+  Optimizer, getGlobalStep, getOrCreateGlobalStep,
   GradAndVar, Hyperparameter, ComputeGradientsOptions, ApplyGradientsOptions, MinimizeOptions,
+} from './optimizer';
+export {
+  GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, AdagradOptimizer, RMSPropOptimizer,
   MomentumOptions, AdamOptions, AdagradOptions, RMSPropOptions,
 } from './optimizers';
 export { replicaDeviceSetter, ReplicaDeviceSetterOptions, PsStrategy, STANDARD_PS_OPS, byteSizeLoad } from './replica_device_setter';

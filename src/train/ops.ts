@@ -4,7 +4,7 @@ import { Graph, Operation, Output } from '../graph';
 import { Tensor } from '../tensor';
 
 /** Adds `type` with `inputs` and `attrs` under a unique name derived from `name` (default: the type). */
-export function op(g: Graph, type: string, inputs: Array<Output | Output[]>, attrs: Record<string, unknown> = {}, name?: string): Operation {
+function op(g: Graph, type: string, inputs: Array<Output | Output[]>, attrs: Record<string, unknown> = {}, name?: string): Operation {
   return g.addOperation(type, { name: g.uniqueName(name ?? type), inputs, attrs });
 }
 
@@ -31,11 +31,6 @@ export const cast = (g: Graph, x: Output, to: DType) => (x.dtype === to ? x : op
 export const mul = (g: Graph, a: Output, b: Output) => op0(g, 'Mul', [a, b]);
 export const add = (g: Graph, a: Output, b: Output) => op0(g, 'AddV2', [a, b]);
 export const sub = (g: Graph, a: Output, b: Output) => op0(g, 'Sub', [a, b]);
-export const div = (g: Graph, a: Output, b: Output) => op0(g, 'RealDiv', [a, b]);
-export const sqrt = (g: Graph, a: Output) => op0(g, 'Sqrt', [a]);
-export const square = (g: Graph, a: Output) => op0(g, 'Square', [a]);
-export const neg = (g: Graph, a: Output) => op0(g, 'Neg', [a]);
-export const identity = (g: Graph, a: Output) => op0(g, 'Identity', [a]);
 export const zerosLike = (g: Graph, a: Output) => op0(g, 'ZerosLike', [a]);
 export const onesLike = (g: Graph, a: Output) => op0(g, 'OnesLike', [a]);
 export const expandDims = (g: Graph, x: Output, axis: number) => op0(g, 'ExpandDims', [x, constant(g, axis, 'int32')]);
@@ -46,20 +41,4 @@ export const concat = (g: Graph, values: Output[], axis = 0) => op0(g, 'ConcatV2
 /** Sum of a list of same-shaped tensors. */
 export function addN(g: Graph, xs: Output[]): Output {
   return xs.length === 1 ? xs[0] : op0(g, 'AddN', [xs]);
-}
-/** Reduce-sum over all axes. */
-export function sumAll(g: Graph, x: Output): Output {
-  const rank = op0(g, 'Rank', [x]);
-  const axes = op0(g, 'Range', [constant(g, 0, 'int32'), rank, constant(g, 1, 'int32')]);
-  return op0(g, 'Sum', [x, axes], { keep_dims: false });
-}
-/** Mean over all axes. */
-export function meanAll(g: Graph, x: Output): Output {
-  const rank = op0(g, 'Rank', [x]);
-  const axes = op0(g, 'Range', [constant(g, 0, 'int32'), rank, constant(g, 1, 'int32')]);
-  return op0(g, 'Mean', [x, axes], { keep_dims: false });
-}
-/** A NoOp that depends on `deps`. */
-export function group(g: Graph, deps: Operation[], name = 'group_deps'): Operation {
-  return g.addOperation('NoOp', { name: g.uniqueName(name), controlInputs: deps });
 }

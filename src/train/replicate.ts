@@ -6,7 +6,7 @@
 import { TfhubError, typeError } from '../errors';
 import { Graph, Output } from '../graph';
 import { GraphKeys, Variable } from '../variable';
-import { GradAndVar } from './optimizers';
+import { GradAndVar } from './optimizer';
 
 /** Options of `replicate`. */
 export interface ReplicateOptions {

@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { TfhubError, typeError } from '../errors';
 import { Graph, Operation, Output } from '../graph';
 import { readCheckpointIndex } from '../hub/checkpoint';
+import { sliceSpec, stringConstant as stringConst } from '../hub/saved_model/checkpoint_ops';
 import { Session } from '../session';
-import { Tensor } from '../tensor';
 import { GraphKeys, Variable } from '../variable';
 import { getCheckpointState, writeCheckpointState } from './checkpoint_state';
 
@@ -53,17 +53,7 @@ function shardSuffix(i: number, n: number): string {
 }
 
 function sliceSpecOf(v: Variable): string {
-  const s = v.saveSliceInfo;
-  return s ? `${s.fullShape.join(' ')} ${s.varOffset.map((o, i) => `${o},${s.varShape[i]}`).join(':')}` : '';
-}
-
-function stringConst(g: Graph, values: string[], name: string): Output {
-  const t = new Tensor('string', [values.length], values);
-  try {
-    return g.constant(t, name);
-  } finally {
-    t.dispose();
-  }
+  return v.saveSliceInfo ? sliceSpec(v.saveSliceInfo) : '';
 }
 
 /** Saves and restores variables as V2 checkpoints, keeping the last `maxToKeep`. */
@@ -255,7 +245,7 @@ async function checkCheckpoint(prefix: string, b: Built): Promise<void> {
     }
   }
   const missing = b.keys.filter((k) => !index.entries.has(k));
-  if (missing.length > 0) throw new TfhubError('ERR_CHECKPOINT_KEY', `Key ${missing.join(', ')} not found in checkpoint ${prefix}`);
+  if (missing.length > 0) throw new TfhubError('ERR_CHECKPOINT_KEY_NOT_FOUND', `Key ${missing.join(', ')} not found in checkpoint ${prefix}`);
   b.vars.forEach((v, i) => {
     const key = b.keys[i];
     const e = index.entries.get(key)!;

@@ -104,3 +104,86 @@ describe('child processes: typed errors, never a crash', { concurrency: 2 }, () 
     assert.equal(r.stdout, 'typed InvalidArgumentError INVALID_ARGUMENT\n');
   });
 });
+
+describe('API misuse (issue 11): typed errors with codes, in a child process', () => {
+  it('every case throws a TypeError/RangeError/TfhubError with a code; nothing crashes', async () => {
+    const r = await runChild('misuse');
+    assert.equal(r.signal, null, describeChild(r));
+    assert.equal(r.code, 0, describeChild(r));
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.at(-1), 'done', describeChild(r));
+    const results = new Map<string, { threw: boolean; errorName: string; code: string; message: string }>(
+      lines.slice(0, -1).map((l) => { const o = JSON.parse(l); return [o.name, o]; }));
+    const expected: Array<[string, string, string, RegExp?]> = [
+      ['new Tensor(3)', 'TypeError', 'ERR_INVALID_DTYPE', /got number/],
+      ['new Tensor(null)', 'TypeError', 'ERR_INVALID_DTYPE', /got null/],
+      ['new Tensor(undefined)', 'TypeError', 'ERR_INVALID_DTYPE'],
+      ['new Tensor({})', 'TypeError', 'ERR_INVALID_DTYPE'],
+      ['new Tensor(true)', 'TypeError', 'ERR_INVALID_DTYPE'],
+      ['new Tensor(Symbol)', 'TypeError', 'ERR_INVALID_DTYPE'],
+      ['new Tensor(forged handle)', 'TypeError', 'ERR_INVALID_HANDLE'],
+      ['new Tensor(unknown dtype)', 'TypeError', 'ERR_INVALID_DTYPE'],
+      ['new Tensor(rank 10000)', 'RangeError', 'ERR_INVALID_SHAPE'],
+      ['tensor(new Array(2**32-1))', 'RangeError', 'ERR_VALUE_TOO_LARGE'],
+      ['tensor(Proxy length 2**32-1)', 'RangeError', 'ERR_VALUE_TOO_LARGE'],
+      ['tensor(nested 2**16 x 2**16)', 'RangeError', 'ERR_VALUE_TOO_LARGE'],
+      ['new Tensor float32 new Array(2**32-1)', 'RangeError', 'ERR_VALUE_TOO_LARGE'],
+      ['new Tensor string new Array(2**32-1)', 'RangeError', 'ERR_VALUE_TOO_LARGE'],
+      ['new Tensor float32 Proxy length', 'RangeError', 'ERR_INVALID_DATA_LENGTH'],
+      ['feed new Array(2**32-1)', 'RangeError', 'ERR_VALUE_TOO_LARGE', /cannot feed x:0/],
+      ['feed Proxy length 2**32-1', 'RangeError', 'ERR_VALUE_TOO_LARGE'],
+      ['feed nested 20000 deep', 'TypeError', 'ERR_INVALID_ARG_VALUE'],
+      ['tensor nested 20000 deep', 'TypeError', 'ERR_INVALID_ARG_VALUE'],
+      ['fetch array 20000 deep', 'TypeError', 'ERR_INVALID_ARG_VALUE', /deeper than 254/],
+      ['fetch record 20000 deep', 'TypeError', 'ERR_INVALID_ARG_VALUE', /deeper than 254/],
+      ['async fetch 20000 deep', 'TypeError', 'ERR_INVALID_ARG_VALUE'],
+      ['withNameScope(null)', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['withNameScope(name, null)', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['uniqueName(null)', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['uniqueName(5)', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['isNameUsed(undefined)', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['addToCollection(variables, null)', 'TypeError', 'ERR_INVALID_ARG_VALUE'],
+      ['addToCollection(variables, undefined)', 'TypeError', 'ERR_INVALID_ARG_VALUE'],
+      ['addToCollection(null, 1)', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['getCollection({})', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['run(x, 5)', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['run(x, [])', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['run(x, feeds, 5)', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['run targets not an array', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['run timeoutMs -1', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['run timeoutMs NaN', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['addOperation inputs not an array', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['intraOpParallelism 1e9', 'RangeError', 'ERR_OUT_OF_RANGE', /\[0, 4096\]/],
+      ['intraOpParallelism -1', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['intraOpParallelism 1.5', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['intraOpParallelism NaN', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['intraOpParallelism Infinity', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['intraOpParallelism "4"', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['interOpParallelism 1e9', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['interOpParallelism -3', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['deviceCount CPU 1e9', 'RangeError', 'ERR_OUT_OF_RANGE', /deviceCount\.CPU/],
+      ['deviceCount GPU -1', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['deviceCount CPU 0.5', 'RangeError', 'ERR_OUT_OF_RANGE'],
+      ['deviceCount not a record', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['unknown session option', 'TypeError', 'ERR_INVALID_ARG_VALUE', /intraOpParalelism/],
+      ['allowSoftPlacement "yes"', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['config not bytes', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['options 5', 'TypeError', 'ERR_INVALID_ARG_TYPE'],
+      ['placeholder [-2, 2]', 'TypeError', 'ERR_INVALID_SHAPE', /element 0 is -2/],
+      ['placeholder [2, "a"]', 'TypeError', 'ERR_INVALID_SHAPE', /element 1 is "a"/],
+      ['placeholder [2, 1.5]', 'TypeError', 'ERR_INVALID_SHAPE', /element 1 is 1\.5/],
+      ['placeholder shape "abc"', 'TypeError', 'ERR_INVALID_SHAPE'],
+      ['placeholder shape new Array(2**32-1)', 'RangeError', 'ERR_INVALID_SHAPE'],
+      ['Placeholder attr shape [null, NaN]', 'TypeError', 'ERR_INVALID_SHAPE', /element 1 is NaN/],
+      ['list(shape) attr with a bad shape', 'TypeError', 'ERR_INVALID_SHAPE', /shape 0: element 1 is -5/],
+      ['list attr new Array(2**32-1)', 'RangeError', 'ERR_VALUE_TOO_LARGE'],
+    ];
+    assert.deepEqual([...results.keys()].sort(), expected.map(([n]) => n).sort(), 'every case has an expectation');
+    for (const [name, errorName, code, message] of expected) {
+      const got = results.get(name)!;
+      assert.equal(got.threw, true, `${name} did not throw`);
+      assert.deepEqual([got.errorName, got.code], [errorName, code], `${name}: ${got.message}`);
+      if (message) assert.match(got.message, message, name);
+    }
+  });
+});

@@ -49,9 +49,9 @@ describe('errors', () => {
 
   it('TfhubError: the library\'s own errors, with ERR_* codes and causes', () => {
     const cause = new Error('inner');
-    const e = new TfhubError('ERR_SOMETHING', 'outer', { cause });
+    const e = new TfhubError('ERR_INTERNAL', 'outer', { cause });
     assert.ok(e instanceof Error && !(e instanceof TFError));
-    assert.deepEqual([e.name, e.code, e.message, e.cause], ['TfhubError', 'ERR_SOMETHING', 'outer', cause]);
+    assert.deepEqual([e.name, e.code, e.message, e.cause], ['TfhubError', 'ERR_INTERNAL', 'outer', cause]);
   });
 
   it('TF statuses from real calls arrive as their classes', async () => {

@@ -142,7 +142,7 @@ describe('train.Saver', () => {
       const os2 = new Session(other);
       await os2.run([], {}, { targets: [other.globalVariablesInitializer()] });
       const otherCkpt = await new train.Saver().save(os2, path.join(dir, 'other'), { writeState: false });
-      await assert.rejects(m.saver.restore(m.s, otherCkpt), { code: 'ERR_CHECKPOINT_KEY' });
+      await assert.rejects(m.saver.restore(m.s, otherCkpt), { code: 'ERR_CHECKPOINT_KEY_NOT_FOUND' });
       await assert.rejects(new train.Saver({ varList: { 'dense/w': m.w } }).restore(m.s, otherCkpt), { code: 'ERR_CHECKPOINT_SHAPE' });
       assert.deepEqual(await m.read(), before);
       os2.close();

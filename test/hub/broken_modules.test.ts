@@ -43,7 +43,7 @@ describe('tfhub_module.pb validation (native_module.py Loader)', () => {
   test('testCorruptModuleDef: garbage in tfhub_module.pb is INVALID_PROTO naming the file', async (t) => {
     const dir = copyFixture('stateless_square_v1', tempDir(t));
     writeFileSync(path.join(dir, 'tfhub_module.pb'), Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]));
-    await assertRejectsCode(hub.loadModuleSpec(dir), 'INVALID_PROTO', 'tfhub_module.pb');
+    await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_INVALID_PROTO', 'tfhub_module.pb');
   });
 
   test('testTF2SavedModelIsNotAHubModule: a TF2 SavedModel given to hub.Module says to use hub.load', async () => {
@@ -71,7 +71,7 @@ describe('saved_model.pb and checkpoint damage', () => {
     const dir = copyFixture('mlp_v1', tempDir(t));
     const file = path.join(dir, 'saved_model.pb');
     writeFileSync(file, readFileSync(file).subarray(0, 1000));
-    const e = await assertRejectsCode(hub.loadModuleSpec(dir), 'INVALID_PROTO', file);
+    const e = await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_INVALID_PROTO', file);
     assert.match(e.message, /SavedModel/);
   });
 

@@ -309,3 +309,10 @@ describe('KerasLayer over other TF2 models', () => {
     });
   });
 });
+
+describe('KerasLayer: checkpoints', () => {
+  test('a checkpoint tensor whose shape differs from the variable\'s is refused at load, as hub.load refuses it', async () => {
+    await assert.rejects(KerasLayer.load(path.join(TF2_FIXTURES, 'ckpt_shape_mismatch_tf2'), { trainable: true }),
+      { code: 'ERR_CHECKPOINT_SHAPE', message: /Received incompatible tensor with shape \(1,\) when attempting to restore variable .* with shape \(3,\)/ });
+  });
+});

@@ -587,11 +587,11 @@ describe('resolver over HTTP', () => {
 
   it('hostile handles: whitespace / control characters in URLs, NUL bytes, non-strings', async () => {
     for (const h of [`${server.base}/a b`, `${server.base}/a\nb`, 'http://', 'https://[::1']) {
-      assert.equal((await rejection(resolve(h, opts()))).code, 'ERR_INVALID_HANDLE', JSON.stringify(h));
+      assert.equal((await rejection(resolve(h, opts()))).code, 'ERR_INVALID_HUB_HANDLE', JSON.stringify(h));
     }
-    assert.equal((await rejection(resolve('/tmp/\0x', opts()))).code, 'ERR_INVALID_HANDLE');
-    assert.equal((await rejection(resolve('', opts()))).code, 'ERR_INVALID_HANDLE');
-    assert.equal((await rejection(resolve(0 as unknown as string))).code, 'ERR_INVALID_HANDLE');
+    assert.equal((await rejection(resolve('/tmp/\0x', opts()))).code, 'ERR_INVALID_HUB_HANDLE');
+    assert.equal((await rejection(resolve('', opts()))).code, 'ERR_INVALID_HUB_HANDLE');
+    assert.equal((await rejection(resolve(0 as unknown as string))).code, 'ERR_INVALID_HUB_HANDLE');
     assert.equal(server.requests.length, 0);
   });
 });

@@ -59,7 +59,7 @@ describe('resolver: local handles', () => {
     const e = await rejection(resolve(`${url}-gone`));
     assert.equal(e.code, 'ERR_HANDLE_NOT_FOUND');
     assert.equal(e.message, `${url}-gone does not exist.`);
-    assert.equal((await rejection(resolve('file://remotehost/x'))).code, 'ERR_INVALID_HANDLE');
+    assert.equal((await rejection(resolve('file://remotehost/x'))).code, 'ERR_INVALID_HUB_HANDLE');
   });
 
   it('a local .tar.gz / .tar / file:// archive is extracted into the cache once (a manually downloaded module)', async () => {

@@ -8,7 +8,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Graph, GraphKeys, Operation, Output, Session, Tensor, Variable, hub } from '../../src';
 import { runPython } from '../helpers/python';
-import { AdamOptimizer, GradientDescentOptimizer, getOrCreateGlobalStep } from '../../src/train/optimizers';
+import { AdamOptimizer, GradientDescentOptimizer } from '../../src/train/optimizers';
+import { getOrCreateGlobalStep } from '../../src/train/optimizer';
 import { FIXTURES, TensorJson, assertClose, constant, meanSquaredError, readJson, values } from './helpers';
 
 interface FinetuneOracle {

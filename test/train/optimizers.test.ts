@@ -5,9 +5,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, GraphKeys, Session, Tensor, Variable, variable } from '../../src';
 import {
-  AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, Optimizer, RMSPropOptimizer,
-  getGlobalStep, getOrCreateGlobalStep,
+  AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, RMSPropOptimizer,
 } from '../../src/train/optimizers';
+import { Optimizer, getGlobalStep, getOrCreateGlobalStep } from '../../src/train/optimizer';
 import { TensorJson, assertClose, constant, meanSquaredError, readJson, toTensor, values } from './helpers';
 
 interface RunOracle {
@@ -180,8 +180,8 @@ describe('optimizer API', () => {
     const v = variable(g, { name: 'v', initialValue: [1, 2, 3] });
     const other = variable(g, { name: 'other', initialValue: [1, 2, 3] });
     const loss = g.addOperation('Mul', { inputs: [v.value(), c] }).output(0);
-    assert.throws(() => opt.minimize(loss, { varList: [other] }), (e: Error & { code?: string }) => e.code === 'ERR_NO_GRADIENTS' && e.message.includes('other:0'));
-    assert.throws(() => opt.applyGradients([[null, other]]), { code: 'ERR_NO_GRADIENTS' });
+    assert.throws(() => opt.minimize(loss, { varList: [other] }), (e: Error & { code?: string }) => e.code === 'ERR_NO_VARIABLE_GRADIENTS' && e.message.includes('other:0'));
+    assert.throws(() => opt.applyGradients([[null, other]]), { code: 'ERR_NO_VARIABLE_GRADIENTS' });
     assert.throws(() => opt.applyGradients([]), { code: 'ERR_NO_VARIABLES' });
     const grad = g.constant([1, 1, 1]);
     assert.throws(() => opt.applyGradients([[grad, v], [grad, v]]), /Duplicate variable/);

@@ -9,7 +9,7 @@ import { TfhubError } from '../../errors';
  *
  * | code | when |
  * |---|---|
- * | `ERR_INVALID_HANDLE` | the handle is not a non-empty string, or is a malformed URL / contains control characters |
+ * | `ERR_INVALID_HUB_HANDLE` | the handle is not a non-empty string, or is a malformed URL / contains control characters |
  * | `ERR_HANDLE_NOT_FOUND` | a local path or `file://` URL that does not exist (`"<handle> does not exist."`) |
  * | `ERR_UNSUPPORTED_HANDLE` | a handle kind this library cannot read (`gs://`, a GCS location returned in UNCOMPRESSED mode) |
  * | `ERR_INVALID_SETTING` | an environment variable or option with an unusable value (e.g. `TFHUB_MODEL_LOAD_FORMAT=foo`) |
@@ -25,7 +25,7 @@ import { TfhubError } from '../../errors';
  * | `ABORT_ERR` | the caller's `AbortSignal` fired (`name` is `'AbortError'`) |
  */
 export type ResolveErrorCode =
-  | 'ERR_INVALID_HANDLE'
+  | 'ERR_INVALID_HUB_HANDLE'
   | 'ERR_HANDLE_NOT_FOUND'
   | 'ERR_UNSUPPORTED_HANDLE'
   | 'ERR_INVALID_SETTING'

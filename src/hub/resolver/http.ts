@@ -148,7 +148,7 @@ export async function getOnce(urlString: string, opts: GetOptions): Promise<Open
   try {
     url = new URL(urlString);
   } catch (e) {
-    throw new ResolveError('ERR_INVALID_HANDLE', `Invalid URL ${JSON.stringify(urlString)} [resolving ${opts.handle}]`, { handle: opts.handle, cause: e });
+    throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid URL ${JSON.stringify(urlString)} [resolving ${opts.handle}]`, { handle: opts.handle, cause: e });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ResolveError('ERR_HTTP_REDIRECT', `Refusing to fetch ${url.protocol} URL ${urlString} [resolving ${opts.handle}]`, { handle: opts.handle, url: urlString });

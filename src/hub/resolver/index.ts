@@ -106,12 +106,12 @@ function describeValue(v: unknown): string {
 
 function checkUrlHandle(handle: string): void {
   if (hasControlChars(handle) || /\s/.test(handle)) {
-    throw new ResolveError('ERR_INVALID_HANDLE', `Invalid handle ${JSON.stringify(handle)}: URLs may not contain whitespace or control characters.`, { handle });
+    throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: URLs may not contain whitespace or control characters.`, { handle });
   }
   try {
     new URL(handle);
   } catch (e) {
-    throw new ResolveError('ERR_INVALID_HANDLE', `Invalid handle ${JSON.stringify(handle)}: not a valid URL.`, { handle, cause: e });
+    throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: not a valid URL.`, { handle, cause: e });
   }
 }
 
@@ -299,9 +299,9 @@ async function resolveLocalArchive(handle: string, file: string, size: number, o
  */
 export async function resolve(handle: string, options: ResolveOptions = {}): Promise<string> {
   if (typeof handle !== 'string' || handle === '') {
-    throw new ResolveError('ERR_INVALID_HANDLE', `Expected a non-empty string handle, got ${describeValue(handle)}.`);
+    throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Expected a non-empty string handle, got ${describeValue(handle)}.`);
   }
-  if (handle.includes('\0')) throw new ResolveError('ERR_INVALID_HANDLE', `Invalid handle ${JSON.stringify(handle)}: contains a NUL character.`, { handle });
+  if (handle.includes('\0')) throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: contains a NUL character.`, { handle });
   if (options === null || typeof options !== 'object') {
     throw new ResolveError('ERR_INVALID_SETTING', `options must be an object; got ${describeValue(options)}.`, { handle });
   }
@@ -324,7 +324,7 @@ export async function resolve(handle: string, options: ResolveOptions = {}): Pro
     try {
       local = fileURLToPath(handle);
     } catch (e) {
-      throw new ResolveError('ERR_INVALID_HANDLE', `Invalid handle ${JSON.stringify(handle)}: ${(e as Error).message}`, { handle, cause: e });
+      throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: ${(e as Error).message}`, { handle, cause: e });
     }
   }
   let st: import('node:fs').Stats;
@@ -336,7 +336,7 @@ export async function resolve(handle: string, options: ResolveOptions = {}): Pro
     throw new ResolveError('ERR_HANDLE_NOT_FOUND', msg, { handle, cause: e });
   }
   if (st.isFile() && isTarUrl(local)) {
-    if (hasControlChars(handle)) throw new ResolveError('ERR_INVALID_HANDLE', `Invalid handle ${JSON.stringify(handle)}: contains control characters.`, { handle });
+    if (hasControlChars(handle)) throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: contains control characters.`, { handle });
     return resolveLocalArchive(handle, local, st.size, options);
   }
   return local;

@@ -7,7 +7,8 @@
  *   const out = await model.signatures.serving_default({ x: [[1, 2, 3]] });
  *   model.close();
  */
-export { load, LoadOptions, isTf1HubModule } from './load';
+export { load, LoadOptions } from './load';
+export { isTf1HubModule } from '../saved_model';
 export {
   LoadedModel, ModelFormat, SignatureFunction, SignatureOutput, SparseValue, RaggedValue, RestoredFunction, ConcreteFunctionInfo,
   LoadedVariable, RegularizationLoss, TensorSpecInfo, StructuredOutput,

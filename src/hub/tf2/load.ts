@@ -1,13 +1,11 @@
 /** `load(handle, options)`: Python's `hub.load` / `tf.saved_model.load` for TF2 SavedModels and TF1 formats. */
-import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TfhubError, typeError } from '../../errors';
 import { SessionOptions } from '../../session';
-import { tensorflow } from '../../proto';
-import { availableTagSets, formatTags, metaGraphTags, readSavedModel, selectMetaGraph } from '../saved_model';
+import { checkModelDir, chooseMetaGraph, exists, isTf1HubModule, metaGraphTags, readSavedModel } from '../saved_model';
+import { loadTf1Model } from '../load_v1';
 import { LoadedModel } from './model';
-import { loadObjectGraphModel } from './object_graph';
-import { loadTf1Model } from './tf1';
+import { loadObjectGraphModel } from '../object_graph';
 
 /** Options of `load`. */
 export interface LoadOptions {
@@ -27,40 +25,6 @@ export interface LoadOptions {
   resolve?: (handle: string) => Promise<string> | string;
 }
 
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(() => true, () => false);
-}
-
-/** Whether `dir` holds a model in the TF1 Hub format (has `tfhub_module.pb`, Python's `_is_hub_module_v1`). */
-export async function isTf1HubModule(dir: string): Promise<boolean> {
-  if (typeof dir !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `isTf1HubModule(dir): expected a string, got ${String(dir)}`);
-  return exists(path.join(dir, 'tfhub_module.pb'));
-}
-
-/** @internal The meta graph `load` would use: by `tags`, else the only one, else the one tagged exactly `['serve']`. */
-export function chooseMetaGraph(savedModel: tensorflow.ISavedModel, dir: string, tags: Iterable<string> | null | undefined, isHub: boolean): tensorflow.IMetaGraphDef {
-  const where = `SavedModel at ${dir}`;
-  if ((savedModel.metaGraphs ?? []).length === 0) {
-    // An empty saved_model.pb decodes as a SavedModel with nothing in it: say so instead of asking for tags.
-    throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${path.join(dir, 'saved_model.pb')} holds no MetaGraphDef (empty, or not a SavedModel)`);
-  }
-  if (tags !== undefined && tags !== null) {
-    if (typeof tags === 'string' || typeof (tags as Iterable<string>)[Symbol.iterator] !== 'function') {
-      throw typeError('ERR_INVALID_ARG_TYPE', `tags must be an array of strings, got ${JSON.stringify(tags)}`);
-    }
-    const list = [...tags];
-    if (list.some((t) => typeof t !== 'string')) throw typeError('ERR_INVALID_ARG_TYPE', `tags must be an array of strings, got ${JSON.stringify(list)}`);
-    return selectMetaGraph(savedModel, list, where);
-  }
-  if (isHub) return selectMetaGraph(savedModel, [], where);
-  const metaGraphs = savedModel.metaGraphs ?? [];
-  if (metaGraphs.length === 1) return metaGraphs[0];
-  const serve = metaGraphs.filter((mg) => formatTags(metaGraphTags(mg)) === "['serve']");
-  if (serve.length === 1) return serve[0];
-  throw new TfhubError('ERR_TAGS_REQUIRED',
-    `Loading this SavedModel requires the tags option: ${dir} has ${metaGraphs.length} meta graphs, with tag sets: [${availableTagSets(savedModel).map(formatTags).join(', ')}]`);
-}
-
 /**
  * Loads a SavedModel (TF2, with restored tf.functions) or a TF1 Hub module / TF1 SavedModel (signatures only),
  * as Python's `hub.load(handle, tags)` does. The returned model owns one Session; `close()` it when done.
@@ -74,9 +38,7 @@ export async function load(handle: string, options: LoadOptions = {}): Promise<L
   if (typeof handle !== 'string' || handle === '') throw typeError('ERR_INVALID_ARG_TYPE', `Expected a string, got ${handle === '' ? "''" : String(handle)}`);
   const resolved = options.resolve ? await options.resolve(handle) : handle;
   if (typeof resolved !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `resolve(${handle}) must give a directory path, got ${String(resolved)}`);
-  const st = await fs.stat(resolved).catch(() => null);
-  if (!st) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${resolved} does not exist.`);
-  if (!st.isDirectory()) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${resolved} is not a directory.`);
+  await checkModelDir(resolved);
   const isHub = await isTf1HubModule(resolved);
   const hasPb = await exists(path.join(resolved, 'saved_model.pb'));
   if (!hasPb && !(await exists(path.join(resolved, 'saved_model.pbtxt')))) {

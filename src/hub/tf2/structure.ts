@@ -8,7 +8,7 @@ import { DType, dtypeFromTf, isDType, storageOf } from '../../dtypes';
 import { typeError } from '../../errors';
 import { dimsOf, tensorflow, toSafeNumber } from '../../proto';
 import { Tensor, flattenNested, tensor as makeTensor, tensorFromView } from '../../tensor';
-import { formatShape, isShapeCompatible } from '../tensor_info';
+import { formatShape, isShapeCompatible } from '../saved_model';
 
 /** One tensor the function graph consumes or produces. */
 export interface LeafSpec {

@@ -4,6 +4,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 
 import { Graph, Session, Tensor, tensor } from '../../../src';
 import { binding } from '../../../src/native';
+import { misuseCases } from './misuse';
 import { buildChain } from './util';
 
 function log(...args: unknown[]): void {
@@ -28,6 +29,20 @@ function startLongRuns(runs: number, depth = 400): Promise<unknown>[] {
   const pending: Promise<unknown>[] = [];
   for (let i = 0; i < runs; i++) pending.push(c.session.run(c.y, new Map([[c.x, c.ones]])).then((t) => t.data()[0], (e) => `rejected ${(e as Error).message}`));
   return pending;
+}
+
+/** Runs each case, printing one JSON line (threw, error class, code, message) per case, then 'done'. */
+async function runCases(cases: Array<[string, () => unknown]>): Promise<void> {
+  for (const [name, fn] of cases) {
+    try {
+      await fn();
+      log(JSON.stringify({ name, threw: false }));
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      log(JSON.stringify({ name, threw: true, errorName: err.constructor.name, code: err.code, message: String(err.message).slice(0, 160) }));
+    }
+  }
+  log('done');
 }
 
 function waitMessage(w: Worker, expected: string): Promise<void> {
@@ -179,16 +194,12 @@ const scenarios: Record<string, () => Promise<void> | void> = {
       ['setTensorShape incompatible', () => g.native.setTensorShape(g.constant([1, 2], 'sts').native as never, [5])],
       ['tensor from ragged array', () => tensor([[1, 2], [3]])],
     ];
-    for (const [name, fn] of cases) {
-      try {
-        fn();
-        log(JSON.stringify({ name, threw: false }));
-      } catch (e) {
-        const err = e as Error & { code?: string };
-        log(JSON.stringify({ name, threw: true, errorName: err.constructor.name, code: err.code, message: String(err.message).slice(0, 120) }));
-      }
-    }
-    log('done');
+    await runCases(cases);
+  },
+
+  // API misuse (issue 11): typed errors, never a crash or a stack overflow. One JSON line per case.
+  async misuse() {
+    await runCases(misuseCases());
   },
 
   // Grappler's constant folding materializes a Fill with constant dims (that is not itself fetched) through a

@@ -1,6 +1,6 @@
 /** Parsed signature tensor infos (Python's `hub.ParsedTensorInfo`), for dense, sparse and composite tensors. */
-import { DType, dtypeFromTf } from '../dtypes';
-import { dimsOf, tensorflow } from '../proto';
+import { DType, dtypeFromTf } from '../../dtypes';
+import { dimsOf, tensorflow } from '../../proto';
 
 /** What a signature declares for one input or output. */
 export interface ParsedTensorInfo {

@@ -9,20 +9,18 @@
  * local-variable and table initializers.
  */
 import * as path from 'node:path';
-import { promises as fs } from 'node:fs';
-import { DType } from '../../dtypes';
-import { TfhubError } from '../../errors';
-import { Graph, Operation, Output } from '../../graph';
-import { opDefs } from '../../registry';
-import { Session, SessionOptions } from '../../session';
-import { decodeGraphDef, decodeVariableDef, encodeGraphDef, tensorflow, toSafeNumber, unpackAny } from '../../proto';
-import { Tensor } from '../../tensor';
-import { ParsedTensorInfo, parseTensorInfo } from '../tensor_info';
-import { ModelParts, SignatureOutput, TensorSpecInfo } from './model';
-import { checkSignatureInput, normalizeSignatureInputs } from './signature_inputs';
-import { LeafSpec, isRecord, toTensor } from './structure';
-
-const INIT_OP_SIGNATURE = '__saved_model_init_op';
+import { DType } from '../dtypes';
+import { TfhubError } from '../errors';
+import { Graph, Operation, Output } from '../graph';
+import { Session, SessionOptions } from '../session';
+import { decodeGraphDef, decodeVariableDef, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
+import { Tensor } from '../tensor';
+import {
+  INIT_OP_SIGNATURE, ParsedTensorInfo, assetPath, checkOpsRegistered, exists, opName, parseTensorInfo, restoreV2, rewriteHubAssets, sliceSpec,
+} from './saved_model';
+import { ModelParts, SignatureOutput, TensorSpecInfo } from './tf2/model';
+import { checkSignatureInput, normalizeSignatureInputs } from './tf2/signature_inputs';
+import { LeafSpec, isRecord, toTensor } from './tf2/structure';
 
 interface InputLeaf {
   readonly key: string;
@@ -35,46 +33,6 @@ type OutputPlan =
   | { kind: 'sparse'; indices: string; values: string; denseShape: string }
   | { kind: 'ragged'; flatValues: string; rowSplits: string[] }
   | { kind: 'unsupported'; what: string };
-
-function opName(tensorName: string): string {
-  return tensorName.replace(/^\^/, '').replace(/:\d+$/, '');
-}
-
-async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(() => true, () => false);
-}
-
-/** Rewrites the TF1 Hub asset Consts (`saved_model_assets` collection) to `<dir>/assets/<filename>`. */
-function rewriteHubAssets(metaGraph: tensorflow.IMetaGraphDef, graphDef: tensorflow.GraphDef, dir: string): void {
-  const collection = metaGraph.collectionDef?.saved_model_assets;
-  if (!collection) return;
-  const assetsDir = path.resolve(dir, 'assets');
-  const nodes = new Map(graphDef.node.map((n) => [n.name, n]));
-  for (const any of collection.anyList?.value ?? []) {
-    const asset = unpackAny(any, tensorflow.AssetFileDef, `asset in ${dir}`);
-    const filename = asset.filename ?? '';
-    const target = path.join(dir, 'assets', filename);
-    const abs = path.resolve(target);
-    if (filename === '' || !(abs === assetsDir || abs.startsWith(assetsDir + path.sep))) {
-      throw new TfhubError('ERR_INVALID_ASSET', `Asset filename (${filename}) points outside assets_dir`);
-    }
-    const node = nodes.get(opName(asset.tensorInfo?.name ?? ''));
-    if (!node || node.op !== 'Const' || !node.attr?.value?.tensor) throw new TfhubError('ERR_INVALID_ASSET', `asset tensor ${asset.tensorInfo?.name} is not a string Const in ${dir}`);
-    node.attr.value.tensor.stringVal = [new TextEncoder().encode(target)];
-  }
-}
-
-function checkOpsRegistered(graphDef: tensorflow.IGraphDef): void {
-  const library = new Set((graphDef.library?.function ?? []).map((f) => f.signature?.name ?? ''));
-  const used = new Set<string>();
-  for (const n of graphDef.node ?? []) used.add(n.op ?? '');
-  for (const f of graphDef.library?.function ?? []) for (const n of f.nodeDef ?? []) used.add(n.op ?? '');
-  const registry = opDefs();
-  const missing = [...used].filter((op) => op && !library.has(op) && !registry.has(op)).sort();
-  if (missing.length > 0) {
-    throw new TfhubError('ERR_MISSING_OPS', `Graph ops missing from the registry: {${missing.map((m) => `'${m}'`).join(', ')}}. Load the library that defines them first with loadOpLibrary(path) (e.g. the .so shipped with tensorflow_text or sentencepiece).`);
-  }
-}
 
 interface Tf1Variable {
   def: tensorflow.VariableDef;
@@ -140,11 +98,12 @@ function collectVariables(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, dir
   return out;
 }
 
-function sliceSpec(s: tensorflow.ISaveSliceInfoDef): string {
-  const full = (s.fullShape ?? []).map((v) => toSafeNumber(v, 'full_shape'));
-  const off = (s.varOffset ?? []).map((v) => toSafeNumber(v, 'var_offset'));
-  const len = (s.varShape ?? []).map((v) => toSafeNumber(v, 'var_shape'));
-  return `${full.join(' ')} ${off.map((o, i) => `${o},${len[i]}`).join(':')}`;
+function sliceOf(s: tensorflow.ISaveSliceInfoDef): string {
+  return sliceSpec({
+    fullShape: (s.fullShape ?? []).map((v) => toSafeNumber(v, 'full_shape')),
+    varOffset: (s.varOffset ?? []).map((v) => toSafeNumber(v, 'var_offset')),
+    varShape: (s.varShape ?? []).map((v) => toSafeNumber(v, 'var_shape')),
+  });
 }
 
 async function restore(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph: Graph, session: Session, variables: Tf1Variable[]): Promise<void> {
@@ -154,19 +113,20 @@ async function restore(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph: 
   if (saver && saver.restoreOpName && saver.filenameTensorName) {
     const op = graph.operation(opName(saver.restoreOpName));
     if (!op) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${dir}: saver restore op ${saver.restoreOpName} is not in the graph`);
-    await session.run([], new Map([[graph.output(saver.filenameTensorName), new Tensor('string', [], [prefix])]]), { targets: [op] });
+    const filename = new Tensor('string', [], [prefix]);
+    try {
+      await session.run([], new Map([[graph.output(saver.filenameTensorName), filename]]), { targets: [op] });
+    } finally {
+      filename.dispose();
+    }
     return;
   }
   if (variables.length === 0) return;
   // No saver_def (TF1 Hub format): what tf.compat.v1.train.Saver would do over the `variables` collection.
   const keys = variables.map((v) => v.def.saveSliceInfoDef?.fullName || v.op.name);
-  const specs = variables.map((v) => (v.def.saveSliceInfoDef?.fullName ? sliceSpec(v.def.saveSliceInfoDef) : ''));
+  const specs = variables.map((v) => (v.def.saveSliceInfoDef?.fullName ? sliceOf(v.def.saveSliceInfoDef) : ''));
   const init = graph.withNameScope('restore', () => {
-    const r = graph.addOperation('RestoreV2', {
-      name: graph.uniqueName('RestoreV2'),
-      inputs: [graph.constant(new Tensor('string', [], [prefix]), 'prefix'), graph.constant(new Tensor('string', [keys.length], keys), 'tensor_names'), graph.constant(new Tensor('string', [specs.length], specs), 'shape_and_slices')],
-      attrs: { dtypes: variables.map((v) => v.dtype) },
-    });
+    const r = restoreV2(graph, { prefix, keys, slices: specs, dtypes: variables.map((v) => v.dtype) });
     const assigns = variables.map((v, i) => v.isResource
       ? graph.addOperation('AssignVariableOp', { name: graph.uniqueName('AssignVariableOp'), inputs: [v.op.output(0), r.output(i)] })
       : graph.addOperation('Assign', { name: graph.uniqueName('Assign'), inputs: [v.op.output(0), r.output(i)], attrs: { validate_shape: true } }));
@@ -201,7 +161,7 @@ async function runInitOp(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph
   for (const asset of metaGraph.assetFileDef ?? []) {
     const name = asset.tensorInfo?.name ?? '';
     if (!name || !graph.operation(opName(name))) continue;
-    feeds.set(graph.output(name), new Tensor('string', [], [path.join(dir, 'assets', asset.filename ?? '')]));
+    feeds.set(graph.output(name), new Tensor('string', [], [assetPath(dir, asset.filename ?? '')]));
   }
   try {
     await session.run([], feeds, { targets });
