@@ -113,6 +113,7 @@ export const ERROR_CODES = {
   ERR_PORT_IN_USE: 'The port of the task a `Server` is asked to run cannot be bound (another process listens on it).',
   ERR_INVALID_CHECKPOINT_STATE: 'A checkpoint directory\'s `checkpoint` state file is not a text-format CheckpointState.',
   ERR_CHECKPOINT_DIR: 'The directory a checkpoint is saved into does not exist.',
+  ERR_CHIEF_TIMEOUT: 'A non-chief `TrainingSession` waited longer than `waitForChiefMs` for the chief to initialize the variables.',
   ERR_CHECKPOINT_DTYPE: 'A checkpoint tensor\'s dtype differs from its variable\'s.',
 } as const;
 

@@ -16,3 +16,4 @@ export { replicaDeviceSetter, ReplicaDeviceSetterOptions, PsStrategy, STANDARD_P
 export { Saver, SaverOptions, SaveOptions } from './saver';
 export { latestCheckpoint, getCheckpointState, CheckpointState } from './checkpoint_state';
 export { replicate, ReplicateOptions, Replicated } from './replicate';
+export { TrainingSession, TrainingSessionOptions, TrainingHook } from './training_session';
