@@ -125,7 +125,8 @@ export function encodeAttr(name: string, type: string, value: unknown, op: strin
 /** Converts a decoded AttrValue to a plain JS value. */
 export function attrToJs(a: tensorflow.IAttrValue): unknown {
   const num = (v: unknown) => toSafeNumber(v as number, 'attr value');
-  const shape = (s: tensorflow.ITensorShapeProto | null | undefined) => (!s || s.unknownRank ? null : (s.dim ?? []).map((d) => num(d.size)));
+  const shape = (s: tensorflow.ITensorShapeProto | null | undefined) =>
+    (!s || s.unknownRank ? null : (s.dim ?? []).map((d) => num(d.size)));
   switch ((a as { value?: string }).value) {
     case 's': return new TextDecoder().decode(a.s ?? new Uint8Array());
     case 'i': return num(a.i);

@@ -69,6 +69,8 @@ export const ERROR_CODES = {
   ERR_UNSUPPORTED_MODULE_FEATURES: 'A TF1 Hub module requires features this version does not support.',
   ERR_INVALID_MODULE: 'A TF1 Hub module is internally inconsistent (a variable or stateful op missing from its graph).',
   ERR_INVALID_SAVED_MODEL: 'A SavedModel is internally inconsistent (dangling object-graph references, functions without concrete functions, …).',
+  ERR_INVALID_GRAPH: 'A model\'s GraphDef or function library is malformed in a way TensorFlow could crash on (a Const whose dtype clashes with its value, a missing function or input, a call with the wrong arity, recursion, an attr the op lacks); checked before import.',
+  ERR_INVALID_SIGNATURE: 'A TF1 signature names a tensor the graph lacks, or declares a dtype other than its tensor\'s.',
   ERR_UNSUPPORTED_SAVED_MODEL: 'A SavedModel uses a feature this version does not support.',
   ERR_NO_SUCH_GRAPH_VARIANT: 'No meta graph has the requested tags.',
   ERR_DUPLICATE_TAGS: 'Two meta graphs have the same tags.',
@@ -115,6 +117,9 @@ export const ERROR_CODES = {
   ERR_CHECKPOINT_DIR: 'The directory a checkpoint is saved into does not exist.',
   ERR_CHIEF_TIMEOUT: 'A non-chief `TrainingSession` waited longer than `waitForChiefMs` for the chief to initialize the variables.',
   ERR_CHECKPOINT_DTYPE: 'A checkpoint tensor\'s dtype differs from its variable\'s.',
+
+  // Batching
+  ERR_INVALID_BATCHING_PARAMETERS: 'A BatchingParameters field has the wrong type or an unusable value (the message names the field), or asks for a feature tfhub-node does not have.',
 } as const;
 
 /** A code of an error raised by tfhub-node itself (a key of {@link ERROR_CODES}). */

@@ -99,7 +99,7 @@ export function rangeError(code: ErrorCode, message: string): RangeError & { cod
  * The caller's frames, captured before an `await` on the native layer: a promise settled from a native thread
  * carries no JavaScript frames, so `withCallerStack` grafts these onto its error (as sharp does).
  */
-export function callerStack(skip: Function): { stack?: string } {
+export function callerStack(skip: (...args: never[]) => unknown): { stack?: string } {
   const holder: { stack?: string } = {};
   Error.captureStackTrace(holder, skip);
   return holder;

@@ -1,8 +1,11 @@
 /** `Graph`: the binding wrapper of a TensorFlow graph (operations, imports, functions, gradients). */
 import { DType } from './dtypes';
 import { InvalidArgumentError, TfhubError, callerStack, typeError, withCallerStack } from './errors';
-import { NativeAttr, NativeGraph, NativeImportOptions, NativeOperation, NativeOutput, binding } from './native';
+import {
+  NativeAttr, NativeGraph, NativeImportOptions, NativeImportResult, NativeOperation, NativeOutput, binding,
+} from './native';
 import { tensorflow } from './proto';
+import { isUnknownAttr } from './registry';
 import { Tensor, tensor as makeTensor } from './tensor';
 import { Operation, OperationInput, Output } from './operation';
 import { attrToJs, encodeAttr, guessAttrType, inferAttrsFromInputs } from './attr_codec';
@@ -73,8 +76,11 @@ export interface GradientOptions {
 }
 
 /** What `Graph.addGradients` delegates to: the registry-aware gradients of `train/`. */
-type SymbolicGradients = (graph: Graph, ys: Output | Output[], xs: Output | { readonly handle: Output } | Array<Output | { readonly handle: Output }>,
-  dys: Output[] | null | undefined, options: GradientOptions) => Output[];
+type SymbolicGradients = (graph: Graph, ys: Output | Output[], xs: GradientSources, dys: Output[] | null | undefined,
+  options: GradientOptions) => Output[];
+
+/** What gradients are taken with respect to: Outputs or variables (their handles). */
+type GradientSources = Output | { readonly handle: Output } | Array<Output | { readonly handle: Output }>;
 
 let symbolicGradients: SymbolicGradients | undefined;
 
@@ -205,9 +211,7 @@ export class Graph {
     for (const [name, value] of Object.entries(attrs)) {
       if (value === undefined) continue;
       const def = opDef.attr.find((a) => a.name === name);
-      // TF only logs and ignores attrs its OpDef lacks: a misspelt attr would silently do nothing. Internal attrs
-      // (`_class`, `_output_shapes`, …) are not in OpDefs and stay allowed.
-      if (!def && !name.startsWith('_')) {
+      if (isUnknownAttr(opDef, name)) {
         throw typeError('ERR_INVALID_ATTR', `${type} has no attr '${name}' (its attrs: ${opDef.attr.map((a) => a.name).join(', ') || 'none'})`);
       }
       nativeAttrs.push(encodeAttr(name, def?.type ?? guessAttrType(value), value, type));
@@ -308,7 +312,7 @@ export class Graph {
     };
   }
 
-  private wrapImport(r: { outputs: NativeOutput[]; operations: NativeOperation[]; missingUnusedInputs: Array<[string, number]> }): ImportResult {
+  private wrapImport(r: NativeImportResult): ImportResult {
     return {
       outputs: r.outputs.map(([op, i]) => new Output(this.wrapOperation(op), i)),
       operations: r.operations.map((op) => this.wrapOperation(op)),
@@ -326,7 +330,7 @@ export class Graph {
    * use the TypeScript registry (`train.registerGradient`). An x that no y depends on is an error naming it,
    * or zeros with `{unconnected: 'zero'}`, or null with `'null'`.
    */
-  addGradients(ys: Output | Output[], xs: Output | { readonly handle: Output } | Array<Output | { readonly handle: Output }>, dys?: Output[] | null, options: GradientOptions = {}): Output[] {
+  addGradients(ys: Output | Output[], xs: GradientSources, dys?: Output[] | null, options: GradientOptions = {}): Output[] {
     if (!symbolicGradients) throw new TfhubError('ERR_INTERNAL', 'Graph.addGradients: the gradient registry (train/) is not loaded; import tfhub-node\'s entry point');
     return symbolicGradients(this, ys, xs, dys, options);
   }
@@ -394,7 +398,9 @@ export class Graph {
 
   /** A single operation that runs every op in collection `key` (a NoOp with control inputs; a plain NoOp if empty). */
   groupCollection(key: string, name: string): Operation {
-    const ops = this.getCollection<unknown>(key).map((v) => (v instanceof Output ? v.op : v as Operation)).filter((v) => v instanceof Operation);
+    const ops = this.getCollection<unknown>(key)
+      .map((v) => (v instanceof Output ? v.op : v as Operation))
+      .filter((v) => v instanceof Operation);
     return this.addOperation('NoOp', { name: this.uniqueName(name), controlInputs: ops });
   }
 

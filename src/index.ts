@@ -17,4 +17,6 @@ export { opDefs, loadOpLibrary } from './registry';
 export * as hub from './hub';
 /** Training: optimizers (`tf.compat.v1.train`), variables and gradient registration. */
 export * as train from './train';
+/** Dynamic batching with TF Serving's BatchingParameters: `createBatcher(run, params)` merges concurrent calls. */
+export * as batching from './batching';
 export { Variable, GraphKeys, SaveSliceInfo, variable, VariableOptions } from './variable';

@@ -44,7 +44,9 @@ function outputArgSizes(node: tensorflow.INodeDef, lib: Library): Array<[string,
  * Turns a function body into GraphDef nodes named `<scope>/<node>`. Returns the nodes and the graph tensor
  * name (or `arg:<i>` for a function argument) of each return value.
  */
-function expand(fn: tensorflow.IFunctionDef, scope: string, argRefs: string[], lib: Library, depth: number, out: tensorflow.INodeDef[]): string[] {
+function expand(
+  fn: tensorflow.IFunctionDef, scope: string, argRefs: string[], lib: Library, depth: number, out: tensorflow.INodeDef[],
+): string[] {
   if (depth > 64) throw new TfhubError('ERR_INLINE_DEPTH', 'function calls nested more than 64 deep (recursion?)');
   const sig = fn.signature ?? {};
   const args = new Map((sig.inputArg ?? []).map((a, i) => [a.name ?? '', argRefs[i]]));
@@ -142,7 +144,9 @@ export interface InlinedFunction {
  * Inlines `fn` into `graph` with `inputs` as its arguments; returns its outputs, the inlined operations and their
  * scope. Library functions it calls are inlined too (`options.library`, defaulting to the graph's own library).
  */
-export function inlineFunctionDetailed(graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[], options: InlineOptions = {}): InlinedFunction {
+export function inlineFunctionDetailed(
+  graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[], options: InlineOptions = {},
+): InlinedFunction {
   const sig = fn.signature ?? {};
   if ((sig.inputArg?.length ?? 0) !== inputs.length) {
     throw new TfhubError('ERR_INVALID_ARG_VALUE', `function ${sig.name} takes ${sig.inputArg?.length ?? 0} inputs, got ${inputs.length}`);

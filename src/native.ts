@@ -62,14 +62,16 @@ export interface NativeGraph {
   operationByName(name: string): NativeOperation | null;       // TF_GraphOperationByName
   operations(): NativeOperation[];                              // TF_GraphNextOperation
   addOperation(type: string, name: string, inputs: Array<NativeOutput | NativeOutput[]>, attrs: NativeAttr[],
-    device: string | null, controlInputs: NativeOperation[] | null, colocateWith: NativeOperation[] | null): NativeOperation; // TF_NewOperation … TF_FinishOperation
+    // TF_NewOperation … TF_FinishOperation
+    device: string | null, controlInputs: NativeOperation[] | null, colocateWith: NativeOperation[] | null): NativeOperation;
   importGraphDef(bytes: Uint8Array, options: NativeImportOptions): NativeImportResult;            // TF_GraphImportGraphDefWithResults
   importGraphDefAsync(bytes: Uint8Array, options: NativeImportOptions): Promise<NativeImportResult>;
   toGraphDef(): Buffer;                                         // TF_GraphToGraphDef
   opDef(type: string): Buffer;                                  // TF_GraphGetOpDef
   tensorShape(output: NativeOutput): number[] | null;           // TF_GraphGetTensorShape
   setTensorShape(output: NativeOutput, dims: number[]): void;   // TF_GraphSetTensorShape
-  addGradients(prefix: string | null, ys: NativeOutput[], xs: NativeOutput[], dys: NativeOutput[] | null): Array<NativeOutput | null>; // TF_AddGradientsWithPrefix
+  // TF_AddGradientsWithPrefix
+  addGradients(prefix: string | null, ys: NativeOutput[], xs: NativeOutput[], dys: NativeOutput[] | null): Array<NativeOutput | null>;
   importFunctionDef(bytes: Uint8Array, gradient?: Uint8Array | null): void; // TF_FunctionImportFunctionDef + TF_GraphCopyFunction
   functionDefs(): Buffer[];                                     // TF_GraphGetFunctions + TF_FunctionToFunctionDef
   dispose(): void;                                              // TF_DeleteGraph (when no session uses it)
@@ -78,7 +80,8 @@ export interface NativeGraph {
 export interface NativeSession {
   readonly __tf: 'TF_Session';
   run(inputOps: NativeOperation[], inputIndices: Int32Array, inputs: NativeTensor[], outputOps: NativeOperation[],
-    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null): Promise<Array<NativeTensor | null>>; // TF_SessionRun on a run thread
+    // TF_SessionRun on a run thread
+    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null): Promise<Array<NativeTensor | null>>;
   runSync(inputOps: NativeOperation[], inputIndices: Int32Array, inputs: NativeTensor[], outputOps: NativeOperation[],
     outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null): Array<NativeTensor | null>;
   listDevices(): Array<{ name: string; type: string; memoryBytes: number }>; // TF_SessionListDevices

@@ -14,6 +14,15 @@ export function opDefs(): ReadonlyMap<string, tensorflow.IOpDef> {
   return registry;
 }
 
+/**
+ * Whether a node of an op with OpDef `def` may not carry attr `name`: the OpDef lacks it and it is not an internal
+ * attr (`_class`, `_output_shapes`, … start with `_`). TF only logs and ignores such attrs when an op is built, so
+ * a misspelt attr would silently do nothing.
+ */
+export function isUnknownAttr(def: tensorflow.IOpDef, name: string): boolean {
+  return !name.startsWith('_') && !(def.attr ?? []).some((a) => a.name === name);
+}
+
 /** Whether `type` is a registered op. */
 export function isRegisteredOp(type: string): boolean {
   return opDefs().has(type);

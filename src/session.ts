@@ -190,7 +190,8 @@ export class Session {
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
       let values: Array<NativeTensor | null>;
       try {
-        values = await this.native.run(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
+        values = await this.native.run(
+          plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
       } catch (e) {
         throw withCallerStack(e, caller); // settled on the JS thread from a run thread: no JS frames of its own
       }
@@ -206,7 +207,8 @@ export class Session {
     const plan = this.plan(fetches, feeds, options);
     try {
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
-      return plan.build(this.native.runSync(plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions));
+      return plan.build(this.native.runSync(
+        plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions));
     } finally {
       for (const t of plan.owned) t.dispose();
     }

@@ -133,7 +133,8 @@ export class Variable {
     };
     if (this.initialValue) def.initialValueName = strip(this.initialValue.name);
     if (this.saveSliceInfo) {
-      def.saveSliceInfoDef = { fullName: this.saveSliceInfo.fullName, fullShape: this.saveSliceInfo.fullShape, varOffset: this.saveSliceInfo.varOffset, varShape: this.saveSliceInfo.varShape };
+      const { fullName, fullShape, varOffset, varShape } = this.saveSliceInfo;
+      def.saveSliceInfoDef = { fullName, fullShape, varOffset, varShape };
     }
     return def;
   }

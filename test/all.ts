@@ -23,5 +23,5 @@ if (!process.env.TFHUB_PYTHON && statSync(venvBin, { throwIfNoEntry: false })?.i
 const only = process.env.TFHUB_TEST_ONLY; // substring filter for local runs
 for (const file of collect(__dirname, [])) {
   if (only && !file.includes(only)) continue;
-  require(file);
+  require(file); // eslint-disable-line @typescript-eslint/no-require-imports -- the suite's files, found at run time
 }

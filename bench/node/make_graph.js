@@ -27,15 +27,26 @@ function normals(seed) {
   return () => Math.sqrt(-2 * Math.log(uniform() || 1e-12)) * Math.cos(2 * Math.PI * uniform());
 }
 
-function buildMlp() {
-  const next = normals(1234);
-  const g = new Graph();
-  let h = g.placeholder('float32', [-1, SIZES[0]], 'x');
-  for (let i = 1; i < SIZES.length; i++) {
-    const nIn = SIZES[i - 1];
-    const nOut = SIZES[i];
+/** Weights [nIn, nOut] (row-major) and biases of each layer of an MLP with these sizes: He-scaled normals. */
+function mlpWeights(sizes = SIZES, seed = 1234) {
+  const next = normals(seed);
+  const layers = [];
+  for (let i = 1; i < sizes.length; i++) {
+    const nIn = sizes[i - 1];
+    const nOut = sizes[i];
     const w = Float32Array.from({ length: nIn * nOut }, () => next() * Math.sqrt(2 / nIn));
     const b = Float32Array.from({ length: nOut }, () => next() * 0.01);
+    layers.push({ nIn, nOut, w, b });
+  }
+  return layers;
+}
+
+function buildMlp() {
+  const g = new Graph();
+  let h = g.placeholder('float32', [-1, SIZES[0]], 'x');
+  const layers = mlpWeights();
+  for (let i = 1; i < SIZES.length; i++) {
+    const { nIn, nOut, w, b } = layers[i - 1];
     const wc = g.constant(new Tensor('float32', [nIn, nOut], w), `w${i}`);
     const bc = g.constant(new Tensor('float32', [nOut], b), `b${i}`);
     const mm = g.addOperation('MatMul', { name: `matmul${i}`, inputs: [h, wc] }).output(0);
@@ -55,4 +66,4 @@ if (require.main === module) {
   process.stderr.write(`wrote ${out}: ${bytes.length} bytes, ${g.operations().length} ops\n`);
 }
 
-module.exports = { buildMlp, SIZES };
+module.exports = { buildMlp, mlpWeights, SIZES };

@@ -93,7 +93,8 @@ function passThroughOutputs(graph: Graph, feeds: SignatureFeeds, outputs: Record
 /**
  * Python's `hub.eval_function_for_module`: a fresh graph with the module, every signature applied to
  * placeholders, a session with variables restored and tables initialized. The session runs inline by default
- * (see `SessionOptions.inline`); pass `session: {inline: false}` to use TF's inter-op pool.
+ * (see `SessionOptions.inline`); pass `session: {inline: false}` to use TF's inter-op pool. Soft placement is on
+ * by default, as in Python (`session: {allowSoftPlacement: false}` turns it off).
  */
 export async function evalFunctionForModule(
   handleOrSpec: string | ModuleSpec,
@@ -110,7 +111,7 @@ export async function evalFunctionForModule(
   }
   const init = graph.globalVariablesInitializer();
   const tables = graph.tablesInitializer();
-  const session = new Session(graph, { inline: true, ...options.session });
+  const session = new Session(graph, { inline: true, allowSoftPlacement: true, ...options.session });
   await session.run([init, tables]);
   let closed = false;
 

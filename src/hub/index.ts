@@ -5,7 +5,8 @@
  */
 export { Module, ModuleOptions, CallOptions, Variable, SaveSliceInfo, SparseOutputs, RaggedOutputs, ModuleOutput, ModuleInput, DenseInput, GraphKeys } from './module';
 export { ModuleSpec, TagsOption, MessageDecoder, getUnsupportedCollections, SUPPORTED_COLLECTIONS, loadModuleSpec } from './spec';
-export { load, HandleOptions } from './handles';
+export { load, HandleOptions, HubLoadOptions } from './handles';
+export { BatchedSignatureFunction, batchSignature, whyNotBatchable, withBatching } from './batching';
 export { ParsedTensorInfo } from './saved_model';
 export { evalFunctionForModule, ModuleFunction, EvalOutput } from './eval_function';
 export {

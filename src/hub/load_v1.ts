@@ -18,9 +18,11 @@ import { Tensor } from '../tensor';
 import {
   INIT_OP_SIGNATURE, ParsedTensorInfo, assetPath, checkOpsRegistered, exists, opName, parseTensorInfo, restoreV2, rewriteHubAssets, sliceSpec,
 } from './saved_model';
+import { checkGraphDef, checkSignatureTensors } from './graph_check';
 import { ModelParts, SignatureOutput, TensorSpecInfo } from './tf2/model';
 import { checkSignatureInput, normalizeSignatureInputs } from './tf2/signature_inputs';
-import { LeafSpec, isRecord, toTensor } from './tf2/structure';
+import { LeafSpec, isRecord } from './tf2/structure';
+import { toTensor } from './tf2/values';
 
 interface InputLeaf {
   readonly key: string;
@@ -51,7 +53,9 @@ export async function loadTf1Model(dir: string, metaGraph: tensorflow.IMetaGraph
     const graphDef = decodeGraphDef(encodeGraphDef(metaGraph.graphDef ?? {}), 'graph_def');
     rewriteHubAssets(metaGraph, graphDef, dir);
     checkOpsRegistered(graphDef);
+    checkGraphDef(graphDef, dir);
     await graph.importGraphDefAsync(encodeGraphDef(graphDef));
+    checkSignatureTensors(metaGraph, graph, dir);
     session = new Session(graph, sessionOptions);
     const variables = collectVariables(metaGraph, graph, dir);
     await restore(dir, metaGraph, graph, session, variables);
@@ -108,8 +112,14 @@ function sliceOf(s: tensorflow.ISaveSliceInfoDef): string {
 
 async function restore(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph: Graph, session: Session, variables: Tf1Variable[]): Promise<void> {
   const prefix = path.join(dir, 'variables', 'variables');
-  if (!(await exists(prefix + '.index'))) return;
   const saver = metaGraph.saverDef;
+  if (!(await exists(prefix + '.index')) && !(await exists(prefix))) {
+    // Python restores whenever there is a saver (a saver_def, or variables to make one for) and fails without files.
+    if ((saver && saver.restoreOpName) || variables.length > 0) {
+      throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `Unsuccessful TensorSliceReader constructor: Failed to find any matching files for ${prefix} (${dir} has variables but no checkpoint)`);
+    }
+    return;
+  }
   if (saver && saver.restoreOpName && saver.filenameTensorName) {
     const op = graph.operation(opName(saver.restoreOpName));
     if (!op) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${dir}: saver restore op ${saver.restoreOpName} is not in the graph`);

@@ -9,6 +9,7 @@ import { Session } from '../session';
 import { GraphKeys, Variable } from '../variable';
 import { decodeVariableDef, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
 import { opDefs } from '../registry';
+import { checkGraphDef } from './graph_check';
 import { ModuleInput, convertInput, normalizeInputs } from './module_inputs';
 import { writeModule } from './module_writer';
 import { MessageDecoder, ModuleSpec, TagsOption, loadModuleSpec } from './spec';
@@ -116,6 +117,7 @@ export class Module {
     if (!spec.getTags().some((t) => tagSetKey(t) === tagSetKey(this.tags))) throw noSuchGraphVariant(this.tags, spec.getTags(), null);
     this.metaGraph = spec.metaGraph(this.tags);
     checkOpsRegistered(this.metaGraph.graphDef ?? {}, { extraOps: (this.metaGraph.metaInfoDef?.strippedOpList?.op ?? []).map((op) => op.name ?? '') });
+    checkGraphDef(this.metaGraph.graphDef ?? {}, spec.path);
 
     const name = options.name ?? 'module';
     // TF's rule for op names (a scope is one): a hostile or empty name fails here, not deep inside the import.

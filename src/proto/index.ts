@@ -15,7 +15,7 @@
 // (protobufjs's own X.decode drops them).
 
 import * as $protobuf from 'protobufjs/minimal';
-import type Long = require('long');
+import type Long from 'long';
 import { TfhubError, rangeError, typeError } from '../errors';
 import { google, tensorflow, tensorflow_hub } from './generated/tf';
 

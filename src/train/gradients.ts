@@ -155,7 +155,9 @@ function noGradientError(e: unknown, between: Operation[]): unknown {
   return new TfhubError('ERR_NO_GRADIENT', `no gradient for ${m[1]}${which}; register one with registerGradient('${m[1]}', fn)`, { cause: e });
 }
 
-function backprop(graph: Graph, prefix: string, order: Operation[], ys: Output[], xs: Output[], dys: Output[] | null): Array<Output | null> {
+function backprop(
+  graph: Graph, prefix: string, order: Operation[], ys: Output[], xs: Output[], dys: Output[] | null,
+): Array<Output | null> {
   const pending = new Map<string, Output[]>();
   const push = (name: string, g: Output) => {
     const list = pending.get(name);

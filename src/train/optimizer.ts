@@ -285,7 +285,10 @@ export abstract class Optimizer {
    * Adds the kernel `Apply<kind>` (reference variables) or `ResourceApply<kind>` (resource variables) with the
    * variable, its slots and `inputs`, in the order of the op's inputs.
    */
-  protected kernel(g: Graph, kind: string, v: Variable, slots: Variable[], inputs: Output[], controlInputs: Operation[], attrs: Record<string, unknown> = {}): Operation {
+  protected kernel(
+    g: Graph, kind: string, v: Variable, slots: Variable[], inputs: Output[], controlInputs: Operation[],
+    attrs: Record<string, unknown> = {},
+  ): Operation {
     const type = v.isResource ? `ResourceApply${kind}` : `Apply${kind}`;
     for (const s of slots) {
       if (s.isResource !== v.isResource) throw new TfhubError('ERR_INVALID_ARG_VALUE', `slot ${s.name} and variable ${v.name} mix resource and reference variables`);

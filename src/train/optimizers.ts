@@ -7,7 +7,10 @@ import * as ops from './ops';
 
 /** Python's `tf.compat.v1.train.GradientDescentOptimizer`: `var -= lr * grad`. */
 export class GradientDescentOptimizer extends Optimizer {
-  constructor(/** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter, options: { useLocking?: boolean; name?: string } = {}) {
+  constructor(
+    /** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter,
+    options: { useLocking?: boolean; name?: string } = {},
+  ) {
     super(options.name ?? 'GradientDescent', options.useLocking);
     checkNumber(learningRate, 'learningRate');
   }
@@ -42,7 +45,11 @@ export class MomentumOptimizer extends Optimizer {
   /** Whether Nesterov momentum is used. */
   readonly useNesterov: boolean;
 
-  constructor(/** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter, /** The momentum coefficient (number or scalar Output). */ readonly momentum: Hyperparameter, options: MomentumOptions = {}) {
+  constructor(
+    /** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter,
+    /** The momentum coefficient (number or scalar Output). */ readonly momentum: Hyperparameter,
+    options: MomentumOptions = {},
+  ) {
     super(options.name ?? 'Momentum', options.useLocking);
     checkNumber(learningRate, 'learningRate');
     checkNumber(momentum, 'momentum');
@@ -176,7 +183,10 @@ export class AdagradOptimizer extends Optimizer {
   /** Starting value of the accumulators. */
   readonly initialAccumulatorValue: number;
 
-  constructor(/** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter, options: AdagradOptions = {}) {
+  constructor(
+    /** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter,
+    options: AdagradOptions = {},
+  ) {
     super(options.name ?? 'Adagrad', options.useLocking);
     checkNumber(learningRate, 'learningRate');
     this.initialAccumulatorValue = options.initialAccumulatorValue ?? 0.1;
@@ -233,7 +243,10 @@ export class RMSPropOptimizer extends Optimizer {
   /** Whether the centered variant is used. */
   readonly centered: boolean;
 
-  constructor(/** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter, options: RMSPropOptions = {}) {
+  constructor(
+    /** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter,
+    options: RMSPropOptions = {},
+  ) {
     super(options.name ?? 'RMSProp', options.useLocking);
     this.decay = options.decay ?? 0.9;
     this.momentum = options.momentum ?? 0;

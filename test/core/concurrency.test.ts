@@ -13,7 +13,9 @@ import { SINGLE_THREADED, buildChain, calibratedChain } from './helpers/util';
 const FIXTURE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'tf2_mlp', 'saved_model.pb');
 
 /** Largest gap between ticks of a 10 ms interval while `fn` runs, and the loop-delay histogram's max. */
-async function measureLag(fn: () => Promise<unknown> | unknown): Promise<{ maxGapMs: number; histMaxMs: number; histP99Ms: number; elapsedMs: number }> {
+interface Lag { maxGapMs: number; histMaxMs: number; histP99Ms: number; elapsedMs: number }
+
+async function measureLag(fn: () => Promise<unknown> | unknown): Promise<Lag> {
   const hist = monitorEventLoopDelay({ resolution: 10 });
   let last = performance.now();
   let maxGap = 0;

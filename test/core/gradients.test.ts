@@ -4,10 +4,8 @@ import assert from 'node:assert/strict';
 
 import { Graph, Output, Session, Tensor, TfhubError } from '../../src';
 import { graphAndSessionPerSuite } from './helpers/util';
+import { numbers as values } from '../helpers/numbers';
 
-function values(t: Tensor): number[] {
-  return Array.from(t.data() as Float64Array);
-}
 
 describe('addGradients', () => {
   let g: Graph;

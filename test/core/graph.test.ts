@@ -9,13 +9,12 @@ import {
   loadOpLibrary, opDefs, tensorflowVersion,
 } from '../../src';
 import { decodeSavedModel, tensorflow } from '../../src/proto';
+import { FIXTURES } from '../helpers/fixtures';
 import { graphAndSessionPerSuite } from './helpers/util';
+import { numbers as values } from '../helpers/numbers';
 
-const FIXTURES = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures');
 
-function values(t: Tensor): number[] {
-  return Array.from(t.data() as ArrayLike<number>);
-}
+
 
 /** a (placeholder [2]) + b (const [10, 20]) = c; d = c * c. */
 function sourceGraph(): Uint8Array {
@@ -90,7 +89,7 @@ describe('Graph', () => {
     const k = g.addOperation('Const', { attrs: { dtype: 'int32', value: new Tensor('int32', [2], [4, 5]) } });
     assert.deepEqual(k.output(0).shape, [2]);
 
-    const [rl, rp, rb, rsq, rc, rj] = s.runSync([lr.output(0), pack.output(0), bucket.output(0), sq.output(0), cast.output(0), join.output(0)]);
+    const [rl, rp, rb, rsq, rc, rj] = s.runSync([lr, pack, bucket, sq, cast, join].map((op) => op.output(0)));
     assert.deepEqual(values(rl), [-2, 3]);
     assert.deepEqual(rp.array(), [[1, 3], [2, 4]]);
     assert.deepEqual(values(rb), [0, 1, 2]);
@@ -274,7 +273,8 @@ describe('Graph', () => {
 
     // relu(x·W1 + b1)·W2 + b2 with the variables passed as resource handles
     const shapes = [[16, 32], [32], [32, 4], [4]];
-    const vals = shapes.map((sh, i) => Float32Array.from({ length: sh.reduce((p, d) => p * d, 1) }, (_, k) => (((k * 7 + i * 3) % 11) - 5) / 10));
+    const vals = shapes.map((sh, i) =>
+      Float32Array.from({ length: sh.reduce((p, d) => p * d, 1) }, (_, k) => (((k * 7 + i * 3) % 11) - 5) / 10));
     const handles = shapes.map((sh, i) => gg.addOperation('VarHandleOp', { name: `v${i}`, attrs: { dtype: 'float32', shape: sh, shared_name: `fn_test_v${i}` } }).output(0));
     assert.deepEqual(handles.map((h) => h.dtype), ['resource', 'resource', 'resource', 'resource']);
     const assigns = handles.map((h, i) => gg.addOperation('AssignVariableOp', { inputs: [h, gg.constant(new Tensor('float32', shapes[i], vals[i]))] }));
@@ -292,7 +292,8 @@ describe('Graph', () => {
     const [w1, b1, w2, b2] = vals;
     const expected: number[] = [];
     for (let r = 0; r < 2; r++) {
-      const h = Array.from({ length: 32 }, (_, j) => Math.max(0, b1[j] + Array.from({ length: 16 }, (_, i) => xv[r * 16 + i] * w1[i * 32 + j]).reduce((p, q) => p + q)));
+      const dot = (j: number) => Array.from({ length: 16 }, (_, i) => xv[r * 16 + i] * w1[i * 32 + j]).reduce((p, q) => p + q);
+      const h = Array.from({ length: 32 }, (_, j) => Math.max(0, b1[j] + dot(j)));
       for (let j = 0; j < 4; j++) expected.push(b2[j] + h.reduce((p, hk, k) => p + hk * w2[k * 4 + j], 0));
     }
     values(got).forEach((v, i) => assert.ok(Math.abs(v - expected[i]) < 1e-5, `${v} vs ${expected[i]}`));

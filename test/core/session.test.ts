@@ -8,11 +8,8 @@ import {
 import { binding } from '../../src/native';
 import { tensorflow } from '../../src/proto';
 import { calibratedChain, rejection } from './helpers/util';
+import { numbers as values } from '../helpers/numbers';
 
-function values(t: Tensor | null): number[] {
-  assert.ok(t instanceof Tensor);
-  return Array.from(t.data() as ArrayLike<number>);
-}
 
 describe('Session', () => {
   // y = 2x + b, z = x·x (elementwise); counter variable incremented by `inc`
@@ -181,7 +178,8 @@ describe('Session', () => {
     const other = new Graph();
     const foreign = other.placeholder('float32', [3], 'fx');
     const run = (inOps: unknown[], inTensors: unknown[], outOps: unknown[] = [], targets: unknown[] = []) =>
-      s.native.runSync(inOps as never, Int32Array.from(inOps.map(() => 0)), inTensors as never, outOps as never, Int32Array.from(outOps.map(() => 0)), targets as never);
+      s.native.runSync(inOps as never, Int32Array.from(inOps.map(() => 0)), inTensors as never,
+        outOps as never, Int32Array.from(outOps.map(() => 0)), targets as never);
     const cases: Array<[string, () => unknown, string]> = [
       ['Graph where a Tensor is expected', () => run([x.op.native], [g.native]), 'ERR_INVALID_HANDLE'],
       ['Tensor where an Operation is expected', () => run([t.native], [t.native]), 'ERR_INVALID_HANDLE'],
@@ -290,7 +288,9 @@ describe('Session', () => {
     const enqueue = gg.addOperation('QueueEnqueueV2', { inputs: [q, [gg.constant(5)]] });
     // raw config: a default operation timeout; the typed fields are merged over it
     const config = tensorflow.ConfigProto.encode({ operationTimeoutInMs: 150, interOpParallelismThreads: 7 }).finish();
-    const timed = new Session(gg, { config, intraOpParallelism: 1, interOpParallelism: 2, usePerSessionThreads: true, allowSoftPlacement: true });
+    const timed = new Session(gg, {
+      config, intraOpParallelism: 1, interOpParallelism: 2, usePerSessionThreads: true, allowSoftPlacement: true,
+    });
     let t0 = Date.now();
     const e1 = await rejection(timed.run(dequeue));
     assert.ok(e1 instanceof DeadlineExceededError, String(e1));

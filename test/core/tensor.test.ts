@@ -164,7 +164,9 @@ describe('Tensor', () => {
     assert.throws(() => tensor([2 ** 60], 'int64'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     // Non-rectangular nesting is refused even when the element count happens to fit (as Python refuses it).
     const ragged = { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE', message: /non-rectangular/ };
-    for (const v of [[[1, 2], [3]], [[1, [2], 3]], [[[1]], [2]], [1, [2]], [[], [1]], [[1, 2], 3]]) assert.throws(() => tensor(v), ragged, JSON.stringify(v));
+    for (const v of [[[1, 2], [3]], [[1, [2], 3]], [[[1]], [2]], [1, [2]], [[], [1]], [[1, 2], 3]]) {
+      assert.throws(() => tensor(v), ragged, JSON.stringify(v));
+    }
     assert.throws(() => tensor([[[1]], [2]]), { message: /values\[1\]\[0\] is a value where an array of 1 was expected/ });
     let deep: unknown = [1];
     for (let i = 0; i < 300; i++) deep = [deep];

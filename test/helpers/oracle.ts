@@ -1,11 +1,11 @@
-// Helpers shared by the suites that compare with Python's oracle JSON files (not a test file itself).
-import assert from 'node:assert/strict';
+// Python's oracle JSON files: reading them and turning their tensors into Tensors and constants.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DType, Graph, Output, Tensor } from '../../src';
+import { FIXTURES } from './fixtures';
 
-/** test/fixtures, from dist/test/<suite>. */
-export const FIXTURES = path.join(__dirname, '../../../test/fixtures');
+export { FIXTURES } from './fixtures';
+export { assertClose } from './assert_close';
 
 /** A tensor as the oracle JSON files write it. */
 export interface TensorJson {
@@ -30,25 +30,6 @@ export function constant(g: Graph, t: TensorJson, dtype?: DType, name?: string):
   } finally {
     tensor.dispose();
   }
-}
-
-/** Elementwise |got - want| <= atol + rtol·|want|, with the worst index in the message. */
-export function assertClose(got: ArrayLike<number> | number, want: ArrayLike<number> | number, tol: { rtol?: number; atol?: number } = {}, label = ''): void {
-  const g = typeof got === 'number' ? [got] : Array.from(got);
-  const w = typeof want === 'number' ? [want] : Array.from(want);
-  const rtol = tol.rtol ?? 1e-5;
-  const atol = tol.atol ?? 1e-6;
-  assert.equal(g.length, w.length, `${label}: ${g.length} values, expected ${w.length}`);
-  let worst = -1;
-  let worstExcess = 0;
-  for (let i = 0; i < g.length; i++) {
-    const excess = Math.abs(g[i] - w[i]) - (atol + rtol * Math.abs(w[i]));
-    if (!(excess <= 0) && (worst < 0 || excess > worstExcess || Number.isNaN(excess))) {
-      worst = i;
-      worstExcess = excess;
-    }
-  }
-  if (worst >= 0) assert.fail(`${label}: element ${worst} is ${g[worst]}, expected ${w[worst]} (rtol ${rtol}, atol ${atol})`);
 }
 
 /** The values of a tensor as numbers (and disposes it). */

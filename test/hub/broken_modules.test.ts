@@ -9,7 +9,7 @@ import { Graph, Output, Tensor, hub } from '../../src';
 import { encodeModuleDef, tensorflow, google } from '../../src/proto';
 import {
   JsonCall, JsonTensor, assertOutput, assertRejectsCode, assertThrowsCode, copyFixture, editSavedModel, fixtureDir,
-  fixtureJson, graphFor, sessionFor, tempDir,
+  fixtureJson, graphFor, sessionFor, setFirstAssetFilename, tempDir,
 } from './helpers';
 
 const TEXT_CALL = (fixtureJson('text_embedding_v1').calls as JsonCall[])[0];
@@ -173,12 +173,7 @@ describe('graph content checks at load and construction (native_module.py _Modul
 
   test('testAssetOutsideAssetsDir: an AssetFileDef leaving assets/ is rejected ("points outside assets_dir")', async (t) => {
     const dir = copyFixture('hash_table_v1', tempDir(t));
-    editSavedModel(dir, (sm) => {
-      const any = sm.metaGraphs[0].collectionDef!.saved_model_assets.anyList!.value![0];
-      const def = tensorflow.AssetFileDef.decode(any.value!);
-      def.filename = '../../etc/passwd';
-      sm.metaGraphs[0].collectionDef!.saved_model_assets.anyList!.value![0] = google.protobuf.Any.create({ typeUrl: any.typeUrl, value: tensorflow.AssetFileDef.encode(def).finish() });
-    });
+    setFirstAssetFilename(dir, '../../etc/passwd');
     await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_INVALID_ASSET', 'Asset filename (../../etc/passwd) points outside assets_dir');
   });
 });

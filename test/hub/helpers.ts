@@ -5,10 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { Graph, Output, Session, Tensor, hub } from '../../src';
-import { decodeSavedModel, encodeSavedModel, tensorflow } from '../../src/proto';
+import { decodeSavedModel, encodeSavedModel, google, tensorflow } from '../../src/proto';
 
-export const FIXTURES = path.join(__dirname, '../../../test/fixtures');
-export const REPO = path.join(__dirname, '../../..');
+import { FIXTURES } from '../helpers/fixtures';
+import { assertClose as allClose } from '../helpers/assert_close';
+export { FIXTURES, REPO } from '../helpers/fixtures';
 
 export const fixtureDir = (name: string): string => path.join(FIXTURES, name);
 export const hasFixture = (name: string): boolean =>
@@ -98,11 +99,7 @@ export const nums = (t: Tensor): number[] => Array.from(t.data() as ArrayLike<nu
 
 /** Asserts two number arrays agree within tol. */
 export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, label: string, tol = 1e-5): void {
-  assert.equal(actual.length, expected.length, `${label}: length`);
-  for (let i = 0; i < actual.length; i++) {
-    const err = Math.abs(actual[i] - expected[i]);
-    assert.ok(err <= tol || err <= tol * Math.abs(expected[i]), `${label}[${i}]: got ${actual[i]}, expected ${expected[i]}`);
-  }
+  allClose(actual, expected, { rtol: tol, atol: tol }, label);
 }
 
 /** Asserts `fn` throws an error with `code` whose message contains every keyword. */
@@ -202,4 +199,14 @@ export function spec(name: string): Promise<hub.ModuleSpec> {
 /** A scalar-reduction helper: `Sum(x)` over every axis given (int32 const). */
 export function reduceSum(g: Graph, x: Output, axes: number[]): Output {
   return g.addOperation('Sum', { inputs: [x, g.constant(new Tensor('int32', [axes.length], axes))] }).output(0);
+}
+
+/** Renames the first asset of a TF1 Hub module copy in `dir` (its `saved_model_assets` AssetFileDef) to `filename`. */
+export function setFirstAssetFilename(dir: string, filename: string): void {
+  editSavedModel(dir, (sm) => {
+    const list = sm.metaGraphs[0].collectionDef!.saved_model_assets.anyList!.value!;
+    const def = tensorflow.AssetFileDef.decode(list[0].value!);
+    def.filename = filename;
+    list[0] = google.protobuf.Any.create({ typeUrl: list[0].typeUrl, value: tensorflow.AssetFileDef.encode(def).finish() });
+  });
 }

@@ -16,7 +16,9 @@ function moduleDoc(decl: ts.Declaration): string {
 }
 
 function undocumentedSymbols(entry: string): string[] {
-  const program = ts.createProgram([entry], { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true, noEmit: true, types: [] });
+  const program = ts.createProgram([entry], {
+    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true, noEmit: true, types: [],
+  });
   const checker = program.getTypeChecker();
   const missing: string[] = [];
   const seen = new Set<ts.Symbol>();
@@ -28,7 +30,8 @@ function undocumentedSymbols(entry: string): string[] {
     if (!decl || decl.getSourceFile().fileName.includes('node_modules')) return;
     if (target.getJsDocTags(checker).some((t) => t.name === 'internal')) return;
     const isModule = ts.isSourceFile(decl);
-    const doc = isModule ? moduleDoc(decl) : ts.displayPartsToString(target.getDocumentationComment(checker)) || ts.displayPartsToString(symbol.getDocumentationComment(checker));
+    const commentOf = (s: ts.Symbol) => ts.displayPartsToString(s.getDocumentationComment(checker));
+    const doc = isModule ? moduleDoc(decl) : commentOf(target) || commentOf(symbol);
     if (!doc.trim()) missing.push(`${qualified} (${path.relative(root, decl.getSourceFile().fileName)})`);
     if (isModule) {
       for (const e of checker.getExportsOfModule(target)) visit(e, `${qualified}.${e.getName()}`, depth + 1);

@@ -23,14 +23,16 @@ function walk(dir: string, ext: string, out: string[] = []): string[] {
 function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   const id = (file: string) => path.relative(distSrc, file).replace(/\.js$/, '');
-  for (const file of walk(distSrc, '.js')) {
+  // Only what src/ still has: a stale dist/ may hold outputs of deleted sources.
+  const current = (file: string) => ['.ts', '.js'].some((ext) => fs.existsSync(path.join(root, 'src', `${id(file)}${ext}`)));
+  for (const file of walk(distSrc, '.js').filter(current)) {
     const text = fs.readFileSync(file, 'utf8');
     const deps: string[] = [];
     for (const m of text.matchAll(/\brequire\(\s*(['"`])([^'"`]+)\1\s*\)/g)) {
       if (!m[2].startsWith('.')) continue;
       const target = path.resolve(path.dirname(file), m[2]);
       const candidates = [`${target}.js`, path.join(target, 'index.js'), target];
-      const hit = candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isFile() && c.startsWith(distSrc));
+      const hit = candidates.find((c) => fs.existsSync(c) && fs.statSync(c).isFile() && c.startsWith(distSrc) && current(c));
       if (hit) deps.push(id(hit));
     }
     graph.set(id(file), deps);
@@ -72,11 +74,6 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return out;
 }
 
-const isHub = (m: string) => m.startsWith('hub/') || m === 'hub';
-const allCycles = cycles(importGraph());
-// The restructure of src/hub (issue 15, items 1-3) removes the cycles among the hub entry points; until it lands,
-// cycles that stay inside src/hub are listed here instead of failing the suite.
-const hubCycles = allCycles.filter((c) => c.every(isHub));
 
 test('the cycle finder sees a cycle', () => {
   assert.deepEqual(cycles(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']], ['d', ['a']]])), [['a', 'b', 'c']]);
@@ -92,26 +89,15 @@ test('the import graph covers src/ (imports, import() and require())', () => {
   assert.ok(!graph.get('graph')?.some((m) => m.startsWith('train/')), 'graph does not import train/');
 });
 
-test('no import cycle in src/ outside src/hub', () => {
-  const bad = allCycles.filter((c) => !c.every(isHub));
+test('no import cycle in src/', () => {
+  const bad = cycles(importGraph());
   assert.deepEqual(bad, [], `import cycles:\n  ${bad.map((c) => c.join(' → ')).join('\n  ')}`);
 });
 
-test('no import cycle inside src/hub', { todo: hubCycles.length > 0 ? `src/hub restructure pending: ${hubCycles.map((c) => `{${c.join(', ')}}`).join(' ')}` : false }, () => {
-  assert.deepEqual(hubCycles, []);
-});
-
-const longFiles = walk(path.join(root, 'src'), '.ts')
-  .filter((f) => !f.includes(`${path.sep}generated${path.sep}`))
-  .map((f) => [path.relative(root, f), fs.readFileSync(f, 'utf8').split('\n').length] as const)
-  .filter(([, n]) => n > MAX_LINES);
-const longHub = longFiles.filter(([f]) => f.startsWith(`src${path.sep}hub${path.sep}`));
-
-test(`no src file outside src/hub over ${MAX_LINES} lines`, () => {
-  const bad = longFiles.filter(([f]) => !f.startsWith(`src${path.sep}hub${path.sep}`));
+test(`no src file over ${MAX_LINES} lines`, () => {
+  const bad = walk(path.join(root, 'src'), '.ts')
+    .filter((f) => !f.includes(`${path.sep}generated${path.sep}`))
+    .map((f) => [path.relative(root, f), fs.readFileSync(f, 'utf8').split('\n').length] as const)
+    .filter(([, n]) => n > MAX_LINES);
   assert.deepEqual(bad, [], `files over ${MAX_LINES} lines: ${bad.map(([f, n]) => `${f} (${n})`).join(', ')}`);
-});
-
-test(`no src/hub file over ${MAX_LINES} lines`, { todo: longHub.length > 0 ? `src/hub restructure pending: ${longHub.map(([f, n]) => `${f} (${n})`).join(', ')}` : false }, () => {
-  assert.deepEqual(longHub, []);
 });

@@ -26,6 +26,7 @@ import {
   toSafeNumber,
   unpackAny,
 } from '../../src/proto';
+import { FIXTURES } from '../helpers/fixtures';
 import { DType, baseDtype, dtypeFromTf, isRefDtype, tfDataType } from '../../src/dtypes';
 
 // Generic codec over a generated message class (the project keeps named helpers only for what it uses).
@@ -45,7 +46,7 @@ const dtypeName = (v: number): DType => dtypeFromTf(v);
 const isLong = (v: unknown): boolean => typeof v === 'object' && v !== null && typeof (v as { low?: unknown }).low === 'number';
 
 
-const FIXTURES = path.join(__dirname, '../../../test/fixtures');
+
 const fixture = (rel: string): Buffer => readFileSync(path.join(FIXTURES, rel));
 const utf8 = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? new Uint8Array(0)).toString('utf8');
 
@@ -511,7 +512,8 @@ describe('proto: int64 helpers', () => {
     assert.equal(dimsOf(shapeProto(null)), null);
     assert.deepEqual(dimsOf(shapeProto([])), []);
     assert.deepEqual(dimsOf(null), []);
-    assert.deepEqual(dimsOf(tensorflow.TensorShapeProto.decode(tensorflow.TensorShapeProto.encode(shapeProto([-1, 0, 7])).finish())), [-1, 0, 7]);
+    const roundTrip = tensorflow.TensorShapeProto.decode(tensorflow.TensorShapeProto.encode(shapeProto([-1, 0, 7])).finish());
+    assert.deepEqual(dimsOf(roundTrip), [-1, 0, 7]);
     assert.throws(() => shapeProto([-2]), RangeError);
     assert.throws(() => shapeProto([1.5]), RangeError);
     assert.throws(() => dimsOf({ dim: [{ size: -3 }] }, 'w'), /w dim 0/);

@@ -6,7 +6,7 @@ import { DType } from '../../src/dtypes';
 import { Tensor } from '../../src/tensor';
 
 /** test/fixtures (shared oracles) from dist/test/tf2. */
-export const FIXTURES = path.join(__dirname, '../../../test/fixtures');
+export { FIXTURES } from '../helpers/fixtures';
 /** test/tf2/fixtures (this suite's own models). */
 export const OWN_FIXTURES = path.join(__dirname, '../../../test/tf2/fixtures');
 

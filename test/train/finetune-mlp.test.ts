@@ -107,7 +107,8 @@ describe('fine-tuning mlp_v1 (trainable: true) vs Python', () => {
     const reg = g.getCollection<Output>(GraphKeys.REGULARIZATION_LOSSES);
     const total = g.addOperation('AddN', { inputs: [[meanSquaredError(g, out, target), ...reg]] }).output(0);
     const step = getOrCreateGlobalStep(g);
-    const train = new AdamOptimizer({ learningRate: 0.01 }).minimize(total, { globalStep: step, controlInputs: g.getCollection(GraphKeys.UPDATE_OPS) });
+    const train = new AdamOptimizer({ learningRate: 0.01 })
+      .minimize(total, { globalStep: step, controlInputs: g.getCollection(GraphKeys.UPDATE_OPS) });
     const s = new Session(g);
     try {
       s.runSync(g.globalVariablesInitializer());

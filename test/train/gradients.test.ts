@@ -77,7 +77,8 @@ describe('TypeScript gradients vs finite differences and Python tf.gradients (fl
     test(c.op, () => {
       const { g, s, out, loss, grad, run } = caseGraph(c);
       try {
-        assert.deepEqual(grad.shape === null ? c.gradient.shape : grad.shape.map((d, i) => (d === -1 ? c.gradient.shape[i] : d)), c.gradient.shape);
+        const known = grad.shape === null ? c.gradient.shape : grad.shape.map((d, i) => (d === -1 ? c.gradient.shape[i] : d));
+        assert.deepEqual(known, c.gradient.shape);
         const x0 = c.x.values as number[];
         const [outV, gradV] = run(x0, [out, grad]);
         assertClose(outV, c.output.values as number[], { rtol: 1e-12, atol: 1e-12 }, `${c.op} output`);

@@ -18,7 +18,7 @@ import { Session } from '../../session';
 import { Variable } from '../../variable';
 import { Module } from '../module';
 import { RevivalPlan } from '../object_graph';
-import { checkModelDir, chooseMetaGraph, isTf1HubModule, noSuchGraphVariant, readSavedModel, tagSetKey, tagsOption } from '../saved_model';
+import { chooseMetaGraph, resolveModelDir, isTf1HubModule, noSuchGraphVariant, readSavedModel, tagSetKey, tagsOption } from '../saved_model';
 import { loadModuleSpecFromDir } from '../spec';
 import { resolve } from '../resolver';
 import { Structured } from '../tf2/structure';
@@ -155,9 +155,7 @@ export class KerasLayer {
     }
     if (options.arguments !== undefined && !isPlainObject(options.arguments)) throw typeError('ERR_INVALID_ARG_TYPE', 'option arguments must be a plain object');
     const tagList = options.tags === undefined || options.tags === null ? undefined : tagsOption(options.tags, 'option tags');
-    const dir = options.resolve ? await options.resolve(handle) : await resolve(handle);
-    if (typeof dir !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `resolve(${handle}) must give a directory path, got ${String(dir)}`);
-    await checkModelDir(dir);
+    const dir = await resolveModelDir(handle, options.resolve ?? ((h) => resolve(h)));
 
     if (await isTf1HubModule(dir)) {
       const spec = await loadModuleSpecFromDir(dir);

@@ -4,7 +4,8 @@ import { Graph, Output } from '../../graph';
 import { Tensor } from '../../tensor';
 import { formatShape, isShapeCompatible } from '../saved_model';
 import { normalizeSignatureInputs } from '../tf2/signature_inputs';
-import { BoundLeaf, LeafBinder, formatValue, tensorBinder, toTensor } from '../tf2/structure';
+import { BoundLeaf, LeafBinder, formatValue, tensorBinder } from '../tf2/structure';
+import { toTensor } from '../tf2/values';
 
 /** An ERR_INVALID_ARG_VALUE error (Python's ValueError of `hub.KerasLayer`). */
 export function invalid(message: string): TfhubError {

@@ -10,6 +10,7 @@ import { DType, dtypeFromTf } from '../../dtypes';
 import { TfhubError } from '../../errors';
 import { decodeTrackableObjectGraph, tensorflow, toSafeNumber } from '../../proto';
 import { CheckpointIndex, readCheckpointIndex, readCheckpointString } from '../checkpoint';
+import { checkModelGraph } from '../graph_check';
 import { assetPath, checkOpsRegistered, exists, formatShape, isShapeCompatible } from '../saved_model';
 import { decodeSpec, flattenSpec, unsupportedIn } from '../tf2/structure';
 import { ArgBinding, Concrete, RestoredFunctionPlan, bindingFromFunctionSpec } from './bind';
@@ -78,6 +79,7 @@ export class RevivalPlan {
    */
   static async create(dir: string, metaGraph: tensorflow.IMetaGraphDef): Promise<RevivalPlan> {
     if ((metaGraph.objectGraphDef?.nodes?.length ?? 0) === 0) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${dir}: the meta graph has an empty object graph`);
+    checkModelGraph(metaGraph, dir);
     checkOpsRegistered({ library: metaGraph.graphDef?.library }, { libraryOnly: true });
     const prefix = path.join(dir, 'variables', 'variables');
     const index = (await exists(`${prefix}.index`)) ? await readCheckpointIndex(prefix) : null;

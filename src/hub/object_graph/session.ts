@@ -22,7 +22,8 @@ import { Tensor } from '../../tensor';
 import { restoreV2, stringConstant } from '../saved_model';
 import { ConcreteFunctionInfo, ModelParts, TensorSpecInfo } from '../tf2/model';
 import { checkSignatureInput, normalizeSignatureInputs } from '../tf2/signature_inputs';
-import { BoundLeaf, LeafSpec, Spec, StructuredOutput, bindSpec, flattenSpec, formatSpec, formatValue, packOutputs, toTensor } from '../tf2/structure';
+import { BoundLeaf, LeafSpec, Spec, StructuredOutput, bindSpec, flattenSpec, formatSpec, formatValue, packOutputs } from '../tf2/structure';
+import { toTensor } from '../tf2/values';
 import { Concrete, dispatch, formatConcreteInputs } from './bind';
 import { RevivalPlan, kindOf, safeName } from './plan';
 

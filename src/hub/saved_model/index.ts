@@ -6,7 +6,7 @@
  */
 export {
   readSavedModel, selectMetaGraph, chooseMetaGraph, noSuchGraphVariant, tagsOption, metaGraphTags, tagSetKey, formatTags,
-  availableTagSets, exists, checkModelDir, isTf1HubModule,
+  availableTagSets, exists, resolveModelDir, isTf1HubModule,
 } from './meta_graph';
 export { listSignatures, SignatureInfo, INIT_OP_SIGNATURE } from './signatures';
 export { ParsedTensorInfo, parseTensorInfo, parseTensorInfoMap, isShapeCompatible, formatShape } from './tensor_info';

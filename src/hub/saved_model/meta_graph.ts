@@ -13,10 +13,21 @@ export async function exists(p: string): Promise<boolean> {
 }
 
 /** Throws ERR_HANDLE_NOT_FOUND unless `dir` is an existing directory. */
-export async function checkModelDir(dir: string): Promise<void> {
+async function checkModelDir(dir: string): Promise<void> {
   const st = await fs.stat(dir).catch(() => null);
   if (!st) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${dir} does not exist.`);
   if (!st.isDirectory()) throw new TfhubError('ERR_HANDLE_NOT_FOUND', `${dir} is not a directory.`);
+}
+
+/**
+ * The model directory of `handle`: `resolve(handle)`, which must give the path of an existing directory
+ * (ERR_INVALID_ARG_TYPE / ERR_HANDLE_NOT_FOUND otherwise).
+ */
+export async function resolveModelDir(handle: string, resolve: (handle: string) => Promise<string> | string): Promise<string> {
+  const dir = await resolve(handle);
+  if (typeof dir !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `resolve(${handle}) must give a directory path, got ${String(dir)}`);
+  await checkModelDir(dir);
+  return dir;
 }
 
 /** Whether `dir` holds a model in the TF1 Hub format (has `tfhub_module.pb`, Python's `_is_hub_module_v1`). */

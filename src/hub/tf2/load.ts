@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import { TfhubError, typeError } from '../../errors';
 import { SessionOptions } from '../../session';
-import { checkModelDir, chooseMetaGraph, exists, isTf1HubModule, metaGraphTags, readSavedModel } from '../saved_model';
+import { chooseMetaGraph, resolveModelDir, exists, isTf1HubModule, metaGraphTags, readSavedModel } from '../saved_model';
 import { loadTf1Model } from '../load_v1';
 import { LoadedModel } from './model';
 import { loadObjectGraphModel } from '../object_graph';
@@ -18,7 +18,8 @@ export interface LoadOptions {
    * Options of the model's Session (threads, GPU memory, …). `inline` defaults to true here: each call runs its
    * ops on the thread that runs the call, which halves small-batch latency (bench/RESULTS.md); concurrent calls
    * still run in parallel. Pass `{inline: false}` for graphs whose independent branches should run in parallel
-   * within one call.
+   * within one call. `allowSoftPlacement` defaults to true, as in Python: ops pinned to a device this machine
+   * lacks (`tf.device('/gpu:0')` at export) run where they can; pass `{allowSoftPlacement: false}` to refuse them.
    */
   session?: SessionOptions;
   /** Maps a handle (URL, archive, …) to a local directory; default: the handle is a directory path. */
@@ -36,9 +37,7 @@ export interface LoadOptions {
  */
 export async function load(handle: string, options: LoadOptions = {}): Promise<LoadedModel> {
   if (typeof handle !== 'string' || handle === '') throw typeError('ERR_INVALID_ARG_TYPE', `Expected a string, got ${handle === '' ? "''" : String(handle)}`);
-  const resolved = options.resolve ? await options.resolve(handle) : handle;
-  if (typeof resolved !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `resolve(${handle}) must give a directory path, got ${String(resolved)}`);
-  await checkModelDir(resolved);
+  const resolved = await resolveModelDir(handle, options.resolve ?? ((h) => h));
   const isHub = await isTf1HubModule(resolved);
   const hasPb = await exists(path.join(resolved, 'saved_model.pb'));
   if (!hasPb && !(await exists(path.join(resolved, 'saved_model.pbtxt')))) {
@@ -49,7 +48,8 @@ export async function load(handle: string, options: LoadOptions = {}): Promise<L
   const metaGraph = chooseMetaGraph(savedModel, resolved, options.tags, isHub);
   const tags = [...new Set(metaGraphTags(metaGraph))].sort();
   const hasObjectGraph = !isHub && (metaGraph.objectGraphDef?.nodes?.length ?? 0) > 0;
-  const sessionOptions: SessionOptions = { inline: true, ...options.session };
+  // Python's defaults: soft placement (a graph pinned to '/gpu:0' runs on the CPU); explicit options win.
+  const sessionOptions: SessionOptions = { inline: true, allowSoftPlacement: true, ...options.session };
   const parts = hasObjectGraph
     ? await loadObjectGraphModel(resolved, metaGraph, sessionOptions)
     : await loadTf1Model(resolved, metaGraph, isHub, sessionOptions);

@@ -1,6 +1,7 @@
 /** Input handling shared by TF2 and TF1 signatures: key checks and per-input dtype/shape checks, before any run. */
 import { typeError } from '../../errors';
-import { LeafSpec, formatLeaf, isRecord, tensorMismatch } from './structure';
+import { LeafSpec, formatLeaf, isRecord } from './structure';
+import { tensorMismatch } from './values';
 
 function list(keys: string[]): string {
   return `[${keys.map((k) => `'${k}'`).join(', ')}]`;

@@ -4,6 +4,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 
 import { Graph, Session, Tensor, tensor } from '../../../src';
 import { binding } from '../../../src/native';
+import { tensorflow } from '../../../src/proto';
 import { misuseCases } from './misuse';
 import { buildChain } from './util';
 
@@ -39,7 +40,8 @@ async function runCases(cases: Array<[string, () => unknown]>): Promise<void> {
       log(JSON.stringify({ name, threw: false }));
     } catch (e) {
       const err = e as Error & { code?: string };
-      log(JSON.stringify({ name, threw: true, errorName: err.constructor.name, code: err.code, message: String(err.message).slice(0, 160) }));
+      const message = String(err.message).slice(0, 160);
+      log(JSON.stringify({ name, threw: true, errorName: err.constructor.name, code: err.code, message }));
     }
   }
   log('done');
@@ -186,7 +188,6 @@ const scenarios: Record<string, () => Promise<void> | void> = {
         const gd = new Graph();
         gd.addOperation('Identity', { name: 'id', inputs: [gd.constant(1, 'src')] });
         const bytes = gd.toGraphDef();
-        const { tensorflow } = require('../../../src/proto') as typeof import('../../../src/proto');
         const def = tensorflow.GraphDef.decode(bytes);
         def.node = def.node.filter((n) => n.name !== 'src') as typeof def.node;
         return new Graph().importGraphDef(tensorflow.GraphDef.encode(def).finish());

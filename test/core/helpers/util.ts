@@ -43,15 +43,7 @@ export function rss(): number {
   return process.memoryUsage().rss;
 }
 
-/** Settles with the promise's rejection (or throws if it resolved): for assert-style checks on async errors. */
-export async function rejection(p: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
+export { rejection } from '../../helpers/rejection';
 
 /** A chain of `depth` MatMuls y = x·W·W·…·W on n×n float32, W = 1/n everywhere: x of ones stays ones. */
 export interface Chain {
@@ -111,9 +103,8 @@ export interface ChildResult {
   ms: number;
 }
 
-/** Runs dist/test/core/helpers/child.js with a scenario name in a fresh node process. */
-export function runChild(scenario: string, args: string[] = [], timeoutMs = 60_000): Promise<ChildResult> {
-  const script = path.join(__dirname, 'child.js');
+/** Runs dist/test/core/helpers/child.js (or another compiled `script`) with a scenario name in a fresh node process. */
+export function runChild(scenario: string, args: string[] = [], timeoutMs = 60_000, script = path.join(__dirname, 'child.js')): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const child = spawn(process.execPath, [script, scenario, ...args], {

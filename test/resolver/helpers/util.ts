@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { create as tarCreate } from 'tar';
 
 /** Repo-root test/fixtures, from dist/test/resolver/helpers. */
-export const FIXTURES = path.join(__dirname, '../../../../test/fixtures');
+export { FIXTURES } from '../../helpers/fixtures';
 /** test/resolver/fixtures (TLS material). */
 export const RESOLVER_FIXTURES = path.join(__dirname, '../../../../test/resolver/fixtures');
 
@@ -212,15 +212,7 @@ export async function withEnv<T>(vars: Record<string, string | undefined>, fn: (
   }
 }
 
-/** Settles with the promise's rejection (or throws if it resolved). */
-export async function rejection(p: Promise<unknown>): Promise<Error & { code?: string; status?: number; url?: string; handle?: string }> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
+export { rejection } from '../../helpers/rejection';
 
 /** Sorted names in a directory. */
 export function ls(dir: string): string[] {
