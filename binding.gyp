@@ -7,6 +7,7 @@
         "native/executor.cc",
         "native/graph.cc",
         "native/reaper.cc",
+        "native/server.cc",
         "native/session.cc",
         "native/status.cc",
         "native/tensor.cc",

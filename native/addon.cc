@@ -7,6 +7,7 @@
 
 #include "graph.h"
 #include "handles.h"
+#include "server.h"
 #include "session.h"
 #include "status.h"
 #include "tensor.h"
@@ -117,6 +118,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Graph", graph);
   exports.Set("Operation", operation);
   exports.Set("Session", session);
+  exports.Set("Server", Server::Init(env));
+  exports.Set("probePort", Napi::Function::New<ProbePort>(env, "probePort"));
   exports.Set("loadTensorFlow", Napi::Function::New<LoadTensorFlowJs>(env, "loadTensorFlow"));
   exports.Set("loadedPath", Napi::Function::New<LoadedPath>(env, "loadedPath"));
   exports.Set("init", Napi::Function::New<InitJs>(env, "init"));

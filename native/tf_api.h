@@ -47,7 +47,9 @@
   X(TF_CloseSession) X(TF_DeleteSession) X(TF_SessionRun) X(TF_SessionListDevices) X(TF_DeleteDeviceList) \
   X(TF_DeviceListCount) X(TF_DeviceListName) X(TF_DeviceListType) X(TF_DeviceListMemoryBytes)            \
   /* op registry and libraries */                                                                        \
-  X(TF_LoadLibrary) X(TF_GetOpList) X(TF_DeleteLibraryHandle) X(TF_GetAllOpList)
+  X(TF_LoadLibrary) X(TF_GetOpList) X(TF_DeleteLibraryHandle) X(TF_GetAllOpList)                      \
+  /* in-process servers */                                                                               \
+  X(TF_NewServer) X(TF_ServerStart) X(TF_ServerStop) X(TF_ServerJoin) X(TF_ServerTarget) X(TF_DeleteServer)
 
 namespace tfhub {
 

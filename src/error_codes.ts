@@ -115,6 +115,15 @@ export const ERROR_CODES = {
   ERR_TEXT_FORMAT: 'A protobuf text-format file (`--model_config_file`, …) does not parse or names an unknown field; the message starts with `file:line:col`.',
   ERR_INVALID_FLAG: 'A command-line flag is unknown or has an unusable value (the CLI prints the message and exits with code 2).',
 
+  // Distributed runtime, device placement and training checkpoints
+  ERR_INVALID_DEVICE: 'A device string cannot be parsed as a DeviceSpec (`/job:<j>/replica:<r>/task:<t>/device:<TYPE>:<i>`), or a device scope is not a string, DeviceSpec, function or null.',
+  ERR_INVALID_CLUSTER: 'A cluster spec is malformed (job names, task indices, `host:port` addresses, duplicate addresses) or does not hold the job asked for.',
+  ERR_PORT_IN_USE: 'The port of the task a `Server` is asked to run cannot be bound (another process listens on it).',
+  ERR_INVALID_CHECKPOINT_STATE: 'A checkpoint directory\'s `checkpoint` state file is not a text-format CheckpointState.',
+  ERR_CHECKPOINT_DIR: 'The directory a checkpoint is saved into does not exist.',
+  ERR_CHIEF_TIMEOUT: 'A non-chief `TrainingSession` waited longer than `waitForChiefMs` for the chief to initialize the variables.',
+  ERR_CHECKPOINT_DTYPE: 'A checkpoint tensor\'s dtype differs from its variable\'s.',
+
   // Batching
   ERR_INVALID_BATCHING_PARAMETERS: 'A BatchingParameters field has the wrong type or an unusable value (the message names the field), or asks for a feature tfhub-node does not have.',
 } as const;

@@ -8,7 +8,8 @@ import { tensorflow } from './proto';
 import { isUnknownAttr } from './registry';
 import { Tensor, tensor as makeTensor } from './tensor';
 import { Operation, OperationInput, Output } from './operation';
-import { encodeAttr, guessAttrType, inferAttrsFromInputs } from './attr_codec';
+import { attrToJs, encodeAttr, guessAttrType, inferAttrsFromInputs } from './attr_codec';
+import { DeviceScope, deviceFor, hasDeviceScope, placeGraphDef, withDevice } from './device_scope';
 import { NameScopes } from './name_scopes';
 import { Collections } from './collections';
 import { partialShape } from './shape';
@@ -115,6 +116,15 @@ export class Graph {
   }
 
   /**
+   * Runs `fn` with a device scope (Python's `with tf.device(device):`): a device string or DeviceSpec merged
+   * into the device of every operation built inside (inner scopes win field by field), a function choosing
+   * each operation's device, or null to clear the outer scopes.
+   */
+  withDevice<T>(device: DeviceScope, fn: () => T): T {
+    return withDevice(this, device, fn);
+  }
+
+  /**
    * Runs `fn` with `name` pushed onto the name scope, made unique like Python's `tf.name_scope`; a name ending
    * in `/` is taken as an absolute scope, as in Python.
    */
@@ -207,11 +217,14 @@ export class Graph {
       nativeAttrs.push(encodeAttr(name, def?.type ?? guessAttrType(value), value, type));
     }
     const name = options.name !== undefined ? options.name : this.uniqueName(type);
+    // Device scopes (withDevice); colocated ops take their target's device and ignore them, as in Python.
+    const colocated = options.colocateWith?.length ? options.device ?? options.colocateWith[0].device : null;
+    const device = !hasDeviceScope(this) ? options.device ?? null : colocated ?? deviceFor(this, { type, name, device: options.device, attrs });
     const native = this.native.addOperation(
       type, name,
       inputs.map((i) => (Array.isArray(i) ? i.map((o) => o.native) : i.native)),
       nativeAttrs,
-      options.device ?? null,
+      device,
       options.controlInputs ? options.controlInputs.map((o) => o.native) : null,
       options.colocateWith ? options.colocateWith.map((o) => o.native) : null,
     );
@@ -244,7 +257,7 @@ export class Graph {
   importGraphDef(graphDef: Uint8Array, options: ImportGraphDefOptions = {}): ImportResult {
     this.checkPrefixClash(toBytes(graphDef), options);
     try {
-      return this.wrapImport(this.native.importGraphDef(toBytes(graphDef), this.importOptions(options)));
+      return this.wrapImport(this.native.importGraphDef(placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs), this.importOptions(options)));
     } finally {
       this.names.invalidate();
     }
@@ -255,7 +268,7 @@ export class Graph {
     const caller = callerStack(this.importGraphDefAsync);
     this.checkPrefixClash(toBytes(graphDef), options);
     try {
-      const pending = this.native.importGraphDefAsync(toBytes(graphDef), this.importOptions(options));
+      const pending = this.native.importGraphDefAsync(placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs), this.importOptions(options));
       return this.wrapImport(await pending.catch((e: unknown) => Promise.reject(withCallerStack(e, caller))));
     } finally {
       this.names.invalidate();

@@ -8,6 +8,9 @@ export { DType, DataTypeMap, NumericDType, isDType, canonicalDType } from './dty
 export { Tensor, TensorData, TensorOptions, tensor } from './tensor';
 export { Graph, Operation, Output, OperationInput, AddOperationOptions, ImportGraphDefOptions, ImportResult, GradientOptions } from './graph';
 export { Session, SessionOptions, Fetch, Fetches, Feeds, FeedValue, FetchResult, RunOptions } from './session';
+export { DeviceSpec, DeviceOp, DeviceFunction, DeviceScope } from './device_scope';
+export { Server, ServerOptions } from './distributed/server';
+export { ClusterSpec } from './distributed/cluster';
 export { tensorflowVersion, tensorflowLibraryPath } from './native';
 export { opDefs, loadOpLibrary } from './registry';
 /** Python's `tensorflow_hub` in camelCase: `hub.Module`, `hub.load`, `hub.resolve`, `hub.KerasLayer`, … */

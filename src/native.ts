@@ -88,10 +88,23 @@ export interface NativeSession {
   close(): void;                                                // TF_CloseSession + TF_DeleteSession (after in-flight runs)
   isClosed(): boolean;
 }
+export interface NativeServer {
+  readonly __tf: 'TF_Server';
+  start(): void;                                                // TF_ServerStart
+  stop(): void;                                                 // TF_ServerStop
+  join(): Promise<void>;                                        // TF_ServerJoin on its own thread
+  unrefJoin(): void;
+  target(): string;                                             // TF_ServerTarget
+  close(): void;                                                // TF_DeleteServer unless started
+  isClosed(): boolean;
+  isStarted(): boolean;
+}
 export interface NativeBinding {
   Tensor: NativeTensorClass;
   Graph: new () => NativeGraph;                                 // TF_NewGraph
   Session: new (graph: NativeGraph, config: Uint8Array | null, target: string | null) => NativeSession; // TF_NewSession
+  Server: new (serverDef: Uint8Array) => NativeServer;         // TF_NewServer
+  probePort(port: number): string;                              // '' when 0.0.0.0:port can be bound
   init(options: NativeInitOptions): void;                       // once, before anything else
   shutdown(): void;                                             // cancel in-flight runs and join the run threads
   defaultRunThreads(): number;                                  // max(16, 2 × hardware threads)

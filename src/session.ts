@@ -121,7 +121,8 @@ function checkSessionOptions(options: unknown): SessionOptions {
   return options as SessionOptions;
 }
 
-function encodeConfig(o: SessionOptions): Uint8Array | null {
+/** @internal The ConfigProto bytes of session options (null when nothing is set). */
+export function encodeConfig(o: SessionOptions): Uint8Array | null {
   const fields: tensorflow.IConfigProto = {};
   let any = false;
   const set = <K extends keyof tensorflow.IConfigProto>(k: K, v: tensorflow.IConfigProto[K] | undefined) => {

@@ -95,6 +95,13 @@ export class Variable {
   /** A new read of the variable (ReadVariableOp / Identity), e.g. after control dependencies. */
   read(options: { controlInputs?: Operation[] } = {}): Output {
     const graph = this.op.graph;
+    // Reads and assignments sit on the variable's device (Python: `ops.device(handle.device)`).
+    if (this.op.device) return graph.withDevice(this.op.device, () => this.readHere(options));
+    return this.readHere(options);
+  }
+
+  private readHere(options: { controlInputs?: Operation[] }): Output {
+    const graph = this.op.graph;
     if (this.isResource) {
       return graph.addOperation('ReadVariableOp', { name: graph.uniqueName(`${this.op.name}/Read/ReadVariableOp`), inputs: [this.handle], attrs: { dtype: this.dtype }, controlInputs: options.controlInputs }).output(0);
     }
@@ -103,6 +110,12 @@ export class Variable {
 
   /** An op assigning `value` to the variable. */
   assign(value: Output, name?: string): Operation {
+    const graph = this.op.graph;
+    if (this.op.device) return graph.withDevice(this.op.device, () => this.assignHere(value, name));
+    return this.assignHere(value, name);
+  }
+
+  private assignHere(value: Output, name?: string): Operation {
     const graph = this.op.graph;
     if (this.isResource) return graph.addOperation('AssignVariableOp', { name: graph.uniqueName(name ?? `${this.op.name}/Assign`), inputs: [this.handle, value] });
     return graph.addOperation('Assign', { name: graph.uniqueName(name ?? `${this.op.name}/Assign`), inputs: [this.handle, value] });
@@ -177,13 +190,14 @@ export function variable(graph: Graph, options: VariableOptions): Variable {
     let v: Variable;
     if (options.useResource ?? true) {
       const op = graph.addOperation('VarHandleOp', { name, attrs: { dtype, shape: shape ?? null, shared_name: name } });
-      const assign = graph.addOperation('AssignVariableOp', { name: graph.uniqueName('Assign'), inputs: [op.output(0), init] });
-      const read = graph.addOperation('ReadVariableOp', { name: graph.uniqueName('Read/ReadVariableOp'), inputs: [op.output(0)], attrs: { dtype } }).output(0);
+      const [assign, read] = graph.withDevice(op.device, () => [graph.addOperation('AssignVariableOp', { name: graph.uniqueName('Assign'), inputs: [op.output(0), init] }),
+        graph.addOperation('ReadVariableOp', { name: graph.uniqueName('Read/ReadVariableOp'), inputs: [op.output(0)], attrs: { dtype } }).output(0)] as const);
       v = new Variable(op, assign, read, trainable, null, init);
     } else {
       const op = graph.addOperation('VariableV2', { name, attrs: { dtype, shape: shape ?? null } });
-      const assign = graph.addOperation('Assign', { name: graph.uniqueName('Assign'), inputs: [op.output(0), init], attrs: { validate_shape: shape !== null } });
-      const read = graph.addOperation('Identity', { name: graph.uniqueName('read'), inputs: [op.output(0)] }).output(0);
+      const [assign, read] = graph.withDevice(op.device, () => [
+        graph.addOperation('Assign', { name: graph.uniqueName('Assign'), inputs: [op.output(0), init], attrs: { validate_shape: shape !== null } }),
+        graph.addOperation('Identity', { name: graph.uniqueName('read'), inputs: [op.output(0)] }).output(0)] as const);
       v = new Variable(op, assign, read, trainable, null, init);
     }
     const collections = options.collections ?? [GraphKeys.GLOBAL_VARIABLES, ...(trainable ? [GraphKeys.TRAINABLE_VARIABLES] : [])];

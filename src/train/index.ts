@@ -12,3 +12,8 @@ export {
   GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, AdagradOptimizer, RMSPropOptimizer,
   MomentumOptions, AdamOptions, AdagradOptions, RMSPropOptions,
 } from './optimizers';
+export { replicaDeviceSetter, ReplicaDeviceSetterOptions, PsStrategy, STANDARD_PS_OPS, byteSizeLoad } from './replica_device_setter';
+export { Saver, SaverOptions, SaveOptions } from './saver';
+export { latestCheckpoint, getCheckpointState, CheckpointState } from './checkpoint_state';
+export { replicate, ReplicateOptions, Replicated } from './replicate';
+export { TrainingSession, TrainingSessionOptions, TrainingHook } from './training_session';

@@ -161,16 +161,16 @@ export abstract class Optimizer {
     return g.withNameScope(name + '/', () => {
       this.tensors = {};
       this.prepare(g);
-      const updates = pairs.map(([grad, v]) => g.withNameScope(`${name}/update_${v.opName}/`, () => this.applyDense(g, grad, v, deps)));
+      const updates = pairs.map(([grad, v]) => g.withNameScope(`${name}/update_${v.opName}/`, () => g.withDevice(v.op.device, () => this.applyDense(g, grad, v, deps))));
       let result: Operation;
       if (!step) {
         result = this.finish(g, updates, name, deps);
       } else {
         const finished = this.finish(g, updates, g.uniqueName('update'), deps);
         const one = scalar(g, 1, step.dtype, 'value');
-        result = step.isResource
+        result = g.withDevice(step.op.device, () => (step.isResource
           ? g.addOperation('AssignAddVariableOp', { name, inputs: [step.handle, one], attrs: { dtype: step.dtype }, controlInputs: [finished] })
-          : g.addOperation('AssignAdd', { name, inputs: [step.handle, one], attrs: { use_locking: this.useLocking }, controlInputs: [finished] });
+          : g.addOperation('AssignAdd', { name, inputs: [step.handle, one], attrs: { use_locking: this.useLocking }, controlInputs: [finished] })));
       }
       if (!g.getCollection(GraphKeys.TRAIN_OP).includes(result)) g.addToCollection(GraphKeys.TRAIN_OP, result);
       this.tensors = {};
@@ -235,7 +235,8 @@ export abstract class Optimizer {
     if (existing) return existing;
     const shape = v.shape;
     const known = shape !== null && shape.every((d) => d >= 0);
-    const s = variable(g, {
+    // Colocated with the primary variable, whatever the device scopes say (Python's colocate_vars_with).
+    const s = g.withDevice(null, () => g.withDevice(v.op.device, () => variable(g, {
       name: `${v.opName}/${opName}`,
       dtype: v.dtype,
       shape,
@@ -247,7 +248,7 @@ export abstract class Optimizer {
         const dims = known ? ops.constant(graph, shape!, 'int32', 'Initializer/shape') : ops.shape(graph, v.value(), 'int32');
         return ops.op0(graph, 'Fill', [dims, fill], {}, value === 0 ? 'Initializer/zeros' : 'Initializer/Fill');
       },
-    });
+    })));
     perVar.set(slotName, s);
     state.created.push(s);
     return s;
@@ -258,11 +259,11 @@ export abstract class Optimizer {
     const state = this.state(g);
     const existing = state.nonSlots.get(key);
     if (existing) return existing;
-    const v = variable(g, {
+    const v = g.withDevice(null, () => g.withDevice(first.op.device, () => variable(g, {
       name: key, initialValue: (graph: Graph) => ops.constant(graph, initialValue, 'float32', 'initial_value'),
       dtype: 'float32', shape: [], trainable: false, useResource: first.isResource,
       collections: [GraphKeys.GLOBAL_VARIABLES],
-    });
+    })));
     state.nonSlots.set(key, v);
     state.created.push(v);
     return v;

@@ -4265,6 +4265,331 @@ $root.tensorflow = (function() {
         return SerializedDType;
     })();
 
+    tensorflow.JobDef = (function() {
+
+        var JobDef = function (properties) {
+            this.tasks = {};
+            if (properties)
+                for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        JobDef.prototype.name = "";
+        JobDef.prototype.tasks = $util.emptyObject;
+
+        JobDef.create = function(properties) {
+            return new JobDef(properties);
+        };
+
+        JobDef.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.name != null && $Object.hasOwnProperty.call(message, "name") && message.name !== "")
+                writer.uint32(10).string(message.name);
+            if (message.tasks != null && $Object.hasOwnProperty.call(message, "tasks"))
+                for (var keys = $Object.keys(message.tasks), i = 0; i < keys.length; ++i)
+                    writer.uint32(18).fork().uint32(8).int32(keys[i]).uint32(18).string(message.tasks[keys[i]]).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (var i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        JobDef.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            var end, message, key, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.tensorflow.JobDef();
+            while (reader.pos < end) {
+                var start = reader.pos;
+                var tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                var wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.name = value;
+                        else
+                            delete message.name;
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if (message.tasks === $util.emptyObject)
+                            message.tasks = {};
+                        var end2 = reader.size() + reader.pos;
+                        if (end2 > reader.len)
+                            throw $RangeError("index out of range");
+                        reader.len = end2;
+                        key = 0;
+                        value = "";
+                        while (reader.pos < end2) {
+                            var tag2 = reader.tag();
+                            wireType = tag2 & 7;
+                            switch (tag2 >>>= 3) {
+                            case 1:
+                                if (wireType !== 0)
+                                    break;
+                                key = reader.int32();
+                                continue;
+                            case 2:
+                                if (wireType !== 2)
+                                    break;
+                                value = reader.stringVerify();
+                                continue;
+                            }
+                            reader.skipType(wireType, _depth, tag2);
+                        }
+                        if (reader.pos !== end2)
+                            throw $RangeError("index out of range");
+                        reader.len = end;
+                        message.tasks[key] = value;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        JobDef.fromObject = function (object, _depth) {
+            if (object instanceof $root.tensorflow.JobDef)
+                return object;
+            if (!$util.isObject(object))
+                throw $TypeError(".tensorflow.JobDef: object expected");
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            var message = new $root.tensorflow.JobDef();
+            if (object.name != null)
+                if (typeof object.name !== "string" || object.name.length)
+                    message.name = $String(object.name);
+            if (object.tasks) {
+                if (!$util.isObject(object.tasks))
+                    throw $TypeError(".tensorflow.JobDef.tasks: object expected");
+                message.tasks = {};
+                for (var keys = $Object.keys(object.tasks), i = 0; i < keys.length; ++i) {
+                    if (keys[i] === "__proto__")
+                        $util.makeProp(message.tasks, keys[i]);
+                    message.tasks[keys[i]] = $String(object.tasks[keys[i]]);
+                }
+            }
+            return message;
+        };
+
+        JobDef.toObject = function (message, options, _depth) {
+            if (!options)
+                options = {};
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            var object = {};
+            if (options.objects || options.defaults)
+                object.tasks = {};
+            if (options.defaults)
+                object.name = "";
+            if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                object.name = message.name;
+            var keys2;
+            if (message.tasks && (keys2 = $Object.keys(message.tasks)).length) {
+                object.tasks = {};
+                for (var j = 0; j < keys2.length; ++j) {
+                    if (keys2[j] === "__proto__")
+                        $util.makeProp(object.tasks, keys2[j]);
+                    object.tasks[keys2[j]] = message.tasks[keys2[j]];
+                }
+            }
+            return object;
+        };
+
+        JobDef.prototype.toJSON = function() {
+            return JobDef.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        JobDef.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/tensorflow.JobDef";
+        };
+
+        return JobDef;
+    })();
+
+    tensorflow.ClusterDef = (function() {
+
+        var ClusterDef = function (properties) {
+            this.job = [];
+            if (properties)
+                for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        ClusterDef.prototype.job = $util.emptyArray;
+
+        ClusterDef.create = function(properties) {
+            return new ClusterDef(properties);
+        };
+
+        ClusterDef.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.job != null && message.job.length)
+                for (var i = 0; i < message.job.length; ++i)
+                    $root.tensorflow.JobDef.encode(message.job[i], writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (var i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        ClusterDef.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            var end, message;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.tensorflow.ClusterDef();
+            while (reader.pos < end) {
+                var start = reader.pos;
+                var tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                var wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        if (!(message.job && message.job.length))
+                            message.job = [];
+                        message.job.push($root.tensorflow.JobDef.decode(reader, reader.size(), $undefined, _depth + 1));
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        ClusterDef.fromObject = function (object, _depth) {
+            if (object instanceof $root.tensorflow.ClusterDef)
+                return object;
+            if (!$util.isObject(object))
+                throw $TypeError(".tensorflow.ClusterDef: object expected");
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            var message = new $root.tensorflow.ClusterDef();
+            if (object.job) {
+                if (!$Array.isArray(object.job))
+                    throw $TypeError(".tensorflow.ClusterDef.job: array expected");
+                message.job = $Array(object.job.length);
+                for (var i = 0; i < object.job.length; ++i) {
+                    if (!$util.isObject(object.job[i]))
+                        throw $TypeError(".tensorflow.ClusterDef.job: object expected");
+                    message.job[i] = $root.tensorflow.JobDef.fromObject(object.job[i], _depth + 1);
+                }
+            }
+            return message;
+        };
+
+        ClusterDef.toObject = function (message, options, _depth) {
+            if (!options)
+                options = {};
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            var object = {};
+            if (options.arrays || options.defaults)
+                object.job = [];
+            if (message.job && message.job.length) {
+                object.job = $Array(message.job.length);
+                for (var j = 0; j < message.job.length; ++j)
+                    object.job[j] = $root.tensorflow.JobDef.toObject(message.job[j], options, _depth + 1);
+            }
+            return object;
+        };
+
+        ClusterDef.prototype.toJSON = function() {
+            return ClusterDef.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        ClusterDef.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/tensorflow.ClusterDef";
+        };
+
+        return ClusterDef;
+    })();
+
     tensorflow.GPUOptions = (function() {
 
         var GPUOptions = function (properties) {
@@ -24885,6 +25210,240 @@ $root.tensorflow = (function() {
         })();
 
         return TensorSliceProto;
+    })();
+
+    tensorflow.ServerDef = (function() {
+
+        var ServerDef = function (properties) {
+            if (properties)
+                for (var keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                        this[keys[i]] = properties[keys[i]];
+        };
+
+        ServerDef.prototype.cluster = null;
+        ServerDef.prototype.jobName = "";
+        ServerDef.prototype.replica = 0;
+        ServerDef.prototype.taskIndex = 0;
+        ServerDef.prototype.defaultSessionConfig = null;
+        ServerDef.prototype.protocol = "";
+        ServerDef.prototype.port = 0;
+
+        ServerDef.create = function(properties) {
+            return new ServerDef(properties);
+        };
+
+        ServerDef.encode = function (message, writer, _depth) {
+            if (!writer)
+                writer = $Writer.create();
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster"))
+                $root.tensorflow.ClusterDef.encode(message.cluster, writer.uint32(10).fork(), _depth + 1).ldelim();
+            if (message.jobName != null && $Object.hasOwnProperty.call(message, "jobName") && message.jobName !== "")
+                writer.uint32(18).string(message.jobName);
+            if (message.taskIndex != null && $Object.hasOwnProperty.call(message, "taskIndex") && message.taskIndex !== 0)
+                writer.uint32(24).int32(message.taskIndex);
+            if (message.defaultSessionConfig != null && $Object.hasOwnProperty.call(message, "defaultSessionConfig"))
+                $root.tensorflow.ConfigProto.encode(message.defaultSessionConfig, writer.uint32(34).fork(), _depth + 1).ldelim();
+            if (message.protocol != null && $Object.hasOwnProperty.call(message, "protocol") && message.protocol !== "")
+                writer.uint32(42).string(message.protocol);
+            if (message.port != null && $Object.hasOwnProperty.call(message, "port") && message.port !== 0)
+                writer.uint32(48).int32(message.port);
+            if (message.replica != null && $Object.hasOwnProperty.call(message, "replica") && message.replica !== 0)
+                writer.uint32(64).int32(message.replica);
+            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                for (var i = 0; i < message.$unknowns.length; ++i)
+                    writer.raw(message.$unknowns[i]);
+            return writer;
+        };
+
+        ServerDef.decode = function (reader, length, _end, _depth, _target) {
+            if (!(reader instanceof $Reader))
+                reader = $Reader.create(reader);
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $Reader.recursionLimit)
+                throw $Error("max depth exceeded");
+            var end, message, value;
+            if (length === $undefined)
+                end = reader.len;
+            else {
+                end = reader.pos + length;
+                if (end > reader.len)
+                    throw $RangeError("index out of range");
+                length = reader.len;
+                reader.len = end;
+            }
+            message = _target || new $root.tensorflow.ServerDef();
+            while (reader.pos < end) {
+                var start = reader.pos;
+                var tag = reader.tag();
+                if (tag === _end) {
+                    _end = $undefined;
+                    break;
+                }
+                var wireType = tag & 7;
+                switch (tag >>>= 3) {
+                case 1: {
+                        if (wireType !== 2)
+                            break;
+                        message.cluster = $root.tensorflow.ClusterDef.decode(reader, reader.size(), $undefined, _depth + 1, message.cluster);
+                        continue;
+                    }
+                case 2: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.jobName = value;
+                        else
+                            delete message.jobName;
+                        continue;
+                    }
+                case 8: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.replica = value;
+                        else
+                            delete message.replica;
+                        continue;
+                    }
+                case 3: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.taskIndex = value;
+                        else
+                            delete message.taskIndex;
+                        continue;
+                    }
+                case 4: {
+                        if (wireType !== 2)
+                            break;
+                        message.defaultSessionConfig = $root.tensorflow.ConfigProto.decode(reader, reader.size(), $undefined, _depth + 1, message.defaultSessionConfig);
+                        continue;
+                    }
+                case 5: {
+                        if (wireType !== 2)
+                            break;
+                        if ((value = reader.stringVerify()).length)
+                            message.protocol = value;
+                        else
+                            delete message.protocol;
+                        continue;
+                    }
+                case 6: {
+                        if (wireType !== 0)
+                            break;
+                        if (value = reader.int32())
+                            message.port = value;
+                        else
+                            delete message.port;
+                        continue;
+                    }
+                }
+                reader.skipType(wireType, _depth, tag);
+                if (!reader.discardUnknown) {
+                    $util.makeProp(message, "$unknowns", false);
+                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                }
+            }
+            if (length !== $undefined) {
+                if (reader.pos !== end)
+                    throw $RangeError("index out of range");
+                reader.len = length;
+            }
+            if (_end !== $undefined)
+                throw $Error("missing end group");
+            return message;
+        };
+
+        ServerDef.fromObject = function (object, _depth) {
+            if (object instanceof $root.tensorflow.ServerDef)
+                return object;
+            if (!$util.isObject(object))
+                throw $TypeError(".tensorflow.ServerDef: object expected");
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            var message = new $root.tensorflow.ServerDef();
+            if (object.cluster != null) {
+                if (!$util.isObject(object.cluster))
+                    throw $TypeError(".tensorflow.ServerDef.cluster: object expected");
+                message.cluster = $root.tensorflow.ClusterDef.fromObject(object.cluster, _depth + 1);
+            }
+            if (object.jobName != null)
+                if (typeof object.jobName !== "string" || object.jobName.length)
+                    message.jobName = $String(object.jobName);
+            if (object.replica != null)
+                if ($Number(object.replica) !== 0)
+                    message.replica = object.replica | 0;
+            if (object.taskIndex != null)
+                if ($Number(object.taskIndex) !== 0)
+                    message.taskIndex = object.taskIndex | 0;
+            if (object.defaultSessionConfig != null) {
+                if (!$util.isObject(object.defaultSessionConfig))
+                    throw $TypeError(".tensorflow.ServerDef.defaultSessionConfig: object expected");
+                message.defaultSessionConfig = $root.tensorflow.ConfigProto.fromObject(object.defaultSessionConfig, _depth + 1);
+            }
+            if (object.protocol != null)
+                if (typeof object.protocol !== "string" || object.protocol.length)
+                    message.protocol = $String(object.protocol);
+            if (object.port != null)
+                if ($Number(object.port) !== 0)
+                    message.port = object.port | 0;
+            return message;
+        };
+
+        ServerDef.toObject = function (message, options, _depth) {
+            if (!options)
+                options = {};
+            if (_depth === $undefined)
+                _depth = 0;
+            if (_depth > $util.recursionLimit)
+                throw $Error("max depth exceeded");
+            var object = {};
+            if (options.defaults) {
+                object.cluster = null;
+                object.jobName = "";
+                object.taskIndex = 0;
+                object.defaultSessionConfig = null;
+                object.protocol = "";
+                object.port = 0;
+                object.replica = 0;
+            }
+            if (message.cluster != null && $Object.hasOwnProperty.call(message, "cluster"))
+                object.cluster = $root.tensorflow.ClusterDef.toObject(message.cluster, options, _depth + 1);
+            if (message.jobName != null && $Object.hasOwnProperty.call(message, "jobName"))
+                object.jobName = message.jobName;
+            if (message.taskIndex != null && $Object.hasOwnProperty.call(message, "taskIndex"))
+                object.taskIndex = message.taskIndex;
+            if (message.defaultSessionConfig != null && $Object.hasOwnProperty.call(message, "defaultSessionConfig"))
+                object.defaultSessionConfig = $root.tensorflow.ConfigProto.toObject(message.defaultSessionConfig, options, _depth + 1);
+            if (message.protocol != null && $Object.hasOwnProperty.call(message, "protocol"))
+                object.protocol = message.protocol;
+            if (message.port != null && $Object.hasOwnProperty.call(message, "port"))
+                object.port = message.port;
+            if (message.replica != null && $Object.hasOwnProperty.call(message, "replica"))
+                object.replica = message.replica;
+            return object;
+        };
+
+        ServerDef.prototype.toJSON = function() {
+            return ServerDef.toObject(this, $protobuf.util.toJSONOptions);
+        };
+
+        ServerDef.getTypeUrl = function(prefix) {
+            if (prefix === $undefined)
+                prefix = "type.googleapis.com";
+            return prefix + "/tensorflow.ServerDef";
+        };
+
+        return ServerDef;
     })();
 
     return tensorflow;

@@ -502,6 +502,58 @@ export declare namespace tensorflow {
         type $Shape = tensorflow.SerializedDType.$Properties;
     }
 
+    interface IJobDef extends tensorflow.JobDef.$Properties {
+    }
+
+    class JobDef {
+        constructor(properties?: tensorflow.JobDef.$Properties);
+        $unknowns?: Uint8Array[];
+        name: string;
+        tasks: { [k: string]: string };
+        static create(properties: tensorflow.JobDef.$Shape): tensorflow.JobDef & tensorflow.JobDef.$Shape;
+        static create(properties?: tensorflow.JobDef.$Properties): tensorflow.JobDef;
+        static encode(message: tensorflow.JobDef.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): tensorflow.JobDef & tensorflow.JobDef.$Shape;
+        static fromObject(object: { [k: string]: any }): tensorflow.JobDef;
+        static toObject(message: tensorflow.JobDef, options?: $protobuf.IConversionOptions): { [k: string]: any };
+        toJSON(): { [k: string]: any };
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace JobDef {
+        interface $Properties {
+            name?: (string|null);
+            tasks?: ({ [k: string]: string }|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = tensorflow.JobDef.$Properties;
+    }
+
+    interface IClusterDef extends tensorflow.ClusterDef.$Properties {
+    }
+
+    class ClusterDef {
+        constructor(properties?: tensorflow.ClusterDef.$Properties);
+        $unknowns?: Uint8Array[];
+        job: tensorflow.JobDef.$Properties[];
+        static create(properties: tensorflow.ClusterDef.$Shape): tensorflow.ClusterDef & tensorflow.ClusterDef.$Shape;
+        static create(properties?: tensorflow.ClusterDef.$Properties): tensorflow.ClusterDef;
+        static encode(message: tensorflow.ClusterDef.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): tensorflow.ClusterDef & tensorflow.ClusterDef.$Shape;
+        static fromObject(object: { [k: string]: any }): tensorflow.ClusterDef;
+        static toObject(message: tensorflow.ClusterDef, options?: $protobuf.IConversionOptions): { [k: string]: any };
+        toJSON(): { [k: string]: any };
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace ClusterDef {
+        interface $Properties {
+            job?: (tensorflow.JobDef.$Properties[]|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = tensorflow.ClusterDef.$Properties;
+    }
+
     interface IGPUOptions extends tensorflow.GPUOptions.$Properties {
     }
 
@@ -3502,6 +3554,43 @@ export declare namespace tensorflow {
               ({ hasLength?: undefined; length?: null }|{ hasLength?: "length"; length: number|Long })
             );
         }
+    }
+
+    interface IServerDef extends tensorflow.ServerDef.$Properties {
+    }
+
+    class ServerDef {
+        constructor(properties?: tensorflow.ServerDef.$Properties);
+        $unknowns?: Uint8Array[];
+        cluster?: (tensorflow.ClusterDef.$Properties|null);
+        jobName: string;
+        replica: number;
+        taskIndex: number;
+        defaultSessionConfig?: (tensorflow.ConfigProto.$Properties|null);
+        protocol: string;
+        port: number;
+        static create(properties: tensorflow.ServerDef.$Shape): tensorflow.ServerDef & tensorflow.ServerDef.$Shape;
+        static create(properties?: tensorflow.ServerDef.$Properties): tensorflow.ServerDef;
+        static encode(message: tensorflow.ServerDef.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): tensorflow.ServerDef & tensorflow.ServerDef.$Shape;
+        static fromObject(object: { [k: string]: any }): tensorflow.ServerDef;
+        static toObject(message: tensorflow.ServerDef, options?: $protobuf.IConversionOptions): { [k: string]: any };
+        toJSON(): { [k: string]: any };
+        static getTypeUrl(prefix?: string): string;
+    }
+
+    namespace ServerDef {
+        interface $Properties {
+            cluster?: (tensorflow.ClusterDef.$Properties|null);
+            jobName?: (string|null);
+            replica?: (number|null);
+            taskIndex?: (number|null);
+            defaultSessionConfig?: (tensorflow.ConfigProto.$Properties|null);
+            protocol?: (string|null);
+            port?: (number|null);
+            $unknowns?: Uint8Array[];
+        }
+        type $Shape = tensorflow.ServerDef.$Properties;
     }
 }
 
