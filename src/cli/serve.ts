@@ -8,6 +8,8 @@ import { promises as fs } from 'node:fs';
 import type { ModelServer, ModelServerOptions } from '../serving/model_server';
 import { ModelServerConfigObject, readModelServerConfig } from '../serving/config';
 import { parseTextFormat } from '../serving/text_format';
+import { parseBatchingParametersText } from '../serving/text_proto';
+import { BatchingParameters, parseBatchingParameters } from '../batching/params';
 import type * as grpc from '@grpc/grpc-js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags';
 import { parseChannelArguments } from './grpc_server';
@@ -34,6 +36,30 @@ async function checkTextProto(flag: string, file: string): Promise<void> {
   parseTextFormat(text, file);
 }
 
+/**
+ * `--enable_batching` with `--batching_parameters_file`: TF Serving's BatchingParameters (text format, checked
+ * against the proto), or its defaults when no file is given; undefined when batching is off (the file is then
+ * still checked, as tensorflow_model_server reads it only with batching on but a typo should not wait).
+ */
+async function readBatchingFlags(enabled: boolean, file: string): Promise<BatchingParameters | undefined> {
+  let params: BatchingParameters = {};
+  if (file) {
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (e) {
+      throw new UsageError(`--batching_parameters_file: cannot read ${file}: ${(e as Error).message}`);
+    }
+    params = parseBatchingParametersText(text, file) as BatchingParameters;
+  }
+  if (!enabled) return undefined;
+  try {
+    return parseBatchingParameters(params);
+  } catch (e) {
+    throw new UsageError(`--batching_parameters_file: ${(e as Error).message}`);
+  }
+}
+
 function listen(server: http.Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -50,6 +76,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let configFile = '';
   let config: ModelServerConfigObject;
   let channel: ReturnType<typeof parseChannelArguments>;
+  let batching: BatchingParameters | undefined;
   try {
     const parsed = parseFlags(argv, SERVE_FLAGS);
     if (parsed.help) {
@@ -73,7 +100,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if ((flags.file_system_poll_wait_seconds as number) < 0) throw new UsageError('--file_system_poll_wait_seconds: negative values are not supported');
     if ((flags.rest_api_timeout_in_ms as number) < 0) throw new UsageError('--rest_api_timeout_in_ms must not be negative');
     channel = parseChannelArguments(flags.grpc_channel_arguments as string);
-    await checkTextProto('batching_parameters_file', flags.batching_parameters_file as string);
+    batching = await readBatchingFlags(flags.enable_batching as boolean, flags.batching_parameters_file as string);
     await checkTextProto('monitoring_config_file', flags.monitoring_config_file as string);
     configFile = flags.model_config_file as string;
     if (configFile) {
@@ -99,6 +126,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       intraOpParallelism: (flags.tensorflow_intra_op_parallelism as number) || threads || undefined,
       interOpParallelism: (flags.tensorflow_inter_op_parallelism as number) || threads || undefined,
     },
+    batching,
     rest: {
       timeoutMs: flags.rest_api_timeout_in_ms as number,
       maxBodyBytes: flags.rest_api_max_body_bytes as number,

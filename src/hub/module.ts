@@ -15,7 +15,7 @@ import { writeModule } from './module_writer';
 import { MessageDecoder, ModuleSpec, TagsOption, loadModuleSpec } from './spec';
 import { saveVariables } from './writer';
 import {
-  ParsedTensorInfo, checkOpsRegistered, noSuchGraphVariant, opName as tensorOpName, parseTensorInfo, restoreV2, sliceSpec, tagSetKey,
+  ParsedTensorInfo, checkOpsRegistered, noSuchGraphVariant, opName as tensorOpName, parseTensorInfo, restoreV2, sliceSpec, tagSetKey, tagsOption,
 } from './saved_model';
 
 export { GraphKeys, Variable, SaveSliceInfo } from '../variable';
@@ -113,7 +113,7 @@ export class Module {
     this.spec = spec;
     this.graph = options.graph;
     this.trainable = options.trainable ?? false;
-    this.tags = [...new Set(options.tags ?? [])].sort();
+    this.tags = [...new Set(options.tags === undefined || options.tags === null ? [] : tagsOption(options.tags, 'option tags'))].sort();
     if (!spec.getTags().some((t) => tagSetKey(t) === tagSetKey(this.tags))) throw noSuchGraphVariant(this.tags, spec.getTags(), null);
     this.metaGraph = spec.metaGraph(this.tags);
     checkOpsRegistered(this.metaGraph.graphDef ?? {}, { extraOps: (this.metaGraph.metaInfoDef?.strippedOpList?.op ?? []).map((op) => op.name ?? '') });

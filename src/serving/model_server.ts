@@ -12,6 +12,7 @@
 import type * as http from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import { CancelledError, InvalidArgumentError, NotFoundError, UnavailableError } from '../errors';
+import { BatchingParameters, ResolvedBatchingParameters, parseBatchingParameters } from '../batching';
 import { tensorflow } from '../proto';
 import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
@@ -76,6 +77,11 @@ export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelN
   session?: SessionOptions;
   /** REST options (`restHandler()`): body size limit, request timeout. */
   rest?: RestOptions;
+  /**
+   * Server-side batching (`--enable_batching`, `--batching_parameters_file`): TF Serving's BatchingParameters;
+   * concurrent requests for one version and signature are merged into one run (docs/batching.md). Default: off.
+   */
+  batching?: BatchingParameters;
   /** Called with one line per version loaded, unloaded or failed (default: none). */
   log?: (line: string) => void;
 };
@@ -97,6 +103,7 @@ function versionOf(v: number | bigint | undefined): number | undefined {
 export class ModelServer {
   private readonly models = new Map<string, ModelVersions>();
   private readonly options: ModelServerOptions;
+  private readonly batching: ResolvedBatchingParameters | undefined;
   private config: ModelServerConfigObject;
   private pollTimer: NodeJS.Timeout | null = null;
   private inflight = 0;
@@ -111,6 +118,7 @@ export class ModelServer {
       ? options.config
       : { modelConfigList: { config: [{ name: options.modelName, basePath: options.modelBasePath }] } };
     validateConfig(this.config);
+    this.batching = options.batching === undefined ? undefined : parseBatchingParameters(options.batching);
   }
 
   private log(line: string): void {
@@ -119,7 +127,8 @@ export class ModelServer {
 
   private makeModel(config: ModelConfigObject): ModelVersions {
     const tags = this.options.savedModelTags;
-    return new ModelVersions(config, { tags: tags ?? ['serve'], tagsExplicit: tags !== undefined, session: this.options.session }, (l) => this.log(l));
+    const spec = { tags: tags ?? ['serve'], tagsExplicit: tags !== undefined, session: this.options.session, batching: this.batching };
+    return new ModelVersions(config, spec, (l) => this.log(l));
   }
 
   /** Loads the initial versions of every model (and starts polling when configured). */

@@ -4,6 +4,8 @@
  * messages.
  */
 import { FailedPreconditionError, InvalidArgumentError, UnimplementedError } from '../errors';
+import { ResolvedBatchingParameters } from '../batching';
+import { withBatching } from '../hub/batching';
 import { LoadedModel, load } from '../hub/tf2';
 import { INIT_OP_SIGNATURE, chooseMetaGraph, isTf1HubModule, readSavedModel } from '../hub/saved_model';
 import { tensorflow } from '../proto';
@@ -24,6 +26,8 @@ export interface LoadSpec {
   /** Whether `tags` was given explicitly; when not, a TF1 Hub module loads its default graph variant. */
   tagsExplicit: boolean;
   session?: SessionOptions;
+  /** Server-side batching of each signature (undefined: off). */
+  batching?: ResolvedBatchingParameters;
 }
 
 function setOf(keys: Iterable<string>): string {
@@ -47,7 +51,8 @@ export class Servable {
       const metaGraph = chooseMetaGraph(savedModel, dir, tags, isHub);
       const defs: Record<string, tensorflow.ISignatureDef> = {};
       for (const [k, v] of Object.entries(metaGraph.signatureDef ?? {}) as Array<[string, tensorflow.ISignatureDef]>) if (k !== INIT_OP_SIGNATURE) defs[k] = v;
-      const model = await load(dir, { tags, session: spec.session });
+      const loaded = await load(dir, { tags, session: spec.session });
+      const model = spec.batching ? withBatching(loaded, spec.batching) : loaded;
       return new Servable(version, model, defs);
     } catch (e) {
       throw toTfError(e);

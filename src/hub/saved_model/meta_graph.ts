@@ -66,7 +66,7 @@ export function metaGraphTags(metaGraph: tensorflow.IMetaGraphDef): string[] {
 
 /** A canonical, order-insensitive key for a tag set. */
 export function tagSetKey(tags: Iterable<string>): string {
-  return JSON.stringify([...new Set(tags)].sort());
+  return JSON.stringify([...new Set(tagsOption(tags))].sort());
 }
 
 /** Python-style rendering of a tag set as a sorted list, e.g. `['gpu', 'serve']`; empty → `[]`. */
@@ -106,8 +106,19 @@ export function selectMetaGraph(savedModel: tensorflow.ISavedModel, tags: Iterab
 export function tagsOption(tags: unknown, name = 'tags'): string[] {
   const list = typeof tags === 'string' || typeof tags !== 'object' || tags === null || typeof (tags as Iterable<string>)[Symbol.iterator] !== 'function'
     ? null : [...(tags as Iterable<unknown>)];
-  if (!list || list.some((t) => typeof t !== 'string')) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be an array of strings, got ${JSON.stringify(list ?? tags)}`);
+  if (!list || list.some((t) => typeof t !== 'string')) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be an array of strings, got ${shown(list ?? tags)}`);
   return list as string[];
+}
+
+/** A value for an error message: JSON where it can be (cycles and bigints cannot), at most 200 characters. */
+function shown(value: unknown): string {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Object.prototype.toString.call(value);
+  }
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text;
 }
 
 /**
