@@ -59,8 +59,8 @@ describe('archives: member-count limit and zstd', () => {
   });
   afterEach(() => rmrf(root));
 
-  it('maxExtractEntries: option, TFHUB_MAX_EXTRACT_ENTRIES, default 100 000, bad values typed', async () => {
-    assert.equal(resolveSettings({}).maxExtractEntries, 100_000);
+  it('maxExtractEntries: option, TFHUB_MAX_EXTRACT_ENTRIES, default 10 000, bad values typed', async () => {
+    assert.equal(resolveSettings({}).maxExtractEntries, 10_000);
     assert.equal(resolveSettings({ maxExtractEntries: 7 }).maxExtractEntries, 7);
     await withEnv({ TFHUB_MAX_EXTRACT_ENTRIES: '12' }, async () => assert.equal(resolveSettings({}).maxExtractEntries, 12));
     await withEnv({ TFHUB_MAX_EXTRACT_ENTRIES: 'many' }, async () => assert.throws(() => resolveSettings({}), { code: 'ERR_INVALID_SETTING' }));
@@ -80,6 +80,19 @@ describe('archives: member-count limit and zstd', () => {
       assert.ok(ms < 3000, `${handle}: refused after ${ms} ms`);
       assert.deepEqual(ls(cache), [], `${handle}: nothing stays in the cache`);
     }
+  });
+
+  it(`with the default limit a ${MANY}-member archive is refused after 10 000 members and leaves nothing`, async () => {
+    const file = path.join(root, 'many.tar.gz');
+    fs.writeFileSync(file, manyMembers());
+    const started = Date.now();
+    const e = await rejection(resolve(file, { cacheDir: cache }));
+    const ms = Date.now() - started;
+    assert.equal(e.code, 'ERR_ARCHIVE_TOO_LARGE');
+    assert.match(e.message, /more than 10000 archive members/);
+    // 10 000 small files are written and removed; a generous bound (the old default took ~30-60 s here).
+    assert.ok(ms < 20_000, `refused after ${ms} ms`);
+    assert.deepEqual(ls(cache), []);
   });
 
   it('TFHUB_MAX_EXTRACT_ENTRIES applies when no option is given', async () => {

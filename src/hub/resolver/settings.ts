@@ -21,7 +21,7 @@ export const DEFAULT_HTTP_TIMEOUT_MS = 60 * 1000;
 /** Default cap on the bytes one archive may expand to (32 GiB). */
 export const DEFAULT_MAX_EXTRACT_BYTES = 32 * 1024 ** 3;
 /** Default cap on the members one archive may have. */
-export const DEFAULT_MAX_EXTRACT_ENTRIES = 100_000;
+export const DEFAULT_MAX_EXTRACT_ENTRIES = 10_000;
 /** Default number of retries of a download after a transient failure. */
 export const DEFAULT_RETRIES = 3;
 /** Default first back-off delay between retries (doubled each time, with jitter, at most 30 s). */
