@@ -17,4 +17,13 @@ export {
 export { parseModelServerConfig, readModelServerConfig } from './config';
 export { RestOptions } from './rest/handler';
 export { HTTP_STATUS_BY_TF_CODE, httpStatusOf } from './errors';
-export { addServingServices, GrpcServiceOptions, ServingBackend } from './grpc';
+export type { GrpcServiceOptions, ServingBackend } from './grpc';
+
+/**
+ * Registers TF Serving's PredictionService and ModelService for `backend` (a ModelServer) on a `@grpc/grpc-js`
+ * server. The gRPC code loads on first call, so requiring the package does not load grpc-js.
+ */
+export function addServingServices(...args: Parameters<typeof import('./grpc').addServingServices>): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  (require('./grpc') as typeof import('./grpc')).addServingServices(...args);
+}

@@ -17,7 +17,7 @@ import { tensorflow } from '../proto';
 import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
 import { ModelConfigObject, ModelServerConfigObject, validateConfig } from './config';
-import { addServingServices, GrpcServiceOptions } from './grpc';
+import type { GrpcServiceOptions } from './grpc';
 import { createRestHandler, RestOptions } from './rest/handler';
 import { DEFAULT_SIGNATURE, Servable } from './servable';
 import { Lease, ModelVersions, VersionStatus } from './versions';
@@ -264,6 +264,10 @@ export class ModelServer {
 
   /** Adds `tensorflow.serving.PredictionService` and `ModelService` to a `@grpc/grpc-js` server. */
   addGrpcServices(server: grpc.Server, options?: GrpcServiceOptions): void {
+    // Loaded on first use: @grpc/grpc-js and the services cost ~50 ms at require time, which a process that only
+    // uses the library or REST should not pay.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { addServingServices } = require('./grpc') as typeof import('./grpc');
     addServingServices(server, this, options);
   }
 }
