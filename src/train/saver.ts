@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { TfhubError, typeError } from '../errors';
 import { Graph, Operation, Output } from '../graph';
 import { readCheckpointIndex } from '../hub/checkpoint';
-import { sliceSpec, stringConstant as stringConst } from '../hub/saved_model/checkpoint_ops';
+import { restoreV2, saveV2, sliceSpec } from '../hub/saved_model/checkpoint_ops';
 import { Session } from '../session';
 import { GraphKeys, Variable } from '../variable';
 import { getCheckpointState, writeCheckpointState } from './checkpoint_state';
@@ -171,7 +171,7 @@ export class Saver {
       const pick = <T>(xs: T[], idx: number[]) => idx.map((i) => xs[i]);
       let save: Output;
       if (!this.sharded) {
-        const op = g.addOperation('SaveV2', { inputs: [filename, stringConst(g, keys, 'SaveV2/tensor_names'), stringConst(g, slices, 'SaveV2/shape_and_slices'), vars.map((v) => v.read())] });
+        const op = saveV2(g, { prefix: filename, keys, slices, tensors: vars.map((v) => v.read()) });
         save = g.addOperation('Identity', { name: g.uniqueName('control_dependency'), inputs: [filename], controlInputs: [op] }).output(0);
       } else {
         const tmp = g.addOperation('StringJoin', { inputs: [[filename, g.constant(`_temp_${randomBytes(16).toString('hex')}/part`, 'StringJoin/inputs_1', 'string')]] }).output(0);
@@ -182,7 +182,7 @@ export class Saver {
           const idx = groups.get(d)!;
           const sf = g.addOperation('ShardedFilename', { inputs: [tmp, g.constant(shard, 'ShardedFilename/shard', 'int32'), n] }).output(0);
           prefixes.push(sf);
-          saves.push(g.addOperation('SaveV2', { inputs: [sf, stringConst(g, pick(keys, idx), 'SaveV2/tensor_names'), stringConst(g, pick(slices, idx), 'SaveV2/shape_and_slices'), pick(vars, idx).map((v) => v.read())] }));
+          saves.push(saveV2(g, { prefix: sf, keys: pick(keys, idx), slices: pick(slices, idx), tensors: pick(vars, idx).map((v) => v.read()) }));
         }));
         const merge = g.withDevice(devices[devices.length - 1], () => g.addOperation('MergeV2Checkpoints', {
           inputs: [g.addOperation('Pack', { inputs: [prefixes], attrs: { N: prefixes.length } }).output(0), filename], attrs: { delete_old_dirs: true }, controlInputs: saves,
@@ -194,7 +194,7 @@ export class Saver {
       const restoreOps: Operation[] = [];
       for (const d of devices) g.withDevice(this.sharded ? d : '', () => {
         const idx = groups.get(d)!;
-        const op = g.addOperation('RestoreV2', { inputs: [filename, stringConst(g, pick(keys, idx), 'RestoreV2/tensor_names'), stringConst(g, pick(slices, idx), 'RestoreV2/shape_and_slices')], attrs: { dtypes: pick(vars, idx).map((v) => v.dtype) } });
+        const op = restoreV2(g, { prefix: filename, keys: pick(keys, idx), slices: pick(slices, idx), dtypes: pick(vars, idx).map((v) => v.dtype) });
         restoreOps.push(op);
         idx.forEach((i, j) => { restored[i] = op.output(j); });
       });

@@ -30,7 +30,8 @@ export function stringConstant(graph: Graph, values: string | string[], name?: s
 
 /** What a RestoreV2 op reads: checkpoint `prefix`, tensor `keys` (with slice specs, default whole) and dtypes. */
 export interface RestoreSpec {
-  readonly prefix: string;
+  /** The checkpoint prefix: a path (made a constant) or a string tensor of the graph (e.g. a fed filename). */
+  readonly prefix: string | Output;
   readonly keys: readonly string[];
   readonly dtypes: readonly DType[];
   /** Slice specs, one per key (`''` = the whole tensor); default all whole. */
@@ -38,9 +39,9 @@ export interface RestoreSpec {
 }
 
 /** The three string inputs RestoreV2 and SaveV2 share: prefix, tensor_names, shape_and_slices. */
-function bundleInputs(graph: Graph, spec: { prefix: string; keys: readonly string[]; slices?: readonly string[] }): Output[] {
+function bundleInputs(graph: Graph, spec: { prefix: string | Output; keys: readonly string[]; slices?: readonly string[] }): Output[] {
   return [
-    stringConstant(graph, spec.prefix, 'prefix'),
+    typeof spec.prefix === 'string' ? stringConstant(graph, spec.prefix, 'prefix') : spec.prefix,
     stringConstant(graph, [...spec.keys], 'tensor_names'),
     stringConstant(graph, spec.slices ? [...spec.slices] : spec.keys.map(() => ''), 'shape_and_slices'),
   ];
@@ -52,6 +53,6 @@ export function restoreV2(graph: Graph, spec: RestoreSpec): Operation {
 }
 
 /** Adds a SaveV2 op writing `tensors` under `keys` (with slice specs, default whole) to checkpoint `prefix`. */
-export function saveV2(graph: Graph, spec: { prefix: string; keys: readonly string[]; tensors: Output[]; slices?: readonly string[] }): Operation {
+export function saveV2(graph: Graph, spec: { prefix: string | Output; keys: readonly string[]; tensors: Output[]; slices?: readonly string[] }): Operation {
   return graph.addOperation('SaveV2', { name: graph.uniqueName('SaveV2'), inputs: [...bundleInputs(graph, spec), spec.tensors] });
 }
