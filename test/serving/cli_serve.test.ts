@@ -1,5 +1,6 @@
 // `tfhub-node serve` and `run` in child processes: exit code 2 and one line for bad flags, values and config
 // files (file:line:col), --help, a real server answering curl's request, SIGTERM with a request in flight → exit 0.
+import * as http from 'node:http';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
@@ -147,11 +148,30 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
       const l = await call(`${url}/v1/models/half/labels/stable:predict`, 'POST', '{"instances": [1.0]}');
       assert.deepEqual(l.json, { predictions: [2.5] });
       // a large request in flight when SIGTERM arrives is still answered
-      const big = call(`${url}/v1/models/saved_model_half_plus_three:predict`, 'POST', `{"inputs": [${new Array(400_000).fill('1.0').join(',')}]}`);
-      await new Promise((res) => setTimeout(res, 30));
-      child.kill('SIGTERM');
-      const answered = await big;
-      assert.equal(answered.status, 200);
+      // (Expect: 100-continue: the server's "continue" says it has parsed the headers, so the request is in
+      // progress when the signal arrives; the body is sent only after the signal.)
+      const body = `{"inputs": [${new Array(400_000).fill('1.0').join(',')}]}`;
+      const answered = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = http.request(`${url}/v1/models/saved_model_half_plus_three:predict`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+          timeout: 30_000,
+        }, (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => { text += c; });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.on('timeout', () => req.destroy(new Error('timed out')));
+        req.on('continue', () => {
+          child.kill('SIGTERM');
+          setTimeout(() => req.end(body), 50);
+        });
+      });
+      assert.equal(answered.status, 200, answered.text);
+      assert.equal(JSON.parse(answered.text).outputs.length, 400_000);
       const res = await exited;
       assert.equal(res.code, 0, res.stderr);
       assert.equal(res.signal, null);
