@@ -39,6 +39,57 @@ export function registerGradient(opType: string, fn: GradientFunction): () => vo
   };
 }
 
+/**
+ * Operations differentiated as one unit (a TF1 while loop: the tensors entering its frame to the tensors leaving
+ * it). `backprop` asks the region for the gradients of its inputs instead of visiting its operations.
+ */
+export interface GradientRegion {
+  readonly name: string;
+  readonly type: string;
+  /** The tensors the region consumes (one gradient is returned per entry; repeats are summed). */
+  readonly inputs: Output[];
+  /** The tensors the region produces (one gradient is passed per entry, null where none flows). */
+  readonly outputs: Output[];
+  /** Names of the operations the region stands for. */
+  readonly opNames: ReadonlySet<string>;
+  gradient(graph: Graph, outputGradients: Array<Output | null>): Array<Output | null>;
+}
+
+/** Finds the regions among the operations between xs and ys (given in topological order). */
+export type RegionFinder = (graph: Graph, between: Operation[]) => GradientRegion[];
+
+const regionFinders: RegionFinder[] = [];
+
+/** Registers a region finder (see `GradientRegion`); returns a function that removes it. */
+export function registerGradientRegions(finder: RegionFinder): () => void {
+  regionFinders.push(finder);
+  return () => {
+    const i = regionFinders.indexOf(finder);
+    if (i >= 0) regionFinders.splice(i, 1);
+  };
+}
+
+/**
+ * `between` with each region's operations replaced by the region, placed after the producers of its inputs (the
+ * consumers of its outputs already come after those).
+ */
+function collapseRegions(graph: Graph, between: Operation[]): Array<Operation | GradientRegion> {
+  const regions = regionFinders.flatMap((find) => find(graph, between));
+  if (regions.length === 0) return between;
+  const owner = new Map<string, GradientRegion>();
+  for (const r of regions) for (const name of r.opNames) owner.set(name, r);
+  const order: Array<Operation | GradientRegion> = between.filter((op) => !owner.has(op.name));
+  for (const r of regions) {
+    const producers = new Set(r.inputs.map((x) => x.op.name));
+    let at = 0;
+    order.forEach((op, i) => {
+      if (op instanceof Operation && producers.has(op.name)) at = i + 1;
+    });
+    order.splice(at, 0, r);
+  }
+  return order;
+}
+
 /** Op types with a TypeScript gradient. */
 export function registeredGradients(): string[] {
   return [...registry.keys()].sort();
@@ -105,13 +156,14 @@ export function addSymbolicGradients(
   if (dys && dys.length !== yList.length) throw new TfhubError('ERR_INVALID_ARG_VALUE', 'dys must have one entry per y');
   const prefix = graph.uniqueName(options.prefix ?? 'gradients');
   const between = opsBetween(graph, yList, xList);
+  const order = collapseRegions(graph, between);
   // TF1 while loops imported from a GraphDef carry no WhileContext, and TF's C++ gradient builder dereferences
-  // it: refuse before TF crashes the process.
-  const loopOps = between.filter((op) => WHILE_LOOP_OPS.has(op.type) && !registry.has(op.type));
+  // it: refuse loop ops no region covers before TF crashes the process.
+  const loopOps = order.filter((op): op is Operation => op instanceof Operation && WHILE_LOOP_OPS.has(op.type) && !registry.has(op.type));
   if (loopOps.length > 0) {
     throw new TfhubError('ERR_NO_GRADIENT', `gradients through TF1 while loops are not supported by TensorFlow's C API (ops ${loopOps.slice(0, 3).map((op) => `'${op.name}'`).join(', ')}${loopOps.length > 3 ? ', …' : ''} lie between ys and xs)`);
   }
-  const needsTs = between.some((op) => registry.has(op.type));
+  const needsTs = order.some((op) => !(op instanceof Operation) || registry.has(op.type));
   let grads: Array<Output | null>;
   if (!needsTs) {
     // TF rejects xs that ys never reach: ask only for the connected ones.
@@ -127,7 +179,7 @@ export function addSymbolicGradients(
     let k = 0;
     grads = xList.map((_, i) => (connected[i] ? got[k++] : null));
   } else {
-    grads = graph.withNameScope(prefix + '/', () => backprop(graph, prefix, between, yList, xList, dys ?? null));
+    grads = graph.withNameScope(prefix + '/', () => backprop(graph, prefix, order, yList, xList, dys ?? null));
   }
   const mode = options.unconnected ?? 'error';
   const missing = xList.filter((_, i) => grads[i] === null);
@@ -156,7 +208,7 @@ function noGradientError(e: unknown, between: Operation[]): unknown {
 }
 
 function backprop(
-  graph: Graph, prefix: string, order: Operation[], ys: Output[], xs: Output[], dys: Output[] | null,
+  graph: Graph, prefix: string, order: Array<Operation | GradientRegion>, ys: Output[], xs: Output[], dys: Output[] | null,
 ): Array<Output | null> {
   const pending = new Map<string, Output[]>();
   const push = (name: string, g: Output) => {
@@ -165,7 +217,7 @@ function backprop(
     else pending.set(name, [g]);
   };
   ys.forEach((y, i) => push(y.name, dys ? dys[i] : ops.onesLike(graph, y)));
-  const inSet = new Set(order.map((op) => op.name));
+  const inSet = new Set(order.flatMap((op) => (op instanceof Operation ? [op.name] : [...op.opNames])));
   const xNames = new Set(xs.map((x) => x.name));
   for (let k = order.length - 1; k >= 0; k--) {
     const op = order[k];
@@ -183,9 +235,9 @@ function backprop(
     // An x that is itself produced by a wanted path still passes gradients further up; only stop at graph
     // sources, which have no inputs.
     let inGrads: Array<Output | null>;
-    const fn = registry.get(op.type);
-    if (fn) {
-      inGrads = fn(graph, op, outGrads);
+    const fn: GradientFunction | undefined = op instanceof Operation ? registry.get(op.type) : (g, _op, og) => op.gradient(g, og);
+    if (fn || !(op instanceof Operation)) {
+      inGrads = fn!(graph, op as Operation, outGrads);
       if (inGrads.length !== inputs.length) {
         throw new TfhubError('ERR_GRADIENT_FUNCTION', `gradient of ${op.type} returned ${inGrads.length} gradients for ${inputs.length} inputs`);
       }
