@@ -42,7 +42,8 @@ function feeds(x: Output, flag: Output, call: Call) {
 function mse(g: Graph, a: Output, b: Output): Output {
   const d = g.addOperation('Sub', { inputs: [a, b] }).output(0);
   const sq = g.addOperation('Square', { inputs: [d] }).output(0);
-  const n = g.addOperation('Size', { inputs: [sq], attrs: { out_type: 'float32' } }).output(0);
+  const size = g.addOperation('Size', { inputs: [sq] }).output(0);
+  const n = g.addOperation('Cast', { inputs: [size], attrs: { DstT: 'float32' } }).output(0);
   return g.addOperation('RealDiv', { inputs: [sumAll(g, sq), n] }).output(0);
 }
 
@@ -76,4 +77,41 @@ describe('gradients through TF1 control flow (v1 while loops and conds) match Py
       void c;
     });
   }
+});
+
+describe('training through TF1 control flow', () => {
+  test('the loss and its gradients (both branches), then Adam minimize for 10 steps: losses match Python\'s run of the same graph', async () => {
+    const { g, x, flag, out, wrt } = await setup();
+    const target = g.constant(toTensor(fx.training.target), 'target');
+    const nested = out.nested;
+    const zero = g.addOperation('ZerosLike', { inputs: [nested] }).output(0);
+    const tenth = g.constant(new Tensor('float32', [], [0.1]));
+    const loss = g.addOperation('AddV2', {
+      inputs: [mse(g, out.default, target), g.addOperation('Mul', { inputs: [tenth, mse(g, nested, zero)] }).output(0)],
+    }).output(0);
+    const names = Object.keys(wrt);
+    const grads = g.addGradients(loss, names.map((n) => wrt[n]));
+    const opt = new AdamOptimizer({ learningRate: fx.training.learning_rate });
+    const train = opt.minimize(loss);
+    const s = new Session(g);
+    try {
+      s.runSync(g.globalVariablesInitializer());
+      for (const call of fx.calls) {
+        const got = s.runSync([loss, ...grads], feeds(x, flag, call));
+        assertClose(values(got[0]), call.loss, TOL, 'loss');
+        names.forEach((n, i) => assertClose(values(got[i + 1]), call.loss_gradients[n].values as number[], TOL, `d loss / d ${n}`));
+      }
+      const feed = feeds(x, flag, fx.calls[0]);
+      const losses: number[] = [];
+      for (let i = 0; i < fx.training.losses.length - 1; i++) {
+        const [, l] = s.runSync([train, loss], feed);
+        losses.push(values(l as Tensor)[0]);
+      }
+      losses.push(values(s.runSync(loss, feed))[0]);
+      assertClose(losses, fx.training.losses, TOL, 'losses');
+    } finally {
+      s.close();
+      g.dispose();
+    }
+  });
 });
