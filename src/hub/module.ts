@@ -77,6 +77,17 @@ function prefixSharedNames(gd: tensorflow.GraphDef, scope: string): void {
   }
 }
 
+/**
+ * TF1 loop frames are identified by the Enters' `frame_name`, which imports do not prefix: each application gets
+ * its own frames (two copies of a loop in one frame fail at run time with "more than one LoopCond").
+ */
+function prefixFrameNames(gd: tensorflow.GraphDef, scope: string): void {
+  for (const node of gd.node) {
+    const attr = node.attr?.frame_name;
+    if ((node.op === 'Enter' || node.op === 'RefEnter') && attr?.s) attr.s = encoder.encode(`${scope}/${decoder.decode(attr.s)}`);
+  }
+}
+
 /** Stateful ops without inputs hold a module's state (variables, tables, queues, readers, …). */
 function isStateOpType(type: string): boolean {
   const def = opDefs().get(type);
@@ -296,6 +307,7 @@ export class Module {
     const feedMap = new Map<string, Output>([...this.stateMap, ...inputMap]);
     const applyDef = cloneGraphDef(this.metaGraph.graphDef ?? {});
     prefixSharedNames(applyDef, applyScope);
+    prefixFrameNames(applyDef, applyScope);
     const replaced = new Set<string>();
     for (const node of applyDef.node) {
       if (node.name && this.stateNodeNames.has(node.name) && feedMap.has(`${node.name}:0`)) {

@@ -12,6 +12,7 @@ import { TfhubError, typeError } from '../errors';
 import { GradientOptions, Graph, Operation, Output, setSymbolicGradients } from '../graph';
 import { isRegisteredOp } from '../registry';
 import * as ops from './ops';
+import { V1_CONTROL_FLOW_GRADIENTS, v1LoopRegions } from './control_flow_v1';
 
 /**
  * A gradient function: given the op and the gradients of its outputs (null where none flows), returns one
@@ -350,6 +351,10 @@ registerGradient('TopKV2', (g, op, [dValues]) => {
   const scattered = ops.op0(g, 'ScatterNd', [ops.expandDims(g, flat, -1), ops.reshape(g, dValues, ops.constant(g, [-1], 'int32')), total]);
   return [ops.reshape(g, scattered, inShape), null];
 });
+
+// TF1 (v1) control flow (Switch/Merge, while frames as regions): train/control_flow_v1.
+for (const [type, fn] of V1_CONTROL_FLOW_GRADIENTS) registerGradient(type, fn);
+registerGradientRegions(v1LoopRegions);
 
 // Graph.addGradients delegates here: the graph layer does not import train/ (no import cycle).
 setSymbolicGradients(addSymbolicGradients);

@@ -3,7 +3,6 @@
  * `tf.compat.v1.train`).
  */
 export { registerGradient, registeredGradients, addSymbolicGradients, GradientFunction, GradientTarget } from './gradients';
-import './control_flow_v1';
 export { variable, VariableOptions, Variable, GraphKeys } from '../variable';
 export {
   Optimizer, getGlobalStep, getOrCreateGlobalStep,

@@ -923,10 +923,18 @@ describe('control flow modules (native_module_test testCond/testWhile, v1 and v2
     }
   });
 
-  test('testWhileGradients (control flow v1): gradients through Switch/Merge/Enter/Exit match Python', (t) => {
-    // TF_AddGradients on an imported TF1 while loop crashes the process (SIGSEGV in
-    // SymbolicGradientBuilder::AddGradients: imported loops carry no WhileContext), so it cannot run here.
-    t.skip('Graph.addGradients through an imported TF1 while loop segfaults in TF_AddGradientsWithPrefix');
+  test('testWhileGradients (control flow v1): gradients through Switch/Merge/Enter/Exit match Python', async (t) => {
+    if (skipUnless(t, 'control_flow_v1')) return;
+    const g = graphFor(t);
+    const m = new hub.Module(await spec('control_flow_v1'), { graph: g });
+    const x = g.placeholder('float32', [-1, 3], 'x');
+    const y = m.call(x, { asDict: true }) as Record<string, Output>;
+    const [gx] = g.addGradients(reduceSum(g, y.default, [0, 1]), x);
+    const sess = sessionFor(t, g);
+    await sess.run(g.globalVariablesInitializer());
+    for (const call of fixtureJson('control_flow_v1').calls as JsonCall[]) {
+      assertTensor(await sess.run(gx, new Map([[x, tensorOf(call.inputs.default as JsonTensor)]])), call.gradient!.value, 'd sum(y) / dx');
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 // Gradients through TF1 (v1) control flow — while loops (Enter/Merge/Switch/LoopCond/NextIteration/Exit) and conds
 // (Switch/Merge) — in a TF1 Hub module, against Python's tf.gradients and an Adam run on the same graph
-// (test/fixtures/control_flow_grad_v1.json, written by test/fixtures/gen/make_control_flow_grads.py).
+// (test/fixtures/control_flow_grad_v1.json, written by test/fixtures/gen/make_control_flow_v1_grads.py).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -109,6 +109,69 @@ describe('training through TF1 control flow', () => {
       }
       losses.push(values(s.runSync(loss, feed))[0]);
       assertClose(losses, fx.training.losses, TOL, 'losses');
+    } finally {
+      s.close();
+      g.dispose();
+    }
+  });
+});
+
+describe('TF1 control flow gradients: finite differences, integer counters, repeated application', () => {
+  test('d sum(default) and d sum(nested) / dx agree with central differences on a few entries (both branches)', async () => {
+    const { g, x, flag, out } = await setup();
+    const outs = [out.default, out.nested];
+    const ys = outs.map((o) => sumAll(g, o));
+    const grads = ys.map((y) => g.addGradients(y, x)[0]);
+    const s = new Session(g);
+    try {
+      s.runSync(g.globalVariablesInitializer());
+      for (const call of fx.calls) {
+        const x0 = call.inputs.x.values as number[];
+        const run = (xs: number[]) => s.runSync(ys, new Map<Output, Tensor>([[x, new Tensor('float32', [2, 3], xs)], [flag, toTensor(call.inputs.flag)]])).map((t) => values(t)[0]);
+        const analytic = s.runSync(grads, feeds(x, flag, call)).map(values);
+        const h = 1e-2;
+        for (const i of [0, 2, 4]) {
+          const plus = [...x0];
+          const minus = [...x0];
+          plus[i] += h;
+          minus[i] -= h;
+          const [p, m] = [run(plus), run(minus)];
+          ys.forEach((_, k) => assertClose(analytic[k][i], (p[k] - m[k]) / (2 * h), { rtol: 2e-2, atol: 2e-3 }, `output ${k}, x[${i}], flag ${call.inputs.flag.values[0]}`));
+        }
+      }
+    } finally {
+      s.close();
+      g.dispose();
+    }
+  });
+
+  test('an integer loop counter has no gradient and is no error; a float loop variable no gradient reaches gives none', async () => {
+    const { g, x, out, wrt } = await setup();
+    const n = g.addOperation('Cast', { inputs: [out.iterations], attrs: { DstT: 'float32' } }).output(0);
+    assert.deepEqual(g.addGradients(n, [x, wrt.kernel], null, { unconnected: 'null' }), [null, null]);
+    assert.throws(() => g.addGradients(n, x), { code: 'ERR_UNCONNECTED_GRADIENT' });
+    const [dx] = g.addGradients(sumAll(g, out.side), x, null, { unconnected: 'zero' });
+    const s = new Session(g);
+    try {
+      assert.deepEqual(values(s.runSync(dx, new Map([[x, toTensor(fx.calls[0].inputs.x)]]))), [0, 0, 0, 0, 0, 0]);
+    } finally {
+      s.close();
+      g.dispose();
+    }
+  });
+
+  test('the module applied twice in one graph: gradients of both applications in one run (distinct backward frames)', async () => {
+    const { g, m, x, flag, out } = await setup();
+    const again = g.withNameScope('again', () => m.call({ x, flag }, { asDict: true }) as Record<string, Output>);
+    const total = g.addOperation('AddV2', { inputs: [sumAll(g, out.nested), sumAll(g, again.nested)] }).output(0);
+    const [dx] = g.addGradients(total, x);
+    const s = new Session(g);
+    try {
+      s.runSync(g.globalVariablesInitializer());
+      for (const call of fx.calls) {
+        const want = (call.gradients.nested.x!.values as number[]).map((v) => 2 * v);
+        assertClose(values(s.runSync(dx, feeds(x, flag, call))), want, TOL, 'd (sum(nested) + sum(nested again)) / dx');
+      }
     } finally {
       s.close();
       g.dispose();

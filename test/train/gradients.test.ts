@@ -101,7 +101,8 @@ describe('TypeScript gradients vs finite differences and Python tf.gradients (fl
   }
 
   test('the oracle covers every gradient registered in TypeScript', () => {
-    const covered = new Set(oracle.cases.map((c) => c.op));
+    // TF1 cond ops are checked against Python in control_flow_v1.test.ts.
+    const covered = new Set([...oracle.cases.map((c) => c.op), 'Switch', 'RefSwitch', 'Merge', 'RefMerge']);
     for (const op of train.registeredGradients()) assert.ok(covered.has(op), `${op} has an oracle case`);
   });
 });

@@ -1,13 +1,23 @@
 /**
  * Gradients through TF1 (v1) control flow, as imported from TF1 Hub modules and TF1 SavedModels: while loops
  * (Enter/Merge/Switch/LoopCond/NextIteration/Exit frames) are differentiated as regions (while_grad.ts), conds
- * outside loops by the Switch and Merge gradients (cond_grad.ts). Loaded for its registrations.
+ * outside loops by the Switch and Merge gradients (cond_grad.ts). `train/gradients` registers both.
  */
-import { registerGradient, registerGradientRegions } from '../gradients';
-import { switchGradient, mergeGradient } from './cond_grad';
+import { Graph, Operation, Output } from '../../graph';
+import type { GradientRegion } from '../gradients';
+import { mergeGradient, switchGradient } from './cond_grad';
 import { outermostLoops } from './frame';
 import { loopRegion } from './while_grad';
 
-for (const type of ['Switch', 'RefSwitch']) registerGradient(type, switchGradient);
-for (const type of ['Merge', 'RefMerge']) registerGradient(type, mergeGradient);
-registerGradientRegions((_graph, between) => outermostLoops(between).map(loopRegion));
+/** The gradient functions of the v1 cond ops, by op type. */
+export const V1_CONTROL_FLOW_GRADIENTS: ReadonlyArray<[string, (graph: Graph, op: Operation, outputGradients: Array<Output | null>) => Array<Output | null>]> = [
+  ['Switch', switchGradient],
+  ['RefSwitch', switchGradient],
+  ['Merge', mergeGradient],
+  ['RefMerge', mergeGradient],
+];
+
+/** The region finder of v1 while loops: one region per outermost loop with an Exit between xs and ys. */
+export function v1LoopRegions(_graph: Graph, between: Operation[]): GradientRegion[] {
+  return outermostLoops(between).map(loopRegion);
+}
