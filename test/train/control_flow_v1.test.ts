@@ -3,6 +3,7 @@
 // (test/fixtures/control_flow_grad_v1.json, written by test/fixtures/gen/make_control_flow_v1_grads.py).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Graph, Output, Session, Tensor, Variable, hub } from '../../src';
 import { AdamOptimizer } from '../../src/train/optimizers';
@@ -174,6 +175,24 @@ describe('TF1 control flow gradients: finite differences, integer counters, repe
       }
     } finally {
       s.close();
+      g.dispose();
+    }
+  });
+});
+
+describe('TF1 loops the backward pass cannot recompute', () => {
+  test('a loop body with a stateful op (random_uniform) is ERR_NO_GRADIENT naming the op, before anything runs', () => {
+    const g = new Graph();
+    try {
+      g.importGraphDef(fs.readFileSync(path.join(FIXTURES, 'control_flow_v1_stateful.pb')));
+      const x = g.output('x:0');
+      assert.throws(() => g.addGradients(sumAll(g, g.output('y:0')), x), (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_NO_GRADIENT');
+        assert.match(e.message, /RandomUniform/);
+        assert.match(e.message, /noisy/);
+        return true;
+      });
+    } finally {
       g.dispose();
     }
   });

@@ -8,6 +8,7 @@ import { DType, isFloating } from '../../dtypes';
 import { TfhubError } from '../../errors';
 import { Graph, Operation, Output } from '../../graph';
 import { tensorflow } from '../../proto';
+import { opDefs } from '../../registry';
 import { V1Loop } from './frame';
 import { NodeDef, node, parseInput, typeAttr } from './node_defs';
 
@@ -38,6 +39,18 @@ function placeholder(name: string, out: Output): NodeDef {
   return node(name, 'Placeholder', [], attr);
 }
 
+/**
+ * Stateful ops a recomputed iteration may run again: reads and checks. Any other stateful op (assignments, random
+ * ops, TensorArray and queue ops) would act twice, so such loops are refused.
+ */
+const REPEATABLE = new Set(['ReadVariableOp', 'ResourceGather', 'VariableShape', 'Assert', 'Print', 'PrintV2', 'VarIsInitializedOp']);
+
+function checkRepeatable(loop: V1Loop, op: Operation): void {
+  if (!opDefs().get(op.type)?.isStateful || REPEATABLE.has(op.type)) return;
+  throw new TfhubError('ERR_NO_GRADIENT',
+    `no gradient through TF1 while loop '${loop.frameName}': its body runs the stateful op ${op.type} ('${op.name}'), which the backward loop would run again`);
+}
+
 /** The body's operations needed for the next values of `variables`, in no particular order. */
 function bodyOps(loop: V1Loop, variables: number[], stop: Map<string, string>): Map<string, Operation> {
   // The loop's own plumbing is never part of an iteration: control edges to it are dropped.
@@ -53,6 +66,7 @@ function bodyOps(loop: V1Loop, variables: number[], stop: Map<string, string>): 
     if (!loop.ops.has(op.name)) {
       throw new TfhubError('ERR_NO_GRADIENT', `the body of TF1 while loop '${loop.frameName}' reads '${op.name}' from outside its frame`);
     }
+    checkRepeatable(loop, op);
     seen.set(op.name, op);
     for (const input of op.inputs) stack.push(input.op);
     for (const c of op.controlInputs) if (!plumbing.has(c.name)) stack.push(c);
