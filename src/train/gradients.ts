@@ -162,7 +162,7 @@ export function addSymbolicGradients(
   // it: refuse loop ops no region covers before TF crashes the process.
   const loopOps = order.filter((op): op is Operation => op instanceof Operation && WHILE_LOOP_OPS.has(op.type) && !registry.has(op.type));
   if (loopOps.length > 0) {
-    throw new TfhubError('ERR_NO_GRADIENT', `gradients through TF1 while loops are not supported by TensorFlow's C API (ops ${loopOps.slice(0, 3).map((op) => `'${op.name}'`).join(', ')}${loopOps.length > 3 ? ', …' : ''} lie between ys and xs)`);
+    throw new TfhubError('ERR_NO_GRADIENT', `gradients of or with respect to tensors inside a TF1 while loop are not supported; take them of the loop's outputs, with respect to what enters it (ops ${loopOps.slice(0, 3).map((op) => `'${op.name}'`).join(', ')}${loopOps.length > 3 ? ', …' : ''} lie between ys and xs)`);
   }
   const needsTs = order.some((op) => !(op instanceof Operation) || registry.has(op.type));
   let grads: Array<Output | null>;

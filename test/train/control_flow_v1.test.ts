@@ -180,7 +180,19 @@ describe('TF1 control flow gradients: finite differences, integer counters, repe
   });
 });
 
-describe('TF1 loops the backward pass cannot recompute', () => {
+describe('TF1 loop gradients that are refused with a typed error', () => {
+  test('the gradient of a tensor inside a loop frame is ERR_NO_GRADIENT naming loop ops, not a crash', async () => {
+    const { g, x } = await setup();
+    const inside = g.operations().find((op) => op.type === 'Tanh' && op.name.startsWith('module_apply_default/loop/'))!;
+    assert.ok(inside, 'the loop body has a Tanh');
+    assert.throws(() => g.addGradients(sumAll(g, inside.output(0)), x), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'ERR_NO_GRADIENT');
+      assert.match(e.message, /inside a TF1 while loop/);
+      return true;
+    });
+    g.dispose();
+  });
+
   test('a loop body with a stateful op (random_uniform) is ERR_NO_GRADIENT naming the op, before anything runs', () => {
     const g = new Graph();
     try {
