@@ -10,7 +10,7 @@ import { Graph, Operation, Output } from '../../graph';
 import { tensorflow } from '../../proto';
 import { opDefs } from '../../registry';
 import { V1Loop } from './frame';
-import { NodeDef, node, parseInput, typeAttr } from './node_defs';
+import { NodeDef, importNodes, node, parseInput, typeAttr } from './node_defs';
 
 /** Placeholder names in the scratch graph (renamed when the nodes are imported). */
 export const valueName = (i: number) => `cfv1__s${i}`;
@@ -54,7 +54,8 @@ function checkRepeatable(loop: V1Loop, op: Operation): void {
 /** The body's operations needed for the next values of `variables`, in no particular order. */
 function bodyOps(loop: V1Loop, variables: number[], stop: Map<string, string>): Map<string, Operation> {
   // The loop's own plumbing is never part of an iteration: control edges to it are dropped.
-  const plumbing = new Set([loop.loopCond.name, ...loop.variables.flatMap((v) => [v.enter.name, v.merge.name, ...v.merge.inputs.map((x) => x.op.name)])]);
+  const plumbing = new Set([loop.loopCond.name]);
+  for (const v of loop.variables) for (const op of [v.enter, v.merge, ...v.merge.inputs.map((x) => x.op)]) plumbing.add(op.name);
   const seen = new Map<string, Operation>();
   const stack = variables.map((i) => loop.variables[i].next.op);
   while (stack.length > 0) {
@@ -105,7 +106,7 @@ export function bodyVjp(graph: Graph, loop: V1Loop, diffVariables: number[]): Bo
   const scratch = new Graph();
   try {
     scratch.copyFunctionsFrom(graph);
-    scratch.importGraphDef(tensorflow.GraphDef.encode({ node: nodes, versions: tensorflow.GraphDef.decode(scratch.toGraphDef()).versions }).finish());
+    importNodes(scratch, nodes, new Map(), []);
     const nextOf = (i: number) => {
       const ref = mapRef(loop.variables[i].next.name)!;
       return scratch.output(ref);

@@ -75,7 +75,8 @@ export function analyzeLoop(loopCond: Operation): V1Loop {
     if (!enterIn || !nextIn) throw new Error(`loop merge ${merge.name} lacks an Enter or a NextIteration`);
     const exit = sw.output(0).consumers().map((c) => c.op).find((op) => EXIT.has(op.type)) ?? null;
     variables.push({
-      init: enterIn.op.inputs[0], enter: enterIn.op, merge, switch: sw, exit, value: sw.output(1), next: nextIn.op.inputs[0], dtype: sw.output(1).dtype,
+      init: enterIn.op.inputs[0], enter: enterIn.op, merge, switch: sw, exit,
+      value: sw.output(1), next: nextIn.op.inputs[0], dtype: sw.output(1).dtype,
     });
   }
   if (variables.length === 0) throw new Error(`LoopCond ${loopCond.name} drives no Switch`);

@@ -3,14 +3,14 @@
  * (Enter/Merge/Switch/LoopCond/NextIteration/Exit frames) are differentiated as regions (while_grad.ts), conds
  * outside loops by the Switch and Merge gradients (cond_grad.ts). `train/gradients` registers both.
  */
-import { Graph, Operation, Output } from '../../graph';
-import type { GradientRegion } from '../gradients';
+import { Graph, Operation } from '../../graph';
+import type { GradientFunction, GradientRegion } from '../gradients';
 import { mergeGradient, switchGradient } from './cond_grad';
 import { outermostLoops } from './frame';
 import { loopRegion } from './while_grad';
 
 /** The gradient functions of the v1 cond ops, by op type. */
-export const V1_CONTROL_FLOW_GRADIENTS: ReadonlyArray<[string, (graph: Graph, op: Operation, outputGradients: Array<Output | null>) => Array<Output | null>]> = [
+export const V1_CONTROL_FLOW_GRADIENTS: ReadonlyArray<[string, GradientFunction]> = [
   ['Switch', switchGradient],
   ['RefSwitch', switchGradient],
   ['Merge', mergeGradient],

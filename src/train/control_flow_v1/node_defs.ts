@@ -32,7 +32,10 @@ export function scalarConst(name: string, dtype: DType, value: number, controls:
 /** An `Enter` into frame `frame`. */
 export function enter(name: string, input: string, dtype: DType, frame: string, isConstant: boolean, parallelIterations: number): NodeDef {
   return node(name, 'Enter', [input], {
-    T: typeAttr(dtype), frame_name: { s: Buffer.from(frame) }, is_constant: { b: isConstant }, parallel_iterations: { i: parallelIterations },
+    T: typeAttr(dtype),
+    frame_name: { s: Buffer.from(frame) },
+    is_constant: { b: isConstant },
+    parallel_iterations: { i: parallelIterations },
   });
 }
 
