@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Graph, Output, Session, Tensor, Variable, hub } from '../../src';
 import { AdamOptimizer } from '../../src/train/optimizers';
+import { readSavedModel, selectMetaGraph } from '../../src/hub/saved_model';
+import { encodeGraphDef } from '../../src/proto';
 import { FIXTURES, TensorJson, assertClose, readJson, sumAll, toTensor, values } from './helpers';
 
 interface Call {
@@ -173,6 +175,32 @@ describe('TF1 control flow gradients: finite differences, integer counters, repe
         const want = (call.gradients.nested.x!.values as number[]).map((v) => 2 * v);
         assertClose(values(s.runSync(dx, feeds(x, flag, call))), want, TOL, 'd (sum(nested) + sum(nested again)) / dx');
       }
+    } finally {
+      s.close();
+      g.dispose();
+    }
+  });
+});
+
+describe('a TF1 SavedModel with a v1 loop over a variable', () => {
+  test('its meta graph imported and restored: d sum(y) / d (x, w) match Python', async () => {
+    const dir = path.join(FIXTURES, 'control_flow_v1_savedmodel');
+    const want = readJson<{ x: TensorJson; y: TensorJson; d_sum_y_dx: TensorJson; d_sum_y_dw: TensorJson }>('control_flow_v1_savedmodel.json');
+    const meta = selectMetaGraph(await readSavedModel(dir), ['serve']);
+    const g = new Graph();
+    const s = new Session(g);
+    try {
+      g.importGraphDef(encodeGraphDef(meta.graphDef!));
+      const x = g.output('x:0');
+      const y = g.output('y:0');
+      const [dx, dw] = g.addGradients(sumAll(g, y), [x, g.output('w:0')]);
+      const saver = meta.saverDef!;
+      const prefix = new Tensor('string', [], [path.join(dir, 'variables', 'variables')]);
+      s.runSync(g.operation(saver.restoreOpName!)!, new Map([[g.output(saver.filenameTensorName!), prefix]]));
+      const got = s.runSync([y, dx, dw], new Map([[x, toTensor(want.x)]])).map(values);
+      assertClose(got[0], want.y.values as number[], TOL, 'y');
+      assertClose(got[1], want.d_sum_y_dx.values as number[], TOL, 'd sum(y) / dx');
+      assertClose(got[2], want.d_sum_y_dw.values as number[], TOL, 'd sum(y) / dw');
     } finally {
       s.close();
       g.dispose();
