@@ -10,8 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { rangeError } from '../errors';
-import '../proto'; // makes sure protobufjs has long.js before anything is decoded
+import { decodeMessage as decodeProto } from '../proto'; // (also makes sure protobufjs has long.js first)
 
 function protoDir(marker: string, candidates: string[]): string {
   for (const dir of candidates) if (fs.existsSync(path.join(dir, marker))) return dir;
@@ -161,15 +160,12 @@ export function servingTypes(): ServingTypes {
 }
 
 /**
- * Decodes `bytes` as `type`; malformed bytes are a RangeError (`ERR_INVALID_PROTO`) naming `what`, never a
- * crash (protobufjs caps nesting depth).
+ * Decodes `bytes` as the reflected `type` with the core's one decoder (`decodeMessage` of src/proto): malformed
+ * bytes are a ProtoDecodeError (`ERR_INVALID_PROTO`) naming `what`, never a crash (protobufjs caps nesting depth).
  */
 export function decodeMessage<T = protobuf.Message>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
-  try {
-    return type.decode(bytes) as unknown as T;
-  } catch (e) {
-    throw rangeError('ERR_INVALID_PROTO', `${what}: not a valid ${type.fullName.replace(/^\./, '')} (${(e as Error).message})`);
-  }
+  const asStatic = { decode: (r: protobuf.Reader | Uint8Array) => type.decode(r) as unknown as T, getTypeUrl: () => `/${type.fullName.replace(/^\./, '')}` };
+  return decodeProto(asStatic, bytes, what);
 }
 
 /** Encodes a plain object (or message) as `type`, after `fromObject`'s conversions. */
