@@ -60,3 +60,58 @@ for (const name of ['cf_while_tf2', 'cf_cond_tf2', 'cf_nested_tf2', 'cf_rnn_tf2'
     });
   });
 }
+
+describe('finite differences through loops and conds', () => {
+  // Central differences of the loss in float32 (eps 1e-2): loose, but independent of any oracle.
+  for (const [name, entries] of [['cf_while_tf2', [0, 2]], ['cf_nested_tf2', [1, 2]], ['cf_rnn_tf2', [3, 17]]] as Array<[string, number[]]>) {
+    test(`${name}: a few entries of d loss / d x agree with central differences`, async () => {
+      const call = oracle.models[name].calls[0];
+      const { g, x, r, loss } = await lossGraph(name);
+      const [gx] = g.addGradients(loss, x);
+      const s = new Session(g);
+      try {
+        await s.run(g.globalVariablesInitializer());
+        const grad = values(await s.run(gx, feedOf(x, r, call)));
+        const eps = 1e-2;
+        for (const k of entries) {
+          const at = (delta: number) => {
+            const xs = (call.x.values as number[]).slice();
+            xs[k] += delta;
+            return s.run(loss, feedOf(x, r, { ...call, x: { ...call.x, values: xs } }));
+          };
+          const fd = (values(await at(eps))[0] - values(await at(-eps))[0]) / (2 * eps);
+          assertClose([grad[k]], [fd], { rtol: 2e-2, atol: 2e-2 }, `${name}: d loss / dx[${k}]`);
+        }
+      } finally {
+        s.close();
+        g.dispose();
+      }
+    });
+  }
+});
+
+describe('training through a loop: 20 Adam steps on the recurrent encoder', () => {
+  test('losses match Python (tf.compat.v1.train.AdamOptimizer(0.01)) within 1e-4', async () => {
+    const adam = oracle.models.cf_rnn_tf2.adam!;
+    const layer = await KerasLayer.load(path.join(FIXTURES, 'cf_rnn_tf2'), { trainable: true });
+    const g = new Graph();
+    const y = layer.apply(g, constant(g, adam.x, 'float32', 'x')) as Output;
+    const loss = meanSquaredError(g, y, constant(g, adam.target, 'float32', 'target'));
+    const train = new AdamOptimizer({ learningRate: adam.learning_rate }).minimize(loss, { varList: layer.trainableWeights(g) as Variable[] });
+    const s = new Session(g);
+    try {
+      await s.run(g.globalVariablesInitializer());
+      const losses: number[] = [];
+      for (let step = 0; step < adam.losses.length; step++) {
+        losses.push(values(await s.run(loss))[0]);
+        await s.run(train);
+      }
+      losses.push(values(await s.run(loss))[0]);
+      assertClose(losses, [...adam.losses, adam.final_loss], { rtol: 1e-4, atol: 1e-4 }, 'loss before each step, then after the last');
+      assert.ok(losses[20] < losses[0] / 5, 'the loss went down');
+    } finally {
+      s.close();
+      g.dispose();
+    }
+  });
+});

@@ -60,8 +60,10 @@ export function buildFunction(
     const scratchLib = new FunctionLibrary(g);
     const args = argDtypes.map((dtype, i) => g.placeholder(dtype, null, `cf_arg_${i}`));
     const results = build(g, args, scratchLib).map((o) => g.addOperation('Identity', { name: g.uniqueName('cf_ret'), inputs: [o] }).output(0));
-    for (const [name, fn] of scratchLib.functions) if (!lib.functions.has(name)) lib.add(fn);
-    const fn = toFunctionDef(g, scratchLib, lib.freshName(base), args, results);
+    // Gradients of nested control flow added functions to the scratch graph: the parent needs them too.
+    const after = new FunctionLibrary(g);
+    for (const [name, fn] of after.functions) if (!lib.functions.has(name)) lib.add(fn);
+    const fn = toFunctionDef(g, after, lib.freshName(base), args, results);
     lib.add(fn);
     return fn.signature!.name!;
   } finally {
