@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Graph, Output, Session, Tensor, Variable } from '../../src';
 import { KerasLayer } from '../../src/hub/keras_layer';
 import { AdamOptimizer } from '../../src/train/optimizers';
+import { FunctionLibrary, buildFunction, condGradient, whileGradient } from '../../src/train';
 import { FIXTURES, TensorJson, assertClose, constant, meanSquaredError, readJson, values } from './helpers';
 
 interface Call { x: TensorJson; r: TensorJson; y: TensorJson; loss: number; gradients: Record<string, TensorJson> }
@@ -113,5 +114,43 @@ describe('training through a loop: 20 Adam steps on the recurrent encoder', () =
       s.close();
       g.dispose();
     }
+  });
+});
+
+describe('call ops and the public builders', () => {
+  test('StatefulPartitionedCall / PartitionedCall of a library function: gradients of its floating outputs (analytic)', async () => {
+    const g = new Graph();
+    const lib = new FunctionLibrary(g);
+    // f(a, b, n) = (sin(a) * b, a * a, n + 1): the second output is left unconnected, the third is an integer.
+    const f = buildFunction(lib, 'sin_times', ['float32', 'float32', 'int32'], (sg, [a, b, n]) => [
+      sg.addOperation('Mul', { inputs: [sg.addOperation('Sin', { inputs: [a] }).output(0), b] }).output(0),
+      sg.addOperation('Mul', { inputs: [a, a] }).output(0),
+      sg.addOperation('AddV2', { inputs: [n, sg.constant(new Tensor('int32', [], [1]))] }).output(0),
+    ]);
+    const a = g.constant(new Tensor('float32', [3], [0.5, -1, 2]));
+    const b = g.constant(new Tensor('float32', [3], [1.5, 0.25, -3]));
+    const n = g.constant(new Tensor('int32', [], [4]));
+    const s = new Session(g);
+    try {
+      for (const type of ['StatefulPartitionedCall', 'PartitionedCall']) {
+        const call = g.addOperation(type, { inputs: [[a, b, n]], attrs: { Tin: ['float32', 'float32', 'int32'], Tout: ['float32', 'float32', 'int32'], f } });
+        const [ga, gb] = g.addGradients(g.addOperation('Sum', { inputs: [call.output(0), g.constant(new Tensor('int32', [1], [0]))] }).output(0), [a, b]);
+        const [va, vb] = await s.run([ga, gb]);
+        assertClose(values(va), [0.5, -1, 2].map((x, i) => Math.cos(x) * [1.5, 0.25, -3][i]), { rtol: 1e-6, atol: 1e-6 }, `${type}: d/da`);
+        assertClose(values(vb), [0.5, -1, 2].map(Math.sin), { rtol: 1e-6, atol: 1e-6 }, `${type}: d/db`);
+      }
+    } finally {
+      s.close();
+      g.dispose();
+    }
+  });
+
+  test('whileGradient / condGradient refuse other ops with ERR_INVALID_ARG_VALUE', () => {
+    const g = new Graph();
+    const c = g.constant(new Tensor('float32', [], [1]));
+    assert.throws(() => whileGradient(g, c.op, [null]), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => condGradient(g, c.op, [null]), { code: 'ERR_INVALID_ARG_VALUE' });
+    assert.throws(() => new FunctionLibrary(g).get('nope'), { code: 'ERR_INVALID_FUNCTION' });
+    g.dispose();
   });
 });

@@ -12,8 +12,10 @@ import { opDefs } from '../../registry';
 
 /** A graph's function library, decoded once per gradient construction. */
 export class FunctionLibrary {
+  /** The graph's FunctionDefs by name (kept in step by `add`). */
   readonly functions: Map<string, tensorflow.IFunctionDef>;
 
+  /** Reads the library of `graph`. */
   constructor(readonly graph: Graph) {
     this.functions = new Map(graph.functionDefs().map((f) => [f.signature?.name ?? '', f]));
   }
@@ -129,12 +131,6 @@ function toFunctionDef(g: Graph, lib: FunctionLibrary, name: string, args: Outpu
     nodeDef,
     ret: Object.fromEntries(results.map((r, i) => [`out_${i}`, ref(r.name)])),
   };
-}
-
-/** The dtype of an argument of `fn`, or null. */
-export function argDtype(fn: tensorflow.IFunctionDef, index: number): DType | null {
-  const t = fn.signature?.inputArg?.[index]?.type;
-  return t ? dtypeFromTf(t) : null;
 }
 
 /**

@@ -95,8 +95,7 @@ export function whileGradient(graph: Graph, op: Operation, outputGradients: Arra
   const body = lib.get(bodyName);
   const vars = loopVars(op, lib, body);
   const n = vars.length;
-  const connected = vars.filter((v) => v.gradDtype !== null && (outputGradients[v.index] !== null || v.invariant || true));
-  if (connected.length === 0 || outputGradients.every((g) => g === null)) return new Array(n).fill(null);
+  if (!vars.some((v) => v.gradDtype !== null) || outputGradients.every((g) => g === null)) return new Array(n).fill(null);
   const accumulated = vars.filter((v) => !v.invariant);
   const inputs = op.inputs;
   const base = op.name.replace(/[^A-Za-z0-9_]/g, '_');
@@ -173,6 +172,5 @@ export function whileGradient(graph: Graph, op: Operation, outputGradients: Arra
   grads.forEach((v, k) => {
     result[v.index] = bwd.output(gOff + k);
   });
-  void connected;
   return result;
 }
