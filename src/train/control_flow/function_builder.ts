@@ -14,9 +14,12 @@ import { opDefs } from '../../registry';
 export class FunctionLibrary {
   /** The graph's FunctionDefs by name (kept in step by `add`). */
   readonly functions: Map<string, tensorflow.IFunctionDef>;
+  /** The graph whose library this is. */
+  readonly graph: Graph;
 
   /** Reads the library of `graph`. */
-  constructor(readonly graph: Graph) {
+  constructor(graph: Graph) {
+    this.graph = graph;
     this.functions = new Map(graph.functionDefs().map((f) => [f.signature?.name ?? '', f]));
   }
 
