@@ -12,6 +12,7 @@ import { TfhubError, typeError } from '../errors';
 import { GradientOptions, Graph, Operation, Output, setSymbolicGradients } from '../graph';
 import { isRegisteredOp } from '../registry';
 import * as ops from './ops';
+import { CONTROL_FLOW_GRADIENTS } from './control_flow';
 import { V1_CONTROL_FLOW_GRADIENTS, v1LoopRegions } from './control_flow_v1';
 
 /**
@@ -351,6 +352,9 @@ registerGradient('TopKV2', (g, op, [dValues]) => {
   const scattered = ops.op0(g, 'ScatterNd', [ops.expandDims(g, flat, -1), ops.reshape(g, dValues, ops.constant(g, [-1], 'int32')), total]);
   return [ops.reshape(g, scattered, inShape), null];
 });
+
+// Functional control flow (While, If, Case, calls): train/control_flow.
+for (const [type, fn] of CONTROL_FLOW_GRADIENTS) registerGradient(type, fn);
 
 // TF1 (v1) control flow (Switch/Merge, while frames as regions): train/control_flow_v1.
 for (const [type, fn] of V1_CONTROL_FLOW_GRADIENTS) registerGradient(type, fn);
