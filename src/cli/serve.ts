@@ -7,8 +7,8 @@ import * as http from 'node:http';
 import { promises as fs } from 'node:fs';
 import type { ModelServer, ModelServerOptions } from '../serving/model_server';
 import { ModelServerConfigObject, readModelServerConfig } from '../serving/config';
-import { parseTextFormat } from '../serving/text_format';
-import { parseBatchingParametersText } from '../serving/text_proto';
+import { parseBatchingParametersText, parseMonitoringConfigText } from '../serving/text_proto';
+import type { MonitoringConfigObject } from '../serving/model_server';
 import { BatchingParameters, parseBatchingParameters } from '../batching/params';
 import type * as grpc from '@grpc/grpc-js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags';
@@ -25,15 +25,16 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
 
-async function checkTextProto(flag: string, file: string): Promise<void> {
-  if (!file) return;
+/** `--monitoring_config_file`: a MonitoringConfig text proto checked against the proto (undefined: none). */
+async function readMonitoringConfig(file: string): Promise<MonitoringConfigObject | undefined> {
+  if (!file) return undefined;
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (e) {
-    throw new UsageError(`--${flag}: cannot read ${file}: ${(e as Error).message}`);
+    throw new UsageError(`--monitoring_config_file: cannot read ${file}: ${(e as Error).message}`);
   }
-  parseTextFormat(text, file);
+  return parseMonitoringConfigText(text, file) as MonitoringConfigObject;
 }
 
 /**
@@ -77,6 +78,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let config: ModelServerConfigObject;
   let channel: ReturnType<typeof parseChannelArguments>;
   let batching: BatchingParameters | undefined;
+  let monitoring: MonitoringConfigObject | undefined;
   try {
     const parsed = parseFlags(argv, SERVE_FLAGS);
     if (parsed.help) {
@@ -101,7 +103,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if ((flags.rest_api_timeout_in_ms as number) < 0) throw new UsageError('--rest_api_timeout_in_ms must not be negative');
     channel = parseChannelArguments(flags.grpc_channel_arguments as string);
     batching = await readBatchingFlags(flags.enable_batching as boolean, flags.batching_parameters_file as string);
-    await checkTextProto('monitoring_config_file', flags.monitoring_config_file as string);
+    monitoring = await readMonitoringConfig(flags.monitoring_config_file as string);
     configFile = flags.model_config_file as string;
     if (configFile) {
       config = await readModelServerConfig(configFile).catch((e: Error & { code?: string }) => {
@@ -127,6 +129,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
       interOpParallelism: (flags.tensorflow_inter_op_parallelism as number) || threads || undefined,
     },
     batching,
+    monitoring,
+    enableModelWarmup: flags.enable_model_warmup as boolean,
+    warmup: (flags.num_request_iterations_for_warmup as number) > 0 ? { numRequestIterations: flags.num_request_iterations_for_warmup as number } : undefined,
+    allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models as boolean,
     rest: {
       timeoutMs: flags.rest_api_timeout_in_ms as number,
       maxBodyBytes: flags.rest_api_max_body_bytes as number,
