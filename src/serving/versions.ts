@@ -114,10 +114,13 @@ export class ModelVersions {
       loads.push(this.loadVersion(v, dirs.get(v)!));
     }
     await Promise.all(loads);
-    // New versions are available before old ones stop taking traffic.
+    // New versions are available before old ones stop taking traffic. As TF Serving's AvailabilityPreservingPolicy:
+    // while no wanted version is available (a new one failed to load or warm up), the newest old one keeps serving.
     const unloads: Promise<void>[] = [];
+    const old = [...this.entries.values()].filter((e) => !wanted.has(e.version) && e.state === 'AVAILABLE').sort((a, b) => a.version - b.version);
+    const wantedServing = [...this.entries.values()].some((e) => wanted.has(e.version) && e.state === 'AVAILABLE');
+    for (const e of wanted.size > 0 && !wantedServing ? old.slice(0, -1) : old) unloads.push(this.unloadVersion(e));
     for (const e of this.entries.values()) {
-      if (!wanted.has(e.version) && e.state === 'AVAILABLE') unloads.push(this.unloadVersion(e));
       if (!wanted.has(e.version) && e.state === 'END' && e.error) this.entries.delete(e.version);
     }
     await Promise.all(unloads);
