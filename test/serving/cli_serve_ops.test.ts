@@ -6,20 +6,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
-import { WARMUP_FILE } from '../../src/serving/warmup';
-import { ROOT, SERVING_FIXTURES, addVersion, call, tempDir } from './rest_helpers';
+import { ROOT, call, freePort, tempDir, versionWithWarmup } from './rest_helpers';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
-
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 /** Starts `serve` with `args`; resolves once REST is up (or rejects with what it printed). */
 function startServe(args: string[]): { child: ChildProcess; ready: Promise<string>; exited: Promise<{ code: number | null; stderr: string }> } {
@@ -44,10 +34,7 @@ describe('tfhub-node serve: warmup and monitoring flags', { timeout: 180_000 }, 
   it('--num_request_iterations_for_warmup=2 and --monitoring_config_file (custom path): counter 8, scraped counts', async () => {
     const t = tempDir('tfhub-serve-ops-');
     const port = await freePort();
-    addVersion(t.dir, 1, path.join(SERVING_FIXTURES, 'counter'));
-    const warm = path.join(t.dir, '1', WARMUP_FILE);
-    fs.mkdirSync(path.dirname(warm), { recursive: true });
-    fs.copyFileSync(path.join(SERVING_FIXTURES, 'warmup', 'counter_predict.tfrecord'), warm);
+    versionWithWarmup(t.dir, 1, 'counter', 'counter_predict');
     const monitoring = path.join(t.dir, 'monitoring.config');
     fs.writeFileSync(monitoring, 'prometheus_config {\n  enable: true,\n  path: "/monitoring/prometheus/metrics/custom"\n}\n');
     const s = startServe(['--port=0', `--rest_api_port=${port}`, '--bind_address=127.0.0.1', '--model_name=counter', `--model_base_path=${t.dir}`,
@@ -83,10 +70,7 @@ describe('tfhub-node serve: warmup and monitoring flags', { timeout: 180_000 }, 
   it('--enable_model_warmup=false skips the replay; a bad MonitoringConfig is exit code 2 with file:line:col', async () => {
     const t = tempDir('tfhub-serve-ops-');
     const port = await freePort();
-    addVersion(t.dir, 1, path.join(SERVING_FIXTURES, 'counter'));
-    const warm = path.join(t.dir, '1', WARMUP_FILE);
-    fs.mkdirSync(path.dirname(warm), { recursive: true });
-    fs.copyFileSync(path.join(SERVING_FIXTURES, 'warmup', 'bad_crc.tfrecord'), warm);
+    versionWithWarmup(t.dir, 1, 'counter', 'bad_crc');
     const bad = path.join(t.dir, 'bad.config');
     fs.writeFileSync(bad, 'prometheus_config {\n  enable: true\n  pth: "/x"\n}\n');
     try {

@@ -4,24 +4,12 @@
 // oversized, wrong or failing warmup files fail that version's load (END with the error) while the others serve.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelServer, ModelServerOptions } from '../../src/serving/model_server';
-import { WARMUP_FILE } from '../../src/serving/warmup';
 import { readJson } from '../helpers/oracle';
-import { SERVING_FIXTURES, addVersion, tempDir } from './rest_helpers';
+import { SERVING_FIXTURES, tempDir, versionWithWarmup } from './rest_helpers';
 
-const WARMUP = path.join(SERVING_FIXTURES, 'warmup');
-const EXPECTED = readJson(path.join(WARMUP, 'expected.json'));
-
-/** Copies fixture `model` to `<base>/<version>` with warmup file `warmup` (fixtures/warmup/NAME.tfrecord). */
-function versionWithWarmup(base: string, version: number, model: string, warmup: string | null): void {
-  addVersion(base, version, path.join(SERVING_FIXTURES, model));
-  if (warmup === null) return;
-  const file = path.join(base, String(version), WARMUP_FILE);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.copyFileSync(path.join(WARMUP, `${warmup}.tfrecord`), file);
-}
+const EXPECTED = readJson(path.join(SERVING_FIXTURES, 'warmup', 'expected.json'));
 
 async function withServer<T>(base: string, extra: Partial<ModelServerOptions>, fn: (s: ModelServer, logs: string[]) => Promise<T>, policy: object = { all: {} }): Promise<T> {
   const logs: string[] = [];
