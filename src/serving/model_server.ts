@@ -22,7 +22,7 @@ import { createRestHandler, RestOptions } from './rest/handler';
 import { DEFAULT_SIGNATURE, Servable } from './servable';
 import { Lease, ModelVersions, VersionStatus } from './versions';
 import { checkVersionLabels } from './version_labels';
-import { DEFAULT_METRICS_PATH, ServingMetrics } from './metrics';
+import type { ServingMetrics } from './metrics';
 import type { WarmupOptions } from './warmup_replay';
 
 export { ModelConfigObject, ModelServerConfigObject, VersionPolicyObject } from './config';
@@ -114,6 +114,12 @@ export interface MonitoringConfigObject {
   prometheusConfig?: { enable?: boolean; path?: string };
 }
 
+/** src/serving/metrics, loaded on first use (prom-client costs as much to load as @grpc/grpc-js). */
+function metricsModule(): typeof import('./metrics') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./metrics') as typeof import('./metrics');
+}
+
 function toQuery(query: ModelSpecQuery | string, opts?: Partial<ModelSpecQuery>): ModelSpecQuery {
   if (typeof query === 'string') return { ...opts, name: query };
   if (!query || typeof query !== 'object' || typeof query.name !== 'string') throw new InvalidArgumentError('Missing ModelSpec');
@@ -139,8 +145,7 @@ export class ModelServer {
   private state: 'new' | 'started' | 'closing' | 'closed' = 'new';
   private labelsApplied = false;
   private polling: Promise<void> = Promise.resolve();
-  /** This server's metrics (TF Serving's names; a prom-client registry in `metrics.registry`). */
-  readonly metrics = new ServingMetrics();
+  private metricsInstance: ServingMetrics | null = null;
 
   /** Creates a server for `options`; nothing is loaded until `start()`. Throws InvalidArgumentError for a bad config. */
   constructor(options: ModelServerOptions) {
@@ -150,6 +155,15 @@ export class ModelServer {
       : { modelConfigList: { config: [{ name: options.modelName, basePath: options.modelBasePath }] } };
     validateConfig(this.config);
     this.batching = options.batching === undefined ? undefined : parseBatchingParameters(options.batching);
+  }
+
+  /**
+   * This server's metrics (TF Serving's names; the prom-client registry is `metrics.registry`). Created at
+   * `start()` (or on first access): prom-client loads then, not when the package is required.
+   */
+  get metrics(): ServingMetrics {
+    if (!this.metricsInstance) this.metricsInstance = new (metricsModule().ServingMetrics)();
+    return this.metricsInstance;
   }
 
   private log(line: string): void {
@@ -313,7 +327,7 @@ export class ModelServer {
     });
     const prometheus = this.options.monitoring?.prometheusConfig;
     if (!prometheus?.enable) return rest;
-    const metricsPath = prometheus.path || DEFAULT_METRICS_PATH;
+    const metricsPath = prometheus.path || metricsModule().DEFAULT_METRICS_PATH;
     return (req, res) => {
       if (req.method === 'GET' && (req.url ?? '').split('?')[0] === metricsPath) {
         metrics.text().then((text) => {

@@ -4,6 +4,7 @@
 // requests made; batching's queue depth, batch sizes and queuing latency; the path from the MonitoringConfig.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { exponentialBuckets } from '../../src/serving/metrics';
 import { parseMonitoringConfigText } from '../../src/serving/text_proto';
@@ -154,6 +155,12 @@ describe('serving: Prometheus metrics', { timeout: 180_000 }, () => {
       await custom.close();
       await off.close();
     }
+  });
+
+  it('requiring the package loads neither prom-client nor @grpc/grpc-js (they load when a server starts / serves gRPC)', () => {
+    const code = "require(process.argv[1]); console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /node_modules[\\\\/](prom-client|@grpc[\\\\/]grpc-js)[\\\\/]/.test(k))))";
+    const out = execFileSync(process.execPath, ['-e', code, path.join(__dirname, '../../src')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), []);
   });
 
   it('batching: batch sizes, queuing latency, wrapped runs, queue depth', async () => {
