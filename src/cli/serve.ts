@@ -25,16 +25,19 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
 
-/** `--monitoring_config_file`: a MonitoringConfig text proto checked against the proto (undefined: none). */
+/** The text of a `--<flag>` file; one that cannot be read is a usage error. */
+async function readFlagFile(flag: string, file: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--${flag}: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/** `--monitoring_config_file`: a MonitoringConfig checked against the proto (undefined when not given). */
 async function readMonitoringConfig(file: string): Promise<MonitoringConfigObject | undefined> {
   if (!file) return undefined;
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--monitoring_config_file: cannot read ${file}: ${(e as Error).message}`);
-  }
-  return parseMonitoringConfigText(text, file) as MonitoringConfigObject;
+  return parseMonitoringConfigText(await readFlagFile('monitoring_config_file', file), file) as MonitoringConfigObject;
 }
 
 /**
@@ -44,15 +47,7 @@ async function readMonitoringConfig(file: string): Promise<MonitoringConfigObjec
  */
 async function readBatchingFlags(enabled: boolean, file: string): Promise<BatchingParameters | undefined> {
   let params: BatchingParameters = {};
-  if (file) {
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (e) {
-      throw new UsageError(`--batching_parameters_file: cannot read ${file}: ${(e as Error).message}`);
-    }
-    params = parseBatchingParametersText(text, file) as BatchingParameters;
-  }
+  if (file) params = parseBatchingParametersText(await readFlagFile('batching_parameters_file', file), file) as BatchingParameters;
   if (!enabled) return undefined;
   try {
     return parseBatchingParameters(params);
