@@ -5,11 +5,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { callRaw } from './grpc_helpers';
-import { REST_FIXTURES, ROOT, SERVING_FIXTURES, call, tempDir } from './rest_helpers';
+import { REST_FIXTURES, ROOT, SERVING_FIXTURES, call, freePort, tempDir } from './rest_helpers';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 
@@ -27,14 +26,6 @@ function cli(args: string[], timeoutMs = 60_000): Promise<Result> {
   });
 }
 
-/** A port that was free a moment ago (the CLI takes port numbers; 0 means "disabled" there, as in TF Serving). */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 function waitFor(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -9,10 +9,9 @@ import * as grpc from '@grpc/grpc-js';
 import { ChildProcess, spawn } from 'node:child_process';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { encodeMessage, messageType } from '../../src/serving/proto';
-import { ROOT, SERVING_FIXTURES, call, tempDir } from './rest_helpers';
+import { ROOT, SERVING_FIXTURES, call, freePort, tempDir } from './rest_helpers';
 
 const N = 10_000;
 /** The server's RSS may grow by this much over its idle size under the load. */
@@ -26,13 +25,6 @@ function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 interface Tally { ok: number; refused: number; other: string[]; refusedMs: number[]; okMs: number[]; peakRss: number; baseRss: number }
 

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as net from 'node:net';
 import { AddressInfo } from 'node:net';
 import { ModelServer, ModelServerOptions } from '../../src/serving/model_server';
 
@@ -49,6 +50,15 @@ export async function call(url: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE
     json = JSON.parse(text.replace(/\bNaN\b/g, '"NaN"').replace(/-?\bInfinity\b/g, '"Infinity"'));
   } catch { /* not JSON */ }
   return { status: r.status, json, text };
+}
+
+/** A port that was free a moment ago (the CLI takes port numbers; 0 means "disabled" there, as in TF Serving). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }
 
 /** A fresh temporary directory, removed by the returned function. */
