@@ -26,7 +26,6 @@ function cli(args: string[], timeoutMs = 60_000): Promise<Result> {
   });
 }
 
-
 function waitFor(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = '';
@@ -112,7 +111,7 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
     const socket = path.join(t.dir, 'grpc.sock');
     const file = path.join(t.dir, 'models.config');
     fs.writeFileSync(file, `# two models\nmodel_config_list {\n  config {\n    name: 'saved_model_half_plus_three'\n    base_path: "${path.join(REST_FIXTURES, 'half_plus_three')}"\n  }\n  config: {\n    name: "half"\n    base_path: "${path.join(SERVING_FIXTURES, 'half_plus')}"\n    model_version_policy { specific { versions: 1 } }\n    version_labels { key: "stable" value: 1 }\n  }\n}\n`);
-    const child = spawn(process.execPath, [CLI, 'serve', `--port=${grpcPort}`, `--grpc_socket_path=${socket}`, '--grpc_channel_arguments=grpc.max_concurrent_streams=64,grpc.not_a_grpc_js_arg=1', '--rest_api_port', String(port), '--bind_address=127.0.0.1', `--model_config_file=${file}`, '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', `--port=${grpcPort}`, `--grpc_socket_path=${socket}`, '--grpc_channel_arguments=grpc.max_concurrent_streams=64,grpc.not_a_grpc_js_arg=1', '--rest_api_port', String(port), '--bind_address=127.0.0.1', `--model_config_file=${file}`, '--allow_version_labels_for_unavailable_models', '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<Result>((resolve) => {
       let stderr = '';
       child.stderr!.on('data', (d) => { stderr += d; });
