@@ -81,9 +81,9 @@ export interface NativeSession {
   readonly __tf: 'TF_Session';
   run(inputOps: NativeOperation[], inputIndices: Int32Array, inputs: NativeTensor[], outputOps: NativeOperation[],
     // TF_SessionRun on a run thread
-    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null): Promise<Array<NativeTensor | null>>;
+    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null, wantMetadata?: boolean): Promise<Array<NativeTensor | null> & { metadata?: Uint8Array }>;
   runSync(inputOps: NativeOperation[], inputIndices: Int32Array, inputs: NativeTensor[], outputOps: NativeOperation[],
-    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null): Array<NativeTensor | null>;
+    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null, wantMetadata?: boolean): Array<NativeTensor | null> & { metadata?: Uint8Array };
   listDevices(): Array<{ name: string; type: string; memoryBytes: number }>; // TF_SessionListDevices
   close(): void;                                                // TF_CloseSession + TF_DeleteSession (after in-flight runs)
   isClosed(): boolean;

@@ -63,6 +63,12 @@ export interface RunOptions {
    * MatMul on the intra-op pool, is kept). Concurrent runs still run in parallel. Default: the session's `inline`.
    */
   inline?: boolean;
+  /**
+   * Receives the run's serialized `RunMetadata` proto (Python's `run_metadata=` argument): step stats when
+   * `runOptions` asks for tracing (`trace_level: FULL_TRACE`), partition graphs, cost graph. Called before the run's
+   * result is returned; not called when the run fails.
+   */
+  runMetadata?: (metadata: Uint8Array) => void;
 }
 
 /** How deep a fetch structure may nest (the result mirrors it, built recursively). */
@@ -157,6 +163,7 @@ interface Plan {
   owned: Tensor[];               // tensors converted from JS values, disposed after the run
   build: (values: Array<NativeTensor | null>) => unknown;
   runOptions: Uint8Array | null;
+  runMetadata: ((metadata: Uint8Array) => void) | null;
 }
 
 /** Runs a Graph. Thread-safe: many runs may be in flight at once. */
@@ -191,11 +198,12 @@ export class Session {
       let values: Array<NativeTensor | null>;
       try {
         values = await this.native.run(
-          plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
+          plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions,
+          plan.runMetadata !== null);
       } catch (e) {
         throw withCallerStack(e, caller); // settled on the JS thread from a run thread: no JS frames of its own
       }
-      return plan.build(values);
+      return finish(plan, values);
     } finally {
       for (const t of plan.owned) t.dispose();
     }
@@ -207,8 +215,9 @@ export class Session {
     const plan = this.plan(fetches, feeds, options);
     try {
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
-      return plan.build(this.native.runSync(
-        plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions));
+      return finish(plan, this.native.runSync(
+        plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions,
+        plan.runMetadata !== null));
     } finally {
       for (const t of plan.owned) t.dispose();
     }
@@ -274,6 +283,7 @@ export class Session {
     else if (typeof options !== 'object') throw typeError('ERR_INVALID_ARG_TYPE', `run options must be an object, got ${describe(options)}`);
     if (options.targets !== undefined && !Array.isArray(options.targets)) throw typeError('ERR_INVALID_ARG_TYPE', 'run option targets must be an array');
     if (options.runOptions !== undefined && !(options.runOptions instanceof Uint8Array)) throw typeError('ERR_INVALID_ARG_TYPE', 'run option runOptions must be a Uint8Array (a serialized RunOptions)');
+    if (options.runMetadata !== undefined && typeof options.runMetadata !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', 'run option runMetadata must be a function');
     if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !Number.isSafeInteger(options.timeoutMs) || options.timeoutMs < 0)) {
       throw rangeError('ERR_OUT_OF_RANGE', `run option timeoutMs must be a safe integer >= 0, got ${describe(options.timeoutMs)}`);
     }
@@ -375,9 +385,22 @@ export class Session {
     }
     return {
       feedOps, feedIndices: Int32Array.from(feedIdx), feedTensors,
-      fetchOps, fetchIndices: Int32Array.from(fetchIdx), targets, owned, build, runOptions,
+      fetchOps, fetchIndices: Int32Array.from(fetchIdx), targets, owned, build, runOptions, runMetadata: options.runMetadata ?? null,
     };
   }
+}
+
+/** Hands the run's metadata to the caller's callback (when asked for), then re-nests the results. */
+function finish(plan: Plan, values: Array<NativeTensor | null> & { metadata?: Uint8Array }): unknown {
+  if (plan.runMetadata && values.metadata) {
+    try {
+      plan.runMetadata(values.metadata);
+    } catch (e) {
+      for (const v of values) v?.dispose();
+      throw e;
+    }
+  }
+  return plan.build(values);
 }
 
 /** Converts a JS feed value to a Tensor of the fed output's dtype. */
