@@ -1,6 +1,13 @@
 // Runs blocking TensorFlow calls (session runs, large imports) on the addon's own threads, so they never
 // occupy libuv's small pool (fs, dns, zlib keep working), and settles their promises on the JS thread.
+//
+// Completions: a finished job goes on a done list and wakes the event loop through one uv_async handle; its
+// callback settles the jobs finished before it started and returns to the loop. (A thread-safe function settles
+// up to 1000 calls per wake-up while more keep arriving, so a steady stream of runs starved timers and I/O for
+// whole seconds; see bench/RESULTS.md §5.)
 #pragma once
+
+#include <uv.h>
 
 #include <atomic>
 #include <chrono>
@@ -38,11 +45,15 @@ class Executor {
   bool stopping();
 
  private:
-  static void CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job);
+  static void OnAsync(uv_async_t* handle);
+  void Drain();
   void WorkerLoop();
 
-  using Tsfn = Napi::TypedThreadSafeFunction<Executor, Job, &Executor::CallJs>;
-  Tsfn tsfn_;
+  napi_env env_;
+  uv_async_t* async_;                  // owned by the loop once closed (freed by its close callback)
+  Napi::AsyncContext context_;         // async_hooks resource of the completion callbacks
+  std::vector<Job*> done_;             // finished jobs to settle, guarded by mutex_
+  std::vector<Job*> settling_;         // JS thread only: the batch being settled
   size_t max_threads_;
   size_t pending_ = 0;  // JS thread only
   std::vector<std::thread> threads_;

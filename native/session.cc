@@ -171,7 +171,8 @@ Napi::Function Session::Init(Napi::Env env) {
                       InstanceMethod<&Session::IsClosed>("isClosed")});
 }
 
-// new Session(graph, configProto: Uint8Array | null, target: string | null)
+// new Session(graph, configProto: Uint8Array | null, target: string | null, jit?: boolean)
+// jit: TF_EnableXLACompilation (global_jit_level ON_1, and the process-wide flags that let XLA cluster CPU ops).
 Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {
   Napi::Env env = info.Env();
   RequireTensorFlow(env);
@@ -183,6 +184,9 @@ Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(inf
   if (info.Length() > 1 && info[1].IsTypedArray()) {
     auto bytes = BytesArg(info[1], "config");
     tf.TF_SetConfig(opts, bytes.first, bytes.second, s);
+  }
+  if (s.ok() && info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value()) {
+    tf.TF_EnableXLACompilation(opts, 1);
   }
   if (s.ok() && info.Length() > 2 && info[2].IsString()) {
     std::string target = info[2].As<Napi::String>().Utf8Value();

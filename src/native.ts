@@ -102,7 +102,7 @@ export interface NativeServer {
 export interface NativeBinding {
   Tensor: NativeTensorClass;
   Graph: new () => NativeGraph;                                 // TF_NewGraph
-  Session: new (graph: NativeGraph, config: Uint8Array | null, target: string | null) => NativeSession; // TF_NewSession
+  Session: new (graph: NativeGraph, config: Uint8Array | null, target: string | null, jit?: boolean) => NativeSession; // TF_NewSession (+ TF_EnableXLACompilation)
   Server: new (serverDef: Uint8Array) => NativeServer;         // TF_NewServer
   probePort(port: number): string;                              // '' when 0.0.0.0:port can be bound
   init(options: NativeInitOptions): void;                       // once, before anything else

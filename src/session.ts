@@ -32,6 +32,16 @@ export interface SessionOptions {
    * Default of {@link RunOptions.inline} for every run of this session (default false, as in Python).
    */
   inline?: boolean;
+  /**
+   * XLA JIT on CPU (Python: `tf.config.optimizer.set_jit(True)`, ConfigProto `global_jit_level = ON_1` with
+   * `--tf_xla_cpu_global_jit`): clusters of XLA-compilable ops are compiled once per input shape and run as one
+   * kernel. Through `TF_EnableXLACompilation`, which also sets two process-wide XLA flags (CPU auto-clustering
+   * allowed, minimum cluster size 1); sessions without `jit` keep their JIT level off. Outputs agree with the
+   * unjitted session to float rounding. oneDNN's fused kernels (the default, see `TF_ENABLE_ONEDNN_OPTS`) are not
+   * XLA-compilable, so clusters are small unless oneDNN is off; measured effect in bench/RESULTS.md §5.
+   * Each new batch size compiles again (tens of ms). Default false.
+   */
+  jit?: boolean;
 }
 
 /** Something to fetch: an Output, a `"op:0"` name, an Operation (run for its effect; gives `null`). */
@@ -92,7 +102,7 @@ export const MAX_DEVICE_COUNT = 4096;
 const OPTION_KINDS: Record<keyof SessionOptions, 'threads' | 'boolean' | 'string' | 'deviceCount' | 'bytes'> = {
   intraOpParallelism: 'threads', interOpParallelism: 'threads', usePerSessionThreads: 'boolean',
   allowSoftPlacement: 'boolean', logDevicePlacement: 'boolean', gpuMemoryGrowth: 'boolean', visibleDevices: 'string',
-  deviceCount: 'deviceCount', target: 'string', config: 'bytes', inline: 'boolean',
+  deviceCount: 'deviceCount', target: 'string', config: 'bytes', inline: 'boolean', jit: 'boolean',
 };
 
 function describe(v: unknown): string {
@@ -181,7 +191,7 @@ export class Session {
     options = checkSessionOptions(options);
     this.graph = graph;
     this.inline = options.inline === true;
-    this.native = new (binding().Session)(graph.native, encodeConfig(options), options.target ?? null);
+    this.native = new (binding().Session)(graph.native, encodeConfig(options), options.target ?? null, options.jit === true);
   }
 
   /**

@@ -40,12 +40,16 @@ async function main() {
     const session = model.session;
     const chunks = [];
     const plain = [];
+    const sync = [];
     const traced = [];
     for (let i = 0; i < 20; i++) (await session.run(call.output(0), feeds)).dispose();
     for (let i = 0; i < CALLS; i++) {
       let t0 = process.hrtime.bigint();
       (await session.run(call.output(0), feeds)).dispose();
       plain.push(Number(process.hrtime.bigint() - t0) / 1e3);
+      t0 = process.hrtime.bigint();
+      session.runSync(call.output(0), feeds).dispose();
+      sync.push(Number(process.hrtime.bigint() - t0) / 1e3);
       t0 = process.hrtime.bigint();
       (await session.run(call.output(0), feeds, { runOptions: TRACE, runMetadata: (m) => chunks.push(m) })).dispose();
       traced.push(Number(process.hrtime.bigint() - t0) / 1e3);
@@ -55,7 +59,7 @@ async function main() {
     chunks.forEach((c, i) => lens.writeUInt32LE(c.length, 4 * i));
     fs.writeFileSync(file, Buffer.concat([Buffer.from(Uint32Array.of(chunks.length).buffer), lens, ...chunks.map((c) => Buffer.from(c))]));
     const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
-    summary.push({ case: `${name} b${batch}`, file, wall_us_untraced_median: med(plain), wall_us_traced_median: med(traced) });
+    summary.push({ case: `${name} b${batch}`, file, wall_us_untraced_median: med(plain), wall_us_sync_median: med(sync), wall_us_traced_median: med(traced) });
     x.dispose();
     model.close();
   }

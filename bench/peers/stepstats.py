@@ -64,6 +64,7 @@ def main():
     print("\n## %s: %d traced calls" % (case["case"], len(runs)))
     print("| | µs (median) |\n|---|---:|")
     print("| call wall time, untraced (awaited session.run of the call op) | %.1f |" % wall)
+    print("| the same call through runSync (no thread hand-off) | %.1f |" % case["wall_us_sync_median"])
     print("| call wall time, traced | %.1f |" % case["wall_us_traced_median"])
     print("| step span inside TF (first op start → last op end) | %.1f |" % median(spans))
     if outer:
