@@ -33,10 +33,32 @@ Executor::Executor(Napi::Env env)
 
 Executor::~Executor() { Shutdown(); }
 
-void Executor::Configure(size_t threads, std::chrono::microseconds spin) {
+void Executor::Configure(size_t threads, std::chrono::microseconds spin, std::chrono::microseconds wait) {
   std::lock_guard<std::mutex> lock(mutex_);
   max_threads_ = threads == 0 ? 1 : threads;
   spin_ = spin;
+  wait_ = wait;
+}
+
+bool Executor::SettleIfDone(Napi::Env env, Job* job) {
+  if (wait_.count() == 0 || pending_ != 1) return false;
+  auto deadline = std::chrono::steady_clock::now() + wait_;
+  for (int i = 0; !job->finished.load(std::memory_order_acquire); ++i) {
+    TFHUB_CPU_RELAX();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_.erase(std::find(done_.begin(), done_.end(), job));
+  }
+  try {
+    job->Complete(env);
+  } catch (const Napi::Error& e) {
+    (void)e;
+  }
+  delete job;
+  if (--pending_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+  return true;
 }
 
 void Executor::Submit(Napi::Env, Job* job) {
@@ -98,6 +120,7 @@ void Executor::WorkerLoop() {
       if (stopping_) continue;
       first = done_.empty();
       done_.push_back(job);
+      job->finished.store(true, std::memory_order_release);
     }
     if (first) uv_async_send(async_);  // coalesces; a non-empty list was already signalled
   }

@@ -226,7 +226,9 @@ Napi::Value Session::Run(const Napi::CallbackInfo& info) {
   spec.Read(info, graph_.get());
   auto* job = new RunJob(env, this, info.This().As<Napi::Object>(), std::move(spec), info[2].As<Napi::Array>());
   Napi::Promise promise = job->Promise();
-  GetAddon(env).executor->Submit(env, job);
+  Executor& executor = *GetAddon(env).executor;
+  executor.Submit(env, job);
+  executor.SettleIfDone(env, job);
   return promise;
 }
 
