@@ -4,7 +4,8 @@
 //
 //   node bench/peers/child.js RUNTIME CONFIG_JSON
 //     RUNTIME: tfhub | ort | tfjs
-//     CONFIG_JSON: {models: DIR, peers: DIR, load?: hub.load options (tfhub), api?: 'signature' | 'sync' | ...}
+//     CONFIG_JSON: {models: DIR, peers: DIR, load?: hub.load options (tfhub), configProto?: ConfigProto fields
+//       (tfhub: the session's raw config), api?: 'signature' | 'prepared' | 'prepared-sync', ortOptions?}
 //   node bench/peers/child.js RUNTIME CONFIG_JSON cold    loads the MLP, computes one batch-1 output, prints
 //     {first_output_ms, rss_mb} (time from process start) and exits: the cold-start row.
 //
@@ -43,8 +44,14 @@ async function tfhubRuntime() {
   const { hub, Tensor } = tfhub;
   const loaded = {};
   const api = config.api ?? 'signature';
+  // config.configProto: ConfigProto fields (JSON, protobufjs names) encoded into the session's raw config.
+  const load = { ...(config.load ?? {}) };
+  if (config.configProto) {
+    const { tensorflow } = require(path.join(ROOT, 'dist', 'src', 'proto'));
+    load.session = { ...(load.session ?? {}), config: tensorflow.ConfigProto.encode(tensorflow.ConfigProto.fromObject(config.configProto)).finish() };
+  }
   for (const [name, m] of Object.entries(MODELS)) {
-    const model = await tfhub.hub.load(path.join(config.models, m.dir, '1'), config.load ?? {});
+    const model = await tfhub.hub.load(path.join(config.models, m.dir, '1'), load);
     const sig = model.signatures.serving_default;
     const shape = m.shape;
     let call;
