@@ -10,6 +10,7 @@ import { CallJson, FIXTURES, checkCalls, readOracle } from './helpers';
 const MODELS = ['tf2_mlp', 'keras_cnn_tf2', 'control_flow_tf2'];
 const OPTIONS: Array<[string, SessionOptions]> = [
   ['jit (XLA on CPU)', { jit: true }],
+  ['function calls kept (inlineFunctions false)', { inlineFunctions: false }],
   ['jit, not inline', { jit: true, inline: false }],
   ['not inline, one intra-op thread, own pools', { inline: false, intraOpParallelism: 1, interOpParallelism: 1, usePerSessionThreads: true }],
 ];
