@@ -30,6 +30,27 @@ function aggregate(slices) {
   return row;
 }
 
+const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
+const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; }; // s, all threads of this process
+
+// Sequential runs of `once` for `seconds` after `warmup`, each timed. `sync`: no await between runs.
+async function sequential(id, once, sync, seconds, warmup) {
+  const warmEnd = now() + warmup * 1e6;
+  while (now() < warmEnd) { if (sync) once(); else await once(); }
+  const lat = [];
+  const cpu0 = cpuNow();
+  const start = now();
+  const end = start + seconds * 1e6;
+  let t0 = start;
+  let t1;
+  if (sync) {
+    do { once(); t1 = now(); lat.push(t1 - t0); t0 = t1; } while (t1 < end);
+  } else {
+    do { await once(); t1 = now(); lat.push(t1 - t0); t0 = t1; } while (t1 < end);
+  }
+  return { id, n: lat.length, elapsed_s: (t1 - start) / 1e6, cpu_s: cpuNow() - cpu0, lat: lat.map((v) => Math.round(v * 100) / 100) };
+}
+
 const fmt = (v, digits = 1) => (v === undefined || v === null || Number.isNaN(v) ? '—' : Number(v).toFixed(digits));
 
-module.exports = { cpuTimes, quantile, median, aggregate, fmt };
+module.exports = { cpuTimes, quantile, median, aggregate, fmt, now, cpuNow, sequential };

@@ -16,13 +16,12 @@
 const path = require('node:path');
 const readline = require('node:readline');
 const { performance } = require('node:perf_hooks');
+const { now, cpuNow, sequential } = require('../stats');
 
 const [runtime, configJson, mode] = process.argv.slice(2);
 const config = JSON.parse(configJson || '{}');
 const ROOT = path.resolve(__dirname, '..', '..');
 
-const now = () => performance.now() * 1e3; // µs
-const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; };
 
 const MODELS = {
   mlp: { dir: 'mlp', onnx: 'mlp.onnx', input: 'x', output: 'y', shape: [512] },
@@ -128,19 +127,6 @@ const RUNTIMES = { tfhub: tfhubRuntime, ort: ortRuntime, tfjs: tfjsRuntime };
 
 // ------------------------------------------------------------------------------------------ measurements
 
-async function sequential(id, once, seconds, warmup) {
-  const warmEnd = now() + warmup * 1e6;
-  while (now() < warmEnd) await once();
-  const lat = [];
-  const cpu0 = cpuNow();
-  const start = now();
-  const end = start + seconds * 1e6;
-  let t0 = start;
-  let t1;
-  do { await once(); t1 = now(); lat.push(t1 - t0); t0 = t1; } while (t1 < end);
-  return { id, n: lat.length, elapsed_s: (t1 - start) / 1e6, cpu_s: cpuNow() - cpu0, lat: lat.map((v) => Math.round(v * 100) / 100) };
-}
-
 // Event-loop lag: a 1 ms interval timer records how late each tick fires. A loop that never yields to timers (a
 // runtime whose calls block and settle in microtasks) yields no ticks, so the gap until stop() counts as one late
 // tick (monitorEventLoopDelay would report 0 there).
@@ -185,11 +171,11 @@ async function main() {
   const input = (model, batch) => (inputs[`${model}/${batch}`] ??= inputData(model, batch));
   const once = (model, batch) => { const d = input(model, batch); return () => rt.predict(model, batch, d); };
   const measurements = {
-    'mlp.b1': (s, w) => sequential('mlp.b1', once('mlp', 1), s, w),
-    'mlp.b64c1': (s, w) => sequential('mlp.b64c1', once('mlp', 64), s, w),
+    'mlp.b1': (s, w) => sequential('mlp.b1', once('mlp', 1), false, s, w),
+    'mlp.b64c1': (s, w) => sequential('mlp.b64c1', once('mlp', 64), false, s, w),
     'mlp.b64c8': (s, w) => concurrent('mlp.b64c8', once('mlp', 64), 8, s, w),
-    'cnn.b1': (s, w) => sequential('cnn.b1', once('cnn', 1), s, w),
-    'cnn.b32c1': (s, w) => sequential('cnn.b32c1', once('cnn', 32), s, w),
+    'cnn.b1': (s, w) => sequential('cnn.b1', once('cnn', 1), false, s, w),
+    'cnn.b32c1': (s, w) => sequential('cnn.b32c1', once('cnn', 32), false, s, w),
     'cnn.b32c8': (s, w) => concurrent('cnn.b32c8', once('cnn', 32), 8, s, w),
     lag: (s, w) => concurrent('lag', once('mlp', 64), 16, s, w, true),
   };
