@@ -9,7 +9,8 @@
 // from every response), errors (socket errors + timeouts + non-2xx), and server CPU per request (utime+stime of
 // the server process from /proc/<pid>/stat over the cell's slices).
 //
-// Servers: tfhub-node `serve` (REST, with and without --enable_batching) when the CLI has a `serve` command;
+// Servers: tfhub-node `serve` (REST and gRPC, with and without --enable_batching) when the CLI has a `serve`
+// command (gRPC cells are driven by bench/serve/grpc_load.js: PredictRequests with tensor_content);
 // tfhub-node as a library (hub.load + node:http, with and without {batching}); onnxruntime-node and
 // @tensorflow/tfjs-node behind node:http (installed for the benchmark only by bench/serve/peers.js).
 // Models (bench/serve/make_models.*): the MLP 512→1024→256 (relu), the same weights in the SavedModel and its
@@ -28,6 +29,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const autocannon = require('autocannon');
 const { makeModels } = require('./make_models');
 const { ensurePeers, PEERS_DIR } = require('./peers');
+const { grpcSlice, predictRequest } = require('./grpc_load');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'bench', 'out', 'serve');
@@ -73,11 +75,13 @@ function serverDefs(models, info, peers) {
   const base = path.dirname(models.savedModel);
   const batchingFile = path.join(OUT, 'batching_parameters.txt');
   fs.writeFileSync(batchingFile, BATCHING_TEXT);
-  for (const batching of [false, true]) {
-    defs.push({
-      name: `tfhub-node serve REST${batching ? ' +batching' : ''}`, skip: noServe, port: true,
-      args: (port) => [CLI, 'serve', `--rest_api_port=${port}`, `--port=0`, '--model_name=m', `--model_base_path=${base}`, ...(batching ? ['--enable_batching', `--batching_parameters_file=${batchingFile}`] : [])],
-    });
+  for (const grpcLoad of [false, true]) {
+    for (const batching of [false, true]) {
+      defs.push({
+        name: `tfhub-node serve ${grpcLoad ? 'gRPC' : 'REST'}${batching ? ' +batching' : ''}`, skip: noServe, port: true, grpc: grpcLoad,
+        args: (port, grpcPort) => [CLI, 'serve', `--rest_api_port=${port}`, `--port=${grpcPort ?? 0}`, '--model_name=m', `--model_base_path=${base}`, ...(batching ? ['--enable_batching', `--batching_parameters_file=${batchingFile}`] : [])],
+      });
+    }
   }
   defs.push({ name: 'tfhub-node library (hub.load + node:http)', args: () => [lib, '--model', models.savedModel, ...common] });
   defs.push({ name: 'tfhub-node library +batching', args: () => [lib, '--model', models.savedModel, '--batching', JSON.stringify(BATCHING), ...common] });
@@ -88,7 +92,8 @@ function serverDefs(models, info, peers) {
 
 async function start(def) {
   const port = def.port ? await freePort() : 0;
-  const child = spawn(process.execPath, def.args(port), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+  const grpcPort = def.grpc ? await freePort() : undefined;
+  const child = spawn(process.execPath, def.args(port, grpcPort), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
   let stderr = '';
   child.stderr.on('data', (c) => { stderr = (stderr + c).slice(-4000); });
   const listening = await new Promise((resolve) => {
@@ -113,7 +118,7 @@ async function start(def) {
     child.kill('SIGKILL');
     throw new Error(`${def.name} did not start: ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
   }
-  return { child, url: `http://127.0.0.1:${listening}/v1/models/m:predict` };
+  return { child, url: `http://127.0.0.1:${listening}/v1/models/m:predict`, grpcAddress: grpcPort ? `127.0.0.1:${grpcPort}` : null };
 }
 
 function cpuTicks(pid) {
@@ -126,6 +131,11 @@ async function post(url, body) {
   const r = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   if (!r.ok) throw new Error(`HTTP ${r.status}: ${await r.text()}`);
   return (await r.json()).predictions;
+}
+
+/** One slice of load on server `s`: autocannon over REST, or the gRPC generator for a gRPC cell. */
+function sliceOf(s, body, grpcRequest, connections, seconds) {
+  return s.grpcAddress ? grpcSlice(s.grpcAddress, grpcRequest, connections, seconds) : slice(s.url, body, connections, seconds);
 }
 
 async function slice(url, body, connections, seconds) {
@@ -154,6 +164,7 @@ async function benchModel(name, models, info, peers, rows) {
       }
     }
     const body = JSON.stringify({ instances: [row(info.input_shape)] });
+    const grpcRequest = running.some((s) => s.grpcAddress) ? predictRequest(info.input, info.input_shape, row(info.input_shape).flat(Infinity)) : null;
     // Same model everywhere: every server's answer agrees with the first one's.
     let ref = null;
     for (const s of running) {
@@ -161,7 +172,7 @@ async function benchModel(name, models, info, peers, rows) {
       if (!ref) ref = p;
       s.maxDiff = Math.max(...p.map((v, i) => Math.abs(v - ref[i])));
       if (!(s.maxDiff <= 1e-4)) throw new Error(`${s.def.name} answers differ from ${running[0].def.name} by ${s.maxDiff}`);
-      await slice(s.url, body, 8, WARMUP_S);
+      await sliceOf(s, body, grpcRequest, 8, WARMUP_S);
     }
     for (const connections of CONNECTIONS) {
       const cells = running.map((s) => ({ s, latencies: [], ok: 0, errors: 0, seconds: 0, ticks: 0, rps: [] }));
@@ -169,7 +180,7 @@ async function benchModel(name, models, info, peers, rows) {
         for (let j = 0; j < cells.length; j++) {
           const c = cells[(j + k) % cells.length];
           const t0 = cpuTicks(c.s.child.pid);
-          const r = await slice(c.s.url, body, connections, DURATION / SLICES);
+          const r = await sliceOf(c.s, body, grpcRequest, connections, DURATION / SLICES);
           c.ticks += cpuTicks(c.s.child.pid) - t0;
           for (const v of r.latencies) c.latencies.push(v);
           c.ok += r.ok;

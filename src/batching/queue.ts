@@ -53,7 +53,11 @@ export function mergeKeyOf(inputs: Record<string, Tensor>, padVariableLength: bo
   return { key: parts.join('|'), rows };
 }
 
-function abortError(signal: AbortSignal): TFError {
+/**
+ * The error of a call whose signal was aborted: the reason itself when it is a TF error, DEADLINE_EXCEEDED for
+ * a `TimeoutError` (`AbortSignal.timeout(ms)`), else CANCELLED.
+ */
+export function abortError(signal: AbortSignal): TFError {
   const reason: unknown = signal.reason;
   if (reason instanceof TFError) return reason;
   if (reason instanceof Error && reason.name === 'TimeoutError') return new DeadlineExceededError('Deadline exceeded while waiting in the batch queue');

@@ -11,8 +11,9 @@
  */
 import type * as http from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
-import { CancelledError, InvalidArgumentError, NotFoundError, UnavailableError } from '../errors';
+import { InvalidArgumentError, NotFoundError, UnavailableError } from '../errors';
 import { BatchingParameters, ResolvedBatchingParameters, parseBatchingParameters } from '../batching';
+import { abortError } from '../batching/queue';
 import { tensorflow } from '../proto';
 import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
@@ -66,7 +67,11 @@ export interface RegressResult {
 export interface PredictOptions extends Omit<Partial<ModelSpecQuery>, 'name'> {
   /** Only these outputs, in this order (TF Serving's `output_filter`). */
   outputFilter?: string[];
-  /** Aborting it before the run starts rejects with CANCELLED. */
+  /**
+   * Aborting it before the run starts (while waiting in the batch queue included) rejects with the abort reason
+   * when it is a TF error (e.g. DeadlineExceededError), DEADLINE_EXCEEDED for `AbortSignal.timeout`, else
+   * CANCELLED; the dropped request does not run.
+   */
   signal?: AbortSignal;
 }
 
@@ -238,7 +243,7 @@ export class ModelServer {
   /** @internal Runs `fn` on the version a query asks for, counted as in flight. */
   async withServable<T>(query: ModelSpecQuery, signal: AbortSignal | undefined, fn: (s: Servable, spec: ResolvedModelSpec) => Promise<T>): Promise<T> {
     if (this.state !== 'started') throw new UnavailableError(this.state === 'new' ? 'Server is not started' : 'Server is shutting down');
-    if (signal?.aborted) throw new CancelledError('Request was cancelled');
+    if (signal?.aborted) throw abortError(signal);
     const version = versionOf(query.version);
     let lease: Lease | null = null;
     let code = 'OK';
@@ -265,14 +270,14 @@ export class ModelServer {
   async predict(query: ModelSpecQuery | string, inputs: Record<string, Tensor | unknown>, opts: PredictOptions = {}): Promise<{ modelSpec: ResolvedModelSpec; outputs: Record<string, Tensor> }> {
     const q = toQuery(query, opts);
     if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs)) throw new InvalidArgumentError('inputs must be a record of input name to value');
-    return this.withServable(q, opts.signal, async (s, modelSpec) => ({ modelSpec, outputs: await s.predict(modelSpec.signatureName, inputs, opts.outputFilter) }));
+    return this.withServable(q, opts.signal, async (s, modelSpec) => ({ modelSpec, outputs: await s.predict(modelSpec.signatureName, inputs, opts.outputFilter, opts.signal) }));
   }
 
   /** Runs a classify signature on serialized `tf.Example`s. */
   async classify(query: ModelSpecQuery, serializedExamples: Uint8Array[], opts?: { signal?: AbortSignal }): Promise<ClassifyResult> {
     return this.withServable(toQuery(query), opts?.signal, async (s, modelSpec) => {
       this.metrics.recordExamples(modelSpec.name, serializedExamples.length);
-      return { modelSpec, classifications: await s.classify(modelSpec.signatureName, serializedExamples) };
+      return { modelSpec, classifications: await s.classify(modelSpec.signatureName, serializedExamples, opts?.signal) };
     });
   }
 
@@ -280,7 +285,7 @@ export class ModelServer {
   async regress(query: ModelSpecQuery, serializedExamples: Uint8Array[], opts?: { signal?: AbortSignal }): Promise<RegressResult> {
     return this.withServable(toQuery(query), opts?.signal, async (s, modelSpec) => {
       this.metrics.recordExamples(modelSpec.name, serializedExamples.length);
-      return { modelSpec, values: await s.regress(modelSpec.signatureName, serializedExamples) };
+      return { modelSpec, values: await s.regress(modelSpec.signatureName, serializedExamples, opts?.signal) };
     });
   }
 

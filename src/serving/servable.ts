@@ -5,6 +5,7 @@
  */
 import { FailedPreconditionError, InvalidArgumentError, UnimplementedError } from '../errors';
 import { ResolvedBatchingParameters } from '../batching';
+import { abortError } from '../batching/queue';
 import { withBatching } from '../hub/batching';
 import { LoadedModel, load } from '../hub/tf2';
 import { INIT_OP_SIGNATURE, chooseMetaGraph, isTf1HubModule, readSavedModel } from '../hub/saved_model';
@@ -34,6 +35,9 @@ export interface LoadSpec {
   /** Where batching reports queue depth and batch sizes (none: not observed). */
   metrics?: ServingMetrics;
 }
+
+/** A signature function of the loaded model; batched ones take `{signal}` (hub/batching.ts). */
+type SignatureRun = (inputs: unknown, options?: { signal?: AbortSignal }) => Promise<Record<string, unknown>>;
 
 function setOf(keys: Iterable<string>): string {
   return [...keys].sort().join(',');
@@ -71,11 +75,19 @@ export class Servable {
     this.model.close();
   }
 
-  private signature(name: string): { def: tensorflow.ISignatureDef; run: (inputs: unknown) => Promise<Record<string, unknown>> } {
+  private signature(name: string): { def: tensorflow.ISignatureDef; run: (inputs: unknown, signal?: AbortSignal) => Promise<Record<string, unknown>> } {
     const def = this.signatureDefs[name];
-    const fn = this.model.signatures[name];
+    const fn = this.model.signatures[name] as SignatureRun | undefined;
     if (!def || !fn) throw new FailedPreconditionError(`Serving signature key "${name}" not found.`);
-    return { def, run: fn };
+    // A batched signature takes the signal into its queue (an abort drops the waiting call); any signature is
+    // not started once the signal is aborted.
+    return {
+      def,
+      run: (inputs, signal) => {
+        if (signal?.aborted) return Promise.reject(abortError(signal));
+        return signal ? fn(inputs, { signal }) : fn(inputs);
+      },
+    };
   }
 
   /** Input keys of a signature (for the REST JSON decoder), or a FailedPrecondition naming it. */
@@ -83,8 +95,11 @@ export class Servable {
     return { ...(this.signature(name).def.inputs ?? {}) };
   }
 
-  /** Runs a signature on named inputs; `outputFilter` limits (and orders) the outputs. */
-  async predict(signatureName: string, inputs: Record<string, unknown>, outputFilter: string[] = []): Promise<Record<string, Tensor>> {
+  /**
+   * Runs a signature on named inputs; `outputFilter` limits (and orders) the outputs. Aborting `signal` before
+   * the run starts (waiting in the batch queue included) rejects with the abort's TF error and nothing runs.
+   */
+  async predict(signatureName: string, inputs: Record<string, unknown>, outputFilter: string[] = [], signal?: AbortSignal): Promise<Record<string, Tensor>> {
     const { def, run } = this.signature(signatureName);
     const declared = Object.keys(def.inputs ?? {});
     const given = Object.keys(inputs);
@@ -102,7 +117,7 @@ export class Servable {
     }
     let result: Record<string, unknown>;
     try {
-      result = await run(inputs);
+      result = await run(inputs, signal);
     } catch (e) {
       throw toTfError(e);
     }
@@ -115,7 +130,7 @@ export class Servable {
     return out;
   }
 
-  private async runOnExamples(signatureName: string, method: string, kind: string, examples: Uint8Array[]): Promise<{ def: tensorflow.ISignatureDef; out: Record<string, unknown> }> {
+  private async runOnExamples(signatureName: string, method: string, kind: string, examples: Uint8Array[], signal: AbortSignal | undefined): Promise<{ def: tensorflow.ISignatureDef; out: Record<string, unknown> }> {
     const { def, run } = this.signature(signatureName);
     if (def.methodName !== method) {
       throw new InvalidArgumentError(`Expected ${kind} signature method_name to be ${method}. Was: ${def.methodName ?? ''}`);
@@ -125,15 +140,15 @@ export class Servable {
     if (examples.length === 0) throw new InvalidArgumentError('Input is empty.');
     try {
       const input = new Tensor('string', [examples.length], examples);
-      return { def, out: await run({ [inputKeys[0]]: input }) };
+      return { def, out: await run({ [inputKeys[0]]: input }, signal) };
     } catch (e) {
       throw toTfError(e);
     }
   }
 
   /** Classify: one (label, score) list per serialized tf.Example (TF Serving's classifier checks). */
-  async classify(signatureName: string, examples: Uint8Array[]): Promise<Array<Array<{ label: string; score: number }>>> {
-    const { out } = await this.runOnExamples(signatureName, CLASSIFY_METHOD, 'classification', examples);
+  async classify(signatureName: string, examples: Uint8Array[], signal?: AbortSignal): Promise<Array<Array<{ label: string; score: number }>>> {
+    const { out } = await this.runOnExamples(signatureName, CLASSIFY_METHOD, 'classification', examples, signal);
     const classes = out.classes as Tensor | undefined;
     const scores = out.scores as Tensor | undefined;
     if (!classes && !scores) throw new InvalidArgumentError('Expected classification signature outputs to contain classes or scores.');
@@ -160,8 +175,8 @@ export class Servable {
   }
 
   /** Regress: one value per serialized tf.Example (TF Serving's regressor checks). */
-  async regress(signatureName: string, examples: Uint8Array[]): Promise<number[]> {
-    const { out } = await this.runOnExamples(signatureName, REGRESS_METHOD, 'regression', examples);
+  async regress(signatureName: string, examples: Uint8Array[], signal?: AbortSignal): Promise<number[]> {
+    const { out } = await this.runOnExamples(signatureName, REGRESS_METHOD, 'regression', examples, signal);
     const outputs = out.outputs as Tensor | undefined;
     if (!(outputs instanceof Tensor)) throw new InvalidArgumentError('No regression outputs found in SignatureDef');
     if (outputs.dtype !== 'float32') throw new InvalidArgumentError(`Expected output Tensor of DT_FLOAT. Got: ${outputs.dtype}`);

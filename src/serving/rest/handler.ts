@@ -5,7 +5,7 @@
  * bodies that do not arrive in time are 408, and nothing a client sends can take the server down.
  */
 import type * as http from 'node:http';
-import { DeadlineExceededError, InvalidArgumentError, TFError } from '../../errors';
+import { CancelledError, DeadlineExceededError, InvalidArgumentError, TFError } from '../../errors';
 import { httpStatusOf, toTfError } from '../errors';
 import type { ModelServer, ModelSpecQuery } from '../model_server';
 import { JsonDecimal, JsonValue, parseJson } from './json';
@@ -145,7 +145,7 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
             throw new InvalidArgumentError(`Serving signature name: "${resolved.signatureName}" not found in signature def`);
           }
           const { format, inputs } = predictInputsFromJson(doc, infos, signatureName ?? '');
-          const outputs = await s.predict(resolved.signatureName, inputs);
+          const outputs = await s.predict(resolved.signatureName, inputs, [], signal);
           return predictResponseJson(outputs, format);
         });
       }
@@ -203,13 +203,16 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
     };
     const timer = timeoutMs > 0
       ? setTimeout(() => {
-        controller.abort();
+        // TF Serving maps DEADLINE_EXCEEDED to 504 (ToHTTPStatusCode); a body still uploading is 408.
+        const deadline = new DeadlineExceededError('Deadline Exceeded');
+        controller.abort(deadline);
         if (!req.complete) replyError(new HttpError(408, `Request body not received within ${timeoutMs} ms`));
-        else replyError(new DeadlineExceededError('Deadline Exceeded'));
+        else replyError(deadline);
       }, timeoutMs)
       : undefined;
+    // A client that went away: its request leaves the batch queue without running.
     res.on('close', () => {
-      if (!res.writableFinished) controller.abort();
+      if (!res.writableFinished) controller.abort(new CancelledError('The client closed the connection'));
     });
     route(req, controller.signal, info).then((body) => {
       if (!finished) observe('OK');

@@ -114,28 +114,48 @@ export function makeTensor(dtype: DType, shape: number[], values: unknown[]): Te
   return new Tensor(dtype, shape, values as never);
 }
 
-/** `printf("%.{precision}g")`. */
-function formatG(x: number, precision: number): string {
-  if (x === 0) return Object.is(x, -0) ? '-0' : '0';
-  const [mant, expText] = x.toExponential(precision - 1).split('e');
-  const exp = Number(expText);
-  if (exp < -4 || exp >= precision) {
-    const m = mant.includes('.') ? mant.replace(/0+$/, '').replace(/\.$/, '') : mant;
-    return `${m}e${exp < 0 ? '-' : '+'}${String(Math.abs(exp)).padStart(2, '0')}`;
+/**
+ * `printf("%.{precision}g")` of the digits of `exp` (`x.toExponential(precision - 1)`): one number formatting
+ * per value and no regular expressions (this runs once per output element of every response).
+ */
+function formatG(exp: string, precision: number): string {
+  const e = exp.indexOf('e');
+  const neg = exp.charCodeAt(0) === 45;
+  const power = Number(exp.slice(e + 1));
+  // The significant digits without sign and point, trailing zeros dropped (%g drops them).
+  let digits = exp.length > 2 && exp.charCodeAt(neg ? 2 : 1) === 46 ? exp.slice(neg ? 1 : 0, neg ? 2 : 1) + exp.slice(neg ? 3 : 2, e) : exp.slice(neg ? 1 : 0, e);
+  let end = digits.length;
+  while (end > 1 && digits.charCodeAt(end - 1) === 48) end--;
+  digits = digits.slice(0, end);
+  const sign = neg ? '-' : '';
+  if (power < -4 || power >= precision) {
+    const abs = power < 0 ? -power : power;
+    return `${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ''}e${power < 0 ? '-' : '+'}${abs < 10 ? '0' : ''}${abs}`;
   }
-  const fixed = x.toFixed(Math.max(0, precision - 1 - exp));
-  return fixed.includes('.') ? fixed.replace(/0+$/, '').replace(/\.$/, '') : fixed;
+  if (power < 0) return `${sign}0.${'0'.repeat(-power - 1)}${digits}`;
+  if (digits.length <= power + 1) return sign + digits + '0'.repeat(power + 1 - digits.length);
+  return `${sign}${digits.slice(0, power + 1)}.${digits.slice(power + 1)}`;
 }
 
 /** A float as TF Serving writes it: 6 significant digits when that round-trips, else 9 (float) / 17 (double); `.0` on whole numbers. */
 export function formatDecimal(x: number, single: boolean): string {
-  if (Number.isNaN(x)) return 'NaN';
-  if (!Number.isFinite(x)) return x > 0 ? 'Infinity' : '-Infinity';
-  let s = formatG(x, 6);
-  const back = single ? Math.fround(Number(s)) : Number(s);
-  if (back !== x) s = formatG(x, single ? 9 : 17);
-  if (!s.includes('.') && !s.includes('e')) s += '.0';
-  return s;
+  if (x !== x) return 'NaN'; // eslint-disable-line no-self-compare
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  let precision = 6;
+  let exp = x.toExponential(5);
+  const back = Number(exp);
+  if ((single ? Math.fround(back) : back) !== x) {
+    precision = single ? 9 : 17;
+    exp = x.toExponential(precision - 1);
+  }
+  const s = formatG(exp, precision);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46 || c === 101) return s;
+  }
+  return `${s}.0`;
 }
 
 /** Writes the elements of a tensor as JSON text, one writer per element kind. */
