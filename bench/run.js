@@ -163,34 +163,7 @@ function startChild(impl) {
   };
 }
 
-/** Machine-wide CPU seconds: busy (everything but idle and iowait; steal counts as busy) and total. */
-function cpuTimes() {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = f;
-  const hz = 100; // USER_HZ
-  return { busy: (user + nice + system + irq + softirq + (steal || 0)) / hz, wall: Date.now() / 1000 };
-}
-
-const quantile = (sorted, p) => sorted[Math.round(p * (sorted.length - 1))];
-const median = (xs) => quantile(Float64Array.from(xs).sort(), 0.5);
-
-function aggregate(slices) {
-  const n = slices.reduce((a, s) => a + s.n, 0);
-  const elapsed = slices.reduce((a, s) => a + s.elapsed_s, 0);
-  const cpu = slices.reduce((a, s) => a + s.cpu_s, 0);
-  const row = { n, slices: slices.length, runs_per_s: n / elapsed, cpu_us_per_run: (cpu / n) * 1e6 };
-  const perSlice = slices.map((s) => s.n / s.elapsed_s);
-  row.slice_runs_per_s = { min: Math.min(...perSlice), median: median(perSlice), max: Math.max(...perSlice) };
-  if (slices[0].lat) {
-    const all = Float64Array.from(slices.flatMap((s) => s.lat)).sort();
-    Object.assign(row, { median_us: quantile(all, 0.5), p10_us: quantile(all, 0.1), p90_us: quantile(all, 0.9), mean_us: all.reduce((a, b) => a + b, 0) / all.length });
-    const sliceMedians = slices.map((s) => median(s.lat));
-    row.slice_median_us = { min: Math.min(...sliceMedians), median: median(sliceMedians), max: Math.max(...sliceMedians) };
-  }
-  return row;
-}
-
-const fmt = (v, digits = 1) => (v === undefined || v === null || Number.isNaN(v) ? '—' : Number(v).toFixed(digits));
+const { cpuTimes, median, aggregate, fmt } = require('./stats');
 
 function mainTable(rows) {
   const get = (impl, id, key) => rows[impl]?.[id]?.[key];

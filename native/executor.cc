@@ -21,21 +21,48 @@ namespace tfhub {
 // Defaults until init() configures the executor: 16 run threads; an idle worker polls 100 us for the next job
 // before it sleeps. A caller awaiting runs one after another submits the next run a few microseconds after the
 // last completes; catching it while polling saves a futex wake-up (tens of microseconds on virtual machines).
-Executor::Executor(Napi::Env env) : max_threads_(16), spin_(std::chrono::microseconds(100)) {
-  tsfn_ = Tsfn::New(env, "tfhub-node.complete", 0, 1, this);
-  tsfn_.Unref(env);  // only pending jobs keep the process alive
+Executor::Executor(Napi::Env env)
+    : env_(env), async_(new uv_async_t), context_(env, "tfhub-node.complete"), max_threads_(16),
+      spin_(std::chrono::microseconds(100)) {
+  uv_loop_t* loop = nullptr;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
+  uv_async_init(loop, async_, &Executor::OnAsync);
+  async_->data = this;
+  uv_unref(reinterpret_cast<uv_handle_t*>(async_));  // only pending jobs keep the process alive
 }
 
 Executor::~Executor() { Shutdown(); }
 
-void Executor::Configure(size_t threads, std::chrono::microseconds spin) {
+void Executor::Configure(size_t threads, std::chrono::microseconds spin, std::chrono::microseconds wait) {
   std::lock_guard<std::mutex> lock(mutex_);
   max_threads_ = threads == 0 ? 1 : threads;
   spin_ = spin;
+  wait_ = wait;
 }
 
-void Executor::Submit(Napi::Env env, Job* job) {
-  if (pending_++ == 0) tsfn_.Ref(env);
+bool Executor::SettleIfDone(Napi::Env env, Job* job) {
+  if (wait_.count() == 0 || pending_ != 1) return false;
+  auto deadline = std::chrono::steady_clock::now() + wait_;
+  for (int i = 0; !job->finished.load(std::memory_order_acquire); ++i) {
+    TFHUB_CPU_RELAX();
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() >= deadline) return false;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done_.erase(std::find(done_.begin(), done_.end(), job));
+  }
+  try {
+    job->Complete(env);
+  } catch (const Napi::Error& e) {
+    (void)e;
+  }
+  delete job;
+  if (--pending_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(async_));
+  return true;
+}
+
+void Executor::Submit(Napi::Env, Job* job) {
+  if (pending_++ == 0) uv_ref(reinterpret_cast<uv_handle_t*>(async_));
   std::unique_lock<std::mutex> lock(mutex_);
   queue_.push_back(job);
   queued_.store(queue_.size(), std::memory_order_release);
@@ -84,27 +111,51 @@ void Executor::WorkerLoop() {
       running_.push_back(job);
     }
     job->Execute();
+    bool first;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       running_.erase(std::find(running_.begin(), running_.end(), job));
+      // After Shutdown() the job cannot be settled; leaking it is the only safe choice because its destructor
+      // would touch JS references of a dead environment.
+      if (stopping_) continue;
+      first = done_.empty();
+      done_.push_back(job);
+      job->finished.store(true, std::memory_order_release);
     }
-    if (tsfn_.BlockingCall(job) != napi_ok) {
-      // The environment is shutting down: the job cannot be settled; leaking it is the only safe choice
-      // because its destructor would touch JS references of a dead environment.
-    }
+    if (first) uv_async_send(async_);  // coalesces; a non-empty list was already signalled
   }
 }
 
-void Executor::CallJs(Napi::Env env, Napi::Function, Executor* self, Job* job) {
-  if (env == nullptr || job == nullptr) return;  // TSFN finalizing
-  try {
-    job->Complete(env);
-  } catch (const Napi::Error& e) {
-    // Complete() settles its own promise; anything escaping is a bug we must not turn into a crash.
-    (void)e;
+void Executor::OnAsync(uv_async_t* handle) {
+  if (handle->data != nullptr) static_cast<Executor*>(handle->data)->Drain();
+}
+
+// JS thread: settles the jobs that finished before this callback started, in one callback scope (promise
+// reactions run when it closes), then returns to the event loop. Jobs finishing meanwhile signal again and are
+// settled on the next turn, after timers and I/O had theirs.
+void Executor::Drain() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    settling_.swap(done_);
   }
-  delete job;
-  if (--self->pending_ == 0) self->tsfn_.Unref(env);
+  if (settling_.empty()) return;
+  Napi::Env env(env_);
+  Napi::HandleScope handles(env);
+  {
+    Napi::CallbackScope scope(env, context_);
+    for (Job* job : settling_) {
+      try {
+        job->Complete(env);
+      } catch (const Napi::Error& e) {
+        // Complete() settles its own promise; anything escaping is a bug we must not turn into a crash.
+        (void)e;
+      }
+      delete job;
+    }
+  }
+  pending_ -= settling_.size();
+  settling_.clear();
+  if (pending_ == 0) uv_unref(reinterpret_cast<uv_handle_t*>(async_));
 }
 
 void Executor::Shutdown() {
@@ -119,7 +170,9 @@ void Executor::Shutdown() {
     if (t.joinable()) t.join();
   }
   threads_.clear();
-  tsfn_.Abort();
+  // No worker is left to signal: detach the handle from this object and let the loop free it.
+  async_->data = nullptr;
+  uv_close(reinterpret_cast<uv_handle_t*>(async_), [](uv_handle_t* h) { delete reinterpret_cast<uv_async_t*>(h); });
 }
 
 bool Executor::stopping() {

@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,9 @@ namespace tfhub {
 namespace {
 
 // Everything one TF_SessionRun needs, read from JS on the JS thread.
-//   run(inputOps, inputIndices, inputTensors, outputOps, outputIndices, targetOps, runOptions | null)
+//   run(inputOps, inputIndices, inputTensors, outputOps, outputIndices, targetOps, runOptions | null,
+//       wantMetadata?: boolean)
+// With wantMetadata the result array carries the serialized RunMetadata as its `metadata` property.
 struct RunSpec {
   std::vector<TF_Output> inputs;
   std::vector<TF_Tensor*> input_values;
@@ -23,6 +26,7 @@ struct RunSpec {
   std::vector<TF_Operation*> targets;
   std::string run_options;
   bool has_run_options = false;
+  bool want_metadata = false;
 
   void Read(const Napi::CallbackInfo& info, const GraphState* graph) {
     Napi::Env env = info.Env();
@@ -67,6 +71,7 @@ struct RunSpec {
       run_options.assign(reinterpret_cast<const char*>(bytes.first), bytes.second);
       has_run_options = true;
     }
+    want_metadata = info.Length() > 7 && info[7].IsBoolean() && info[7].As<Napi::Boolean>().Value();
   }
 };
 
@@ -74,19 +79,22 @@ struct RunSpec {
 struct RunResult {
   std::vector<TF_Tensor*> values;
   StatusRecord status;
+  TF_Buffer* metadata = nullptr;
 
   void Execute(TF_Session* session, const RunSpec& spec) {
     values.assign(spec.outputs.size(), nullptr);
+    if (spec.want_metadata) metadata = tf.TF_NewBuffer();
     TF_Buffer options{spec.run_options.data(), spec.run_options.size(), nullptr};
     Status s;
     tf.TF_SessionRun(session, spec.has_run_options ? &options : nullptr, spec.inputs.data(), spec.input_values.data(),
                      static_cast<int>(spec.inputs.size()), spec.outputs.data(), values.data(),
                      static_cast<int>(spec.outputs.size()), spec.targets.data(), static_cast<int>(spec.targets.size()),
-                     nullptr, s);
+                     metadata, s);
     status.Capture(s);
   }
 
   ~RunResult() {
+    if (metadata != nullptr) tf.TF_DeleteBuffer(metadata);
     for (TF_Tensor* t : values) {
       if (t != nullptr) tf.TF_DeleteTensor(t);
     }
@@ -104,6 +112,11 @@ struct RunResult {
       TF_Tensor* t = values[i];
       values[i] = nullptr;
       out.Set(static_cast<uint32_t>(i), Tensor::Wrap(env, t));
+    }
+    if (metadata != nullptr) {
+      Napi::Uint8Array bytes = Napi::Uint8Array::New(env, metadata->length);
+      if (metadata->length > 0) memcpy(bytes.Data(), metadata->data, metadata->length);
+      out.Set("metadata", bytes);
     }
     return out;
   }
@@ -158,7 +171,8 @@ Napi::Function Session::Init(Napi::Env env) {
                       InstanceMethod<&Session::IsClosed>("isClosed")});
 }
 
-// new Session(graph, configProto: Uint8Array | null, target: string | null)
+// new Session(graph, configProto: Uint8Array | null, target: string | null, jit?: boolean)
+// jit: TF_EnableXLACompilation (global_jit_level ON_1, and the process-wide flags that let XLA cluster CPU ops).
 Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(info) {
   Napi::Env env = info.Env();
   RequireTensorFlow(env);
@@ -170,6 +184,9 @@ Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(inf
   if (info.Length() > 1 && info[1].IsTypedArray()) {
     auto bytes = BytesArg(info[1], "config");
     tf.TF_SetConfig(opts, bytes.first, bytes.second, s);
+  }
+  if (s.ok() && info.Length() > 3 && info[3].IsBoolean() && info[3].As<Napi::Boolean>().Value()) {
+    tf.TF_EnableXLACompilation(opts, 1);
   }
   if (s.ok() && info.Length() > 2 && info[2].IsString()) {
     std::string target = info[2].As<Napi::String>().Utf8Value();
@@ -209,7 +226,9 @@ Napi::Value Session::Run(const Napi::CallbackInfo& info) {
   spec.Read(info, graph_.get());
   auto* job = new RunJob(env, this, info.This().As<Napi::Object>(), std::move(spec), info[2].As<Napi::Array>());
   Napi::Promise promise = job->Promise();
-  GetAddon(env).executor->Submit(env, job);
+  Executor& executor = *GetAddon(env).executor;
+  executor.Submit(env, job);
+  executor.SettleIfDone(env, job);
   return promise;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "tensorflow/c/c_api.h"
+#include "tensorflow/c/c_api_experimental.h"
 
 #define TFHUB_TF_FUNCTIONS(X)                                                                            \
   X(TF_Version) X(TF_NewBuffer) X(TF_NewStatus) X(TF_DeleteStatus) X(TF_GetCode) X(TF_Message) X(TF_NewBufferFromString) \
@@ -43,7 +44,7 @@
   X(TF_AddGradientsWithPrefix) X(TF_FunctionImportFunctionDef) X(TF_GraphCopyFunction) X(TF_DeleteFunction) \
   X(TF_GraphNumFunctions) X(TF_GraphGetFunctions) X(TF_FunctionToFunctionDef)                            \
   /* sessions */                                                                                         \
-  X(TF_NewSessionOptions) X(TF_DeleteSessionOptions) X(TF_SetTarget) X(TF_SetConfig) X(TF_NewSession)    \
+  X(TF_NewSessionOptions) X(TF_DeleteSessionOptions) X(TF_SetTarget) X(TF_SetConfig) X(TF_EnableXLACompilation) X(TF_NewSession)    \
   X(TF_CloseSession) X(TF_DeleteSession) X(TF_SessionRun) X(TF_SessionListDevices) X(TF_DeleteDeviceList) \
   X(TF_DeviceListCount) X(TF_DeviceListName) X(TF_DeviceListType) X(TF_DeviceListMemoryBytes)            \
   /* op registry and libraries */                                                                        \

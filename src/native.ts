@@ -81,9 +81,9 @@ export interface NativeSession {
   readonly __tf: 'TF_Session';
   run(inputOps: NativeOperation[], inputIndices: Int32Array, inputs: NativeTensor[], outputOps: NativeOperation[],
     // TF_SessionRun on a run thread
-    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null): Promise<Array<NativeTensor | null>>;
+    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null, wantMetadata?: boolean): Promise<Array<NativeTensor | null> & { metadata?: Uint8Array }>;
   runSync(inputOps: NativeOperation[], inputIndices: Int32Array, inputs: NativeTensor[], outputOps: NativeOperation[],
-    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null): Array<NativeTensor | null>;
+    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null, wantMetadata?: boolean): Array<NativeTensor | null> & { metadata?: Uint8Array };
   listDevices(): Array<{ name: string; type: string; memoryBytes: number }>; // TF_SessionListDevices
   close(): void;                                                // TF_CloseSession + TF_DeleteSession (after in-flight runs)
   isClosed(): boolean;
@@ -102,7 +102,7 @@ export interface NativeServer {
 export interface NativeBinding {
   Tensor: NativeTensorClass;
   Graph: new () => NativeGraph;                                 // TF_NewGraph
-  Session: new (graph: NativeGraph, config: Uint8Array | null, target: string | null) => NativeSession; // TF_NewSession
+  Session: new (graph: NativeGraph, config: Uint8Array | null, target: string | null, jit?: boolean) => NativeSession; // TF_NewSession (+ TF_EnableXLACompilation)
   Server: new (serverDef: Uint8Array) => NativeServer;         // TF_NewServer
   probePort(port: number): string;                              // '' when 0.0.0.0:port can be bound
   init(options: NativeInitOptions): void;                       // once, before anything else
@@ -123,6 +123,8 @@ export interface NativeInitOptions {
   runThreads: number;
   /** How long an idle run thread polls for the next run before sleeping, in µs, 0..100000 (0 = never). */
   spinMicros: number;
+  /** How long the JS thread waits for a lone run it just submitted, in µs, 0..100000 (0 = never). */
+  waitMicros?: number;
 }
 
 /**
@@ -138,6 +140,8 @@ export interface AddonEnvironment {
   runThreads: number | undefined;
   /** `TFHUB_NODE_SPIN_US` (0..100000); default 100. */
   spinMicros: number;
+  /** `TFHUB_NODE_WAIT_US` (0..100000); default 0. */
+  waitMicros: number;
   /** `TF_CPP_MIN_LOG_LEVEL`: TensorFlow's log level; tfhub-node sets it to `'2'` when unset. */
   tfLogLevel: string | undefined;
   /** The variables `scripts/libtensorflow.js` consults to find the library (`LIBTENSORFLOW_DIR`, cache dirs). */
@@ -148,6 +152,7 @@ export interface AddonEnvironment {
 const RUN_THREADS_RANGE: [number, number] = [1, 1024];
 const SPIN_MICROS_RANGE: [number, number] = [0, 100000];
 const DEFAULT_SPIN_MICROS = 100;
+const DEFAULT_WAIT_MICROS = 0;
 
 function integerVariable(env: NodeJS.ProcessEnv, name: string, [min, max]: [number, number]): number | undefined {
   const raw = env[name];
@@ -166,6 +171,7 @@ export function readAddonEnvironment(env: NodeJS.ProcessEnv = process.env): Addo
     libtensorflow: env.TFHUB_NODE_LIBTENSORFLOW || undefined,
     runThreads: integerVariable(env, 'TFHUB_NODE_RUN_THREADS', RUN_THREADS_RANGE),
     spinMicros: integerVariable(env, 'TFHUB_NODE_SPIN_US', SPIN_MICROS_RANGE) ?? DEFAULT_SPIN_MICROS,
+    waitMicros: integerVariable(env, 'TFHUB_NODE_WAIT_US', SPIN_MICROS_RANGE) ?? DEFAULT_WAIT_MICROS,
     tfLogLevel: env.TF_CPP_MIN_LOG_LEVEL,
     search: {
       TFHUB_NODE_LIBTENSORFLOW: env.TFHUB_NODE_LIBTENSORFLOW,
@@ -224,6 +230,7 @@ export function binding(): NativeBinding {
       libraryError: TfhubError,
       runThreads: env.runThreads ?? addon.defaultRunThreads(),
       spinMicros: env.spinMicros,
+      waitMicros: env.waitMicros,
     });
     // The 'exit' event comes before exit()'s static destructors: cancel and join in-flight runs there.
     process.once('exit', () => addon.shutdown());

@@ -1,16 +1,82 @@
 /** The process-wide op registry: OpDefs of every registered op, and custom op libraries. */
 import { TfhubError } from './errors';
-import { binding } from './native';
+import { NativeGraph, binding } from './native';
 import { tensorflow } from './proto';
 
-let registry: Map<string, tensorflow.IOpDef> | undefined;
+/**
+ * The registry as a map that decodes what it is asked for: `get`/`has` look one op type up (TF_GraphGetOpDef on
+ * an empty graph: TF's global registry), and only iterating or `size` decode the whole OpList. Decoding all ~1800
+ * OpDefs cost ~0.4 s of every cold start (hub.load checks a model's few op types; bench/RESULTS.md §5).
+ */
+class Registry implements ReadonlyMap<string, tensorflow.IOpDef> {
+  private readonly looked = new Map<string, tensorflow.IOpDef | null>();
+  private all: Map<string, tensorflow.IOpDef> | undefined;
+  private scratch: NativeGraph | undefined;
+
+  get(type: string): tensorflow.IOpDef | undefined {
+    if (this.all) return this.all.get(type);
+    let def = this.looked.get(type);
+    if (def === undefined) {
+      def = typeof type === 'string' && type !== '' ? this.lookUp(type) : null;
+      this.looked.set(type, def);
+    }
+    return def ?? undefined;
+  }
+
+  has(type: string): boolean {
+    return this.get(type) !== undefined;
+  }
+
+  get size(): number {
+    return this.full().size;
+  }
+
+  forEach(fn: (value: tensorflow.IOpDef, key: string, map: ReadonlyMap<string, tensorflow.IOpDef>) => void, thisArg?: unknown): void {
+    this.full().forEach((v, k) => fn.call(thisArg, v, k, this));
+  }
+
+  entries(): MapIterator<[string, tensorflow.IOpDef]> {
+    return this.full().entries();
+  }
+
+  keys(): MapIterator<string> {
+    return this.full().keys();
+  }
+
+  values(): MapIterator<tensorflow.IOpDef> {
+    return this.full().values();
+  }
+
+  [Symbol.iterator](): MapIterator<[string, tensorflow.IOpDef]> {
+    return this.full()[Symbol.iterator]();
+  }
+
+  private full(): Map<string, tensorflow.IOpDef> {
+    if (!this.all) {
+      const list = tensorflow.OpList.decode(binding().allOpList());
+      this.all = new Map(list.op.map((op) => [op.name!, op]));
+    }
+    return this.all;
+  }
+
+  private lookUp(type: string): tensorflow.IOpDef | null {
+    this.scratch ??= new (binding().Graph)();
+    let bytes: Uint8Array;
+    try {
+      bytes = this.scratch.opDef(type);
+    } catch (e) {
+      if ((e as { code?: string }).code === 'NOT_FOUND') return null; // not a registered op
+      throw e;
+    }
+    return tensorflow.OpDef.decode(bytes);
+  }
+}
+
+let registry: Registry | undefined;
 
 /** Every registered op type → its OpDef (including ops from loaded libraries). */
 export function opDefs(): ReadonlyMap<string, tensorflow.IOpDef> {
-  if (!registry) {
-    const list = tensorflow.OpList.decode(binding().allOpList());
-    registry = new Map(list.op.map((op) => [op.name!, op]));
-  }
+  registry ??= new Registry();
   return registry;
 }
 

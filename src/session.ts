@@ -32,6 +32,24 @@ export interface SessionOptions {
    * Default of {@link RunOptions.inline} for every run of this session (default false, as in Python).
    */
   inline?: boolean;
+  /**
+   * XLA JIT on CPU (Python: `tf.config.optimizer.set_jit(True)`, ConfigProto `global_jit_level = ON_1` with
+   * `--tf_xla_cpu_global_jit`): clusters of XLA-compilable ops are compiled once per input shape and run as one
+   * kernel. Through `TF_EnableXLACompilation`, which also sets two process-wide XLA flags (CPU auto-clustering
+   * allowed, minimum cluster size 1); sessions without `jit` keep their JIT level off. Outputs agree with the
+   * unjitted session to float rounding. oneDNN's fused kernels (the default, see `TF_ENABLE_ONEDNN_OPTS`) are not
+   * XLA-compilable, so clusters are small unless oneDNN is off; measured effect in bench/RESULTS.md §5.
+   * Each new batch size compiles again (tens of ms). Default false.
+   */
+  jit?: boolean;
+  /**
+   * Inline the bodies of function-call ops (`PartitionedCall`, `StatefulPartitionedCall`) into the session's graph
+   * when it is built (ConfigProto `optimizer_options.do_function_inlining`, which TF's lowering pass reads): the
+   * step then runs one executor instead of a nested one per call, ~50 µs less per call of a `hub.load`
+   * signature on the test machine (bench/RESULTS.md §5). Default false, as in Python's `Session`; `hub.load`
+   * turns it on.
+   */
+  inlineFunctions?: boolean;
 }
 
 /** Something to fetch: an Output, a `"op:0"` name, an Operation (run for its effect; gives `null`). */
@@ -63,6 +81,12 @@ export interface RunOptions {
    * MatMul on the intra-op pool, is kept). Concurrent runs still run in parallel. Default: the session's `inline`.
    */
   inline?: boolean;
+  /**
+   * Receives the run's serialized `RunMetadata` proto (Python's `run_metadata=` argument): step stats when
+   * `runOptions` asks for tracing (`trace_level: FULL_TRACE`), partition graphs, cost graph. Called before the run's
+   * result is returned; not called when the run fails.
+   */
+  runMetadata?: (metadata: Uint8Array) => void;
 }
 
 /** How deep a fetch structure may nest (the result mirrors it, built recursively). */
@@ -86,7 +110,7 @@ export const MAX_DEVICE_COUNT = 4096;
 const OPTION_KINDS: Record<keyof SessionOptions, 'threads' | 'boolean' | 'string' | 'deviceCount' | 'bytes'> = {
   intraOpParallelism: 'threads', interOpParallelism: 'threads', usePerSessionThreads: 'boolean',
   allowSoftPlacement: 'boolean', logDevicePlacement: 'boolean', gpuMemoryGrowth: 'boolean', visibleDevices: 'string',
-  deviceCount: 'deviceCount', target: 'string', config: 'bytes', inline: 'boolean',
+  deviceCount: 'deviceCount', target: 'string', config: 'bytes', inline: 'boolean', jit: 'boolean', inlineFunctions: 'boolean',
 };
 
 function describe(v: unknown): string {
@@ -134,6 +158,7 @@ export function encodeConfig(o: SessionOptions): Uint8Array | null {
   set('allowSoftPlacement', o.allowSoftPlacement);
   set('logDevicePlacement', o.logDevicePlacement);
   set('deviceCount', o.deviceCount);
+  if (o.inlineFunctions !== undefined) set('graphOptions', { optimizerOptions: { doFunctionInlining: o.inlineFunctions } });
   if (o.gpuMemoryGrowth !== undefined || o.visibleDevices !== undefined) {
     set('gpuOptions', { allowGrowth: o.gpuMemoryGrowth, visibleDeviceList: o.visibleDevices });
   }
@@ -157,6 +182,7 @@ interface Plan {
   owned: Tensor[];               // tensors converted from JS values, disposed after the run
   build: (values: Array<NativeTensor | null>) => unknown;
   runOptions: Uint8Array | null;
+  runMetadata: ((metadata: Uint8Array) => void) | null;
 }
 
 /** Runs a Graph. Thread-safe: many runs may be in flight at once. */
@@ -174,7 +200,7 @@ export class Session {
     options = checkSessionOptions(options);
     this.graph = graph;
     this.inline = options.inline === true;
-    this.native = new (binding().Session)(graph.native, encodeConfig(options), options.target ?? null);
+    this.native = new (binding().Session)(graph.native, encodeConfig(options), options.target ?? null, options.jit === true);
   }
 
   /**
@@ -191,11 +217,12 @@ export class Session {
       let values: Array<NativeTensor | null>;
       try {
         values = await this.native.run(
-          plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions);
+          plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions,
+          plan.runMetadata !== null);
       } catch (e) {
         throw withCallerStack(e, caller); // settled on the JS thread from a run thread: no JS frames of its own
       }
-      return plan.build(values);
+      return finish(plan, values);
     } finally {
       for (const t of plan.owned) t.dispose();
     }
@@ -207,8 +234,9 @@ export class Session {
     const plan = this.plan(fetches, feeds, options);
     try {
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
-      return plan.build(this.native.runSync(
-        plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions));
+      return finish(plan, this.native.runSync(
+        plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions,
+        plan.runMetadata !== null));
     } finally {
       for (const t of plan.owned) t.dispose();
     }
@@ -274,6 +302,7 @@ export class Session {
     else if (typeof options !== 'object') throw typeError('ERR_INVALID_ARG_TYPE', `run options must be an object, got ${describe(options)}`);
     if (options.targets !== undefined && !Array.isArray(options.targets)) throw typeError('ERR_INVALID_ARG_TYPE', 'run option targets must be an array');
     if (options.runOptions !== undefined && !(options.runOptions instanceof Uint8Array)) throw typeError('ERR_INVALID_ARG_TYPE', 'run option runOptions must be a Uint8Array (a serialized RunOptions)');
+    if (options.runMetadata !== undefined && typeof options.runMetadata !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', 'run option runMetadata must be a function');
     if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !Number.isSafeInteger(options.timeoutMs) || options.timeoutMs < 0)) {
       throw rangeError('ERR_OUT_OF_RANGE', `run option timeoutMs must be a safe integer >= 0, got ${describe(options.timeoutMs)}`);
     }
@@ -375,9 +404,22 @@ export class Session {
     }
     return {
       feedOps, feedIndices: Int32Array.from(feedIdx), feedTensors,
-      fetchOps, fetchIndices: Int32Array.from(fetchIdx), targets, owned, build, runOptions,
+      fetchOps, fetchIndices: Int32Array.from(fetchIdx), targets, owned, build, runOptions, runMetadata: options.runMetadata ?? null,
     };
   }
+}
+
+/** Hands the run's metadata to the caller's callback (when asked for), then re-nests the results. */
+function finish(plan: Plan, values: Array<NativeTensor | null> & { metadata?: Uint8Array }): unknown {
+  if (plan.runMetadata && values.metadata) {
+    try {
+      plan.runMetadata(values.metadata);
+    } catch (e) {
+      for (const v of values) v?.dispose();
+      throw e;
+    }
+  }
+  return plan.build(values);
 }
 
 /** Converts a JS feed value to a Tensor of the fed output's dtype. */

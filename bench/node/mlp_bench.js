@@ -18,33 +18,14 @@ const fs = require('node:fs');
 const readline = require('node:readline');
 const { Graph, Session, Tensor, tensorflowVersion, tensorflowLibraryPath } = require('../../dist/src');
 const { tensorflow } = require('../../dist/src/proto');
+const { now, cpuNow, sequential } = require('../stats');
 
 const FEATURES = 256;
-const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
-const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; }; // s, all threads
 
 function inputData(batch) {
   const a = new Float32Array(batch * FEATURES);
   for (let i = 0; i < a.length; i++) a[i] = ((i * 37) % 101) / 101 - 0.5;
   return a;
-}
-
-// Sequential runs of `once` for `seconds` after `warmup`, each timed. `sync`: no await between runs.
-async function sequential(id, once, sync, seconds, warmup) {
-  const warmEnd = now() + warmup * 1e6;
-  while (now() < warmEnd) { if (sync) once(); else await once(); }
-  const lat = [];
-  const cpu0 = cpuNow();
-  const start = now();
-  const end = start + seconds * 1e6;
-  let t0 = start;
-  let t1;
-  if (sync) {
-    do { once(); t1 = now(); lat.push(t1 - t0); t0 = t1; } while (t1 < end);
-  } else {
-    do { await once(); t1 = now(); lat.push(t1 - t0); t0 = t1; } while (t1 < end);
-  }
-  return { id, n: lat.length, elapsed_s: (t1 - start) / 1e6, cpu_s: cpuNow() - cpu0, lat: lat.map((v) => Math.round(v * 100) / 100) };
 }
 
 // Two async loops, each keeping one run in flight, for `seconds`.

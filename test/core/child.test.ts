@@ -24,6 +24,13 @@ describe('child processes: typed errors, never a crash', { concurrency: 2 }, () 
     assert.match(r.stderr, /boom-in-flight/);
   });
 
+  it('TFHUB_NODE_WAIT_US (runs settled without an event-loop wake-up): same results, errors, exit', async () => {
+    const r = await runChild('wait-settles');
+    assert.equal(r.code, 0, describeChild(r));
+    const squares = Array.from({ length: 16 }, (_, i) => i * i + 1).join(',');
+    assert.equal(r.stdout, `sequential 2646900\nrejected InvalidArgumentError\nconcurrent ${squares}\n`, describeChild(r));
+  });
+
   it('a pending run keeps the process alive until it resolves', async () => {
     const r = await runChild('natural-exit');
     assert.equal(r.code, 0, describeChild(r));

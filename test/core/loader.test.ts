@@ -34,10 +34,13 @@ describe('the loader', () => {
     assert.equal(readAddonEnvironment({}).spinMicros, 100);
     assert.equal(readAddonEnvironment({ TFHUB_NODE_RUN_THREADS: '4', TFHUB_NODE_SPIN_US: '0' }).runThreads, 4);
     assert.equal(readAddonEnvironment({ TFHUB_NODE_SPIN_US: '0' }).spinMicros, 0);
+    assert.equal(readAddonEnvironment({}).waitMicros, 0);
+    assert.equal(readAddonEnvironment({ TFHUB_NODE_WAIT_US: '200' }).waitMicros, 200);
     for (const [name, value] of [
       ['TFHUB_NODE_RUN_THREADS', '0'], ['TFHUB_NODE_RUN_THREADS', '1025'], ['TFHUB_NODE_RUN_THREADS', 'many'],
       ['TFHUB_NODE_RUN_THREADS', '-2'], ['TFHUB_NODE_RUN_THREADS', '1.5'], ['TFHUB_NODE_RUN_THREADS', '9'.repeat(400)],
       ['TFHUB_NODE_SPIN_US', '100001'], ['TFHUB_NODE_SPIN_US', '-1'], ['TFHUB_NODE_SPIN_US', '1e3'],
+      ['TFHUB_NODE_WAIT_US', '100001'], ['TFHUB_NODE_WAIT_US', 'x'],
     ]) {
       assert.throws(() => readAddonEnvironment({ [name]: value }), (e: Error & { code?: string }) =>
         e instanceof RangeError && e.code === 'ERR_INVALID_ENV' && e.message.includes(name), `${name}=${value}`);

@@ -336,6 +336,37 @@ describe('Session', () => {
     gg.dispose();
   });
 
+  it('runMetadata receives the RunMetadata (step stats with FULL_TRACE); jit sessions give the same results', async () => {
+    const trace = tensorflow.RunOptions.encode({ traceLevel: tensorflow.RunOptions.TraceLevel.FULL_TRACE }).finish();
+    const feed = new Map([[x, new Tensor('float32', [3], new Float32Array([1, 2, 3]))], [g.output('b:0'), new Tensor('float32', [], [1])]]);
+    const seen: Uint8Array[] = [];
+    const got = await s.run([y, z], feed, { runOptions: trace, runMetadata: (m) => seen.push(m) });
+    assert.deepEqual(got.map(values), [[3, 5, 7], [1, 4, 9]]);
+    const sync = s.runSync(y, feed, { runOptions: trace, inline: true, runMetadata: (m) => seen.push(m) });
+    assert.deepEqual(values(sync), [3, 5, 7]);
+    assert.equal(seen.length, 2);
+    // step stats name the nodes that ran (RunMetadata.step_stats.dev_stats[].node_stats[].node_name)
+    for (const m of seen) {
+      const text = Buffer.from(m).toString('latin1');
+      assert.ok(m.length > 50 && text.includes('/device:CPU:0') && text.includes('y'), `metadata of ${m.length} bytes`);
+    }
+    // not traced: still called (partition graphs and cost graph are empty)
+    let untraced: Uint8Array | null = null;
+    (await s.run(y, feed, { runMetadata: (m) => { untraced = m; } })).dispose();
+    assert.ok(untraced !== null);
+    // a throwing callback: the run's error is the callback's, its result tensors are freed
+    await assert.rejects(s.run(y, feed, { runMetadata: () => { throw new Error('boom'); } }), /boom/);
+    await assert.rejects(s.run(y, feed, { runMetadata: 'yes' as never }), { code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(() => new Session(g, { jit: 1 as never }), { code: 'ERR_INVALID_ARG_TYPE' });
+    // XLA JIT: same values
+    const jit = new Session(g, { jit: true });
+    try {
+      for (let i = 0; i < 2; i++) assert.deepEqual((await jit.run([y, z], feed)).map(values), [[3, 5, 7], [1, 4, 9]]);
+    } finally {
+      jit.close();
+    }
+  });
+
   it('TF errors from runs are TFError subclasses with the TF code', async () => {
     const gg = new Graph();
     const bad = gg.addOperation('CheckNumerics', { inputs: [gg.constant([1, NaN])], attrs: { message: 'nan here' } }).output(0);

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { DType } from '../../src/dtypes';
 import { Tensor } from '../../src/tensor';
+import { LoadedModel, kwargs } from '../../src/hub/tf2';
 
 /** test/fixtures (shared oracles) from dist/test/tf2. */
 export { FIXTURES } from '../helpers/fixtures';
@@ -113,4 +114,21 @@ export function disposeAll(v: unknown): void {
   if (v instanceof Tensor) v.dispose();
   else if (Array.isArray(v)) v.forEach(disposeAll);
   else if (v && typeof v === 'object') Object.values(v).forEach(disposeAll);
+}
+
+/** Runs every call of an oracle (signatures and callables) against a loaded model. */
+export async function checkCalls(model: LoadedModel, calls: CallJson[], name: string): Promise<void> {
+  for (const [i, call] of calls.entries()) {
+    const what = `${name} call ${i} (${call.signature ?? call.callable})`;
+    let out: unknown;
+    if (call.signature) out = await model.signatures[call.signature](inputOf(call.inputs));
+    else {
+      const f = call.callable === '__call__' ? (...a: unknown[]) => model.call(...a) : model.functions[call.callable!];
+      assert.ok(f, `${what}: function missing`);
+      const args = (call.inputs as unknown[]).map(inputOf);
+      out = await f(...args, ...(call.kwargs && Object.keys(call.kwargs).length > 0 ? [kwargs(call.kwargs)] : []));
+    }
+    assertValue(out, call.outputs, what);
+    disposeAll(out);
+  }
 }

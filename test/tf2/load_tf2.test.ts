@@ -4,24 +4,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { LoadedModel, kwargs, load } from '../../src/hub/tf2';
 import { Tensor, tensor } from '../../src/tensor';
-import { CallJson, FIXTURES, TensorJson, assertTensor, assertValue, disposeAll, inputOf, readOracle } from './helpers';
-
-/** Runs every call of an oracle (signatures and callables) against a loaded model. */
-async function checkCalls(model: LoadedModel, calls: CallJson[], name: string): Promise<void> {
-  for (const [i, call] of calls.entries()) {
-    const what = `${name} call ${i} (${call.signature ?? call.callable})`;
-    let out: unknown;
-    if (call.signature) out = await model.signatures[call.signature](inputOf(call.inputs));
-    else {
-      const f = call.callable === '__call__' ? (...a: unknown[]) => model.call(...a) : model.functions[call.callable!];
-      assert.ok(f, `${what}: function missing`);
-      const args = (call.inputs as unknown[]).map(inputOf);
-      out = await f(...args, ...(call.kwargs && Object.keys(call.kwargs).length > 0 ? [kwargs(call.kwargs)] : []));
-    }
-    assertValue(out, call.outputs, what);
-    disposeAll(out);
-  }
-}
+import { CallJson, FIXTURES, TensorJson, assertTensor, assertValue, checkCalls, disposeAll, inputOf, readOracle } from './helpers';
 
 describe('hub.load: tf2_my_mul (the reusable SavedModel example)', () => {
   let model: LoadedModel;

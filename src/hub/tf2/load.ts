@@ -20,6 +20,9 @@ export interface LoadOptions {
    * still run in parallel. Pass `{inline: false}` for graphs whose independent branches should run in parallel
    * within one call. `allowSoftPlacement` defaults to true, as in Python: ops pinned to a device this machine
    * lacks (`tf.device('/gpu:0')` at export) run where they can; pass `{allowSoftPlacement: false}` to refuse them.
+   * `inlineFunctions` defaults to true here: a signature's function body runs in the session's own step instead of
+   * a nested function call (about 50 µs less per call; bench/RESULTS.md §5); `{inlineFunctions: false}` keeps the
+   * call op.
    */
   session?: SessionOptions;
   /** Maps a handle (URL, archive, …) to a local directory; default: the handle is a directory path. */
@@ -49,7 +52,7 @@ export async function load(handle: string, options: LoadOptions = {}): Promise<L
   const tags = [...new Set(metaGraphTags(metaGraph))].sort();
   const hasObjectGraph = !isHub && (metaGraph.objectGraphDef?.nodes?.length ?? 0) > 0;
   // Python's defaults: soft placement (a graph pinned to '/gpu:0' runs on the CPU); explicit options win.
-  const sessionOptions: SessionOptions = { inline: true, allowSoftPlacement: true, ...options.session };
+  const sessionOptions: SessionOptions = { inline: true, allowSoftPlacement: true, inlineFunctions: true, ...options.session };
   const parts = hasObjectGraph
     ? await loadObjectGraphModel(resolved, metaGraph, sessionOptions)
     : await loadTf1Model(resolved, metaGraph, isHub, sessionOptions);

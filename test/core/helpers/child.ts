@@ -109,6 +109,28 @@ const scenarios: Record<string, () => Promise<void> | void> = {
     }, 100);
   },
 
+  // TFHUB_NODE_WAIT_US: the JS thread waits for a lone run and settles it at once. Sequential runs, a failing run,
+  // concurrent runs (no waiting then) all settle correctly, and the process then exits on its own (nothing left
+  // referenced).
+  async 'wait-settles'() {
+    process.env.TFHUB_NODE_WAIT_US = '5000'; // read at the first binding() call, below
+    const g = new Graph();
+    const x = g.placeholder('float32', [3], 'x');
+    const y = g.addOperation('AddV2', { inputs: [g.addOperation('Square', { inputs: [x] }).output(0), g.constant(1, 'one')] }).output(0);
+    const s = new Session(g, { inline: true });
+    let sum = 0;
+    for (let i = 0; i < 200; i++) {
+      const t = await s.run(y, new Map([[x, new Tensor('float32', [3], [i, 1, 2])]]));
+      sum += (t.data() as Float32Array)[0];
+      t.dispose();
+    }
+    log(`sequential ${sum}`); // Σ (i² + 1) over 0..199 = 2646900
+    const bad = g.addOperation('CheckNumerics', { inputs: [g.addOperation('Log', { inputs: [x] }).output(0)], attrs: { message: 'log of negative' } }).output(0);
+    await s.run(bad, new Map([[x, new Tensor('float32', [3], [-1, 1, 2])]])).then(() => log('no error'), (e: Error) => log(`rejected ${e.constructor.name}`));
+    const all = await Promise.all(Array.from({ length: 16 }, (_, i) => s.run(y, new Map([[x, new Tensor('float32', [3], [i, 0, 0])]]))));
+    log(`concurrent ${all.map((t) => (t.data() as Float32Array)[0]).join(',')}`);
+  },
+
   // A pending run keeps the process alive until it settles; then the process exits on its own.
   'natural-exit'() {
     const c = buildChain(64, 50);

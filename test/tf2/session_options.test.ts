@@ -1,0 +1,30 @@
+// hub.load with the speed options of its Session: outputs stay Python's (the oracles, to 1e-5) whatever the
+// options. Speed itself is measured by `npm run bench` (bench/peers), not here.
+import { describe, test } from 'node:test';
+import path from 'node:path';
+import { load } from '../../src/hub/tf2';
+import { SessionOptions } from '../../src/session';
+import { CallJson, FIXTURES, checkCalls, readOracle } from './helpers';
+
+// Dense layers, a Keras CNN (conv, batch norm, pooling, softmax) and control flow (while_loop + cond).
+const MODELS = ['tf2_mlp', 'keras_cnn_tf2', 'control_flow_tf2'];
+const OPTIONS: Array<[string, SessionOptions]> = [
+  ['jit (XLA on CPU)', { jit: true }],
+  ['function calls kept (inlineFunctions false)', { inlineFunctions: false }],
+  ['jit, not inline', { jit: true, inline: false }],
+  ['not inline, one intra-op thread, own pools', { inline: false, intraOpParallelism: 1, interOpParallelism: 1, usePerSessionThreads: true }],
+];
+
+describe('hub.load session options keep the outputs', () => {
+  for (const [label, session] of OPTIONS) {
+    test(label, async () => {
+      for (const name of MODELS) {
+        const oracle = readOracle<{ calls: CallJson[] }>(path.join(FIXTURES, `${name}.json`));
+        await using model = await load(path.join(FIXTURES, name), { session });
+        // twice: the second pass runs what the first compiled (XLA compiles per input shape on first use)
+        await checkCalls(model, oracle.calls, `${name} (${label})`);
+        await checkCalls(model, oracle.calls, `${name} (${label}, again)`);
+      }
+    });
+  }
+});
