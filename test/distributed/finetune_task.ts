@@ -5,7 +5,8 @@
 // (the single-process reference). Lines on stdout:
 //   DEVICES {var: device}      READY <step> <restored checkpoint|->     STEP <global step> <loss>
 //   DONE <step>   then, after a `finish` line on stdin:   VARS {name: values} / LOSS <loss> / CLOSED <step>
-// A `stop` line on stdin ends the training loop after the current step (as a hook returning 'stop').
+// A `stop` line on stdin ends the training loop after the current step (as a hook returning 'stop'); `pause`
+// and `resume` hold and restart it between steps (bench/dist takes turns with them).
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Graph, GraphKeys, Output, Server, Tensor, Variable, hub, train } from '../../src';
@@ -77,11 +78,15 @@ async function main(): Promise<void> {
     console.log(`LOSS ${scalar(await ts.session.run(loss))}`);
   };
   let stop = false;
+  let paused: Promise<void> | null = null;
+  let resume: () => void = () => undefined;
   let finished: () => void = () => undefined;
   const finishing = new Promise<void>((resolve) => { finished = resolve; });
   const rl = readline.createInterface({ input: process.stdin });
   rl.on('line', (l) => {
     if (l.trim() === 'stop') stop = true;
+    if (l.trim() === 'pause') paused = new Promise<void>((resolve) => { resume = resolve; });
+    if (l.trim() === 'resume') resume();
     if (l.trim() === 'finish') finished();
   });
   // In a cluster the parent drives the task: when it goes away, so does the task.
@@ -93,6 +98,11 @@ async function main(): Promise<void> {
     const [l] = (await ts.run([loss, op])) as [Tensor, null];
     console.log(`STEP ${ts.currentStep} ${scalar(l)}`);
     if (o.stepDelayMs) await new Promise((r) => setTimeout(r, o.stepDelayMs));
+    if (paused) {
+      console.log(`PAUSED ${ts.currentStep}`);
+      await paused;
+      paused = null;
+    }
   }
   console.log(`DONE ${ts.currentStep}`);
   if (o.waitFinish ?? Boolean(o.cluster)) await finishing;
