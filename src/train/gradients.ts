@@ -197,7 +197,11 @@ function backprop(
     const fn = registry.get(op.type);
     if (fn) {
       // Recording the ops the function builds (a device function sees each of them) when colocating.
-      inGrads = owners ? graph.withDevice((o) => { owners.byName.set(o.name, op.name); return o.device; }, () => fn(graph, op, outGrads)) : fn(graph, op, outGrads);
+      const record = (o: { name: string; device: string }) => {
+        owners!.byName.set(o.name, op.name);
+        return o.device;
+      };
+      inGrads = owners ? graph.withDevice(record, () => fn(graph, op, outGrads)) : fn(graph, op, outGrads);
       if (inGrads.length !== inputs.length) {
         throw new TfhubError('ERR_GRADIENT_FUNCTION', `gradient of ${op.type} returned ${inGrads.length} gradients for ${inputs.length} inputs`);
       }

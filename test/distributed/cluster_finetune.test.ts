@@ -105,7 +105,8 @@ async function singleProcessLosses(n: number): Promise<number[]> {
     }
     // The single-process run is Python's: its loss before and after the first SGD step.
     const fx = readJson<{ loss_before: number; loss_after_one_step: number }>('mlp_v1_finetune.json');
-    assert.ok(Math.abs(out[0] - fx.loss_before) <= 1e-5 * fx.loss_before && Math.abs(out[1] - fx.loss_after_one_step) <= 1e-4 * fx.loss_after_one_step);
+    assert.ok(Math.abs(out[0] - fx.loss_before) <= 1e-5 * fx.loss_before, `${out[0]} vs Python ${fx.loss_before}`);
+    assert.ok(Math.abs(out[1] - fx.loss_after_one_step) <= 1e-4 * fx.loss_after_one_step, `${out[1]} vs Python ${fx.loss_after_one_step}`);
     reference = out;
     return out;
   } finally {
