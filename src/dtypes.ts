@@ -74,31 +74,17 @@ interface DTypeInfo {
   readonly elementsPerValue: number; // 2 for complex
 }
 
-const TABLE: DTypeInfo[] = [
-  { name: 'float32', tf: 1, array: Float32Array, elementsPerValue: 1 },
-  { name: 'float64', tf: 2, array: Float64Array, elementsPerValue: 1 },
-  { name: 'int32', tf: 3, array: Int32Array, elementsPerValue: 1 },
-  { name: 'uint8', tf: 4, array: Uint8Array, elementsPerValue: 1 },
-  { name: 'int16', tf: 5, array: Int16Array, elementsPerValue: 1 },
-  { name: 'int8', tf: 6, array: Int8Array, elementsPerValue: 1 },
-  { name: 'string', tf: 7, elementsPerValue: 1 },
-  { name: 'complex64', tf: 8, array: Float32Array, elementsPerValue: 2 },
-  { name: 'int64', tf: 9, array: BigInt64Array, elementsPerValue: 1 },
-  { name: 'bool', tf: 10, array: Uint8Array, elementsPerValue: 1 },
-  { name: 'qint8', tf: 11, array: Int8Array, elementsPerValue: 1 },
-  { name: 'quint8', tf: 12, array: Uint8Array, elementsPerValue: 1 },
-  { name: 'qint32', tf: 13, array: Int32Array, elementsPerValue: 1 },
-  { name: 'bfloat16', tf: 14, array: Uint16Array, elementsPerValue: 1 },
-  { name: 'qint16', tf: 15, array: Int16Array, elementsPerValue: 1 },
-  { name: 'quint16', tf: 16, array: Uint16Array, elementsPerValue: 1 },
-  { name: 'uint16', tf: 17, array: Uint16Array, elementsPerValue: 1 },
-  { name: 'complex128', tf: 18, array: Float64Array, elementsPerValue: 2 },
-  { name: 'float16', tf: 19, array: Uint16Array, elementsPerValue: 1 },
-  { name: 'resource', tf: 20, elementsPerValue: 1 },
-  { name: 'variant', tf: 21, elementsPerValue: 1 },
-  { name: 'uint32', tf: 22, array: Uint32Array, elementsPerValue: 1 },
-  { name: 'uint64', tf: 23, array: BigUint64Array, elementsPerValue: 1 },
+// [TF_DataType, name, storage class]; no storage class: strings and handles. The complex types store two
+// values (real, imaginary) per element.
+const ROWS: Array<[number, DType, TypedArrayCtor?]> = [
+  [1, 'float32', Float32Array], [2, 'float64', Float64Array], [3, 'int32', Int32Array], [4, 'uint8', Uint8Array],
+  [5, 'int16', Int16Array], [6, 'int8', Int8Array], [7, 'string'], [8, 'complex64', Float32Array], [9, 'int64', BigInt64Array],
+  [10, 'bool', Uint8Array], [11, 'qint8', Int8Array], [12, 'quint8', Uint8Array], [13, 'qint32', Int32Array],
+  [14, 'bfloat16', Uint16Array], [15, 'qint16', Int16Array], [16, 'quint16', Uint16Array], [17, 'uint16', Uint16Array],
+  [18, 'complex128', Float64Array], [19, 'float16', Uint16Array], [20, 'resource'], [21, 'variant'],
+  [22, 'uint32', Uint32Array], [23, 'uint64', BigUint64Array],
 ];
+const TABLE: DTypeInfo[] = ROWS.map(([tf, name, array]) => ({ name, tf, array, elementsPerValue: name.startsWith('complex') ? 2 : 1 }));
 
 const BY_NAME = new Map<string, DTypeInfo>(TABLE.map((d) => [d.name, d]));
 const BY_TF = new Map<number, DTypeInfo>(TABLE.map((d) => [d.tf, d]));

@@ -23,6 +23,20 @@ export class FlagError extends TfhubError {
   }
 }
 
+/**
+ * How a subcommand ends on an error: a FlagError prints `tfhub-node <command>: message` and exits 2, anything
+ * else prints `tfhub-node: [CODE] message` and exits 1. Returns the exit code.
+ */
+export function failCommand(command: string, e: unknown): number {
+  const err = e as Error & { code?: string };
+  if (e instanceof FlagError) {
+    console.error(`tfhub-node ${command}: ${err.message}`);
+    return 2;
+  }
+  console.error(`tfhub-node: ${err.code ? `[${err.code}] ` : ''}${err.message}`);
+  return 1;
+}
+
 function convert(spec: FlagSpec, text: string): boolean | number | string {
   switch (spec.type) {
     case 'bool':

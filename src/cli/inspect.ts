@@ -8,7 +8,7 @@ import * as hub from '../hub';
 import { readSavedModel } from '../hub/saved_model';
 import { decodeSpec, formatLeaf, Spec } from '../hub/tf2/structure';
 import { tensorflow } from '../proto';
-import { FlagError } from './flags';
+import { failCommand, FlagError } from './flags';
 
 /** What `inspect` prints for `--help`. */
 export const INSPECT_USAGE = `usage: tfhub-node inspect <handle> [--all] [--tag_set TAGS [--signature_def KEY]]
@@ -217,12 +217,6 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     process.stdout.write(args.tagSet === undefined ? formatShowAll(sm) : formatShowTagSet(sm, args.tagSet, args.signatureDef));
     return 0;
   } catch (e) {
-    const err = e as Error & { code?: string };
-    if (e instanceof FlagError) {
-      console.error(`tfhub-node inspect: ${err.message}`);
-      return 2;
-    }
-    console.error(`tfhub-node: ${err.code ? `[${err.code}] ` : ''}${err.message}`);
-    return 1;
+    return failCommand('inspect', e);
   }
 }

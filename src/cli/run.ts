@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as hub from '../hub';
 import { ParsedTensorInfo, isTf1HubModule } from '../hub/saved_model';
 import { Tensor } from '../tensor';
-import { FlagError } from './flags';
+import { failCommand, FlagError } from './flags';
 
 const DEFAULT_HANDLE = path.resolve(__dirname, '..', '..', '..', 'examples', 'half_plus_two');
 const DEFAULT_INPUT = '[1,2,5]';
@@ -143,12 +143,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     else await runSavedModel(dir, args, label);
     return 0;
   } catch (e) {
-    const err = e as Error & { code?: string };
-    if (e instanceof FlagError) {
-      console.error(`tfhub-node run: ${err.message}`);
-      return 2;
-    }
-    console.error(`tfhub-node: ${err.code ? `[${err.code}] ` : ''}${err.message}`);
-    return 1;
+    return failCommand('run', e);
   }
 }

@@ -7,8 +7,7 @@ import * as http from 'node:http';
 import { promises as fs } from 'node:fs';
 import type { ModelServer, ModelServerOptions } from '../serving/model_server';
 import { ModelServerConfigObject, readModelServerConfig } from '../serving/config';
-import { parseTextFormat } from '../serving/text_format';
-import { parseBatchingParametersText } from '../serving/text_proto';
+import { parseBatchingParametersText, parseMonitoringConfigText } from '../serving/text_proto';
 import { BatchingParameters, parseBatchingParameters } from '../batching/params';
 import type * as grpc from '@grpc/grpc-js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags';
@@ -25,15 +24,18 @@ function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
 
-async function checkTextProto(flag: string, file: string): Promise<void> {
-  if (!file) return;
-  let text: string;
+/** The text of a `--<flag>` file; one that cannot be read is a usage error. */
+async function readFlagFile(flag: string, file: string): Promise<string> {
   try {
-    text = await fs.readFile(file, 'utf8');
+    return await fs.readFile(file, 'utf8');
   } catch (e) {
     throw new UsageError(`--${flag}: cannot read ${file}: ${(e as Error).message}`);
   }
-  parseTextFormat(text, file);
+}
+
+/** `--monitoring_config_file`: checked against `tensorflow.serving.MonitoringConfig`. */
+async function checkMonitoringConfig(file: string): Promise<void> {
+  if (file) parseMonitoringConfigText(await readFlagFile('monitoring_config_file', file), file);
 }
 
 /**
@@ -43,15 +45,7 @@ async function checkTextProto(flag: string, file: string): Promise<void> {
  */
 async function readBatchingFlags(enabled: boolean, file: string): Promise<BatchingParameters | undefined> {
   let params: BatchingParameters = {};
-  if (file) {
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (e) {
-      throw new UsageError(`--batching_parameters_file: cannot read ${file}: ${(e as Error).message}`);
-    }
-    params = parseBatchingParametersText(text, file) as BatchingParameters;
-  }
+  if (file) params = parseBatchingParametersText(await readFlagFile('batching_parameters_file', file), file) as BatchingParameters;
   if (!enabled) return undefined;
   try {
     return parseBatchingParameters(params);
@@ -101,7 +95,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if ((flags.rest_api_timeout_in_ms as number) < 0) throw new UsageError('--rest_api_timeout_in_ms must not be negative');
     channel = parseChannelArguments(flags.grpc_channel_arguments as string);
     batching = await readBatchingFlags(flags.enable_batching as boolean, flags.batching_parameters_file as string);
-    await checkTextProto('monitoring_config_file', flags.monitoring_config_file as string);
+    await checkMonitoringConfig(flags.monitoring_config_file as string);
     configFile = flags.model_config_file as string;
     if (configFile) {
       config = await readModelServerConfig(configFile).catch((e: Error & { code?: string }) => {

@@ -12,7 +12,7 @@ import {
 } from './saved_model';
 import { SpecExportOptions, exportSpec } from './module_writer';
 import { ResolveOptions, resolve } from './resolver';
-import { readModelFile } from '../io/read_model_file';
+import { readModelFileOr } from '../io/read_model_file';
 import { readValidatedCheckpoint } from './checkpoint_validate';
 
 /** Collections a module's graph may have (Python's `_SUPPORTED_COLLECTIONS`). */
@@ -122,17 +122,9 @@ export class ModuleSpec {
 /** Reads and validates `tfhub_module.pb` (format 3, no required features). */
 async function checkModuleDef(dir: string): Promise<void> {
   const file = path.join(dir, 'tfhub_module.pb');
-  let bytes: Buffer;
-  try {
-    bytes = await readModelFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && await exists(path.join(dir, 'saved_model.pb'))) {
-      throw new TfhubError('ERR_NOT_TF1_HUB_MODULE', `${dir} is a TF2 SavedModel, not a TF1 Hub module (no tfhub_module.pb): use hub.load() for it`);
-    }
-    if (e instanceof TfhubError) throw e;
-    throw new TfhubError(code === 'ENOENT' ? 'ERR_MODULE_NOT_FOUND' : 'ERR_READ', `${file}; ${code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`, { cause: e });
-  }
+  const bytes = await readModelFileOr(file, async (e) => (await exists(path.join(dir, 'saved_model.pb'))
+    ? new TfhubError('ERR_NOT_TF1_HUB_MODULE', `${dir} is a TF2 SavedModel, not a TF1 Hub module (no tfhub_module.pb): use hub.load() for it`)
+    : new TfhubError('ERR_MODULE_NOT_FOUND', `${file}; No such file or directory`, { cause: e })));
   const def = decodeModuleDef(bytes, file);
   if (def.format !== tensorflow_hub.ModuleDef.Format.FORMAT_V3) {
     throw new TfhubError('ERR_UNSUPPORTED_MODULE_FORMAT', `Unsupported module def format: ${def.format} (in ${file})`);

@@ -113,6 +113,20 @@ export async function readModelFile(file: string, options: ModelFileOptions = {}
   }
 }
 
+/**
+ * Reads a whole model file; a missing one (`ENOENT` / `ENOTDIR`) is the error `missing` gives (callers keep their
+ * own not-found messages); any other failure is a TfhubError (`ERR_READ` naming the file where it was not one).
+ */
+export async function readModelFileOr(file: string, missing: (cause: Error) => Error | Promise<Error>): Promise<Buffer> {
+  try {
+    return await readModelFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw await missing(e as Error);
+    throw e instanceof TfhubError ? e : new TfhubError('ERR_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
 /** The size of a model file, checked as {@link openModelFile} checks it. */
 export async function modelFileSize(file: string, options: ModelFileOptions = {}): Promise<number> {
   const opened = await openModelFile(file, options);

@@ -1,11 +1,13 @@
 /**
  * TF Serving's `ModelServerConfig` (model_server_config.proto) as a plain object, and reading it from the
- * protobuf text format of `--model_config_file`. Unknown fields, wrong value kinds and duplicate names are errors
- * naming the file, line and column.
+ * protobuf text format of `--model_config_file` or the gRPC message, through one conversion (`configFromMessage`).
+ * Unknown fields, wrong value kinds and duplicate names in the text are errors naming the file, line and column.
  */
 import { promises as fs } from 'node:fs';
-import { InvalidArgumentError } from '../errors';
-import { TextField, TextFormatError, TextMessage, TextScalar, parseTextFormat } from './text_format';
+import { InvalidArgumentError, UnimplementedError } from '../errors';
+import { toBigInt } from '../proto';
+import { messageType } from './proto';
+import { parseTextProto } from './text_proto';
 
 /** `ServableVersionPolicy`: which versions under the base path to serve (default: the latest one). */
 export interface VersionPolicyObject {
@@ -37,110 +39,83 @@ export interface ModelServerConfigObject {
   modelConfigList: { config: ModelConfigObject[] };
 }
 
-type Where = (f: TextField, reason: string) => Error;
+type Int64 = number | string | { low: number; high: number; unsigned?: boolean };
 
-function scalar(f: TextField, where: Where): TextScalar {
-  if (f.value.kind === 'message') throw where(f, `Field "${f.name}" is a scalar, got a message`);
-  return f.value;
+/** A decoded (or `fromObject`-built) `tensorflow.serving.ModelConfig`. */
+interface ModelConfigMessage {
+  name?: string;
+  basePath?: string;
+  modelPlatform?: string;
+  modelType?: number;
+  modelVersionPolicy?: { latest?: { numVersions?: Int64 } | null; all?: object | null; specific?: { versions?: Int64[] } | null } | null;
+  versionLabels?: Record<string, Int64>;
 }
 
-function message(f: TextField, where: Where): TextMessage {
-  if (f.value.kind !== 'message') throw where(f, `Field "${f.name}" is a message, expected "{"`);
-  return f.value;
+/** A decoded `tensorflow.serving.ModelServerConfig` (gRPC HandleReloadConfigRequest, or the text file). */
+export interface ModelServerConfigMessage {
+  /** `model_config_list` */
+  modelConfigList?: { config?: ModelConfigMessage[] } | null;
+  /** `custom_model_config` (refused) */
+  customModelConfig?: unknown;
 }
 
-function str(f: TextField, where: Where): string {
-  const v = scalar(f, where);
-  if (v.kind !== 'string') throw where(f, `Expected string, got: ${v.text}`);
-  return v.value;
+/** `ModelType.TENSORFLOW` (deprecated `model_type`): platform `tensorflow`. */
+const MODEL_TYPE_TENSORFLOW = 1;
+
+function safe(v: Int64 | null | undefined, what: string): number {
+  const b = toBigInt(typeof v === 'string' ? BigInt(v) : v);
+  if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) throw new InvalidArgumentError(`${what}: ${b} is out of range`);
+  return Number(b);
 }
 
-function int(f: TextField, where: Where, min: number): number {
-  const v = scalar(f, where);
-  const n = v.kind === 'number' && /^[-+]?\d+$/.test(v.text) ? Number(v.text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw where(f, `Expected integer${min >= 0 ? ' >= ' + min : ''}, got: ${v.kind === 'string' ? JSON.stringify(v.value) : v.text}`);
-  return n;
+/**
+ * A ModelServerConfig message as the object ModelServer takes: the one conversion, used for the gRPC
+ * HandleReloadConfigRequest and for `--model_config_file` (parsed to the message first).
+ */
+export function configFromMessage(msg: ModelServerConfigMessage): ModelServerConfigObject {
+  if (msg.customModelConfig) throw new UnimplementedError('custom_model_config is not supported');
+  const config: ModelConfigObject[] = (msg.modelConfigList?.config ?? []).map((c) => {
+    const out: ModelConfigObject = { name: c.name ?? '', basePath: c.basePath ?? '' };
+    if (c.modelPlatform) out.modelPlatform = c.modelPlatform;
+    else if (c.modelType === MODEL_TYPE_TENSORFLOW) out.modelPlatform = 'tensorflow';
+    const p = c.modelVersionPolicy;
+    if (p) {
+      const policy: VersionPolicyObject = {};
+      if (p.latest) {
+        const n = safe(p.latest.numVersions, 'latest.num_versions');
+        policy.latest = n ? { numVersions: n } : {};
+      } else if (p.all) policy.all = {};
+      else if (p.specific) policy.specific = { versions: (p.specific.versions ?? []).map((v) => safe(v, 'specific version')) };
+      out.modelVersionPolicy = policy;
+    }
+    const labels = Object.entries(c.versionLabels ?? {});
+    if (labels.length) out.versionLabels = Object.fromEntries(labels.map(([k, v]) => [k, safe(v, `version label ${k}`)]));
+    return out;
+  });
+  return { modelConfigList: { config } };
 }
 
-function fieldsOf(msg: TextMessage, type: string, known: string[], where: Where): void {
-  for (const f of msg.fields) if (!known.includes(f.name)) throw where(f, `Message type "${type}" has no field named "${f.name}".`);
-}
-
-function single(msg: TextMessage, type: string, names: string[], where: Where): void {
-  for (const n of names) {
-    const all = msg.fields.filter((f) => f.name === n);
-    if (all.length > 1) throw where(all[1], `Non-repeated field "${n}" is specified multiple times.`);
-  }
-  void type;
-}
-
-function policyFrom(msg: TextMessage, where: Where): VersionPolicyObject {
-  const type = 'tensorflow.serving.FileSystemStoragePathSourceConfig.ServableVersionPolicy';
-  fieldsOf(msg, type, ['latest', 'all', 'specific'], where);
-  if (msg.fields.length > 1) throw where(msg.fields[1], `Field "${msg.fields[1].name}" is specified along with field "${msg.fields[0].name}", another member of oneof "policy_choice".`);
-  const f = msg.fields[0];
-  if (!f) return {};
-  const body = message(f, where);
-  if (f.name === 'all') {
-    fieldsOf(body, `${type}.All`, [], where);
-    return { all: {} };
-  }
-  if (f.name === 'latest') {
-    fieldsOf(body, `${type}.Latest`, ['num_versions'], where);
-    single(body, 'Latest', ['num_versions'], where);
-    const n = body.fields[0];
-    return { latest: n ? { numVersions: int(n, where, 0) } : {} };
-  }
-  fieldsOf(body, `${type}.Specific`, ['versions'], where);
-  return { specific: { versions: body.fields.map((v) => int(v, where, 0)) } };
-}
-
-function modelFrom(msg: TextMessage, where: Where): ModelConfigObject {
-  const type = 'tensorflow.serving.ModelConfig';
-  fieldsOf(msg, type, ['name', 'base_path', 'model_type', 'model_platform', 'model_version_policy', 'version_labels', 'logging_config'], where);
-  single(msg, type, ['name', 'base_path', 'model_type', 'model_platform', 'model_version_policy', 'logging_config'], where);
-  const out: ModelConfigObject = { name: '', basePath: '' };
-  for (const f of msg.fields) {
-    if (f.name === 'name') out.name = str(f, where);
-    else if (f.name === 'base_path') out.basePath = str(f, where);
-    else if (f.name === 'model_platform') out.modelPlatform = str(f, where);
-    else if (f.name === 'model_version_policy') out.modelVersionPolicy = policyFrom(message(f, where), where);
-    else if (f.name === 'version_labels') {
-      const entry = message(f, where);
-      fieldsOf(entry, `${type}.VersionLabelsEntry`, ['key', 'value'], where);
-      const k = entry.fields.find((e) => e.name === 'key');
-      const v = entry.fields.find((e) => e.name === 'value');
-      (out.versionLabels ??= {})[k ? str(k, where) : ''] = v ? int(v, where, 0) : 0;
-    } else if (f.name === 'model_type') {
-      const v = scalar(f, where);
-      if (v.kind !== 'ident' || !['MODEL_TYPE_UNSPECIFIED', 'TENSORFLOW', 'OTHER'].includes(v.text)) throw where(f, `Unknown enumeration value of "${v.kind === 'string' ? v.value : v.text}" for field "model_type".`);
-      if (v.text === 'TENSORFLOW') out.modelPlatform ??= 'tensorflow';
-    } else message(f, where); // logging_config: accepted, not used
-  }
-  return out;
-}
-
-/** Parses a `ModelServerConfig` in text format (file name used in errors). */
+/**
+ * Parses a `ModelServerConfig` in text format (file name used in errors): checked against the proto schema by
+ * the one text-format reader (`parseTextProto`), then converted by `configFromMessage`.
+ */
 export function parseModelServerConfig(text: string, file = '<model_config>'): ModelServerConfigObject {
-  const root = parseTextFormat(text, file);
-  // Errors about a value point at the value; others at the field name.
-  const where: Where = (f, reason) => (/^Expected (string|integer)|Unknown enumeration/.test(reason)
-    ? new TextFormatError(file, f.valueLine, f.valueCol, reason)
-    : new TextFormatError(file, f.line, f.col, reason));
-  fieldsOf(root, 'tensorflow.serving.ModelServerConfig', ['model_config_list', 'custom_model_config'], where);
-  const configs: ModelConfigObject[] = [];
-  for (const f of root.fields) {
-    if (f.name === 'custom_model_config') throw where(f, 'custom_model_config is not supported; use model_config_list');
-    const list = message(f, where);
-    fieldsOf(list, 'tensorflow.serving.ModelConfigList', ['config'], where);
-    for (const c of list.fields) configs.push(modelFrom(message(c, where), where));
-  }
-  return { modelConfigList: { config: configs } };
+  const type = messageType('tensorflow.serving.ModelServerConfig');
+  return configFromMessage(type.fromObject(parseTextProto('tensorflow.serving.ModelServerConfig', text, file)) as ModelServerConfigMessage);
 }
 
-/** Reads and parses a `--model_config_file`. */
+/**
+ * Reads, parses and checks (`validateConfig`) a `--model_config_file`; a config the server would refuse is an
+ * InvalidArgumentError naming the file.
+ */
 export async function readModelServerConfig(file: string): Promise<ModelServerConfigObject> {
-  return parseModelServerConfig(await fs.readFile(file, 'utf8'), file);
+  const config = parseModelServerConfig(await fs.readFile(file, 'utf8'), file);
+  try {
+    validateConfig(config);
+  } catch (e) {
+    throw new InvalidArgumentError(`${file}: ${(e as Error).message}`);
+  }
+  return config;
 }
 
 /**
@@ -164,5 +139,8 @@ export function validateConfig(config: ModelServerConfigObject): void {
     }
     const n = c.modelVersionPolicy?.latest?.numVersions;
     if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new InvalidArgumentError(`Model ${c.name}: latest.num_versions must be a non-negative integer`);
+    for (const v of c.modelVersionPolicy?.specific?.versions ?? []) {
+      if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`Model ${c.name}: specific versions must be non-negative integers, got ${String(v)}`);
+    }
   }
 }

@@ -1,6 +1,8 @@
 // TF Serving's protocol buffers, loaded by reflection (protobufjs) from the verbatim upstream .proto files in
-// src/serving/protos. One Root, loaded on first use. Field names are camelCase (tensor_content ->
-// tensorContent), as in src/proto; 64-bit fields decode as Long (src/proto configures long.js).
+// src/serving/protos; the TensorFlow messages they import (`tensorflow/core/...`) are the core's own definitions in
+// src/proto, the same files the static codec is generated from (one definition of each message). One Root, loaded
+// on first use. Field names are camelCase (tensor_content -> tensorContent), as in src/proto; 64-bit fields decode
+// as Long (src/proto configures long.js).
 //
 // Decoded messages are protobufjs Message instances; build outgoing ones with `type.fromObject(...)` (plain
 // objects, enum names or numbers, Long/number/string for 64-bit fields) and `type.encode(m).finish()`.
@@ -8,16 +10,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { rangeError } from '../errors';
-import '../proto'; // makes sure protobufjs has long.js before anything is decoded
+import { decodeMessage as decodeProto } from '../proto'; // (also makes sure protobufjs has long.js first)
 
-/** Where the .proto files are: src/serving/protos, from src/serving or dist/src/serving. */
-export const PROTOS_DIR: string = (() => {
-  for (const dir of [path.join(__dirname, 'protos'), path.join(__dirname, '../../../src/serving/protos')]) {
-    if (fs.existsSync(path.join(dir, 'tensorflow_serving'))) return dir;
-  }
-  return path.join(__dirname, '../../../src/serving/protos');
-})();
+function protoDir(marker: string, candidates: string[]): string {
+  for (const dir of candidates) if (fs.existsSync(path.join(dir, marker))) return dir;
+  return candidates[candidates.length - 1];
+}
+
+/** Where TF Serving's .proto files are: src/serving/protos, from src/serving or dist/src/serving. */
+export const PROTOS_DIR: string = protoDir('tensorflow_serving', [path.join(__dirname, 'protos'), path.join(__dirname, '../../../src/serving/protos')]);
+
+/** Where the core's .proto files (`tensorflow/core/...`, `tensorflow_hub/...`) are: src/proto. */
+export const CORE_PROTOS_DIR: string = protoDir('tensorflow', [path.join(__dirname, '../proto'), path.join(__dirname, '../../../src/proto')]);
+
+/** The import roots of TF Serving's files, in the order protoc's `-I` would take them. */
+export const PROTO_INCLUDE_DIRS: readonly string[] = [PROTOS_DIR, CORE_PROTOS_DIR];
 
 /** The files loaded (their imports come along). */
 export const ROOT_PROTOS: readonly string[] = [
@@ -38,8 +45,9 @@ export function servingRoot(): protobuf.Root {
   const r = new protobuf.Root();
   r.resolvePath = (_origin, target) => {
     // google/protobuf/* come from protobufjs's built-in common files.
-    if (target.startsWith('google/protobuf/')) return target;
-    return path.isAbsolute(target) ? target : path.join(PROTOS_DIR, target);
+    if (target.startsWith('google/protobuf/') || path.isAbsolute(target)) return target;
+    const dir = PROTO_INCLUDE_DIRS.find((d) => fs.existsSync(path.join(d, target))) ?? PROTOS_DIR;
+    return path.join(dir, target);
   };
   r.loadSync(ROOT_PROTOS.map((f) => path.join(PROTOS_DIR, f)), { keepCase: false });
   r.resolveAll();
@@ -152,15 +160,12 @@ export function servingTypes(): ServingTypes {
 }
 
 /**
- * Decodes `bytes` as `type`; malformed bytes are a RangeError (`ERR_INVALID_PROTO`) naming `what`, never a
- * crash (protobufjs caps nesting depth).
+ * Decodes `bytes` as the reflected `type` with the core's one decoder (`decodeMessage` of src/proto): malformed
+ * bytes are a ProtoDecodeError (`ERR_INVALID_PROTO`) naming `what`, never a crash (protobufjs caps nesting depth).
  */
 export function decodeMessage<T = protobuf.Message>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
-  try {
-    return type.decode(bytes) as unknown as T;
-  } catch (e) {
-    throw rangeError('ERR_INVALID_PROTO', `${what}: not a valid ${type.fullName.replace(/^\./, '')} (${(e as Error).message})`);
-  }
+  const asStatic = { decode: (r: protobuf.Reader | Uint8Array) => type.decode(r) as unknown as T, getTypeUrl: () => `/${type.fullName.replace(/^\./, '')}` };
+  return decodeProto(asStatic, bytes, what);
 }
 
 /** Encodes a plain object (or message) as `type`, after `fromObject`'s conversions. */

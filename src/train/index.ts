@@ -10,7 +10,7 @@ export {
 } from './optimizer';
 export {
   GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, AdagradOptimizer, RMSPropOptimizer,
-  MomentumOptions, AdamOptions, AdagradOptions, RMSPropOptions,
+  OptimizerOptions, MomentumOptions, AdamOptions, AdagradOptions, RMSPropOptions,
 } from './optimizers';
 export { replicaDeviceSetter, ReplicaDeviceSetterOptions, PsStrategy, STANDARD_PS_OPS, byteSizeLoad } from './replica_device_setter';
 export { Saver, SaverOptions, SaveOptions } from './saver';

@@ -5,11 +5,19 @@ import { Variable } from '../variable';
 import { Hyperparameter, Optimizer, checkNumber, hyper } from './optimizer';
 import * as ops from './ops';
 
+/** Options every optimizer takes. */
+export interface OptimizerOptions {
+  /** Passed to the kernels' `use_locking` (default false). */
+  useLocking?: boolean;
+  /** Name of the apply op and prefix of the slots (default: the optimizer's, e.g. `Momentum`). */
+  name?: string;
+}
+
 /** Python's `tf.compat.v1.train.GradientDescentOptimizer`: `var -= lr * grad`. */
 export class GradientDescentOptimizer extends Optimizer {
   constructor(
     /** The learning rate: a number or a scalar Output (e.g. a decaying schedule). */ readonly learningRate: Hyperparameter,
-    options: { useLocking?: boolean; name?: string } = {},
+    options: OptimizerOptions = {},
   ) {
     super(options.name ?? 'GradientDescent', options.useLocking);
     checkNumber(learningRate, 'learningRate');
@@ -31,13 +39,9 @@ export class GradientDescentOptimizer extends Optimizer {
 }
 
 /** Options of `MomentumOptimizer`. */
-export interface MomentumOptions {
+export interface MomentumOptions extends OptimizerOptions {
   /** Use Nesterov momentum (default false). */
   useNesterov?: boolean;
-  /** Passed to the kernels' `use_locking` (default false). */
-  useLocking?: boolean;
-  /** Name of the apply op and prefix of the slots (default `Momentum`). */
-  name?: string;
 }
 
 /** Python's `tf.compat.v1.train.MomentumOptimizer`: `accum = accum * momentum + grad; var -= lr * accum`. */
@@ -76,7 +80,7 @@ export class MomentumOptimizer extends Optimizer {
 }
 
 /** Options of `AdamOptimizer`. */
-export interface AdamOptions {
+export interface AdamOptions extends OptimizerOptions {
   /** The learning rate (default 0.001). */
   learningRate?: Hyperparameter;
   /** Decay rate of the first-moment estimate (default 0.9). */
@@ -85,10 +89,6 @@ export interface AdamOptions {
   beta2?: Hyperparameter;
   /** Added to the denominator for numerical stability (default 1e-8). */
   epsilon?: Hyperparameter;
-  /** Passed to the kernels' `use_locking` (default false). */
-  useLocking?: boolean;
-  /** Name of the apply op and prefix of the slots (default `Adam`). */
-  name?: string;
 }
 
 /**
@@ -169,13 +169,9 @@ export class AdamOptimizer extends Optimizer {
 }
 
 /** Options of `AdagradOptimizer`. */
-export interface AdagradOptions {
+export interface AdagradOptions extends OptimizerOptions {
   /** Starting value of the `accumulator` slots (default 0.1). */
   initialAccumulatorValue?: number;
-  /** Passed to the kernels' `use_locking` (default false). */
-  useLocking?: boolean;
-  /** Name of the apply op and prefix of the slots (default `Adagrad`). */
-  name?: string;
 }
 
 /** Python's `tf.compat.v1.train.AdagradOptimizer`: `accum += grad²; var -= lr * grad / sqrt(accum)`. */
@@ -214,7 +210,7 @@ export class AdagradOptimizer extends Optimizer {
 }
 
 /** Options of `RMSPropOptimizer`. */
-export interface RMSPropOptions {
+export interface RMSPropOptions extends OptimizerOptions {
   /** Discounting factor of the gradient history (default 0.9). */
   decay?: Hyperparameter;
   /** Momentum coefficient (default 0). */
@@ -223,10 +219,6 @@ export interface RMSPropOptions {
   epsilon?: Hyperparameter;
   /** Normalize by the centered second moment (an estimate of the variance); adds the `mg` slot. */
   centered?: boolean;
-  /** Passed to the kernels' `use_locking` (default false). */
-  useLocking?: boolean;
-  /** Name of the apply op and prefix of the slots (default `RMSProp`). */
-  name?: string;
 }
 
 /**

@@ -1,7 +1,7 @@
 // Hostile archives served over HTTP (and from local files): path traversal, absolute names, symlinks, hard links,
 // devices, unknown member types, size caps, decompression bombs. Nothing may land outside the entry, and a refused
 // archive leaves nothing in the cache.
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,10 +9,9 @@ import { gzipSync } from 'node:zlib';
 
 import { resolve } from '../../src/hub/resolver';
 import { extractTar } from '../../src/hub/resolver/archive';
-import { RawMember, TestServer, isolateEnv, ls, rawTar, rejection, rmrf, serve, startServer, tinyModuleTar, tmpDir, withEnv } from './helpers/util';
+import { RawMember, TestServer, ls, rawTar, rejection, serve, tinyModuleTar, useServerAndCache, withEnv } from './helpers/util';
 
 describe('resolver: hostile archives', () => {
-  let restoreEnv: () => void;
   let server: TestServer;
   let root: string;
   let cache: string;
@@ -27,20 +26,7 @@ describe('resolver: hostile archives', () => {
     return e;
   }
 
-  before(async () => {
-    restoreEnv = isolateEnv();
-    server = await startServer();
-  });
-  after(async () => {
-    await server.close();
-    restoreEnv();
-  });
-  beforeEach(() => {
-    root = tmpDir();
-    cache = path.join(root, 'cache');
-    server.routes.clear();
-  });
-  afterEach(() => rmrf(root));
+  useServerAndCache((s) => ({ server, root, cache } = s));
 
   it('path traversal with ".." is refused (Python: "Relative path \'../evil.txt\' is invalid.")', async () => {
     for (const name of ['../evil.txt', './a/../../evil.txt', 'variables/../../../evil.txt', '/../evil.txt']) {

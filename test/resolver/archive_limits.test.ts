@@ -1,7 +1,7 @@
 // Archive member-count limit (maxExtractEntries / TFHUB_MAX_EXTRACT_ENTRIES), checked as members stream in: a
 // 100,001-member archive is refused promptly once the limit is hit and leaves nothing, for a path, a file:// URL
 // and an HTTP handle. zstd archives on a Node without zlib zstd: a typed refusal.
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -12,7 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { resolve } from '../../src/hub/resolver';
 import { resolveSettings } from '../../src/hub/resolver/settings';
 import { zstdAvailable } from '../../src/hub/resolver/archive';
-import { TestServer, isolateEnv, ls, rawTar, rejection, rmrf, serve, startServer, tmpDir, withEnv } from './helpers/util';
+import { TestServer, ls, rawTar, rejection, serve, useServerAndCache, withEnv } from './helpers/util';
 
 const MANY = 100_001;
 
@@ -43,21 +43,7 @@ describe('archives: member-count limit and zstd', () => {
   let root: string;
   let cache: string;
   let server: TestServer;
-  let restoreEnv: () => void;
-  before(async () => {
-    restoreEnv = isolateEnv();
-    server = await startServer();
-  });
-  after(async () => {
-    await server.close();
-    restoreEnv();
-  });
-  beforeEach(() => {
-    root = tmpDir();
-    cache = path.join(root, 'cache');
-    server.routes.clear();
-  });
-  afterEach(() => rmrf(root));
+  useServerAndCache((s) => ({ server, root, cache } = s));
 
   it('maxExtractEntries: option, TFHUB_MAX_EXTRACT_ENTRIES, default 10 000, bad values typed', async () => {
     assert.equal(resolveSettings({}).maxExtractEntries, 10_000);

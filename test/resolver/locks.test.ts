@@ -1,7 +1,7 @@
 // The cache lock protocol: concurrent resolution from several processes (one download), a killed downloader's lock
 // taken over at once, dead-owner and inactivity take-overs, waiting while the holder makes progress, and Python's
 // lock format. Ports resolver_test.py's lock cases by name.
-import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -10,7 +10,7 @@ import * as path from 'node:path';
 
 import { cacheEntryName, lockOwnerIsDead, resolve } from '../../src/hub/resolver';
 import {
-  CHILD, FIXTURES, TestServer, isolateEnv, ls, rejection, rmrf, serve, sleep, startServer, tarballOf, tmpDir, waitFor,
+  CHILD, FIXTURES, TestServer, ls, rejection, rmrf, serve, sleep, tarballOf, useServerAndCache, waitFor,
 } from './helpers/util';
 
 interface ChildResult {
@@ -36,29 +36,15 @@ function spawnResolver(handle: string, options: Record<string, unknown>, env: Re
 }
 
 describe('resolver: locks and concurrency', () => {
-  let restoreEnv: () => void;
   let server: TestServer;
   let mlpTgz: Buffer;
   let root: string;
   let cache: string;
 
+  useServerAndCache((s) => ({ server, root, cache } = s), { createCache: true });
   before(async () => {
-    restoreEnv = isolateEnv();
     mlpTgz = await tarballOf(path.join(FIXTURES, 'mlp_v1'), true);
-    server = await startServer();
   });
-  after(async () => {
-    await server.close();
-    restoreEnv();
-  });
-  beforeEach(() => {
-    root = tmpDir();
-    cache = path.join(root, 'cache');
-    fs.mkdirSync(cache);
-    server.routes.clear();
-    server.requests.length = 0;
-  });
-  afterEach(() => rmrf(root));
 
   /** A route serving the mlp_v1 archive slowly (after `delayMs`, in chunks). */
   function slowArchive(delayMs: number) {

@@ -83,7 +83,7 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
         ['model_config_list {\n  config {\n    name: "a"\n    base_path: "/x"\n    bogus_field: 3\n  }\n}\n', /:5:5: Message type "tensorflow.serving.ModelConfig" has no field named "bogus_field"\./],
         ['model_config_list {\n  config {\n    name: "a"\n', /:4:1: Expected identifier, got: end of input/],
         ['model_config_list { config { name: a } }', /:1:36: Expected string, got: a/],
-        ['model_config_list { config { name: "a" base_path: "/x" model_version_policy { latest { num_versions: -1 } } } }', /:1:\d+: Expected integer >= 0, got: -1/],
+        ['model_config_list { config { name: "a" base_path: "/x" model_version_policy { latest { num_versions: -1 } } } }', /:1:102: Integer out of range \(-1\)/], // num_versions is a uint32
         ['model_config_list { config { name: "a\n" } }', /:1:36: String literal is not terminated/],
       ];
       for (const [text, re] of cases) {

@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelServer } from '../../src/serving/model_server';
-import { PROTOS_DIR } from '../../src/serving/proto';
+import { PROTO_INCLUDE_DIRS } from '../../src/serving/proto';
 import { PYTHON } from '../helpers/python';
 import { GrpcHarness, modelsDir, startGrpc, startModels } from './grpc_helpers';
 import { SERVING_FIXTURES } from './helpers';
@@ -19,7 +19,7 @@ const skip = probe.status === 0 ? false : `python3 with grpcio and grpcio-tools 
 /** Runs the client without blocking the event loop (the server answers from this process). */
 function runClient(address: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(PYTHON, [CLIENT, address, PROTOS_DIR, SERVING_FIXTURES], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const child = spawn(PYTHON, [CLIENT, address, PROTO_INCLUDE_DIRS.join(path.delimiter), SERVING_FIXTURES], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => { stdout += d; });

@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { Tensor, serving } from '../../src';
 import { readJson } from '../helpers/oracle';
 import { REST_FIXTURES, SERVING_FIXTURES } from './rest_helpers';
+import { configFromMessage } from '../../src/serving/config';
+import { messageType } from '../../src/serving/proto';
+import { parseTextProto } from '../../src/serving/text_proto';
 
 const EXAMPLE = readJson(path.join(SERVING_FIXTURES, 'tf1_example.json'));
 const MULTI = readJson(path.join(SERVING_FIXTURES, 'tf2_multi.json'));
@@ -89,5 +92,22 @@ describe('serving.ModelServer (embedded)', { timeout: 120_000 }, () => {
     ] } });
     assert.throws(() => serving.parseModelServerConfig('model_config_list { config { name: "a" } config { name: "b" }', 'f.config'), { code: 'ERR_TEXT_FORMAT', message: /^f\.config:1:\d+: / });
     assert.throws(() => serving.parseModelServerConfig('model_config_list { config { model_version_policy { all {} latest {} } } }'), /another member of oneof "policy_choice"/);
+  });
+
+  it('ModelServerConfig: the text file and the gRPC message (wire bytes) give the same object', () => {
+    const text = `model_config_list {
+      config { name: "a" base_path: "/m/a" model_type: TENSORFLOW model_version_policy { latest { num_versions: 2 } } }
+      config { name: "b" base_path: "/m/b" model_version_policy { specific { versions: [4, 9007199254740991] } } version_labels { key: "x" value: 4 } }
+    }`;
+    const expected = { modelConfigList: { config: [
+      { name: 'a', basePath: '/m/a', modelPlatform: 'tensorflow', modelVersionPolicy: { latest: { numVersions: 2 } } },
+      { name: 'b', basePath: '/m/b', modelVersionPolicy: { specific: { versions: [4, 9007199254740991] } }, versionLabels: { x: 4 } },
+    ] } };
+    assert.deepEqual(serving.parseModelServerConfig(text), expected);
+    const type = messageType('tensorflow.serving.ModelServerConfig');
+    const wire = type.encode(type.fromObject(parseTextProto('tensorflow.serving.ModelServerConfig', text))).finish();
+    assert.deepEqual(configFromMessage(type.decode(wire) as never), expected);
+    const big = type.fromObject({ modelConfigList: { config: [{ name: 'c', basePath: '/c', versionLabels: { y: '9007199254740993' } }] } });
+    assert.throws(() => configFromMessage(type.decode(type.encode(big).finish()) as never), { code: 'INVALID_ARGUMENT', message: /version label y: 9007199254740993 is out of range/ });
   });
 });

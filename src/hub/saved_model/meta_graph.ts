@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TfhubError, typeError } from '../../errors';
 import { decodeSavedModel, tensorflow } from '../../proto';
-import { readModelFile } from '../../io/read_model_file';
+import { readModelFileOr } from '../../io/read_model_file';
 import { checkObjectGraphRefs } from '../object_graph_refs';
 
 /** Whether `p` exists (file or directory). */
@@ -41,19 +41,12 @@ export async function isTf1HubModule(dir: string): Promise<boolean> {
 /** Reads and decodes `<dir>/saved_model.pb`. Errors name the file (code ERR_SAVED_MODEL_NOT_FOUND / INVALID_PROTO). */
 export async function readSavedModel(dir: string): Promise<tensorflow.SavedModel> {
   const file = path.join(dir, 'saved_model.pb');
-  let bytes: Buffer;
-  try {
-    bytes = await readModelFile(file);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') {
-      const hasText = await fs.stat(path.join(dir, 'saved_model.pbtxt')).then(() => true, () => false);
-      throw new TfhubError('ERR_SAVED_MODEL_NOT_FOUND', hasText
-        ? `SavedModel directory ${dir} has only saved_model.pbtxt; the text format is not supported, write saved_model.pb`
-        : `SavedModel file does not exist at: ${dir} (contains neither saved_model.pb nor saved_model.pbtxt)`, { cause: e });
-    }
-    throw e instanceof TfhubError ? e : new TfhubError('ERR_READ', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
-  }
+  const bytes = await readModelFileOr(file, async (e) => {
+    const hasText = await fs.stat(path.join(dir, 'saved_model.pbtxt')).then(() => true, () => false);
+    return new TfhubError('ERR_SAVED_MODEL_NOT_FOUND', hasText
+      ? `SavedModel directory ${dir} has only saved_model.pbtxt; the text format is not supported, write saved_model.pb`
+      : `SavedModel file does not exist at: ${dir} (contains neither saved_model.pb nor saved_model.pbtxt)`, { cause: e });
+  });
   const savedModel = decodeSavedModel(bytes, file);
   checkObjectGraphRefs(savedModel, file);
   return savedModel;

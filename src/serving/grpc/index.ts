@@ -9,7 +9,7 @@ import { modelServiceHandlers } from './model_service';
 import { GrpcServiceOptions, predictionServiceHandlers, ServingBackend } from './prediction_service';
 
 export { grpcCodeOf, toGrpcError } from './status';
-export { configFromMessage } from './model_service';
+export { configFromMessage } from '../config';
 export type { GrpcServiceOptions, ServingBackend } from './prediction_service';
 
 /** Registers PredictionService and ModelService for `backend` (a ModelServer) on a grpc-js server. */

@@ -6,6 +6,7 @@ import * as http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { after, afterEach, before, beforeEach } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { create as tarCreate } from 'tar';
 
@@ -235,3 +236,40 @@ export async function waitFor(cond: () => boolean, timeoutMs = 10_000, what = 'c
 
 /** Path of the compiled child helper. */
 export const CHILD = path.join(__dirname, 'resolve-child.js');
+
+/** What {@link useServerAndCache} gives each test. */
+export interface ServerAndCache {
+  server: TestServer;
+  /** A fresh temporary directory (removed after the test). */
+  root: string;
+  /** `<root>/cache` */
+  cache: string;
+}
+
+/**
+ * Registers the hooks the archive and lock suites share: an isolated environment and one test server for the
+ * suite; per test a fresh root with `<root>/cache` (created when `createCache`), cleared routes and request log.
+ * `use` gets the current server, root and cache before each test.
+ */
+export function useServerAndCache(use: (s: ServerAndCache) => void, options: { createCache?: boolean } = {}): void {
+  let restoreEnv: () => void;
+  let server: TestServer;
+  let root: string;
+  before(async () => {
+    restoreEnv = isolateEnv();
+    server = await startServer();
+  });
+  after(async () => {
+    await server.close();
+    restoreEnv();
+  });
+  beforeEach(() => {
+    root = tmpDir();
+    const cache = path.join(root, 'cache');
+    if (options.createCache) fs.mkdirSync(cache);
+    server.routes.clear();
+    server.requests.length = 0;
+    use({ server, root, cache });
+  });
+  afterEach(() => rmrf(root));
+}

@@ -2,9 +2,11 @@
 # Copyright the tfhub-node authors. Licensed under the Apache License 2.0.
 """A TF Serving gRPC client in Python (grpcio), used by test/serving/grpc_python.test.ts.
 
-Usage: tfs_client.py ADDRESS PROTOS_DIR FIXTURES_DIR
+Usage: tfs_client.py ADDRESS PROTO_DIRS FIXTURES_DIR
 
-Compiles the TF Serving protos of PROTOS_DIR with grpcio-tools into a temporary
+PROTO_DIRS: the import roots, joined by os.pathsep (src/serving/protos for TF
+Serving's files, src/proto for the TensorFlow messages they import).
+Compiles every .proto under PROTO_DIRS with grpcio-tools into a temporary
 directory, calls Predict / Classify / Regress / MultiInference /
 GetModelMetadata / GetModelStatus on ADDRESS (the models of
 test/serving/grpc_helpers.ts: example, tf2, half), and prints one JSON object
@@ -21,11 +23,11 @@ import sys
 import tempfile
 
 
-def compile_protos(protos, out):
-  files = sorted(os.path.relpath(os.path.join(d, f), protos)
-                 for d, _, fs in os.walk(protos) for f in fs if f.endswith(".proto"))
-  subprocess.run([sys.executable, "-m", "grpc_tools.protoc", "-I" + protos, "--python_out=" + out,
-                  "--grpc_python_out=" + out] + files, check=True)
+def compile_protos(roots, out):
+  files = sorted(os.path.relpath(os.path.join(d, f), root)
+                 for root in roots for d, _, fs in os.walk(root) for f in fs if f.endswith(".proto"))
+  subprocess.run([sys.executable, "-m", "grpc_tools.protoc"] + ["-I" + r for r in roots]
+                 + ["--python_out=" + out, "--grpc_python_out=" + out] + files, check=True)
   for d, _, fs in os.walk(out):  # regular packages, so an installed tensorflow cannot take over
     if "__init__.py" not in fs:
       open(os.path.join(d, "__init__.py"), "w").close()
@@ -34,7 +36,7 @@ def compile_protos(protos, out):
 def main():
   address, protos, fixtures = sys.argv[1:4]
   tmp = tempfile.mkdtemp(prefix="tfs-client-")
-  compile_protos(protos, tmp)
+  compile_protos(protos.split(os.pathsep), tmp)
   sys.path.insert(0, tmp)
   import grpc  # noqa: E402
   from tensorflow.core.framework import tensor_pb2, types_pb2  # noqa: E402
