@@ -22,12 +22,13 @@ export interface InlineOptions {
   controlDependencies?: import('./graph').Operation[];
 }
 
-interface Library {
+/** Library functions by name (what a node's op may call). */
+export interface Library {
   functions: Map<string, tensorflow.IFunctionDef>;
 }
 
-/** Number of tensors each output arg of a node produces, in order. */
-function outputArgSizes(node: tensorflow.INodeDef, lib: Library): Array<[string, number]> {
+/** Number of tensors each output arg of a node produces, in order (a library function's outputs count 1 each). */
+export function outputArgSizes(node: tensorflow.INodeDef, lib: Library): Array<[string, number]> {
   const fn = lib.functions.get(node.op ?? '');
   if (fn) return (fn.signature?.outputArg ?? []).map((a) => [a.name ?? '', 1]);
   const def = opDefs().get(node.op ?? '');

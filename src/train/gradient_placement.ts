@@ -50,7 +50,9 @@ export function placedGradients(graph: Graph, ys: Output[], xs: Output[], dys: O
   prefix: string, build: GradientBuilder): Array<Output | null> {
   const colocate = options.colocateGradientsWithOps === true;
   const before = graph.toGraphDef();
-  const existing = new Set(tensorflow.GraphDef.decode(before).node.map((n) => n.name ?? ''));
+  const beforeDef = tensorflow.GraphDef.decode(before);
+  const existing = new Set(beforeDef.node.map((n) => n.name ?? ''));
+  const existingFunctions = new Set((beforeDef.library?.function ?? []).map((f) => f.signature?.name ?? ''));
   const scratch = new Graph();
   try {
     scratch.importGraphDef(before);
@@ -74,7 +76,10 @@ export function placedGradients(graph: Graph, ys: Output[], xs: Output[], dys: O
       }
     }
     const wanted = grads.filter((g): g is Output => g !== null && !existing.has(g.op.name));
-    const bytes = tensorflow.GraphDef.encode({ node: added, versions: after.versions }).finish();
+    // Functions the gradients added (bodies of control-flow gradients) travel with the new nodes.
+    const functions = (after.library?.function ?? []).filter((f) => !existingFunctions.has(f.signature?.name ?? ''));
+    const library = functions.length > 0 ? { function: functions } : undefined;
+    const bytes = tensorflow.GraphDef.encode({ node: added, versions: after.versions, library }).finish();
     const importAll = () => graph.importGraphDef(bytes, { inputMap, controlRemap, returnOutputs: wanted.map((g) => g.name) });
     let imported: Output[];
     if (!colocate) {

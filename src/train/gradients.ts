@@ -14,6 +14,7 @@ import { hasDeviceScope } from '../device_scope';
 import { isRegisteredOp } from '../registry';
 import { GradientOwners, placedGradients } from './gradient_placement';
 import * as ops from './ops';
+import { CONTROL_FLOW_GRADIENTS } from './control_flow';
 
 /**
  * A gradient function: given the op and the gradients of its outputs (null where none flows), returns one
@@ -316,6 +317,9 @@ registerGradient('TopKV2', (g, op, [dValues]) => {
   const scattered = ops.op0(g, 'ScatterNd', [ops.expandDims(g, flat, -1), ops.reshape(g, dValues, ops.constant(g, [-1], 'int32')), total]);
   return [ops.reshape(g, scattered, inShape), null];
 });
+
+// Functional control flow (While, If, Case, calls): train/control_flow.
+for (const [type, fn] of CONTROL_FLOW_GRADIENTS) registerGradient(type, fn);
 
 // Graph.addGradients delegates here: the graph layer does not import train/ (no import cycle).
 setSymbolicGradients(addSymbolicGradients);

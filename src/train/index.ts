@@ -3,6 +3,7 @@
  * `tf.compat.v1.train`).
  */
 export { registerGradient, registeredGradients, addSymbolicGradients, GradientFunction, GradientTarget } from './gradients';
+export { whileGradient, condGradient, callGradient, buildFunction, FunctionLibrary } from './control_flow';
 export { variable, VariableOptions, Variable, GraphKeys } from '../variable';
 export {
   Optimizer, getGlobalStep, getOrCreateGlobalStep,

@@ -890,9 +890,9 @@ describe('control flow modules (native_module_test testCond/testWhile, v1 and v2
     assert.notDeepEqual(nums(b), nums(a));
   });
 
-  test('testWhileGradients (control flow v2): gradients through If/While match Python', { todo: 'TF C API has no gradient for While/If; no TypeScript gradient registered yet' }, async (t) => {
+  test('testWhileGradients (control flow v2): gradients through If/While match Python (both branches)', async (t) => {
     if (skipUnless(t, 'control_flow_v2')) return;
-    const call = (fixtureJson('control_flow_v2').calls as JsonCall[])[0];
+    const calls = fixtureJson('control_flow_v2').calls as JsonCall[];
     const g = graphFor(t);
     const m = new hub.Module(await spec('control_flow_v2'), { graph: g });
     const x = g.placeholder('float32', [-1, 3], 'x');
@@ -900,26 +900,37 @@ describe('control flow modules (native_module_test testCond/testWhile, v1 and v2
     const [gx] = g.addGradients(reduceSum(g, y.default, [0, 1]), x);
     const sess = sessionFor(t, g);
     await sess.run(g.globalVariablesInitializer());
-    assertTensor(await sess.run(gx, new Map([[x, tensorOf(call.inputs.default as JsonTensor)]])), call.gradient!.value, 'd sum(y) / dx');
+    for (const [i, call] of calls.entries()) {
+      assertTensor(await sess.run(gx, new Map([[x, tensorOf(call.inputs.default as JsonTensor)]])), call.gradient!.value, `call ${i}: d sum(y) / dx`);
+    }
   });
 
-  test('testWhileGradients (control flow v2): asking for a gradient through While is a typed error naming the op, not a crash', async (t) => {
+  test('testWhileGradients (control flow v2): the gradient w.r.t. w (read in the loop body and a branch) agrees with central differences', async (t) => {
     if (skipUnless(t, 'control_flow_v2')) return;
+    const call = (fixtureJson('control_flow_v2').calls as JsonCall[])[1];
     const g = graphFor(t);
     const m = new hub.Module(await spec('control_flow_v2'), { graph: g });
     const x = g.placeholder('float32', [-1, 3], 'x');
     const y = m.call(x) as Output;
-    let caught: (Error & { code?: string }) | null = null;
-    try {
-      g.addGradients(reduceSum(g, y, [0, 1]), x);
-    } catch (e) {
-      caught = e as Error & { code?: string };
-    }
-    // Either a correct gradient (once While/If gradients exist) or a typed error naming the op.
-    if (caught) {
-      assert.equal(caught.code, 'ERR_NO_GRADIENT');
-      assert.match(caught.message, /While/);
-      assert.match(caught.message, /module_apply_default\/loop/);
+    const loss = reduceSum(g, y, [0, 1]);
+    const w = m.variableMap.w as hub.Variable;
+    const [gw] = g.addGradients(loss, w);
+    const sess = sessionFor(t, g);
+    await sess.run(g.globalVariablesInitializer());
+    const feed = new Map([[x, tensorOf(call.inputs.default as JsonTensor)]]);
+    const grad = nums(await sess.run(gw, feed));
+    assert.equal(grad.length, 3);
+    const w0 = [0.5, -1, 2];
+    const eps = 1e-2;
+    for (let k = 0; k < 3; k++) {
+      const at = async (d: number) => {
+        const wk = w0.slice();
+        wk[k] += d;
+        await sess.run(w.assign(g.constant(new Tensor('float32', [3], wk))));
+        return nums(await sess.run(loss, feed))[0];
+      };
+      const fd = (await at(eps) - await at(-eps)) / (2 * eps);
+      assert.ok(Math.abs(fd - grad[k]) <= 2e-2 * (1 + Math.abs(fd)), `d loss / dw[${k}]: ${grad[k]} vs central difference ${fd}`);
     }
   });
 
