@@ -9,6 +9,7 @@ import { readSavedModel } from '../hub/saved_model';
 import { decodeSpec, formatLeaf, Spec } from '../hub/tf2/structure';
 import { tensorflow } from '../proto';
 import { failCommand, FlagError } from './flags';
+import { resolveWithProgress } from './progress';
 
 /** What `inspect` prints for `--help`. */
 export const INSPECT_USAGE = `usage: tfhub-node inspect <handle> [--all] [--tag_set TAGS [--signature_def KEY]]
@@ -213,7 +214,7 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const sm = await readSavedModel(await hub.resolve(args.handle));
+    const sm = await readSavedModel(await resolveWithProgress(args.handle, hub.resolve));
     process.stdout.write(args.tagSet === undefined ? formatShowAll(sm) : formatShowTagSet(sm, args.tagSet, args.signatureDef));
     return 0;
   } catch (e) {

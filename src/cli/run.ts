@@ -9,6 +9,7 @@ import * as hub from '../hub';
 import { ParsedTensorInfo, isTf1HubModule } from '../hub/saved_model';
 import { Tensor } from '../tensor';
 import { failCommand, FlagError } from './flags';
+import { resolveWithProgress } from './progress';
 
 const DEFAULT_HANDLE = path.resolve(__dirname, '..', '..', '..', 'examples', 'half_plus_two');
 const DEFAULT_INPUT = '[1,2,5]';
@@ -137,7 +138,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const dir = await hub.resolve(args.handle);
+    const dir = await resolveWithProgress(args.handle, hub.resolve);
     const label = args.handle === DEFAULT_HANDLE ? 'half_plus_two (bundled example)' : args.handle;
     if (await isTf1HubModule(dir)) await runHubModule(dir, args, label);
     else await runSavedModel(dir, args, label);

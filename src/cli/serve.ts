@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import type { ModelServer, ModelServerOptions } from '../serving/model_server';
 import { ModelServerConfigObject, readModelServerConfig } from '../serving/config';
 import { parseBatchingParametersText, parseMonitoringConfigText } from '../serving/text_proto';
+import type { MonitoringConfigObject } from '../serving/model_server';
 import { BatchingParameters, parseBatchingParameters } from '../batching/params';
 import type * as grpc from '@grpc/grpc-js';
 import { FlagError, formatFlagHelp, parseFlags } from './flags';
@@ -33,9 +34,10 @@ async function readFlagFile(flag: string, file: string): Promise<string> {
   }
 }
 
-/** `--monitoring_config_file`: checked against `tensorflow.serving.MonitoringConfig`. */
-async function checkMonitoringConfig(file: string): Promise<void> {
-  if (file) parseMonitoringConfigText(await readFlagFile('monitoring_config_file', file), file);
+/** `--monitoring_config_file`: a MonitoringConfig checked against the proto (undefined when not given). */
+async function readMonitoringConfig(file: string): Promise<MonitoringConfigObject | undefined> {
+  if (!file) return undefined;
+  return parseMonitoringConfigText(await readFlagFile('monitoring_config_file', file), file) as MonitoringConfigObject;
 }
 
 /**
@@ -71,6 +73,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let config: ModelServerConfigObject;
   let channel: ReturnType<typeof parseChannelArguments>;
   let batching: BatchingParameters | undefined;
+  let monitoring: MonitoringConfigObject | undefined;
   try {
     const parsed = parseFlags(argv, SERVE_FLAGS);
     if (parsed.help) {
@@ -95,7 +98,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if ((flags.rest_api_timeout_in_ms as number) < 0) throw new UsageError('--rest_api_timeout_in_ms must not be negative');
     channel = parseChannelArguments(flags.grpc_channel_arguments as string);
     batching = await readBatchingFlags(flags.enable_batching as boolean, flags.batching_parameters_file as string);
-    await checkMonitoringConfig(flags.monitoring_config_file as string);
+    monitoring = await readMonitoringConfig(flags.monitoring_config_file as string);
     configFile = flags.model_config_file as string;
     if (configFile) {
       config = await readModelServerConfig(configFile).catch((e: Error & { code?: string }) => {
@@ -121,6 +124,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
       interOpParallelism: (flags.tensorflow_inter_op_parallelism as number) || threads || undefined,
     },
     batching,
+    monitoring,
+    enableModelWarmup: flags.enable_model_warmup as boolean,
+    warmup: (flags.num_request_iterations_for_warmup as number) > 0 ? { numRequestIterations: flags.num_request_iterations_for_warmup as number } : undefined,
+    allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models as boolean,
     rest: {
       timeoutMs: flags.rest_api_timeout_in_ms as number,
       maxBodyBytes: flags.rest_api_max_body_bytes as number,

@@ -87,10 +87,11 @@ export function batchSignature(signature: SignatureFunction, params: BatchingPar
 /**
  * Replaces `model.signatures` with batching versions ({@link batchSignature}), one batcher per signature, and
  * returns the model. Closing the model closes the batchers (waiting calls then fail with the model's error).
+ * `options` may be a function of the signature name (per-signature hooks, e.g. metrics labels).
  */
-export function withBatching(model: LoadedModel, params: BatchingParameters | Record<string, unknown>, options: BatcherOptions = {}): LoadedModel {
+export function withBatching(model: LoadedModel, params: BatchingParameters | Record<string, unknown>, options: BatcherOptions | ((signatureName: string) => BatcherOptions) = {}): LoadedModel {
   const batched: Record<string, BatchedSignatureFunction> = {};
-  for (const [name, sig] of Object.entries(model.signatures)) batched[name] = batchSignature(sig, params, options);
+  for (const [name, sig] of Object.entries(model.signatures)) batched[name] = batchSignature(sig, params, typeof options === 'function' ? options(name) : options);
   Object.defineProperty(model, 'signatures', { value: Object.freeze(batched), enumerable: true, configurable: true });
   const close = model.close.bind(model);
   Object.defineProperty(model, 'close', {

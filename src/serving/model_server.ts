@@ -21,6 +21,9 @@ import type { GrpcServiceOptions } from './grpc';
 import { createRestHandler, RestOptions } from './rest/handler';
 import { DEFAULT_SIGNATURE, Servable } from './servable';
 import { Lease, ModelVersions, VersionStatus } from './versions';
+import { checkVersionLabels } from './version_labels';
+import type { ServingMetrics } from './metrics';
+import type { WarmupOptions } from './warmup_replay';
 
 export { ModelConfigObject, ModelServerConfigObject, VersionPolicyObject } from './config';
 export { VersionState, VersionStatus } from './versions';
@@ -84,7 +87,38 @@ export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelN
   batching?: BatchingParameters;
   /** Called with one line per version loaded, unloaded or failed (default: none). */
   log?: (line: string) => void;
+  /**
+   * Replay each version's `assets.extra/tf_serving_warmup_requests` before it takes traffic
+   * (`--enable_model_warmup`, default true as in TF Serving; docs/serving.md).
+   */
+  enableModelWarmup?: boolean;
+  /** Warmup options: `numRequestIterations` (`--num_request_iterations_for_warmup`, default 1) and file limits. */
+  warmup?: WarmupOptions;
+  /**
+   * TF Serving's `MonitoringConfig`: with `prometheusConfig.enable`, `restHandler()` answers
+   * `GET <prometheusConfig.path>` (default `/monitoring/prometheus/metrics`) with `metrics` in Prometheus text
+   * format (`--monitoring_config_file`). The metrics are collected either way.
+   */
+  monitoring?: MonitoringConfigObject;
+  /**
+   * Accept version labels that point to versions not available yet (`--allow_version_labels_for_unavailable_models`;
+   * default false: such a config is refused with FAILED_PRECONDITION, as TF Serving does). An existing label
+   * can still only be moved to an available version.
+   */
+  allowVersionLabelsForUnavailableModels?: boolean;
 };
+
+/** TF Serving's `MonitoringConfig` (monitoring_config.proto) as an object. */
+export interface MonitoringConfigObject {
+  /** `prometheus_config`: whether to serve the metrics page, and where. */
+  prometheusConfig?: { enable?: boolean; path?: string };
+}
+
+/** src/serving/metrics, loaded on first use (prom-client costs as much to load as @grpc/grpc-js). */
+function metricsModule(): typeof import('./metrics') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('./metrics') as typeof import('./metrics');
+}
 
 function toQuery(query: ModelSpecQuery | string, opts?: Partial<ModelSpecQuery>): ModelSpecQuery {
   if (typeof query === 'string') return { ...opts, name: query };
@@ -109,7 +143,9 @@ export class ModelServer {
   private inflight = 0;
   private idle: (() => void) | null = null;
   private state: 'new' | 'started' | 'closing' | 'closed' = 'new';
+  private labelsApplied = false;
   private polling: Promise<void> = Promise.resolve();
+  private metricsInstance: ServingMetrics | null = null;
 
   /** Creates a server for `options`; nothing is loaded until `start()`. Throws InvalidArgumentError for a bad config. */
   constructor(options: ModelServerOptions) {
@@ -121,13 +157,23 @@ export class ModelServer {
     this.batching = options.batching === undefined ? undefined : parseBatchingParameters(options.batching);
   }
 
+  /**
+   * This server's metrics (TF Serving's names; the prom-client registry is `metrics.registry`). Created at
+   * `start()` (or on first access): prom-client loads then, not when the package is required.
+   */
+  get metrics(): ServingMetrics {
+    if (!this.metricsInstance) this.metricsInstance = new (metricsModule().ServingMetrics)();
+    return this.metricsInstance;
+  }
+
   private log(line: string): void {
     this.options.log?.(line);
   }
 
   private makeModel(config: ModelConfigObject): ModelVersions {
     const tags = this.options.savedModelTags;
-    const spec = { tags: tags ?? ['serve'], tagsExplicit: tags !== undefined, session: this.options.session, batching: this.batching };
+    const warmup = this.options.enableModelWarmup === false ? null : (this.options.warmup ?? {});
+    const spec = { tags: tags ?? ['serve'], tagsExplicit: tags !== undefined, session: this.options.session, batching: this.batching, warmup, metrics: this.metrics };
     return new ModelVersions(config, spec, (l) => this.log(l));
   }
 
@@ -146,6 +192,9 @@ export class ModelServer {
   }
 
   private async applyConfig(config: ModelServerConfigObject): Promise<void> {
+    // Labels are checked against what is available before the new config's models load (server_core.cc).
+    checkVersionLabels(config, this.config, (name) => this.models.get(name), !!this.options.allowVersionLabelsForUnavailableModels, this.labelsApplied);
+    this.labelsApplied = true;
     const wanted = new Map(config.modelConfigList.config.map((c) => [c.name, c]));
     const work: Promise<void>[] = [];
     for (const [name, m] of this.models) {
@@ -192,12 +241,18 @@ export class ModelServer {
     if (signal?.aborted) throw new CancelledError('Request was cancelled');
     const version = versionOf(query.version);
     let lease: Lease | null = null;
+    let code = 'OK';
+    const start = process.hrtime.bigint();
     this.inflight++;
     try {
       lease = this.model(query.name, version).acquire(version, query.versionLabel);
       const spec: ResolvedModelSpec = { name: query.name, version: lease.servable.version, signatureName: query.signatureName || DEFAULT_SIGNATURE };
       return await fn(lease.servable, spec);
+    } catch (e) {
+      code = (e as { code?: string }).code ?? 'UNKNOWN';
+      throw e;
     } finally {
+      if (lease) this.metrics.recordSignature(query.name, lease.servable.version, query.signatureName || DEFAULT_SIGNATURE, code, Number(process.hrtime.bigint() - start) / 1000);
       lease?.release();
       if (--this.inflight === 0 && this.idle) this.idle();
     }
@@ -215,12 +270,18 @@ export class ModelServer {
 
   /** Runs a classify signature on serialized `tf.Example`s. */
   async classify(query: ModelSpecQuery, serializedExamples: Uint8Array[], opts?: { signal?: AbortSignal }): Promise<ClassifyResult> {
-    return this.withServable(toQuery(query), opts?.signal, async (s, modelSpec) => ({ modelSpec, classifications: await s.classify(modelSpec.signatureName, serializedExamples) }));
+    return this.withServable(toQuery(query), opts?.signal, async (s, modelSpec) => {
+      this.metrics.recordExamples(modelSpec.name, serializedExamples.length);
+      return { modelSpec, classifications: await s.classify(modelSpec.signatureName, serializedExamples) };
+    });
   }
 
   /** Runs a regress signature on serialized `tf.Example`s. */
   async regress(query: ModelSpecQuery, serializedExamples: Uint8Array[], opts?: { signal?: AbortSignal }): Promise<RegressResult> {
-    return this.withServable(toQuery(query), opts?.signal, async (s, modelSpec) => ({ modelSpec, values: await s.regress(modelSpec.signatureName, serializedExamples) }));
+    return this.withServable(toQuery(query), opts?.signal, async (s, modelSpec) => {
+      this.metrics.recordExamples(modelSpec.name, serializedExamples.length);
+      return { modelSpec, values: await s.regress(modelSpec.signatureName, serializedExamples) };
+    });
   }
 
   /** The signature defs of a model version (TF Serving's `signature_def` metadata; `signatureName` is not used). */
@@ -259,7 +320,27 @@ export class ModelServer {
 
   /** A `(req, res)` handler serving TF Serving's REST API, to mount in `node:http`, express or fastify. */
   restHandler(): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-    return createRestHandler(this, this.options.rest);
+    const metrics = this.metrics;
+    const rest = createRestHandler(this, {
+      ...this.options.rest,
+      onRequest: (r) => metrics.recordRequest(r.modelName, r.api, 'REST', r.code, r.micros),
+    });
+    const prometheus = this.options.monitoring?.prometheusConfig;
+    if (!prometheus?.enable) return rest;
+    const metricsPath = prometheus.path || metricsModule().DEFAULT_METRICS_PATH;
+    return (req, res) => {
+      if (req.method === 'GET' && (req.url ?? '').split('?')[0] === metricsPath) {
+        metrics.text().then((text) => {
+          res.writeHead(200, { 'Content-Type': metrics.contentType });
+          res.end(text);
+        }, (e: Error) => {
+          res.writeHead(500, { 'Content-Type': 'text/plain' });
+          res.end(e.message);
+        });
+        return;
+      }
+      rest(req, res);
+    };
   }
 
   /** Adds `tensorflow.serving.PredictionService` and `ModelService` to a `@grpc/grpc-js` server. */

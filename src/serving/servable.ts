@@ -12,6 +12,7 @@ import { tensorflow } from '../proto';
 import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
 import { toTfError } from './errors';
+import type { ServingMetrics } from './metrics';
 
 /** TF Serving's signature keys and method names. */
 export const DEFAULT_SIGNATURE = 'serving_default';
@@ -28,6 +29,10 @@ export interface LoadSpec {
   session?: SessionOptions;
   /** Server-side batching of each signature (undefined: off). */
   batching?: ResolvedBatchingParameters;
+  /** The model's name (metrics labels). */
+  modelName?: string;
+  /** Where batching reports queue depth and batch sizes (none: not observed). */
+  metrics?: ServingMetrics;
 }
 
 function setOf(keys: Iterable<string>): string {
@@ -52,7 +57,9 @@ export class Servable {
       const defs: Record<string, tensorflow.ISignatureDef> = {};
       for (const [k, v] of Object.entries(metaGraph.signatureDef ?? {}) as Array<[string, tensorflow.ISignatureDef]>) if (k !== INIT_OP_SIGNATURE) defs[k] = v;
       const loaded = await load(dir, { tags, session: spec.session });
-      const model = spec.batching ? withBatching(loaded, spec.batching) : loaded;
+      const metrics = spec.metrics;
+      const hooks = (signature: string) => ({ hooks: metrics?.batchingHooks(spec.modelName ?? '', version, signature) });
+      const model = spec.batching ? withBatching(loaded, spec.batching, hooks) : loaded;
       return new Servable(version, model, defs);
     } catch (e) {
       throw toTfError(e);

@@ -9,6 +9,13 @@ import * as path from 'node:path';
 import { InvalidArgumentError, NotFoundError, TFError } from '../errors';
 import { ModelConfigObject } from './config';
 import { LoadSpec, Servable } from './servable';
+import { runWarmup, WarmupOptions } from './warmup_replay';
+
+/** How a model's versions are loaded: the servable's spec, plus warmup (null: off). */
+export interface VersionLoadSpec extends LoadSpec {
+  /** Replay `assets.extra/tf_serving_warmup_requests` before a version takes traffic (null: `--enable_model_warmup=false`). */
+  warmup: WarmupOptions | null;
+}
 
 /** TF Serving's `ModelVersionStatus.State`. */
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
@@ -70,7 +77,7 @@ export class ModelVersions {
   private syncing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(config: ModelConfigObject, private readonly loadSpec: LoadSpec, private readonly log: (line: string) => void) {
+  constructor(config: ModelConfigObject, private readonly loadSpec: VersionLoadSpec, private readonly log: (line: string) => void) {
     this.config = config;
   }
 
@@ -107,10 +114,13 @@ export class ModelVersions {
       loads.push(this.loadVersion(v, dirs.get(v)!));
     }
     await Promise.all(loads);
-    // New versions are available before old ones stop taking traffic.
+    // New versions are available before old ones stop taking traffic. As TF Serving's AvailabilityPreservingPolicy:
+    // while no wanted version is available (a new one failed to load or warm up), the newest old one keeps serving.
     const unloads: Promise<void>[] = [];
+    const old = [...this.entries.values()].filter((e) => !wanted.has(e.version) && e.state === 'AVAILABLE').sort((a, b) => a.version - b.version);
+    const wantedServing = [...this.entries.values()].some((e) => wanted.has(e.version) && e.state === 'AVAILABLE');
+    for (const e of wanted.size > 0 && !wantedServing ? old.slice(0, -1) : old) unloads.push(this.unloadVersion(e));
     for (const e of this.entries.values()) {
-      if (!wanted.has(e.version) && e.state === 'AVAILABLE') unloads.push(this.unloadVersion(e));
       if (!wanted.has(e.version) && e.state === 'END' && e.error) this.entries.delete(e.version);
     }
     await Promise.all(unloads);
@@ -120,8 +130,21 @@ export class ModelVersions {
     const entry: VersionEntry = { version, state: 'LOADING', error: null, servable: null, inflight: 0, drained: null };
     this.entries.set(version, entry);
     this.log(`Loading servable version ${this.id(version)}`);
+    const start = process.hrtime.bigint();
+    const metrics = this.loadSpec.metrics;
     try {
-      const servable = await Servable.load(dir, version, this.loadSpec);
+      const servable = await Servable.load(dir, version, { ...this.loadSpec, modelName: this.config.name });
+      if (this.loadSpec.warmup) {
+        try {
+          const n = await runWarmup(servable, dir, this.config.name, this.loadSpec.warmup, metrics);
+          if (n > 0) this.log(`Finished reading warmup data for ${this.id(version)}: ${n} records`);
+        } catch (e) {
+          servable.close();
+          metrics?.forgetVersion(this.config.name, version, Object.keys(servable.signatureDefs));
+          throw e;
+        }
+      }
+      metrics?.recordLoad(this.config.name, version, dir, true, Number(process.hrtime.bigint() - start) / 1000);
       if (this.closed) {
         servable.close();
         entry.state = 'END';
@@ -131,6 +154,7 @@ export class ModelVersions {
       entry.state = 'AVAILABLE';
       this.log(`Successfully loaded servable version ${this.id(version)}`);
     } catch (e) {
+      metrics?.recordLoad(this.config.name, version, dir, false, Number(process.hrtime.bigint() - start) / 1000);
       entry.state = 'END';
       entry.error = e as TFError;
       this.log(`Loading servable version ${this.id(version)} failed: ${entry.error.code}: ${entry.error.message}`);
@@ -140,6 +164,7 @@ export class ModelVersions {
   private async unloadVersion(entry: VersionEntry): Promise<void> {
     entry.state = 'UNLOADING';
     if (entry.inflight > 0) await new Promise<void>((resolve) => { entry.drained = resolve; });
+    if (entry.servable) this.loadSpec.metrics?.forgetVersion(this.config.name, entry.version, Object.keys(entry.servable.signatureDefs));
     entry.servable?.close();
     entry.servable = null;
     entry.state = 'END';

@@ -5,11 +5,10 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { callRaw } from './grpc_helpers';
-import { REST_FIXTURES, ROOT, SERVING_FIXTURES, call, tempDir } from './rest_helpers';
+import { REST_FIXTURES, ROOT, SERVING_FIXTURES, call, freePort, tempDir } from './rest_helpers';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 
@@ -25,15 +24,6 @@ function cli(args: string[], timeoutMs = 60_000): Promise<Result> {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
   });
-}
-
-/** A port that was free a moment ago (the CLI takes port numbers; 0 means "disabled" there, as in TF Serving). */
-async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 function waitFor(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
@@ -121,7 +111,7 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
     const socket = path.join(t.dir, 'grpc.sock');
     const file = path.join(t.dir, 'models.config');
     fs.writeFileSync(file, `# two models\nmodel_config_list {\n  config {\n    name: 'saved_model_half_plus_three'\n    base_path: "${path.join(REST_FIXTURES, 'half_plus_three')}"\n  }\n  config: {\n    name: "half"\n    base_path: "${path.join(SERVING_FIXTURES, 'half_plus')}"\n    model_version_policy { specific { versions: 1 } }\n    version_labels { key: "stable" value: 1 }\n  }\n}\n`);
-    const child = spawn(process.execPath, [CLI, 'serve', `--port=${grpcPort}`, `--grpc_socket_path=${socket}`, '--grpc_channel_arguments=grpc.max_concurrent_streams=64,grpc.not_a_grpc_js_arg=1', '--rest_api_port', String(port), '--bind_address=127.0.0.1', `--model_config_file=${file}`, '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'serve', `--port=${grpcPort}`, `--grpc_socket_path=${socket}`, '--grpc_channel_arguments=grpc.max_concurrent_streams=64,grpc.not_a_grpc_js_arg=1', '--rest_api_port', String(port), '--bind_address=127.0.0.1', `--model_config_file=${file}`, '--allow_version_labels_for_unavailable_models', '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<Result>((resolve) => {
       let stderr = '';
       child.stderr!.on('data', (d) => { stderr += d; });

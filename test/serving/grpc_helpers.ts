@@ -85,6 +85,8 @@ export function modelsDir(): { dir: string; remove(): void } {
 export async function startModels(dir: string): Promise<ModelServer> {
   const server = new ModelServer({
     fileSystemPollWaitSeconds: 0,
+    // Labels in the initial config need this, as in TF Serving.
+    allowVersionLabelsForUnavailableModels: true,
     config: {
       modelConfigList: {
         config: [

@@ -18,6 +18,7 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
   let s: RestServer;
   before(async () => {
     s = await startRest({
+      allowVersionLabelsForUnavailableModels: true, // labels in the initial config, as TF Serving needs it
       config: {
         modelConfigList: {
           config: [

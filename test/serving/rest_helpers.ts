@@ -3,6 +3,7 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { ModelServer, ModelServerOptions } from '../../src/serving/model_server';
@@ -60,4 +61,22 @@ export function tempDir(prefix: string): { dir: string; remove(): void } {
 /** Copies a model directory to `<base>/<version>` (a real copy, so removing it cannot touch the fixture). */
 export function addVersion(base: string, version: number, modelDir: string): void {
   fs.cpSync(modelDir, path.join(base, String(version)), { recursive: true });
+}
+
+/** A port that was free a moment ago (the CLI takes port numbers; 0 means "disabled" there, as in TF Serving). */
+export async function freePort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+/** Copies fixture `model` to `<base>/<version>` with warmup file `warmup` (fixtures/warmup/NAME.tfrecord), if any. */
+export function versionWithWarmup(base: string, version: number, model: string, warmup: string | null): void {
+  addVersion(base, version, path.join(SERVING_FIXTURES, model));
+  if (warmup === null) return;
+  const file = path.join(base, String(version), 'assets.extra', 'tf_serving_warmup_requests');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.copyFileSync(path.join(SERVING_FIXTURES, 'warmup', `${warmup}.tfrecord`), file);
 }

@@ -42,6 +42,7 @@ describe('serving versions: policies, failures, reloads, swaps under load', { ti
       fs.writeFileSync(path.join(t.dir, '4', 'saved_model.pb'), Buffer.from('not a protobuf \xff\xff\xff\xff'));
       fs.mkdirSync(path.join(t.dir, 'not_a_version'));
       const s = await startRest({
+        allowVersionLabelsForUnavailableModels: true,
         config: { modelConfigList: { config: [{ name: 'm', basePath: t.dir, modelVersionPolicy: { latest: { numVersions: 3 } }, versionLabels: { stable: 2 } }] } },
       });
       try {

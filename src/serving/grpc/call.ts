@@ -49,6 +49,8 @@ export function modelSpecOf(spec: ResolvedModelSpec): object {
 export interface CallContext {
   /** Aborted when the client cancels or the call's deadline passes. */
   signal: AbortSignal;
+  /** The request's model name, once decoded (for metrics). */
+  modelName?: string;
 }
 
 /** A grpc-js unary handler running `fn` on the request bytes; errors become TF Serving's statuses. */

@@ -11,10 +11,11 @@ import { lengthDelimitedFields, serializedExamplesFromInput } from '../codec/exa
 import { tensorFromProto, tensorToProto, TensorProtoFields, TensorProtoLimits } from '../codec/tensor_proto';
 import type { ModelServer, ResolvedModelSpec } from '../model_server';
 import { servingTypes } from '../proto';
+import { toTfError } from '../errors';
 import { CallContext, decodeRequest, ModelSpecMessage, modelSpecOf, queryOf, unary } from './call';
 
-/** What the services need of a ModelServer (a fake can stand in for it in tests). */
-export type ServingBackend = Pick<ModelServer, 'predict' | 'classify' | 'regress' | 'getModelMetadata' | 'getModelStatus' | 'reloadConfig'>;
+/** What the services need of a ModelServer (a fake can stand in for it in tests); `metrics` is optional. */
+export type ServingBackend = Pick<ModelServer, 'predict' | 'classify' | 'regress' | 'getModelMetadata' | 'getModelStatus' | 'reloadConfig'> & Partial<Pick<ModelServer, 'metrics'>>;
 
 /** Options of the gRPC services. */
 export interface GrpcServiceOptions {
@@ -38,8 +39,10 @@ function examplesOfRequest(raw: Uint8Array, what: string): Uint8Array[] {
   return serializedExamplesFromInput(input);
 }
 
-async function predict(backend: ServingBackend, raw: Buffer, ctx: CallContext, limits?: TensorProtoLimits): Promise<object> {
+/** Predict on a request's bytes (also the warmup replay's executor). */
+export async function predict(backend: ServingBackend, raw: Buffer, ctx: CallContext, limits?: TensorProtoLimits): Promise<object> {
   const req = decodeRequest<{ modelSpec?: ModelSpecMessage; inputs?: Record<string, TensorProtoFields>; outputFilter?: string[] }>(servingTypes().PredictRequest, raw);
+  ctx.modelName = req.modelSpec?.name ?? '';
   const query = queryOf(req.modelSpec);
   const inputs: Record<string, Tensor> = {};
   let outputs: Record<string, Tensor> = {};
@@ -66,21 +69,26 @@ function regressionResult(values: number[]): object {
   return { regressions: values.map((value) => ({ value })) };
 }
 
-async function classify(backend: ServingBackend, raw: Buffer, ctx: CallContext): Promise<object> {
+/** Classify on a request's bytes. */
+export async function classify(backend: ServingBackend, raw: Buffer, ctx: CallContext): Promise<object> {
   const req = decodeRequest<{ modelSpec?: ModelSpecMessage }>(servingTypes().ClassificationRequest, raw);
+  ctx.modelName = req.modelSpec?.name ?? '';
   const query = queryOf(req.modelSpec);
   const r = await backend.classify(query, examplesOfRequest(raw, 'ClassificationRequest'), { signal: ctx.signal });
   return { modelSpec: modelSpecOf(r.modelSpec), result: classificationResult(r.classifications) };
 }
 
-async function regress(backend: ServingBackend, raw: Buffer, ctx: CallContext): Promise<object> {
+/** Regress on a request's bytes. */
+export async function regress(backend: ServingBackend, raw: Buffer, ctx: CallContext): Promise<object> {
   const req = decodeRequest<{ modelSpec?: ModelSpecMessage }>(servingTypes().RegressionRequest, raw);
+  ctx.modelName = req.modelSpec?.name ?? '';
   const query = queryOf(req.modelSpec);
   const r = await backend.regress(query, examplesOfRequest(raw, 'RegressionRequest'), { signal: ctx.signal });
   return { modelSpec: modelSpecOf(r.modelSpec), result: regressionResult(r.values) };
 }
 
-async function multiInference(backend: ServingBackend, raw: Buffer, ctx: CallContext): Promise<object> {
+/** MultiInference on a request's bytes. */
+export async function multiInference(backend: ServingBackend, raw: Buffer, ctx: CallContext): Promise<object> {
   const req = decodeRequest<{ tasks?: Array<{ modelSpec?: ModelSpecMessage; methodName?: string }> }>(servingTypes().MultiInferenceRequest, raw);
   const tasks = req.tasks ?? [];
   if (tasks.length === 0) throw new InvalidArgumentError('Expected at least one task.');
@@ -152,12 +160,30 @@ async function getModelMetadata(backend: ServingBackend, raw: Buffer): Promise<o
   };
 }
 
+/** `fn` recorded in the backend's metrics as TF Serving records Predict/Classify/Regress over gRPC. */
+function observed(backend: ServingBackend, api: string, fn: (raw: Buffer, ctx: CallContext) => Promise<object>): (raw: Buffer, ctx: CallContext) => Promise<object> {
+  const metrics = backend.metrics;
+  if (!metrics) return fn;
+  return async (raw, ctx) => {
+    const start = process.hrtime.bigint();
+    const record = (code: string) => metrics.recordRequest(ctx.modelName ?? '', api, 'GRPC', code, Number(process.hrtime.bigint() - start) / 1000);
+    try {
+      const out = await fn(raw, ctx);
+      record('OK');
+      return out;
+    } catch (e) {
+      record(toTfError(e).code);
+      throw e;
+    }
+  };
+}
+
 /** The PredictionService implementation over `backend`. */
 export function predictionServiceHandlers(backend: ServingBackend, options: GrpcServiceOptions = {}) {
   return {
-    Predict: unary((raw, ctx) => predict(backend, raw, ctx, options.tensorLimits)),
-    Classify: unary((raw, ctx) => classify(backend, raw, ctx)),
-    Regress: unary((raw, ctx) => regress(backend, raw, ctx)),
+    Predict: unary(observed(backend, 'Predict', (raw, ctx) => predict(backend, raw, ctx, options.tensorLimits))),
+    Classify: unary(observed(backend, 'Classify', (raw, ctx) => classify(backend, raw, ctx))),
+    Regress: unary(observed(backend, 'Regress', (raw, ctx) => regress(backend, raw, ctx))),
     MultiInference: unary((raw, ctx) => multiInference(backend, raw, ctx)),
     GetModelMetadata: unary((raw) => getModelMetadata(backend, raw)),
   };

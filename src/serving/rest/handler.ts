@@ -21,6 +21,24 @@ export interface RestOptions {
   timeoutMs?: number;
   /** Add CORS headers (`--rest_api_enable_cors_support`). */
   cors?: boolean;
+  /**
+   * Called once per answered `/v1/` request (metrics): the model name and API as TF Serving records them
+   * (`predict`, `classify`, `regress`, `''` for GET), the TF code of the answer (`OK` when it succeeded) and
+   * the wall time in microseconds.
+   */
+  onRequest?(info: RestRequestInfo): void;
+}
+
+/** What {@link RestOptions.onRequest} receives. */
+export interface RestRequestInfo {
+  /** The model name of the path (`''` when it has none). */
+  modelName: string;
+  /** `predict`, `classify`, `regress`, or `''` (GET and malformed requests). */
+  api: string;
+  /** `OK` or the TF code of the error answered (408 is DEADLINE_EXCEEDED, 413 RESOURCE_EXHAUSTED). */
+  code: string;
+  /** Wall time from the request's arrival to its answer, in microseconds. */
+  micros: number;
 }
 
 const PREDICT_PATH = /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?:(classify|regress|predict)$/i;
@@ -102,13 +120,16 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
   const limit = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 30000;
 
-  async function route(req: http.IncomingMessage, signal: AbortSignal): Promise<string> {
+  async function route(req: http.IncomingMessage, signal: AbortSignal, info: Partial<RestRequestInfo>): Promise<string> {
     const method = req.method ?? 'GET';
     const path = (req.url ?? '/').split('?')[0];
     if (!/^\/v1\//i.test(path) && path !== '/v1') throw new HttpError(404, `Not found: ${method} ${path}`);
+    info.modelName = '';
     if (method === 'POST') {
       const m = PREDICT_PATH.exec(path);
       if (!m) throw new InvalidArgumentError(`Malformed request: ${method} ${path}`);
+      info.modelName = m[1] ?? '';
+      info.api = m[4].toLowerCase();
       const spec = specFrom(m);
       const body = await readBody(req, limit);
       const doc = objectBody(body);
@@ -135,6 +156,7 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
     if (method === 'GET') {
       const m = STATUS_PATH.exec(path);
       if (!m) throw new InvalidArgumentError(`Malformed request: ${method} ${path}`);
+      info.modelName = m[1] ?? '';
       const spec = specFrom(m);
       if (spec.name === '') throw new InvalidArgumentError('Missing model name in request.');
       if (m[4] !== undefined) {
@@ -148,6 +170,13 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
 
   return (req, res) => {
     const controller = new AbortController();
+    const started = process.hrtime.bigint();
+    const info: Partial<RestRequestInfo> = {};
+    const observe = (code: string) => {
+      if (options.onRequest && info.modelName !== undefined) {
+        options.onRequest({ modelName: info.modelName, api: info.api ?? '', code, micros: Number(process.hrtime.bigint() - started) / 1000 });
+      }
+    };
     let finished = false;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
     if (options.cors) Object.assign(headers, { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'POST, GET', 'Access-Control-Allow-Headers': 'Content-Type' });
@@ -162,11 +191,14 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
       if (close && !req.complete) req.resume();
     };
     const replyError = (e: unknown) => {
+      if (finished) return;
       if (e instanceof HttpError) {
+        observe(e.status === 408 ? 'DEADLINE_EXCEEDED' : e.status === 413 ? 'RESOURCE_EXHAUSTED' : 'NOT_FOUND');
         reply(e.status, JSON.stringify({ error: e.message }, null, 4), true);
         return;
       }
       const err: TFError = toTfError(e);
+      observe(err.code);
       reply(httpStatusOf(err.code), JSON.stringify({ error: err.message }, null, 4), !req.complete);
     };
     const timer = timeoutMs > 0
@@ -179,7 +211,10 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    route(req, controller.signal).then((body) => reply(200, body), replyError);
+    route(req, controller.signal, info).then((body) => {
+      if (!finished) observe('OK');
+      reply(200, body);
+    }, replyError);
   };
 }
 
