@@ -152,21 +152,55 @@ export function deviceFor(graph: Graph, op: Omit<DeviceOp, 'device'> & { device?
 }
 
 /**
- * A serialized GraphDef with every node placed by `graph`'s scopes (as Python places the ops that
- * `import_graph_def` creates); the bytes unchanged when no scope is active. `decodeAttr` turns an AttrValue
- * into the JS value device functions see.
+ * A serialized GraphDef with every node placed by `graph`'s scopes, as Python's `import_graph_def` places the
+ * ops it creates (`_ProcessNewOps`): a node without colocation constraints gets the scopes applied to its own
+ * device; a node with `_class: loc:@x` constraints ignores the scopes and takes the device of the first such
+ * `x` that has one (imported or already in the graph), so an initializer stays with its variable. The bytes are
+ * unchanged when no scope is active. `decodeAttr` turns an AttrValue into the JS value device functions see.
  */
 export function placeGraphDef(graph: Graph, bytes: Uint8Array, prefix: string | undefined,
   decodeAttr: (a: tensorflow.IAttrValue) => unknown): Uint8Array {
   if (!hasDeviceScope(graph)) return bytes;
   const def = tensorflow.GraphDef.decode(bytes);
   const scope = prefix ? prefix.replace(/\/$/, '') + '/' : '';
+  const byName = new Map(def.node.map((n) => [n.name ?? '', n]));
+  const colocated: Array<[tensorflow.INodeDef, string[]]> = [];
   for (const node of def.node) {
+    const groups = colocationNames(node);
+    if (groups.length > 0) {
+      colocated.push([node, groups]);
+      node.device = '';
+      continue;
+    }
     const attrs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(node.attr ?? {})) {
       Object.defineProperty(attrs, k, { enumerable: true, get: () => decodeAttr(v) });
     }
     node.device = deviceFor(graph, { type: node.op ?? '', name: scope + (node.name ?? ''), device: node.device, attrs });
   }
+  for (const [node, groups] of colocated) {
+    for (const name of groups) {
+      const imported = byName.get(name);
+      // As Python: a colocated target's device as set so far (targets handled earlier in this loop have theirs).
+      const device = imported ? imported.device : graph.operation(name)?.device;
+      if (device) {
+        node.device = device;
+        break;
+      }
+    }
+  }
   return tensorflow.GraphDef.encode(def).finish();
+}
+
+const utf8 = new TextDecoder();
+
+/** The op names of a node's `_class` colocation constraints (`loc:@name`), itself excepted (as Python). */
+function colocationNames(node: tensorflow.INodeDef): string[] {
+  const list = node.attr?._class?.list?.s ?? [];
+  const out: string[] = [];
+  for (const b of list) {
+    const s = utf8.decode(b);
+    if (s.startsWith('loc:@') && s.slice(5) !== node.name) out.push(s.slice(5));
+  }
+  return out;
 }

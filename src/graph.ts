@@ -73,6 +73,11 @@ export interface GradientOptions {
   prefix?: string;
   /** What to do with an x that ys do not depend on: `'error'` (default) or `'zero'` (zeros like x). */
   unconnected?: 'error' | 'zero' | 'null';
+  /**
+   * Place the ops of each op's gradient on that op's device (Python's `colocate_gradients_with_ops`);
+   * default: the device scopes active at this call place every gradient op.
+   */
+  colocateGradientsWithOps?: boolean;
 }
 
 /** What `Graph.addGradients` delegates to: the registry-aware gradients of `train/`. */

@@ -24,6 +24,12 @@ export interface SessionOptions {
   visibleDevices?: string;
   /** Device counts, e.g. `{GPU: 0}` to hide GPUs. */
   deviceCount?: Record<string, number>;
+  /**
+   * Only these devices of the cluster take part in this session's runs (ConfigProto `device_filters`, e.g.
+   * `['/job:ps', '/job:worker/task:1']`): a worker's session then neither waits for nor depends on the other
+   * workers, which is what lets one restart while the others train. Default: every task of the cluster.
+   */
+  deviceFilters?: string[];
   /** Remote target (grpc://…); empty for in-process. */
   target?: string;
   /** A raw serialized ConfigProto; merged under the fields above (the fields above win). */
@@ -107,10 +113,14 @@ export const MAX_SESSION_THREADS = 4096;
 /** The most devices of one type `deviceCount` may ask for (TF creates that many device objects). */
 export const MAX_DEVICE_COUNT = 4096;
 
-const OPTION_KINDS: Record<keyof SessionOptions, 'threads' | 'boolean' | 'string' | 'deviceCount' | 'bytes'> = {
+/** The most entries `deviceFilters` may have. */
+const MAX_DEVICE_FILTERS = 4096;
+
+const OPTION_KINDS: Record<keyof SessionOptions, 'threads' | 'boolean' | 'string' | 'strings' | 'deviceCount' | 'bytes'> = {
   intraOpParallelism: 'threads', interOpParallelism: 'threads', usePerSessionThreads: 'boolean',
   allowSoftPlacement: 'boolean', logDevicePlacement: 'boolean', gpuMemoryGrowth: 'boolean', visibleDevices: 'string',
-  deviceCount: 'deviceCount', target: 'string', config: 'bytes', inline: 'boolean', jit: 'boolean', inlineFunctions: 'boolean',
+  deviceCount: 'deviceCount', deviceFilters: 'strings', target: 'string', config: 'bytes', inline: 'boolean', jit: 'boolean',
+  inlineFunctions: 'boolean',
 };
 
 function describe(v: unknown): string {
@@ -134,7 +144,10 @@ function checkSessionOptions(options: unknown): SessionOptions {
     if (kind === 'threads') checkCount(value, what, MAX_SESSION_THREADS);
     else if (kind === 'boolean' && typeof value !== 'boolean') throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a boolean, got ${describe(value)}`);
     else if (kind === 'string' && typeof value !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a string, got ${describe(value)}`);
-    else if (kind === 'bytes' && !(value instanceof Uint8Array)) throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a Uint8Array (a serialized ConfigProto), got ${describe(value)}`);
+    else if (kind === 'strings') {
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be an array of strings`);
+      if (value.length > MAX_DEVICE_FILTERS) throw rangeError('ERR_OUT_OF_RANGE', `${what} has ${value.length} entries, more than ${MAX_DEVICE_FILTERS}`);
+    } else if (kind === 'bytes' && !(value instanceof Uint8Array)) throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a Uint8Array (a serialized ConfigProto), got ${describe(value)}`);
     else if (kind === 'deviceCount') {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a record of device type → count, got ${describe(value)}`);
       const entries = Object.entries(value);
@@ -159,6 +172,7 @@ export function encodeConfig(o: SessionOptions): Uint8Array | null {
   set('logDevicePlacement', o.logDevicePlacement);
   set('deviceCount', o.deviceCount);
   if (o.inlineFunctions !== undefined) set('graphOptions', { optimizerOptions: { doFunctionInlining: o.inlineFunctions } });
+  set('deviceFilters', o.deviceFilters);
   if (o.gpuMemoryGrowth !== undefined || o.visibleDevices !== undefined) {
     set('gpuOptions', { allowGrowth: o.gpuMemoryGrowth, visibleDeviceList: o.visibleDevices });
   }

@@ -10,7 +10,9 @@
 import { DType, isFloating } from '../dtypes';
 import { TfhubError, typeError } from '../errors';
 import { GradientOptions, Graph, Operation, Output, setSymbolicGradients } from '../graph';
+import { hasDeviceScope } from '../device_scope';
 import { isRegisteredOp } from '../registry';
+import { GradientOwners, placedGradients } from './gradient_placement';
 import * as ops from './ops';
 import { CONTROL_FLOW_GRADIENTS } from './control_flow';
 import { V1_CONTROL_FLOW_GRADIENTS, v1LoopRegions } from './control_flow_v1';
@@ -148,6 +150,7 @@ function sum(graph: Graph, parts: Output[] | undefined): Output | null {
  */
 export function addSymbolicGradients(
   graph: Graph, ys: Output | Output[], xs: GradientTarget | GradientTarget[], dys?: Output[] | null, options: GradientOptions = {},
+  internal: { exactPrefix: string; owners: GradientOwners | null } | null = null,
 ): Output[] {
   const yList = Array.isArray(ys) ? ys : [ys];
   const xList = (Array.isArray(xs) ? xs : [xs]).map(targetOutput);
@@ -156,7 +159,14 @@ export function addSymbolicGradients(
     if (!(o instanceof Output) || o.graph !== graph) throw typeError('ERR_INVALID_ARG_TYPE', 'addGradients takes Outputs of this graph');
   }
   if (dys && dys.length !== yList.length) throw new TfhubError('ERR_INVALID_ARG_VALUE', 'dys must have one entry per y');
-  const prefix = graph.uniqueName(options.prefix ?? 'gradients');
+  const prefix = internal ? internal.exactPrefix : graph.uniqueName(options.prefix ?? 'gradients');
+  if (!internal && (hasDeviceScope(graph) || options.colocateGradientsWithOps)) {
+    // Placed gradients: built in a scratch copy, imported with devices (gradient_placement.ts).
+    const grads = placedGradients(graph, yList, xList, dys ?? null, options, prefix,
+      (scratch, y, x, d, o, inner) => addSymbolicGradients(scratch, y, x, d, o, inner));
+    return grads as Output[];
+  }
+  const owners = internal?.owners ?? null;
   const between = opsBetween(graph, yList, xList);
   const order = collapseRegions(graph, between);
   // TF1 while loops imported from a GraphDef carry no WhileContext, and TF's C++ gradient builder dereferences
@@ -165,7 +175,8 @@ export function addSymbolicGradients(
   if (loopOps.length > 0) {
     throw new TfhubError('ERR_NO_GRADIENT', `gradients of or with respect to tensors inside a TF1 while loop are not supported; take them of the loop's outputs, with respect to what enters it (ops ${loopOps.slice(0, 3).map((op) => `'${op.name}'`).join(', ')}${loopOps.length > 3 ? ', …' : ''} lie between ys and xs)`);
   }
-  const needsTs = order.some((op) => !(op instanceof Operation) || registry.has(op.type));
+  // Colocation needs to know each gradient op's forward op: one TF_AddGradients call per op.
+  const needsTs = owners !== null || order.some((op) => !(op instanceof Operation) || registry.has(op.type));
   let grads: Array<Output | null>;
   if (!needsTs) {
     // TF rejects xs that ys never reach: ask only for the connected ones.
@@ -181,7 +192,7 @@ export function addSymbolicGradients(
     let k = 0;
     grads = xList.map((_, i) => (connected[i] ? got[k++] : null));
   } else {
-    grads = graph.withNameScope(prefix + '/', () => backprop(graph, prefix, order, yList, xList, dys ?? null));
+    grads = graph.withNameScope(prefix + '/', () => backprop(graph, prefix, order, yList, xList, dys ?? null, owners));
   }
   const mode = options.unconnected ?? 'error';
   const missing = xList.filter((_, i) => grads[i] === null);
@@ -211,6 +222,7 @@ function noGradientError(e: unknown, between: Operation[]): unknown {
 
 function backprop(
   graph: Graph, prefix: string, order: Array<Operation | GradientRegion>, ys: Output[], xs: Output[], dys: Output[] | null,
+  owners: GradientOwners | null,
 ): Array<Output | null> {
   const pending = new Map<string, Output[]>();
   const push = (name: string, g: Output) => {
@@ -239,7 +251,13 @@ function backprop(
     let inGrads: Array<Output | null>;
     const fn: GradientFunction | undefined = op instanceof Operation ? registry.get(op.type) : (g, _op, og) => op.gradient(g, og);
     if (fn || !(op instanceof Operation)) {
-      inGrads = fn!(graph, op as Operation, outGrads);
+      // Recording the ops the function builds (a device function sees each of them) when colocating.
+      const record = (o: { name: string; device: string }) => {
+        owners!.byName.set(o.name, op.name);
+        return o.device;
+      };
+      const build = () => fn!(graph, op as Operation, outGrads);
+      inGrads = owners ? graph.withDevice(record, build) : build();
       if (inGrads.length !== inputs.length) {
         throw new TfhubError('ERR_GRADIENT_FUNCTION', `gradient of ${op.type} returned ${inGrads.length} gradients for ${inputs.length} inputs`);
       }
@@ -261,7 +279,9 @@ function backprop(
       const xsOp = [...unique.values()];
       let got: Array<Output | null>;
       try {
-        got = graph.nativeGradients(graph.uniqueName(`${op.name.replace(/\//g, '_')}_grad`), ysOp, xsOp, dysOp);
+        const opPrefix = graph.uniqueName(`${op.name.replace(/\//g, '_')}_grad`);
+        owners?.byPrefix.push([opPrefix, op.name]);
+        got = graph.nativeGradients(opPrefix, ysOp, xsOp, dysOp);
       } catch (e) {
         throw new TfhubError('ERR_NO_GRADIENT', `no gradient for ${op.type} op '${op.name}' (TF: ${(e as Error).message.split('\n')[0]}); register one with registerGradient('${op.type}', fn)`, { cause: e });
       }

@@ -27,6 +27,8 @@ export interface ComputeGradientsOptions {
   varList?: Variable[];
   /** The gradient of the loss itself (Python's `grad_loss`); default ones. */
   gradLoss?: Output;
+  /** Place each op's gradient ops on that op's device (Python's `colocate_gradients_with_ops`, default false). */
+  colocateGradientsWithOps?: boolean;
 }
 
 /** Options of `applyGradients`. */
@@ -118,7 +120,7 @@ export abstract class Optimizer {
         throw typeError('ERR_INVALID_DTYPE', `variable ${v.name} has dtype ${v.dtype}; expected one of ${TRAINABLE_DTYPES.join(', ')}`);
       }
     }
-    const grads = g.addGradients([loss], varList, options.gradLoss ? [options.gradLoss] : null, { unconnected: 'null' });
+    const grads = g.addGradients([loss], varList, options.gradLoss ? [options.gradLoss] : null, { unconnected: 'null', colocateGradientsWithOps: options.colocateGradientsWithOps });
     return varList.map((v, i) => [grads[i] ?? null, v]);
   }
 

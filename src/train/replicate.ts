@@ -48,7 +48,9 @@ export function replicate(graph: Graph, devices: string[], fn: (device: string, 
   })));
   const vars = options.varList ?? graph.getCollection<Variable>(GraphKeys.TRAINABLE_VARIABLES);
   if (vars.length === 0) throw new TfhubError('ERR_NO_VARIABLES', 'replicate: no variables to differentiate');
-  const perTower = towerLosses.map((loss, i) => graph.withNameScope(`${prefix}_${i}_gradients`, () => graph.addGradients([loss], vars, null, { unconnected: 'null' })));
+  // Each tower's backward pass on its device, as Python's towers compute gradients inside `tf.device(d)`.
+  const perTower = towerLosses.map((loss, i) => graph.withDevice(devices[i], () => graph.withNameScope(`${prefix}_${i}_gradients`,
+    () => graph.addGradients([loss], vars, null, { unconnected: 'null' }))));
   const n = devices.length;
   return graph.withDevice(options.averageDevice ?? '', () => graph.withNameScope('average_gradients', () => {
     const mean = (xs: Output[], name: string): Output => {

@@ -3,6 +3,7 @@
  * variables or restores them from the latest checkpoint of `checkpointDir`, saves on a schedule and at the end;
  * other workers wait until the chief has initialized the (shared, ps-placed) variables. Stops at a step.
  */
+import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import { TfhubError, typeError } from '../errors';
 import { Graph } from '../graph';
@@ -112,6 +113,9 @@ export class TrainingSession {
     try {
       if (this.readyPromise) {
         await this.readyPromise;
+        // Other workers may have stepped since this one's last run: save at the global step now (as Python's
+        // CheckpointSaverHook.end reads it).
+        this.step = await this.readStep();
         await this.maybeSave(true);
         for (const h of this.options.hooks ?? []) await h.end?.({ globalStep: this.step });
       }
@@ -123,6 +127,8 @@ export class TrainingSession {
   private async prepare(): Promise<void> {
     const chief = this.options.isChief ?? true;
     if (chief) {
+      // As Python's checkpoint hook (its summary writer makes the directory).
+      if (this.options.checkpointDir) await fs.mkdir(this.options.checkpointDir, { recursive: true });
       const latest = this.options.checkpointDir ? await latestCheckpoint(this.options.checkpointDir) : null;
       if (latest && this.saver) {
         await this.saver.recoverFromDirectory(this.options.checkpointDir!);

@@ -3,12 +3,20 @@
 // replicaDeviceSetter places variables, optimizer slots and the other ops as tf.compat.v1.train.replica_device_setter.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DeviceSpec, Graph, GraphKeys, Variable, train } from '../../src';
+import { DeviceSpec, Graph, GraphKeys, Session, Variable, hub, train } from '../../src';
+import * as path from 'node:path';
+import { FIXTURES } from '../helpers/fixtures';
 import { readJson } from '../train/helpers';
 
+interface GradientPlacement {
+  devices: string[];
+  by_forward_op: Record<string, { forward: string; gradient: string[] }>;
+}
 interface Oracle {
   merges: Array<{ scopes: Array<string | null>; device: string }>;
   replica: { variables: Record<string, string>; loss: string; train: string };
+  gradients: GradientPlacement;
+  gradients_colocated: GradientPlacement;
 }
 const oracle = readJson<Oracle>('device_placement_oracle.json');
 
@@ -81,11 +89,97 @@ describe('train.replicaDeviceSetter', () => {
     assert.deepEqual(vars, oracle.replica.variables);
     assert.equal(loss.op.device, oracle.replica.loss);
     assert.equal(trainOp.device, oracle.replica.train);
-    // Reads of a variable sit with it. Gradient ops built by TF's C++ registry get no device (the session's task
-    // places them: the worker running the step), never a ps.
+    // Reads of a variable sit with it; the gradient ops (TF's C++ registry builds them) are placed by the setter
+    // as Python places them: on the worker.
     assert.equal(g.operation('w/Read/ReadVariableOp')!.device, '/job:ps/task:1');
     const grads = g.operations().filter((o) => o.name.startsWith('gradients/'));
-    assert.ok(grads.length > 0 && grads.every((o) => o.device === '' || o.device === '/job:worker/task:1'));
+    assert.ok(grads.length > 0);
+    assert.deepEqual([...new Set(grads.map((o) => o.device))], ['/job:worker/task:1']);
+    g.dispose();
+  });
+
+  for (const colocate of [false, true]) {
+    test(`gradient ops ${colocate ? 'colocated with their forward ops' : 'placed by the scopes'} as tf.gradients(colocate_gradients_with_ops=${colocate ? 'True' : 'False'})`, () => {
+      const want = colocate ? oracle.gradients_colocated : oracle.gradients;
+      const g = new Graph();
+      g.withDevice(train.replicaDeviceSetter({ psTasks: 2, workerDevice: '/job:worker/task:1' }), () => {
+        const x = g.placeholder('float32', [-1, 3], 'x');
+        const w = train.variable(g, { name: 'w', initialValue: [[1, 2], [3, 4], [5, 6]] });
+        const mm = g.addOperation('MatMul', { name: 'mm', inputs: [x, w.value()] }).output(0);
+        const h = g.withDevice('/job:ps/task:1/device:CPU:0', () => g.addOperation('Tanh', { name: 'h', inputs: [mm] }).output(0));
+        const sq = g.addOperation('Square', { name: 'sq', inputs: [h] }).output(0);
+        const loss = g.addOperation('Sum', { name: 'loss', inputs: [sq, g.constant([0, 1], 'axes', 'int32')] }).output(0);
+        g.addGradients(loss, [w], null, { colocateGradientsWithOps: colocate });
+      });
+      const grads = g.operations().filter((o) => o.name.startsWith('gradients/'));
+      assert.ok(grads.length > 0);
+      for (const [forward, { gradient }] of Object.entries(want.by_forward_op)) {
+        const mine = grads.filter((o) => o.name.startsWith(`gradients/${forward}_grad`));
+        if (colocate) assert.ok(mine.length > 0, `gradient ops of ${forward}`);
+        for (const o of mine) assert.ok(gradient.includes(o.device), `${o.name} on '${o.device}', Python: ${gradient.join()}`);
+      }
+      if (!colocate) assert.deepEqual([...new Set(grads.map((o) => o.device))], want.devices);
+      else {
+        // Every gradient op sits with its forward op (e.g. the read's on the ps), or with the scopes.
+        for (const o of grads) {
+          const forward = g.operations().find((f) => !f.name.startsWith('gradients/') && o.name.startsWith(`gradients/${f.name.replace(/\//g, '_')}_grad`));
+          assert.equal(o.device, forward ? forward.device : '/job:worker/task:1', o.name);
+        }
+      }
+      g.dispose();
+    });
+  }
+
+  test('placed gradients compute the same numbers (two virtual CPUs, a tower scope, a TypeScript gradient on the path)', async () => {
+    const build = (scoped: boolean, colocate: boolean) => {
+      const g = new Graph();
+      const w = train.variable(g, { name: 'w', initialValue: [[0.5, -1], [2, 0.25], [-3, 1.5]] });
+      const x = g.constant([[1, 2, 3], [4, 5, 6]], 'x', 'float32');
+      const loss = g.withDevice(scoped ? '/device:CPU:0' : null, () => {
+        const mm = g.addOperation('MatMul', { inputs: [x, w.value()] }).output(0);
+        const h = g.withDevice(scoped ? '/device:CPU:1' : null, () => g.addOperation('Tanh', { inputs: [mm] }).output(0));
+        // SparseSoftmaxCrossEntropyWithLogits has a TypeScript gradient: the mixed path is placed too.
+        const xent = g.addOperation('SparseSoftmaxCrossEntropyWithLogits', { inputs: [h, g.constant([1, 0], 'labels', 'int32')] }).output(0);
+        return g.addOperation('Sum', { inputs: [xent, g.constant([0], 'axes', 'int32')] }).output(0);
+      });
+      const [grad] = g.withDevice(scoped ? '/device:CPU:0' : null, () => g.addGradients(loss, [w], null, { colocateGradientsWithOps: colocate }));
+      return { g, grad };
+    };
+    const values = async (scoped: boolean, colocate: boolean) => {
+      const { g, grad } = build(scoped, colocate);
+      if (scoped) {
+        const devices = new Set(g.operations().filter((o) => o.name.startsWith('gradients/')).map((o) => o.device));
+        // Colocated: the read of w (built outside the scopes, no device) keeps its gradient without one.
+        assert.deepEqual([...devices].sort(), colocate ? ['', '/device:CPU:0', '/device:CPU:1'] : ['/device:CPU:0']);
+      }
+      const s = new Session(g, { deviceCount: { CPU: 2 } });
+      try {
+        await s.run([], {}, { targets: [g.globalVariablesInitializer()] });
+        const t = await s.run(grad);
+        const v = Array.from(t.data() as Float32Array);
+        t.dispose();
+        return v;
+      } finally {
+        s.close();
+        g.dispose();
+      }
+    };
+    const plain = await values(false, false);
+    assert.deepEqual(await values(true, false), plain);
+    assert.deepEqual(await values(true, true), plain);
+  });
+
+  test('hub.Module under the setter: variables on the ps, and their colocated initializers with them (Python\'s import rule)', async () => {
+    const g = new Graph();
+    const spec = await hub.loadModuleSpec(path.join(FIXTURES, 'mlp_v1'));
+    g.withDevice(train.replicaDeviceSetter({ psTasks: 2, workerDevice: '/job:worker/task:0' }), () => new hub.Module(spec, { graph: g, trainable: true }));
+    const kernel = g.operation('module/dense/kernel')!;
+    assert.match(kernel.device, /^\/job:ps\/task:[01]$/);
+    // Ops with `_class: loc:@module/dense/kernel` ignore the setter and take the variable's device.
+    const init = g.operations().filter((o) => o.name.startsWith('module/dense/kernel/Initializer/'));
+    assert.ok(init.length >= 5);
+    for (const o of init) assert.equal(o.device, kernel.device, o.name);
+    assert.equal(g.operation('module/dense/kernel/Regularizer/L2Loss')!.device, kernel.device);
     g.dispose();
   });
 

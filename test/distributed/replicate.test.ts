@@ -52,6 +52,10 @@ describe('train.replicate', () => {
       for (let i = 0; i < n; i++) {
         const mm = g.operations().find((o) => o.name.startsWith(`tower_${i}/`) && o.type === 'MatMul')!;
         assert.equal(mm.device, `/device:CPU:${i}`);
+        // The tower's backward pass (TF's C++ gradients) on the tower's device too.
+        const grads = g.operations().filter((o) => o.name.startsWith(`tower_${i}_gradients/`));
+        assert.ok(grads.length > 0);
+        assert.deepEqual([...new Set(grads.map((o) => o.device))], [`/device:CPU:${i}`]);
       }
       const s = new Session(g, { deviceCount: { CPU: n } });
       assert.equal(s.listDevices().filter((d) => d.type === 'CPU').length, n);
