@@ -50,7 +50,10 @@ if (CALLER) CHILD_ENV.PROFILE_CALLER_THREAD = '1';
 
 const IMPLS = {
   c: { cmd: () => [C_BIN, [GRAPH, ...MODE_ARGS]], ids: ['b1', 'b1.handoff', 'b1.gap10', 'b256c1', 'b256c2'] },
-  python: { cmd: () => [PYTHON, [path.join(__dirname, 'py', 'mlp_bench.py'), GRAPH, ...MODE_ARGS]], ids: ['b1', 'b1.callable', 'b256c1', 'b256c2'] },
+  python: {
+    cmd: () => [PYTHON, [path.join(__dirname, 'py', 'mlp_bench.py'), GRAPH, ...MODE_ARGS]],
+    ids: ['b1', 'b1.callable', 'b256c1', 'b256c2'],
+  },
   node: {
     cmd: () => [process.execPath, [path.join(__dirname, 'node', 'mlp_bench.js'), GRAPH, ...MODE_ARGS]],
     ids: ['b1', 'b1.sync', 'b1.inline', 'b1.names', 'b1.e2e', 'b256c1', 'b256c1.sync', 'b256c2'],
@@ -83,7 +86,10 @@ const NOISE = /^(I0000|W0000|WARNING: All log messages|To enable the following i
 function runSync(cmd, args, what) {
   const r = spawnSync(cmd, args, { cwd: ROOT, env: CHILD_ENV, encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.error) throw new Error(`${what}: ${r.error.message}`);
-  (r.stderr ?? '').split('\n').filter((l) => !NOISE.test(l)).forEach((l) => log(l));
+  (r.stderr ?? '')
+    .split('\n')
+    .filter((l) => !NOISE.test(l))
+    .forEach((l) => log(l));
   if (r.status !== 0) throw new Error(`${what} failed with status ${r.status}`);
   return r.stdout;
 }
@@ -96,7 +102,8 @@ function newer(target, ...sources) {
 
 function prepare() {
   fs.mkdirSync(OUT, { recursive: true });
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'index.js'))) throw new Error('dist/src missing: run `npx tsc -p tsconfig.json` first (npm run bench does)');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'index.js')))
+    throw new Error('dist/src missing: run `npx tsc -p tsconfig.json` first (npm run bench does)');
   const maker = path.join(__dirname, 'node', 'make_graph.js');
   if (!newer(GRAPH, maker)) {
     log('building bench/out/mlp.pb');
@@ -104,8 +111,13 @@ function prepare() {
   }
   const record = JSON.parse(fs.readFileSync(path.join(ROOT, 'deps', 'libtensorflow.json'), 'utf8'));
   const libDir = path.dirname(record.library);
-  const link = [`-I${record.includeDir}`, `-L${libDir}`, `-l:${path.basename(record.library)}`,
-    ...(fs.existsSync(path.join(libDir, 'libtensorflow_framework.so.2')) ? ['-l:libtensorflow_framework.so.2'] : []), `-Wl,-rpath,${libDir}`];
+  const link = [
+    `-I${record.includeDir}`,
+    `-L${libDir}`,
+    `-l:${path.basename(record.library)}`,
+    ...(fs.existsSync(path.join(libDir, 'libtensorflow_framework.so.2')) ? ['-l:libtensorflow_framework.so.2'] : []),
+    `-Wl,-rpath,${libDir}`,
+  ];
   const cc = process.env.CC || 'cc';
   if (!SKIP.has('c') && !(newer(C_BIN, C_SRC) && newer(C_BIN, C_INPUT_H))) {
     log(`compiling bench/c/mlp_bench.c against ${record.library}`);
@@ -121,20 +133,33 @@ function prepare() {
     } catch {
       napiHeaders = path.join(path.dirname(process.execPath), '..', 'include', 'node');
     }
-    runSync(cc, ['-O2', '-std=c11', '-Wall', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=probe', '-o', probe, probeSrc, `-I${napiHeaders}`, ...link], 'cc');
+    runSync(
+      cc,
+      ['-O2', '-std=c11', '-Wall', '-shared', '-fPIC', '-DNODE_GYP_MODULE_NAME=probe', '-o', probe, probeSrc, `-I${napiHeaders}`, ...link],
+      'cc',
+    );
   }
   return record;
 }
 
 function gitState() {
   const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout?.trim() ?? '';
-  return { head: git('rev-parse', '--short', 'HEAD'), dirty_src_native: git('status', '--short', '--', 'src', 'native').split('\n').filter(Boolean) };
+  return {
+    head: git('rev-parse', '--short', 'HEAD'),
+    dirty_src_native: git('status', '--short', '--', 'src', 'native').split('\n').filter(Boolean),
+  };
 }
 
 function machine() {
   const cpuinfo = fs.readFileSync('/proc/cpuinfo', 'utf8');
   const model = /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
-  return { nproc: os.cpus().length, cpu: model, ram_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10, kernel: os.release(), node: process.version };
+  return {
+    nproc: os.cpus().length,
+    cpu: model,
+    ram_gib: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    kernel: os.release(),
+    node: process.version,
+  };
 }
 
 /** A measurement server child: request(line) resolves with its next JSON line. */
@@ -146,10 +171,18 @@ function startChild(impl) {
   readline.createInterface({ input: child.stdout }).on('line', (line) => {
     const w = waiting.shift();
     if (!w) return;
-    try { w.resolve(JSON.parse(line)); } catch (e) { w.reject(new Error(`${impl}: bad reply ${line.slice(0, 200)}`)); }
+    try {
+      w.resolve(JSON.parse(line));
+    } catch (e) {
+      w.reject(new Error(`${impl}: bad reply ${line.slice(0, 200)}`));
+    }
   });
-  readline.createInterface({ input: child.stderr }).on('line', (line) => { if (!NOISE.test(line)) log(`  [${impl}] ${line}`); });
-  child.on('error', (e) => { failed = e; });
+  readline.createInterface({ input: child.stderr }).on('line', (line) => {
+    if (!NOISE.test(line)) log(`  [${impl}] ${line}`);
+  });
+  child.on('error', (e) => {
+    failed = e;
+  });
   child.on('exit', (code) => {
     failed ??= new Error(`${impl} exited with status ${code}`);
     while (waiting.length) waiting.shift().reject(failed);
@@ -158,8 +191,14 @@ function startChild(impl) {
   return {
     impl,
     ready: next(),
-    request(line) { const p = next(); child.stdin.write(line + '\n'); return p; },
-    close() { child.stdin.end('quit\n'); },
+    request(line) {
+      const p = next();
+      child.stdin.write(line + '\n');
+      return p;
+    },
+    close() {
+      child.stdin.end('quit\n');
+    },
   };
 }
 
@@ -167,7 +206,12 @@ const { cpuTimes, median, aggregate, fmt } = require('./stats');
 
 function mainTable(rows) {
   const get = (impl, id, key) => rows[impl]?.[id]?.[key];
-  const cols = [['C', 'c', ''], ['Python Session.run', 'python', ''], ['Node session.run', 'node', ''], ['Node runSync', 'node', '.sync']];
+  const cols = [
+    ['C', 'c', ''],
+    ['Python Session.run', 'python', ''],
+    ['Node session.run', 'node', ''],
+    ['Node runSync', 'node', '.sync'],
+  ];
   const lines = [`| measurement | ${cols.map((c) => c[0]).join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`];
   const spec = [
     ['batch 1: median latency (µs)', 'b1', 'median_us', 1],
@@ -179,7 +223,9 @@ function mainTable(rows) {
     ['batch 256, 2 in flight: runs/s', 'b256c2', 'runs_per_s', 1],
   ];
   for (const [label, id, key, d] of spec) {
-    lines.push(`| ${label} | ${cols.map(([, impl, suffix]) => (suffix && id === 'b256c2' ? 'n/a' : fmt(get(impl, id + suffix, key), d))).join(' | ')} |`);
+    lines.push(
+      `| ${label} | ${cols.map(([, impl, suffix]) => (suffix && id === 'b256c2' ? 'n/a' : fmt(get(impl, id + suffix, key), d))).join(' | ')} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -193,7 +239,9 @@ function allRowsTable(rows) {
     for (const [id, r] of Object.entries(byId)) {
       const sm = r.slice_median_us ? `${fmt(r.slice_median_us.min)}–${fmt(r.slice_median_us.max)}` : '—';
       const sr = `${fmt(r.slice_runs_per_s.min, 0)}–${fmt(r.slice_runs_per_s.max, 0)}`;
-      lines.push(`| ${impl} | ${id}: ${LABELS[`${impl}/${id}`] ?? ''} | ${fmt(r.median_us)} | ${fmt(r.p10_us)} | ${fmt(r.p90_us)} | ${sm} | ${fmt(r.runs_per_s)} | ${sr} | ${fmt(r.cpu_us_per_run)} | ${r.n} |`);
+      lines.push(
+        `| ${impl} | ${id}: ${LABELS[`${impl}/${id}`] ?? ''} | ${fmt(r.median_us)} | ${fmt(r.p10_us)} | ${fmt(r.p90_us)} | ${sm} | ${fmt(r.runs_per_s)} | ${sr} | ${fmt(r.cpu_us_per_run)} | ${r.n} |`,
+      );
     }
   }
   return lines.join('\n');
@@ -234,18 +282,30 @@ async function main() {
         if (reply.error) throw new Error(`${i} ${id}: ${reply.error}`);
         // The child's CPU is known for the measured part only: scale it to the whole request (warm-up too).
         const wall = after.wall - before.wall;
-        reply.foreign_cores = Math.max(0, (after.busy - before.busy) - reply.cpu_s * (wall / reply.elapsed_s)) / wall;
+        reply.foreign_cores = Math.max(0, after.busy - before.busy - reply.cpu_s * (wall / reply.elapsed_s)) / wall;
         slices[i][id].push(reply);
       }
     }
     load.push(os.loadavg()[0]);
     const f = active.flatMap((i) => Object.values(slices[i]).map((s) => s[s.length - 1].foreign_cores));
-    log(`cycle ${cycle + 1}/${SLICES} done (load average ${os.loadavg()[0].toFixed(2)}, foreign load this cycle ${median(f).toFixed(2)} cores median)`);
+    log(
+      `cycle ${cycle + 1}/${SLICES} done (load average ${os.loadavg()[0].toFixed(2)}, foreign load this cycle ${median(f).toFixed(2)} cores median)`,
+    );
   }
   for (const c of Object.values(children)) c.close();
 
-  const build = (keep) => Object.fromEntries(active.map((i) => [i, Object.fromEntries(Object.entries(slices[i])
-    .map(([id, s]) => [id, s.filter(keep)]).filter(([, s]) => s.length > 0).map(([id, s]) => [id, aggregate(s)]))]));
+  const build = (keep) =>
+    Object.fromEntries(
+      active.map((i) => [
+        i,
+        Object.fromEntries(
+          Object.entries(slices[i])
+            .map(([id, s]) => [id, s.filter(keep)])
+            .filter(([, s]) => s.length > 0)
+            .map(([id, s]) => [id, aggregate(s)]),
+        ),
+      ]),
+    );
   const rows = build(() => true);
   const quietRows = build((s) => s.foreign_cores <= QUIET_MAX);
   const judge = (r) => {
@@ -262,34 +322,79 @@ async function main() {
     return t;
   };
   const targets = { all_slices: judge(rows), quiet_slices: judge(quietRows) };
-  const verdict = (t) => (t ? [
-    `- Node per-run overhead at batch 1 (session.run median − C median): ${fmt(t.node_overhead_b1_us)} µs ` +
-      `(target ≤ 20 µs: ${t.overhead_target_met ? 'MET' : 'NOT MET'}); runSync: ${fmt(t.node_sync_overhead_b1_us)} µs`,
-    `- Node/C throughput at batch 256, 2 in flight: ${fmt(t.node_over_c_b256c2 * 100)}% ` +
-      `(target ≥ 95%: ${t.throughput_target_met ? 'MET' : 'NOT MET'})`,
-  ].join('\n') : '(targets need C and Node rows)');
-  const foreign = active.flatMap((i) => Object.values(slices[i]).flat().map((s) => s.foreign_cores));
+  const verdict = (t) =>
+    t
+      ? [
+          `- Node per-run overhead at batch 1 (session.run median − C median): ${fmt(t.node_overhead_b1_us)} µs ` +
+            `(target ≤ 20 µs: ${t.overhead_target_met ? 'MET' : 'NOT MET'}); runSync: ${fmt(t.node_sync_overhead_b1_us)} µs`,
+          `- Node/C throughput at batch 256, 2 in flight: ${fmt(t.node_over_c_b256c2 * 100)}% ` +
+            `(target ≥ 95%: ${t.throughput_target_met ? 'MET' : 'NOT MET'})`,
+        ].join('\n')
+      : '(targets need C and Node rows)';
+  const foreign = active.flatMap((i) =>
+    Object.values(slices[i])
+      .flat()
+      .map((s) => s.foreign_cores),
+  );
   const quietCount = foreign.filter((f) => f <= QUIET_MAX).length;
   const header = CALLER ? 'Every run with RunOptions.inter_op_thread_pool = -1 (ops on the calling thread).\n\n' : '';
   const md = [
-    `${header}### All slices\n`, mainTable(rows), '', verdict(targets.all_slices),
+    `${header}### All slices\n`,
+    mainTable(rows),
+    '',
+    verdict(targets.all_slices),
     ...notes.map((n) => `- NOTE: ${n}`),
-    '', `### Quiet slices only (foreign load ≤ ${QUIET_MAX} cores: ${quietCount} of ${foreign.length} slices)\n`,
-    mainTable(quietRows), '', verdict(targets.quiet_slices),
-    '', '### Every measurement (all slices)\n', allRowsTable(rows),
-    '', `${SLICES} interleaved cycles x ${SLICE_S} s slices (+${WARMUP_S} s warm-up each); load average ` +
+    '',
+    `### Quiet slices only (foreign load ≤ ${QUIET_MAX} cores: ${quietCount} of ${foreign.length} slices)\n`,
+    mainTable(quietRows),
+    '',
+    verdict(targets.quiet_slices),
+    '',
+    '### Every measurement (all slices)\n',
+    allRowsTable(rows),
+    '',
+    `${SLICES} interleaved cycles x ${SLICE_S} s slices (+${WARMUP_S} s warm-up each); load average ` +
       `${load.map((l) => l.toFixed(2)).join(' → ')}; foreign load per slice (cores): median ${fmt(median(foreign), 2)}, max ${fmt(Math.max(...foreign), 2)}`,
   ].join('\n');
 
   const checks = active.map((i) => `${i}=${meta[i].checksum_b1}`);
   const results = {
-    date: new Date().toISOString(), machine: machine(), git: gitState(), slices: SLICES, slice_s: SLICE_S, warmup_s: WARMUP_S,
-    threading: 'default ConfigProto for every session (inter/intra-op pools sized by TF to the cores)' +
+    date: new Date().toISOString(),
+    machine: machine(),
+    git: gitState(),
+    slices: SLICES,
+    slice_s: SLICE_S,
+    warmup_s: WARMUP_S,
+    threading:
+      'default ConfigProto for every session (inter/intra-op pools sized by TF to the cores)' +
       (CALLER ? '; every run with RunOptions.inter_op_thread_pool = -1 (ops on the calling thread)' : ''),
-    graph: { path: path.relative(ROOT, GRAPH), bytes: fs.statSync(GRAPH).size }, libtensorflow: record.library,
-    implementations: meta, checksums_b1: checks, targets, rows, quiet_rows: quietRows, quiet_max_cores: QUIET_MAX, loadavg: load, notes,
-    slices_summary: Object.fromEntries(active.map((i) => [i, Object.fromEntries(Object.entries(slices[i]).map(([id, s]) => [id,
-      s.map((x) => ({ n: x.n, elapsed_s: x.elapsed_s, cpu_s: x.cpu_s, foreign_cores: x.foreign_cores, median_us: x.lat ? median(x.lat) : undefined }))]))])),
+    graph: { path: path.relative(ROOT, GRAPH), bytes: fs.statSync(GRAPH).size },
+    libtensorflow: record.library,
+    implementations: meta,
+    checksums_b1: checks,
+    targets,
+    rows,
+    quiet_rows: quietRows,
+    quiet_max_cores: QUIET_MAX,
+    loadavg: load,
+    notes,
+    slices_summary: Object.fromEntries(
+      active.map((i) => [
+        i,
+        Object.fromEntries(
+          Object.entries(slices[i]).map(([id, s]) => [
+            id,
+            s.map((x) => ({
+              n: x.n,
+              elapsed_s: x.elapsed_s,
+              cpu_s: x.cpu_s,
+              foreign_cores: x.foreign_cores,
+              median_us: x.lat ? median(x.lat) : undefined,
+            })),
+          ]),
+        ),
+      ]),
+    ),
     wall_s: (Date.now() - started) / 1000,
   };
   fs.writeFileSync(path.join(OUT, `results${SUFFIX}.json`), JSON.stringify(results, null, 2) + '\n');
@@ -302,4 +407,7 @@ async function main() {
   }
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

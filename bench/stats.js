@@ -23,7 +23,12 @@ function aggregate(slices) {
   row.slice_runs_per_s = { min: Math.min(...perSlice), median: median(perSlice), max: Math.max(...perSlice) };
   if (slices[0].lat) {
     const all = Float64Array.from(slices.flatMap((s) => s.lat)).sort();
-    Object.assign(row, { median_us: quantile(all, 0.5), p10_us: quantile(all, 0.1), p90_us: quantile(all, 0.9), mean_us: all.reduce((a, b) => a + b, 0) / all.length });
+    Object.assign(row, {
+      median_us: quantile(all, 0.5),
+      p10_us: quantile(all, 0.1),
+      p90_us: quantile(all, 0.9),
+      mean_us: all.reduce((a, b) => a + b, 0) / all.length,
+    });
     const sliceMedians = slices.map((s) => median(s.lat));
     row.slice_median_us = { min: Math.min(...sliceMedians), median: median(sliceMedians), max: Math.max(...sliceMedians) };
   }
@@ -31,12 +36,18 @@ function aggregate(slices) {
 }
 
 const now = () => Number(process.hrtime.bigint()) / 1e3; // µs
-const cpuNow = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e6; }; // s, all threads of this process
+const cpuNow = () => {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1e6;
+}; // s, all threads of this process
 
 // Sequential runs of `once` for `seconds` after `warmup`, each timed. `sync`: no await between runs.
 async function sequential(id, once, sync, seconds, warmup) {
   const warmEnd = now() + warmup * 1e6;
-  while (now() < warmEnd) { if (sync) once(); else await once(); }
+  while (now() < warmEnd) {
+    if (sync) once();
+    else await once();
+  }
   const lat = [];
   const cpu0 = cpuNow();
   const start = now();
@@ -44,9 +55,19 @@ async function sequential(id, once, sync, seconds, warmup) {
   let t0 = start;
   let t1;
   if (sync) {
-    do { once(); t1 = now(); lat.push(t1 - t0); t0 = t1; } while (t1 < end);
+    do {
+      once();
+      t1 = now();
+      lat.push(t1 - t0);
+      t0 = t1;
+    } while (t1 < end);
   } else {
-    do { await once(); t1 = now(); lat.push(t1 - t0); t0 = t1; } while (t1 < end);
+    do {
+      await once();
+      t1 = now();
+      lat.push(t1 - t0);
+      t0 = t1;
+    } while (t1 < end);
   }
   return { id, n: lat.length, elapsed_s: (t1 - start) / 1e6, cpu_s: cpuNow() - cpu0, lat: lat.map((v) => Math.round(v * 100) / 100) };
 }

@@ -16,7 +16,8 @@
 namespace tfhub {
 
 void RequireTensorFlow(Napi::Env env) {
-  if (!TensorFlowLoaded()) throw MakeCodedError(env, "ERR_TF_NOT_LOADED", "libtensorflow is not loaded: call loadTensorFlow(path) first");
+  if (!TensorFlowLoaded())
+    throw MakeCodedError(env, "ERR_TF_NOT_LOADED", "libtensorflow is not loaded: call loadTensorFlow(path) first");
 }
 
 namespace {
@@ -39,25 +40,31 @@ Napi::Value LoadedPath(const Napi::CallbackInfo& info) {
 // before anything else. statusErrors: constructors indexed by TF_Code, used for every TF_Status error;
 // libraryError: the class of the binding's own coded errors (TfhubError); runThreads: the most run threads;
 // spinMicros: how long an idle run thread polls before it sleeps (0: never); waitMicros (optional, default 0):
-// how long the JS thread waits for a lone run it just submitted before it returns to the event loop. The TypeScript side reads and
-// checks the environment; C++ reads none of it.
+// how long the JS thread waits for a lone run it just submitted before it returns to the event loop. The TypeScript
+// side reads and checks the environment; C++ reads none of it.
 Napi::Value InitJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsObject()) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "init(options): options must be an object");
+  if (!info[0].IsObject())
+    throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "init(options): options must be an object");
   Napi::Object o = info[0].As<Napi::Object>();
   Napi::Array classes = ArrayArg(o.Get("statusErrors"), "init: statusErrors");
   Napi::Value library = o.Get("libraryError");
-  if (!library.IsFunction()) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "init: libraryError must be a class");
+  if (!library.IsFunction())
+    throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "init: libraryError must be a class");
   int64_t threads = IntArg(o.Get("runThreads"), "init: runThreads");
   int64_t spin = IntArg(o.Get("spinMicros"), "init: spinMicros");
   int64_t wait = o.Get("waitMicros").IsUndefined() ? 0 : IntArg(o.Get("waitMicros"), "init: waitMicros");
-  if (threads < 1 || threads > 1024) throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: runThreads must be in [1, 1024]");
-  if (spin < 0 || spin > 100000) throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: spinMicros must be in [0, 100000]");
-  if (wait < 0 || wait > 100000) throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: waitMicros must be in [0, 100000]");
+  if (threads < 1 || threads > 1024)
+    throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: runThreads must be in [1, 1024]");
+  if (spin < 0 || spin > 100000)
+    throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: spinMicros must be in [0, 100000]");
+  if (wait < 0 || wait > 100000)
+    throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: waitMicros must be in [0, 100000]");
   Addon& addon = GetAddon(env);
   addon.error_classes = Napi::Persistent(classes.As<Napi::Object>());
   addon.library_error = Napi::Persistent(library.As<Napi::Function>());
-  addon.executor->Configure(static_cast<size_t>(threads), std::chrono::microseconds(spin), std::chrono::microseconds(wait));
+  addon.executor->Configure(static_cast<size_t>(threads), std::chrono::microseconds(spin),
+                            std::chrono::microseconds(wait));
   return env.Undefined();
 }
 
@@ -135,6 +142,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
 }  // namespace tfhub
 
-static Napi::Object InitTfhub(Napi::Env env, Napi::Object exports) { return tfhub::Init(env, exports); }
+static Napi::Object InitTfhub(Napi::Env env, Napi::Object exports) {
+  return tfhub::Init(env, exports);
+}
 
 NODE_API_MODULE(tfhub_node, InitTfhub)

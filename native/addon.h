@@ -23,7 +23,9 @@ struct Addon {
   std::unique_ptr<Reaper> reaper;  // created on first zero-copy tensor
 };
 
-inline Addon& GetAddon(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
+inline Addon& GetAddon(Napi::Env env) {
+  return *env.GetInstanceData<Addon>();
+}
 
 // Throws ERR_TF_NOT_LOADED unless loadTensorFlow() succeeded.
 void RequireTensorFlow(Napi::Env env);

@@ -16,11 +16,26 @@ static_assert(TF_FLOAT == 1 && TF_DOUBLE == 2 && TF_INT32 == 3 && TF_UINT8 == 4 
 // Bytes per element for types whose memory is a flat array; 0 for string/resource/variant and unknown values.
 constexpr size_t FlatElementSize(int dtype) {
   switch (dtype) {
-    case TF_FLOAT: case TF_INT32: case TF_UINT32: case TF_QINT32: return 4;
-    case TF_DOUBLE: case TF_INT64: case TF_UINT64: case TF_COMPLEX64: return 8;
+    case TF_FLOAT:
+    case TF_INT32:
+    case TF_UINT32:
+    case TF_QINT32: return 4;
+    case TF_DOUBLE:
+    case TF_INT64:
+    case TF_UINT64:
+    case TF_COMPLEX64: return 8;
     case TF_COMPLEX128: return 16;
-    case TF_UINT8: case TF_INT8: case TF_BOOL: case TF_QINT8: case TF_QUINT8: return 1;
-    case TF_INT16: case TF_UINT16: case TF_HALF: case TF_BFLOAT16: case TF_QINT16: case TF_QUINT16: return 2;
+    case TF_UINT8:
+    case TF_INT8:
+    case TF_BOOL:
+    case TF_QINT8:
+    case TF_QUINT8: return 1;
+    case TF_INT16:
+    case TF_UINT16:
+    case TF_HALF:
+    case TF_BFLOAT16:
+    case TF_QINT16:
+    case TF_QUINT16: return 2;
     default: return 0;
   }
 }

@@ -22,7 +22,10 @@ namespace tfhub {
 // before it sleeps. A caller awaiting runs one after another submits the next run a few microseconds after the
 // last completes; catching it while polling saves a futex wake-up (tens of microseconds on virtual machines).
 Executor::Executor(Napi::Env env)
-    : env_(env), async_(new uv_async_t), context_(env, "tfhub-node.complete"), max_threads_(16),
+    : env_(env),
+      async_(new uv_async_t),
+      context_(env, "tfhub-node.complete"),
+      max_threads_(16),
       spin_(std::chrono::microseconds(100)) {
   uv_loop_t* loop = nullptr;
   NAPI_THROW_IF_FAILED_VOID(env, napi_get_uv_event_loop(env, &loop));
@@ -31,7 +34,9 @@ Executor::Executor(Napi::Env env)
   uv_unref(reinterpret_cast<uv_handle_t*>(async_));  // only pending jobs keep the process alive
 }
 
-Executor::~Executor() { Shutdown(); }
+Executor::~Executor() {
+  Shutdown();
+}
 
 void Executor::Configure(size_t threads, std::chrono::microseconds spin, std::chrono::microseconds wait) {
   std::lock_guard<std::mutex> lock(mutex_);

@@ -57,10 +57,10 @@ class Executor {
   void WorkerLoop();
 
   napi_env env_;
-  uv_async_t* async_;                  // owned by the loop once closed (freed by its close callback)
-  Napi::AsyncContext context_;         // async_hooks resource of the completion callbacks
-  std::vector<Job*> done_;             // finished jobs to settle, guarded by mutex_
-  std::vector<Job*> settling_;         // JS thread only: the batch being settled
+  uv_async_t* async_;           // owned by the loop once closed (freed by its close callback)
+  Napi::AsyncContext context_;  // async_hooks resource of the completion callbacks
+  std::vector<Job*> done_;      // finished jobs to settle, guarded by mutex_
+  std::vector<Job*> settling_;  // JS thread only: the batch being settled
   size_t max_threads_;
   size_t pending_ = 0;  // JS thread only
   std::vector<std::thread> threads_;

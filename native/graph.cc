@@ -22,7 +22,9 @@ Napi::Value BufferToJs(Napi::Env env, const TF_Buffer* b) {
   return Napi::Buffer<uint8_t>::Copy(env, static_cast<const uint8_t*>(b->data), b->length);
 }
 
-BufferPtr NewBuffer() { return BufferPtr(tf.TF_NewBuffer()); }
+BufferPtr NewBuffer() {
+  return BufferPtr(tf.TF_NewBuffer());
+}
 
 }  // namespace
 
@@ -54,21 +56,17 @@ Napi::Value OutputPair(Napi::Env env, Napi::Object graph, TF_Output out) {
 // ---------------------------------------------------------------------------------------------- Graph
 
 Napi::Function Graph::Init(Napi::Env env) {
-  return DefineClass(env, "Graph",
-                     {InstanceMethod<&Graph::OperationByName>("operationByName"),
-                      InstanceMethod<&Graph::Operations>("operations"),
-                      InstanceMethod<&Graph::AddOperation>("addOperation"),
-                      InstanceMethod<&Graph::ImportGraphDef>("importGraphDef"),
-                      InstanceMethod<&Graph::ImportGraphDefAsync>("importGraphDefAsync"),
-                      InstanceMethod<&Graph::ToGraphDef>("toGraphDef"),
-                      InstanceMethod<&Graph::OpDef>("opDef"),
-                      InstanceMethod<&Graph::TensorShape>("tensorShape"),
-                      InstanceMethod<&Graph::SetTensorShape>("setTensorShape"),
-                      InstanceMethod<&Graph::AddGradients>("addGradients"),
-                      InstanceMethod<&Graph::ImportFunctionDef>("importFunctionDef"),
-                      InstanceMethod<&Graph::FunctionDefs>("functionDefs"),
-                      InstanceMethod<&Graph::Dispose>("dispose"),
-                      InstanceMethod<&Graph::IsDisposed>("isDisposed")});
+  return DefineClass(
+      env, "Graph",
+      {InstanceMethod<&Graph::OperationByName>("operationByName"), InstanceMethod<&Graph::Operations>("operations"),
+       InstanceMethod<&Graph::AddOperation>("addOperation"), InstanceMethod<&Graph::ImportGraphDef>("importGraphDef"),
+       InstanceMethod<&Graph::ImportGraphDefAsync>("importGraphDefAsync"),
+       InstanceMethod<&Graph::ToGraphDef>("toGraphDef"), InstanceMethod<&Graph::OpDef>("opDef"),
+       InstanceMethod<&Graph::TensorShape>("tensorShape"), InstanceMethod<&Graph::SetTensorShape>("setTensorShape"),
+       InstanceMethod<&Graph::AddGradients>("addGradients"),
+       InstanceMethod<&Graph::ImportFunctionDef>("importFunctionDef"),
+       InstanceMethod<&Graph::FunctionDefs>("functionDefs"), InstanceMethod<&Graph::Dispose>("dispose"),
+       InstanceMethod<&Graph::IsDisposed>("isDisposed")});
 }
 
 GraphState::~GraphState() {
@@ -83,7 +81,8 @@ void GraphState::MaybeFree() {
 }
 
 TF_Graph* LiveGraph(Napi::Env env, const GraphState& state) {
-  if (state.graph == nullptr || state.dispose_requested) throw MakeCodedError(env, "ERR_DISPOSED", "Graph already disposed.");
+  if (state.graph == nullptr || state.dispose_requested)
+    throw MakeCodedError(env, "ERR_DISPOSED", "Graph already disposed.");
   return state.graph;
 }
 
@@ -103,8 +102,12 @@ TF_Graph* ReadableGraph(Napi::Env env, const GraphState& state) {
   return state.graph;
 }
 
-TF_Graph* Graph::Get(Napi::Env env) const { return LiveGraph(env, *state_); }
-TF_Graph* Graph::GetForRead(Napi::Env env) const { return ReadableGraph(env, *state_); }
+TF_Graph* Graph::Get(Napi::Env env) const {
+  return LiveGraph(env, *state_);
+}
+TF_Graph* Graph::GetForRead(Napi::Env env) const {
+  return ReadableGraph(env, *state_);
+}
 
 Napi::Value Graph::Dispose(const Napi::CallbackInfo& info) {
   // Sessions and in-flight imports still use the graph: it is freed when the last of them lets go.
@@ -131,7 +134,8 @@ Napi::Value Graph::Operations(const Napi::CallbackInfo& info) {
   Napi::Array out = Napi::Array::New(env);
   size_t pos = 0;
   uint32_t i = 0;
-  while (TF_Operation* op = tf.TF_GraphNextOperation(g, &pos)) out.Set(i++, Operation::Wrap(env, info.This().As<Napi::Object>(), op));
+  while (TF_Operation* op = tf.TF_GraphNextOperation(g, &pos))
+    out.Set(i++, Operation::Wrap(env, info.This().As<Napi::Object>(), op));
   return out;
 }
 
@@ -160,7 +164,8 @@ Napi::Value Graph::AddOperation(const Napi::CallbackInfo& info) {
     if (single) {
       spec.outputs.push_back(OutputArg(env, item, state_.get(), "input"));
     } else {
-      for (uint32_t j = 0; j < arr.Length(); j++) spec.outputs.push_back(OutputArg(env, arr.Get(j), state_.get(), "list input"));
+      for (uint32_t j = 0; j < arr.Length(); j++)
+        spec.outputs.push_back(OutputArg(env, arr.Get(j), state_.get(), "list input"));
     }
     inputs.push_back(std::move(spec));
   }
@@ -184,7 +189,8 @@ Napi::Value Graph::AddOperation(const Napi::CallbackInfo& info) {
       spec.tensors.push_back(UnwrapHandle<Tensor>(value, "attr tensor")->Get(env));
     } else if (spec.kind == "tensors") {
       Napi::Array list = ArrayArg(value, "attr tensors");
-      for (uint32_t j = 0; j < list.Length(); j++) spec.tensors.push_back(UnwrapHandle<Tensor>(list.Get(j), "attr tensor")->Get(env));
+      for (uint32_t j = 0; j < list.Length(); j++)
+        spec.tensors.push_back(UnwrapHandle<Tensor>(list.Get(j), "attr tensor")->Get(env));
     } else {
       throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "unknown attr kind " + spec.kind);
     }
@@ -194,25 +200,32 @@ Napi::Value Graph::AddOperation(const Napi::CallbackInfo& info) {
   std::vector<TF_Operation*> control;
   if (info[5].IsArray()) {
     Napi::Array c = info[5].As<Napi::Array>();
-    for (uint32_t i = 0; i < c.Length(); i++) control.push_back(UnwrapHandle<Operation>(c.Get(i), "control input")->Get(env, state_.get()));
+    for (uint32_t i = 0; i < c.Length(); i++)
+      control.push_back(UnwrapHandle<Operation>(c.Get(i), "control input")->Get(env, state_.get()));
   }
   std::vector<TF_Operation*> colocate;
   if (info[6].IsArray()) {
     Napi::Array c = info[6].As<Napi::Array>();
-    for (uint32_t i = 0; i < c.Length(); i++) colocate.push_back(UnwrapHandle<Operation>(c.Get(i), "colocateWith")->Get(env, state_.get()));
+    for (uint32_t i = 0; i < c.Length(); i++)
+      colocate.push_back(UnwrapHandle<Operation>(c.Get(i), "colocateWith")->Get(env, state_.get()));
   }
 
   TF_OperationDescription* desc = tf.TF_NewOperation(g, type.c_str(), name.c_str());
   for (auto& spec : inputs) {
-    if (spec.is_list) tf.TF_AddInputList(desc, spec.outputs.data(), static_cast<int>(spec.outputs.size()));
-    else tf.TF_AddInput(desc, spec.outputs[0]);
+    if (spec.is_list)
+      tf.TF_AddInputList(desc, spec.outputs.data(), static_cast<int>(spec.outputs.size()));
+    else
+      tf.TF_AddInput(desc, spec.outputs[0]);
   }
   StatusRecord attr_error;
   for (auto& spec : attrs) {
     Status s;
-    if (spec.kind == "proto") tf.TF_SetAttrValueProto(desc, spec.name.c_str(), spec.proto.data(), spec.proto.size(), s);
-    else if (spec.kind == "tensor") tf.TF_SetAttrTensor(desc, spec.name.c_str(), spec.tensors[0], s);
-    else tf.TF_SetAttrTensorList(desc, spec.name.c_str(), spec.tensors.data(), static_cast<int>(spec.tensors.size()), s);
+    if (spec.kind == "proto")
+      tf.TF_SetAttrValueProto(desc, spec.name.c_str(), spec.proto.data(), spec.proto.size(), s);
+    else if (spec.kind == "tensor")
+      tf.TF_SetAttrTensor(desc, spec.name.c_str(), spec.tensors[0], s);
+    else
+      tf.TF_SetAttrTensorList(desc, spec.name.c_str(), spec.tensors.data(), static_cast<int>(spec.tensors.size()), s);
     if (!s.ok() && attr_error.ok()) {
       attr_error.code = s.code();
       attr_error.message = "attr '" + spec.name + "' of " + type + " '" + name + "': " + s.message();
@@ -255,42 +268,51 @@ struct ImportSpec {
     if (!options.IsObject()) return;
     Napi::Object o = options.As<Napi::Object>();
     if (o.Has("prefix") && !o.Get("prefix").IsUndefined()) prefix = StringArg(o.Get("prefix"), "prefix");
-    if (o.Has("defaultDevice") && !o.Get("defaultDevice").IsUndefined()) default_device = StringArg(o.Get("defaultDevice"), "defaultDevice");
+    if (o.Has("defaultDevice") && !o.Get("defaultDevice").IsUndefined())
+      default_device = StringArg(o.Get("defaultDevice"), "defaultDevice");
     uniquify_names = o.Get("uniquifyNames").ToBoolean();
     uniquify_prefix = o.Get("uniquifyPrefix").ToBoolean();
     if (o.Get("inputMap").IsArray()) {
       Napi::Array m = o.Get("inputMap").As<Napi::Array>();
       for (uint32_t i = 0; i < m.Length(); i++) {
         Napi::Array e = ArrayArg(m.Get(i), "inputMap entry");
-        if (e.Length() != 3) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "inputMap entries are [name, index, [Operation, index]]");
+        if (e.Length() != 3)
+          throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE",
+                                   "inputMap entries are [name, index, [Operation, index]]");
         int64_t idx = IntArg(e.Get(1u), "inputMap source index");
-        if (idx < -1 || idx > INT32_MAX) throw MakeCodedError(env, "ERR_OUT_OF_RANGE", "inputMap source index out of range");
-        input_map.push_back({StringArg(e.Get(0u), "inputMap source name"), static_cast<int>(idx), OutputArg(env, e.Get(2u), graph, "inputMap target")});
+        if (idx < -1 || idx > INT32_MAX)
+          throw MakeCodedError(env, "ERR_OUT_OF_RANGE", "inputMap source index out of range");
+        input_map.push_back({StringArg(e.Get(0u), "inputMap source name"), static_cast<int>(idx),
+                             OutputArg(env, e.Get(2u), graph, "inputMap target")});
       }
     }
     if (o.Get("controlRemap").IsArray()) {
       Napi::Array m = o.Get("controlRemap").As<Napi::Array>();
       for (uint32_t i = 0; i < m.Length(); i++) {
         Napi::Array e = ArrayArg(m.Get(i), "controlRemap entry");
-        control_remap.emplace_back(StringArg(e.Get(0u), "controlRemap source"), UnwrapHandle<Operation>(e.Get(1u), "controlRemap target")->Get(env, graph));
+        control_remap.emplace_back(StringArg(e.Get(0u), "controlRemap source"),
+                                   UnwrapHandle<Operation>(e.Get(1u), "controlRemap target")->Get(env, graph));
       }
     }
     if (o.Get("controlDependencies").IsArray()) {
       Napi::Array m = o.Get("controlDependencies").As<Napi::Array>();
-      for (uint32_t i = 0; i < m.Length(); i++) control_deps.push_back(UnwrapHandle<Operation>(m.Get(i), "controlDependencies")->Get(env, graph));
+      for (uint32_t i = 0; i < m.Length(); i++)
+        control_deps.push_back(UnwrapHandle<Operation>(m.Get(i), "controlDependencies")->Get(env, graph));
     }
     if (o.Get("returnOutputs").IsArray()) {
       Napi::Array m = o.Get("returnOutputs").As<Napi::Array>();
       for (uint32_t i = 0; i < m.Length(); i++) {
         Napi::Array e = ArrayArg(m.Get(i), "returnOutputs entry");
         int64_t idx = IntArg(e.Get(1u), "returnOutputs index");
-        if (idx < 0 || idx > INT32_MAX) throw MakeCodedError(env, "ERR_OUT_OF_RANGE", "returnOutputs index out of range");
+        if (idx < 0 || idx > INT32_MAX)
+          throw MakeCodedError(env, "ERR_OUT_OF_RANGE", "returnOutputs index out of range");
         return_outputs.emplace_back(StringArg(e.Get(0u), "returnOutputs name"), static_cast<int>(idx));
       }
     }
     if (o.Get("returnOperations").IsArray()) {
       Napi::Array m = o.Get("returnOperations").As<Napi::Array>();
-      for (uint32_t i = 0; i < m.Length(); i++) return_operations.push_back(StringArg(m.Get(i), "returnOperations entry"));
+      for (uint32_t i = 0; i < m.Length(); i++)
+        return_operations.push_back(StringArg(m.Get(i), "returnOperations entry"));
     }
   }
 };
@@ -306,8 +328,10 @@ struct ImportRun {
     if (!spec.default_device.empty()) tf.TF_ImportGraphDefOptionsSetDefaultDevice(opts, spec.default_device.c_str());
     tf.TF_ImportGraphDefOptionsSetUniquifyNames(opts, spec.uniquify_names);
     tf.TF_ImportGraphDefOptionsSetUniquifyPrefix(opts, spec.uniquify_prefix);
-    for (auto& m : spec.input_map) tf.TF_ImportGraphDefOptionsAddInputMapping(opts, m.src_name.c_str(), m.src_index, m.dst);
-    for (auto& m : spec.control_remap) tf.TF_ImportGraphDefOptionsRemapControlDependency(opts, m.first.c_str(), m.second);
+    for (auto& m : spec.input_map)
+      tf.TF_ImportGraphDefOptionsAddInputMapping(opts, m.src_name.c_str(), m.src_index, m.dst);
+    for (auto& m : spec.control_remap)
+      tf.TF_ImportGraphDefOptionsRemapControlDependency(opts, m.first.c_str(), m.second);
     for (TF_Operation* op : spec.control_deps) tf.TF_ImportGraphDefOptionsAddControlDependency(opts, op);
     for (auto& r : spec.return_outputs) tf.TF_ImportGraphDefOptionsAddReturnOutput(opts, r.first.c_str(), r.second);
     for (auto& r : spec.return_operations) tf.TF_ImportGraphDefOptionsAddReturnOperation(opts, r.c_str());
@@ -396,7 +420,8 @@ Napi::Value Graph::ImportGraphDef(const Napi::CallbackInfo& info) {
 Napi::Value Graph::ImportGraphDefAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Get(env);
-  if (GetAddon(env).executor->stopping()) throw MakeCodedError(env, "ERR_DISPOSED", "the process is exiting: no new imports");
+  if (GetAddon(env).executor->stopping())
+    throw MakeCodedError(env, "ERR_DISPOSED", "the process is exiting: no new imports");
   ImportSpec spec;
   spec.Read(env, info[0], info[1], state_.get());
   auto* job = new ImportJob(env, state_, info.This().As<Napi::Object>(), std::move(spec));
@@ -478,11 +503,12 @@ Napi::Value Graph::AddGradients(const Napi::CallbackInfo& info) {
   if (ys.empty() || xs.empty()) throw MakeCodedError(env, "ERR_INVALID_ARG_VALUE", "ys and xs must not be empty");
   std::vector<TF_Output> dy(xs.size(), TF_Output{nullptr, 0});
   Status s;
-  tf.TF_AddGradientsWithPrefix(g, has_prefix ? prefix.c_str() : nullptr, ys.data(), static_cast<int>(ys.size()), xs.data(),
-                               static_cast<int>(xs.size()), has_dys ? dxs.data() : nullptr, s, dy.data());
+  tf.TF_AddGradientsWithPrefix(g, has_prefix ? prefix.c_str() : nullptr, ys.data(), static_cast<int>(ys.size()),
+                               xs.data(), static_cast<int>(xs.size()), has_dys ? dxs.data() : nullptr, s, dy.data());
   ThrowIfNotOk(env, s);
   Napi::Array result = Napi::Array::New(env, dy.size());
-  for (size_t i = 0; i < dy.size(); i++) result.Set(static_cast<uint32_t>(i), OutputPair(env, info.This().As<Napi::Object>(), dy[i]));
+  for (size_t i = 0; i < dy.size(); i++)
+    result.Set(static_cast<uint32_t>(i), OutputPair(env, info.This().As<Napi::Object>(), dy[i]));
   return result;
 }
 
@@ -525,8 +551,10 @@ Napi::Value Graph::FunctionDefs(const Napi::CallbackInfo& info) {
     BufferPtr buffer = NewBuffer();
     Status fs;
     tf.TF_FunctionToFunctionDef(fns[i], buffer.get(), fs);
-    if (fs.ok()) out.Set(i, BufferToJs(env, buffer.get()));
-    else if (err.ok()) err.Capture(fs);
+    if (fs.ok())
+      out.Set(i, BufferToJs(env, buffer.get()));
+    else if (err.ok())
+      err.Capture(fs);
     tf.TF_DeleteFunction(fns[i]);
   }
   if (!err.ok()) throw MakeTfError(env, err.code, err.message);
@@ -536,20 +564,15 @@ Napi::Value Graph::FunctionDefs(const Napi::CallbackInfo& info) {
 // ------------------------------------------------------------------------------------------ Operation
 
 Napi::Function Operation::Init(Napi::Env env) {
-  return DefineClass(env, "Operation",
-                     {InstanceMethod<&Operation::Name>("name"),
-                      InstanceMethod<&Operation::Type>("type"),
-                      InstanceMethod<&Operation::Device>("device"),
-                      InstanceMethod<&Operation::NumOutputs>("numOutputs"),
-                      InstanceMethod<&Operation::NumInputs>("numInputs"),
-                      InstanceMethod<&Operation::OutputType>("outputType"),
-                      InstanceMethod<&Operation::Input>("input"),
-                      InstanceMethod<&Operation::ControlInputs>("controlInputs"),
-                      InstanceMethod<&Operation::ControlOutputs>("controlOutputs"),
-                      InstanceMethod<&Operation::Consumers>("consumers"),
-                      InstanceMethod<&Operation::AttrValue>("attrValue"),
-                      InstanceMethod<&Operation::NodeDef>("nodeDef"),
-                      InstanceMethod<&Operation::GraphHandle>("graph")});
+  return DefineClass(
+      env, "Operation",
+      {InstanceMethod<&Operation::Name>("name"), InstanceMethod<&Operation::Type>("type"),
+       InstanceMethod<&Operation::Device>("device"), InstanceMethod<&Operation::NumOutputs>("numOutputs"),
+       InstanceMethod<&Operation::NumInputs>("numInputs"), InstanceMethod<&Operation::OutputType>("outputType"),
+       InstanceMethod<&Operation::Input>("input"), InstanceMethod<&Operation::ControlInputs>("controlInputs"),
+       InstanceMethod<&Operation::ControlOutputs>("controlOutputs"), InstanceMethod<&Operation::Consumers>("consumers"),
+       InstanceMethod<&Operation::AttrValue>("attrValue"), InstanceMethod<&Operation::NodeDef>("nodeDef"),
+       InstanceMethod<&Operation::GraphHandle>("graph")});
 }
 
 Napi::Object Operation::Wrap(Napi::Env env, Napi::Object graph, TF_Operation* op) {
@@ -589,12 +612,24 @@ int Operation::OutputIndexArg(const Napi::Value& v, TF_Operation* op) const {
   return static_cast<int>(i);
 }
 
-Napi::Value Operation::Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), tf.TF_OperationName(Get(info.Env()))); }
-Napi::Value Operation::Type(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), tf.TF_OperationOpType(Get(info.Env()))); }
-Napi::Value Operation::Device(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), tf.TF_OperationDevice(Get(info.Env()))); }
-Napi::Value Operation::NumOutputs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tf.TF_OperationNumOutputs(Get(info.Env()))); }
-Napi::Value Operation::NumInputs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), tf.TF_OperationNumInputs(Get(info.Env()))); }
-Napi::Value Operation::GraphHandle(const Napi::CallbackInfo&) { return graph_ref_.Value(); }
+Napi::Value Operation::Name(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), tf.TF_OperationName(Get(info.Env())));
+}
+Napi::Value Operation::Type(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), tf.TF_OperationOpType(Get(info.Env())));
+}
+Napi::Value Operation::Device(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), tf.TF_OperationDevice(Get(info.Env())));
+}
+Napi::Value Operation::NumOutputs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), tf.TF_OperationNumOutputs(Get(info.Env())));
+}
+Napi::Value Operation::NumInputs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), tf.TF_OperationNumInputs(Get(info.Env())));
+}
+Napi::Value Operation::GraphHandle(const Napi::CallbackInfo&) {
+  return graph_ref_.Value();
+}
 
 Napi::Value Operation::OutputType(const Napi::CallbackInfo& info) {
   TF_Operation* op = Get(info.Env());
@@ -606,7 +641,8 @@ Napi::Value Operation::Input(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   TF_Operation* op = Get(env);
   int64_t i = IntArg(info[0], "input index");
-  if (i < 0 || i >= tf.TF_OperationNumInputs(op)) throw MakeCodedError(env, "ERR_OUT_OF_RANGE", "input index out of range");
+  if (i < 0 || i >= tf.TF_OperationNumInputs(op))
+    throw MakeCodedError(env, "ERR_OUT_OF_RANGE", "input index out of range");
   return OutputPair(env, graph_ref_.Value(), tf.TF_OperationInput(TF_Input{op, static_cast<int>(i)}));
 }
 

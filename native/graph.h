@@ -19,8 +19,14 @@ struct GraphState {
   bool dispose_requested = false;
   ~GraphState();
   void MaybeFree();
-  void Unpin() { --pins; MaybeFree(); }
-  void RemoveSession() { --sessions; MaybeFree(); }
+  void Unpin() {
+    --pins;
+    MaybeFree();
+  }
+  void RemoveSession() {
+    --sessions;
+    MaybeFree();
+  }
 };
 using GraphStatePtr = std::shared_ptr<GraphState>;
 

@@ -26,14 +26,10 @@ struct Server::JoinState {
 
 Napi::Function Server::Init(Napi::Env env) {
   return DefineClass(env, "Server",
-                     {InstanceMethod<&Server::Start>("start"),
-                      InstanceMethod<&Server::Stop>("stop"),
-                      InstanceMethod<&Server::Join>("join"),
-                      InstanceMethod<&Server::UnrefJoin>("unrefJoin"),
-                      InstanceMethod<&Server::Target>("target"),
-                      InstanceMethod<&Server::Close>("close"),
-                      InstanceMethod<&Server::IsClosed>("isClosed"),
-                      InstanceMethod<&Server::IsStarted>("isStarted")});
+                     {InstanceMethod<&Server::Start>("start"), InstanceMethod<&Server::Stop>("stop"),
+                      InstanceMethod<&Server::Join>("join"), InstanceMethod<&Server::UnrefJoin>("unrefJoin"),
+                      InstanceMethod<&Server::Target>("target"), InstanceMethod<&Server::Close>("close"),
+                      InstanceMethod<&Server::IsClosed>("isClosed"), InstanceMethod<&Server::IsStarted>("isStarted")});
 }
 
 // new Server(serverDef: Uint8Array): TF_NewServer (binds the task's port; serves once started).
@@ -47,7 +43,9 @@ Server::Server(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Server>(info) 
   ThrowIfNotOk(env, s);
 }
 
-Server::~Server() { Free(); }
+Server::~Server() {
+  Free();
+}
 
 void Server::Free() {
   if (server_ == nullptr) return;
@@ -94,14 +92,17 @@ Napi::Value Server::Join(const Napi::CallbackInfo& info) {
     Status s;
     tf.TF_ServerJoin(server, s);
     auto deferred = Napi::Promise::Deferred::New(env);
-    if (s.ok()) deferred.Resolve(env.Undefined());
-    else deferred.Reject(MakeTfError(env, s.code(), s.message()).Value());
+    if (s.ok())
+      deferred.Resolve(env.Undefined());
+    else
+      deferred.Reject(MakeTfError(env, s.code(), s.message()).Value());
     return deferred.Promise();
   }
   if (join_) return join_->deferred.Promise();
   auto state = std::make_shared<JoinState>(env);
-  state->tsfn = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return i.Env().Undefined(); }),
-                                              "tfhubServerJoin", 0, 1);
+  state->tsfn = Napi::ThreadSafeFunction::New(
+      env, Napi::Function::New(env, [](const Napi::CallbackInfo& i) { return i.Env().Undefined(); }), "tfhubServerJoin",
+      0, 1);
   join_ = state;
   joining_ = true;
   std::thread([server, state]() {
@@ -109,8 +110,10 @@ Napi::Value Server::Join(const Napi::CallbackInfo& info) {
     tf.TF_ServerJoin(server, s);
     state->status.Capture(s);
     state->tsfn.BlockingCall([state](Napi::Env env, Napi::Function) {
-      if (state->status.ok()) state->deferred.Resolve(env.Undefined());
-      else state->deferred.Reject(MakeTfError(env, state->status.code, state->status.message).Value());
+      if (state->status.ok())
+        state->deferred.Resolve(env.Undefined());
+      else
+        state->deferred.Reject(MakeTfError(env, state->status.code, state->status.message).Value());
     });
     state->tsfn.Release();
   }).detach();
@@ -137,8 +140,12 @@ Napi::Value Server::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-Napi::Value Server::IsClosed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), closed_); }
-Napi::Value Server::IsStarted(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), started_); }
+Napi::Value Server::IsClosed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), closed_);
+}
+Napi::Value Server::IsStarted(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), started_);
+}
 
 Napi::Value ProbePort(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

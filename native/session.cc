@@ -51,7 +51,9 @@ struct RunSpec {
     for (uint32_t i = 0; i < n_in; i++) {
       TF_Operation* op = UnwrapHandle<Operation>(in_ops.Get(i), "feed")->Get(env, graph);
       int index = in_idx[i];
-      if (index < 0 || index >= tf.TF_OperationNumOutputs(op)) throw MakeCodedError(env, "ERR_OUT_OF_RANGE", std::string("feed '") + tf.TF_OperationName(op) + "': no output " + std::to_string(index));
+      if (index < 0 || index >= tf.TF_OperationNumOutputs(op))
+        throw MakeCodedError(env, "ERR_OUT_OF_RANGE",
+                             std::string("feed '") + tf.TF_OperationName(op) + "': no output " + std::to_string(index));
       inputs[i] = TF_Output{op, index};
       input_wrappers[i] = UnwrapHandle<Tensor>(in_tensors.Get(i), "feed value");
       input_values[i] = input_wrappers[i]->Get(env);
@@ -61,11 +63,15 @@ struct RunSpec {
     for (uint32_t i = 0; i < n_out; i++) {
       TF_Operation* op = UnwrapHandle<Operation>(out_ops.Get(i), "fetch")->Get(env, graph);
       int index = out_idx[i];
-      if (index < 0 || index >= tf.TF_OperationNumOutputs(op)) throw MakeCodedError(env, "ERR_OUT_OF_RANGE", std::string("fetch '") + tf.TF_OperationName(op) + "': no output " + std::to_string(index));
+      if (index < 0 || index >= tf.TF_OperationNumOutputs(op))
+        throw MakeCodedError(
+            env, "ERR_OUT_OF_RANGE",
+            std::string("fetch '") + tf.TF_OperationName(op) + "': no output " + std::to_string(index));
       outputs[i] = TF_Output{op, index};
     }
     targets.resize(target_ops.Length());
-    for (uint32_t i = 0; i < target_ops.Length(); i++) targets[i] = UnwrapHandle<Operation>(target_ops.Get(i), "target")->Get(env, graph);
+    for (uint32_t i = 0; i < target_ops.Length(); i++)
+      targets[i] = UnwrapHandle<Operation>(target_ops.Get(i), "target")->Get(env, graph);
     if (info.Length() > 6 && info[6].IsTypedArray()) {
       auto bytes = BytesArg(info[6], "runOptions");
       run_options.assign(reinterpret_cast<const char*>(bytes.first), bytes.second);
@@ -164,10 +170,8 @@ class RunJob : public Job {
 
 Napi::Function Session::Init(Napi::Env env) {
   return DefineClass(env, "Session",
-                     {InstanceMethod<&Session::Run>("run"),
-                      InstanceMethod<&Session::RunSync>("runSync"),
-                      InstanceMethod<&Session::ListDevices>("listDevices"),
-                      InstanceMethod<&Session::Close>("close"),
+                     {InstanceMethod<&Session::Run>("run"), InstanceMethod<&Session::RunSync>("runSync"),
+                      InstanceMethod<&Session::ListDevices>("listDevices"), InstanceMethod<&Session::Close>("close"),
                       InstanceMethod<&Session::IsClosed>("isClosed")});
 }
 
@@ -198,7 +202,9 @@ Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(inf
   ++graph_->sessions;
 }
 
-Session::~Session() { Free(); }
+Session::~Session() {
+  Free();
+}
 
 void Session::Free() {
   if (session_ == nullptr) return;
@@ -221,7 +227,8 @@ void Session::RunFinished() {
 Napi::Value Session::Run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Get(env);
-  if (GetAddon(env).executor->stopping()) throw MakeCodedError(env, "ERR_DISPOSED", "the process is exiting: no new runs");
+  if (GetAddon(env).executor->stopping())
+    throw MakeCodedError(env, "ERR_DISPOSED", "the process is exiting: no new runs");
   RunSpec spec;
   spec.Read(info, graph_.get());
   auto* job = new RunJob(env, this, info.This().As<Napi::Object>(), std::move(spec), info[2].As<Napi::Array>());

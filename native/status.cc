@@ -47,7 +47,8 @@ Napi::Error MakeCodedError(Napi::Env env, const char* code, const std::string& m
   // the ones it raises itself.
   Addon* addon = env.GetInstanceData<Addon>();
   if (addon != nullptr && !addon->library_error.IsEmpty()) {
-    Napi::Object err = addon->library_error.Value().New({Napi::String::New(env, code), Napi::String::New(env, message)});
+    Napi::Object err =
+        addon->library_error.Value().New({Napi::String::New(env, code), Napi::String::New(env, message)});
     return Napi::Error(env, err);
   }
   Napi::Error err = Napi::Error::New(env, message);

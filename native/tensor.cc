@@ -36,16 +36,11 @@ std::vector<int64_t> DimsArg(const Napi::Value& v, uint64_t* elements) {
 
 Napi::Function Tensor::Init(Napi::Env env) {
   return DefineClass(env, "Tensor",
-                     {StaticMethod<&Tensor::FromData>("fromData"),
-                      StaticMethod<&Tensor::FromStrings>("fromStrings"),
-                      StaticMethod<&Tensor::FromDataNoCopy>("fromDataNoCopy"),
-                      InstanceMethod<&Tensor::DType>("dtype"),
-                      InstanceMethod<&Tensor::Shape>("shape"),
-                      InstanceMethod<&Tensor::ByteSize>("byteSize"),
-                      InstanceMethod<&Tensor::Data>("data"),
-                      InstanceMethod<&Tensor::Strings>("strings"),
-                      InstanceMethod<&Tensor::Dispose>("dispose"),
-                      InstanceMethod<&Tensor::IsDisposed>("isDisposed")});
+                     {StaticMethod<&Tensor::FromData>("fromData"), StaticMethod<&Tensor::FromStrings>("fromStrings"),
+                      StaticMethod<&Tensor::FromDataNoCopy>("fromDataNoCopy"), InstanceMethod<&Tensor::DType>("dtype"),
+                      InstanceMethod<&Tensor::Shape>("shape"), InstanceMethod<&Tensor::ByteSize>("byteSize"),
+                      InstanceMethod<&Tensor::Data>("data"), InstanceMethod<&Tensor::Strings>("strings"),
+                      InstanceMethod<&Tensor::Dispose>("dispose"), InstanceMethod<&Tensor::IsDisposed>("isDisposed")});
 }
 
 Napi::Object Tensor::Wrap(Napi::Env env, TF_Tensor* tensor) {
@@ -129,7 +124,8 @@ FlatInput ReadFlatInput(const Napi::CallbackInfo& info, bool allow_data_view) {
   uint64_t elements = 0;
   in.dims = DimsArg(info[1], &elements);
   bool is_view = allow_data_view && info[2].IsDataView();
-  if (!info[2].IsTypedArray() && !is_view) throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "data must be a TypedArray");
+  if (!info[2].IsTypedArray() && !is_view)
+    throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "data must be a TypedArray");
   // Raw napi calls: they also accept views over SharedArrayBuffers, which Napi::ArrayBuffer does not.
   napi_status s;
   if (info[2].IsTypedArray()) {
@@ -184,7 +180,8 @@ Napi::Value Tensor::FromDataNoCopy(const Napi::CallbackInfo& info) {
   FlatInput in = ReadFlatInput(info, /*allow_data_view=*/false);
   if (in.length == 0 || in.data == nullptr) return FromData(info);  // nothing to share
   napi_ref ref;
-  if (napi_create_reference(env, info[2], 1, &ref) != napi_ok) throw MakeCodedError(env, "ERR_ALLOCATION", "cannot reference data");
+  if (napi_create_reference(env, info[2], 1, &ref) != napi_ok)
+    throw MakeCodedError(env, "ERR_ALLOCATION", "cannot reference data");
   auto* pinned = new PinnedBuffer{&GetReaper(env), ref};
   TF_Tensor* t = tf.TF_NewTensor(in.dtype, in.dims.data(), static_cast<int>(in.dims.size()), in.data, in.length,
                                  &ReleasePinned, pinned);
@@ -215,7 +212,8 @@ Napi::Value Tensor::FromStrings(const Napi::CallbackInfo& info) {
   // Validate every item before TF memory exists, so a bad element cannot leak a half-filled tensor.
   std::vector<std::pair<const uint8_t*, size_t>> bytes(elements);
   for (uint32_t i = 0; i < elements; i++) bytes[i] = BytesArg(items.Get(i), "string element");
-  TF_Tensor* t = tf.TF_AllocateTensor(TF_STRING, dims.data(), static_cast<int>(dims.size()), elements * sizeof(TF_TString));
+  TF_Tensor* t =
+      tf.TF_AllocateTensor(TF_STRING, dims.data(), static_cast<int>(dims.size()), elements * sizeof(TF_TString));
   if (t == nullptr) throw MakeCodedError(env, "ERR_ALLOCATION", "TF_AllocateTensor failed");
   TF_TString* out = static_cast<TF_TString*>(tf.TF_TensorData(t));
   for (uint64_t i = 0; i < elements; i++) {

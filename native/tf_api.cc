@@ -29,8 +29,8 @@ std::string LoadTensorFlow(const std::string& path) {
   }
   TfApi table;
   std::string missing;
-#define TFHUB_BIND_ENTRY(name)                                                        \
-  table.name = reinterpret_cast<decltype(&::name)>(dlsym(handle, #name));             \
+#define TFHUB_BIND_ENTRY(name)                                            \
+  table.name = reinterpret_cast<decltype(&::name)>(dlsym(handle, #name)); \
   if (table.name == nullptr) missing += (missing.empty() ? "" : ", ") + std::string(#name);
   TFHUB_TF_FUNCTIONS(TFHUB_BIND_ENTRY)
 #undef TFHUB_BIND_ENTRY
@@ -49,6 +49,8 @@ bool TensorFlowLoaded() {
   return loaded;
 }
 
-const std::string& LoadedTensorFlowPath() { return loaded_path; }
+const std::string& LoadedTensorFlowPath() {
+  return loaded_path;
+}
 
 }  // namespace tfhub

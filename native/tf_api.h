@@ -11,6 +11,8 @@
 #include "tensorflow/c/c_api.h"
 #include "tensorflow/c/c_api_experimental.h"
 
+// The X(...) list is laid out by hand (clang-format cannot lay out this macro).
+// clang-format off
 #define TFHUB_TF_FUNCTIONS(X)                                                                            \
   X(TF_Version) X(TF_NewBuffer) X(TF_NewStatus) X(TF_DeleteStatus) X(TF_GetCode) X(TF_Message) X(TF_NewBufferFromString) \
   X(TF_DeleteBuffer) X(TF_DataTypeSize)                                                                  \
@@ -51,6 +53,7 @@
   X(TF_LoadLibrary) X(TF_GetOpList) X(TF_DeleteLibraryHandle) X(TF_GetAllOpList)                      \
   /* in-process servers */                                                                               \
   X(TF_NewServer) X(TF_ServerStart) X(TF_ServerStop) X(TF_ServerJoin) X(TF_ServerTarget) X(TF_DeleteServer)
+// clang-format on
 
 namespace tfhub {
 

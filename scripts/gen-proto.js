@@ -52,10 +52,14 @@ async function main() {
   if (protos.length === 0) throw new Error(`no .proto files in ${protoDir}`);
 
   const common = [
-    '-t', 'static-module',
-    '-w', 'commonjs',
-    '-r', ROOT_NAME,
-    '-p', protoDir,
+    '-t',
+    'static-module',
+    '-w',
+    'commonjs',
+    '-r',
+    ROOT_NAME,
+    '-p',
+    protoDir,
     '--no-verify',
     '--no-delimited',
     '--no-service',
@@ -68,9 +72,7 @@ async function main() {
     const runtime = await run(pbjs, [...common, '--no-comments', ...protos]);
     const dts = await run(pbts, ['--no-comments', commented]);
 
-    const body = dts
-      .replace(/\r\n/g, '\n')
-      .replace(/^export namespace /gm, 'export declare namespace ');
+    const body = dts.replace(/\r\n/g, '\n').replace(/^export namespace /gm, 'export declare namespace ');
     if (!/^export declare namespace tensorflow \{/m.test(body)) {
       throw new Error('pbts output has an unexpected layout (no top-level namespace tensorflow)');
     }
@@ -80,12 +82,7 @@ async function main() {
       '/* eslint-disable */',
       '',
     ].join('\n');
-    const footer = [
-      '',
-      '// Runtime: the namespaces declared above.',
-      "Object.assign(exports, require('./tf.pb.js'));",
-      '',
-    ].join('\n');
+    const footer = ['', '// Runtime: the namespaces declared above.', "Object.assign(exports, require('./tf.pb.js'));", ''].join('\n');
 
     fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, 'tf.pb.js'), runtime.replace(/\r\n/g, '\n'));

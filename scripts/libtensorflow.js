@@ -30,7 +30,10 @@ function inspectDir(dir, withHeaders) {
   for (const d of libDirs) {
     for (const name of LIBRARY_NAMES) {
       const p = path.join(d, name);
-      if (fs.existsSync(p)) { library = p; break; }
+      if (fs.existsSync(p)) {
+        library = p;
+        break;
+      }
     }
     if (library) break;
   }
@@ -64,7 +67,11 @@ function pythonTensorflowDir() {
   ].join('\n');
   const r = spawnSync(python(), ['-c', code], { encoding: 'utf8', timeout: 30000 });
   if (r.status !== 0) return { dir: null, why: r.error ? r.error.message : (r.stderr || '').trim().split('\n').pop() };
-  try { return JSON.parse(r.stdout.trim()); } catch { return { dir: null, why: 'unreadable answer from python' }; }
+  try {
+    return JSON.parse(r.stdout.trim());
+  } catch {
+    return { dir: null, why: 'unreadable answer from python' };
+  }
 }
 
 /**
@@ -88,7 +95,8 @@ function locate({ withHeaders = false } = {}) {
       if (r.ok) {
         if (py.version && !py.version.startsWith('2.')) tried.push(`python tensorflow ${py.version}: not TensorFlow 2`);
         else {
-          if (py.version && !py.version.startsWith(TF_VERSION.slice(0, 4))) log(`using Python tensorflow ${py.version} (tested with ${TF_VERSION})`);
+          if (py.version && !py.version.startsWith(TF_VERSION.slice(0, 4)))
+            log(`using Python tensorflow ${py.version} (tested with ${TF_VERSION})`);
           return { ...r, source: `python tensorflow ${py.version || ''}`.trim(), tried };
         }
       } else tried.push(`python tensorflow at ${py.dir}: ${r.why}`);
@@ -109,8 +117,22 @@ function downloadIntoCache(tried) {
   const work = fs.mkdtempSync(path.join(parent, '.download-'));
   try {
     log(`downloading tensorflow-cpu==${TF_VERSION} with pip (about 260 MB) ...`);
-    const args = ['-m', 'pip', 'download', `tensorflow-cpu==${TF_VERSION}`, '--no-deps', '--only-binary=:all:',
-      '--retries', process.env.TFHUB_NODE_PIP_RETRIES || '0', '--timeout', '60', '--progress-bar', 'off', '-d', work];
+    const args = [
+      '-m',
+      'pip',
+      'download',
+      `tensorflow-cpu==${TF_VERSION}`,
+      '--no-deps',
+      '--only-binary=:all:',
+      '--retries',
+      process.env.TFHUB_NODE_PIP_RETRIES || '0',
+      '--timeout',
+      '60',
+      '--progress-bar',
+      'off',
+      '-d',
+      work,
+    ];
     const dl = spawnSync(python(), args, { stdio: ['ignore', 'inherit', 'inherit'], timeout: 30 * 60 * 1000 });
     const wheel = fs.existsSync(work) && fs.readdirSync(work).find((f) => f.endsWith('.whl'));
     if (dl.status !== 0 || !wheel) {
@@ -118,8 +140,10 @@ function downloadIntoCache(tried) {
       return null;
     }
     const staging = path.join(work, 'extract');
-    const ex = spawnSync(python(), [path.join(__dirname, 'extract-wheel.py'), path.join(work, wheel), staging],
-      { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+    const ex = spawnSync(python(), [path.join(__dirname, 'extract-wheel.py'), path.join(work, wheel), staging], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      encoding: 'utf8',
+    });
     if (ex.status !== 0) {
       tried.push(`extracting ${wheel}: exit ${ex.status}`);
       return null;
@@ -156,7 +180,10 @@ function ensure() {
   }
   if (!found.library) throw new Error(notFoundMessage(found.tried));
   fs.mkdirSync(path.dirname(RECORD_FILE), { recursive: true });
-  fs.writeFileSync(RECORD_FILE, JSON.stringify({ library: found.library, includeDir: found.includeDir, source: found.source, version: TF_VERSION }, null, 2) + '\n');
+  fs.writeFileSync(
+    RECORD_FILE,
+    JSON.stringify({ library: found.library, includeDir: found.includeDir, source: found.source, version: TF_VERSION }, null, 2) + '\n',
+  );
   return found;
 }
 
@@ -165,7 +192,9 @@ function recorded() {
   try {
     const r = JSON.parse(fs.readFileSync(RECORD_FILE, 'utf8'));
     if (r && typeof r.library === 'string' && fs.existsSync(r.library)) return r;
-  } catch { /* not recorded */ }
+  } catch {
+    /* not recorded */
+  }
   return null;
 }
 
@@ -178,7 +207,8 @@ function recorded() {
 function runtimeLibrary(env = process.env) {
   const override = env.TFHUB_NODE_LIBTENSORFLOW;
   if (override) {
-    if (fs.existsSync(override) && fs.statSync(override).isFile()) return { library: override, source: 'TFHUB_NODE_LIBTENSORFLOW', tried: [] };
+    if (fs.existsSync(override) && fs.statSync(override).isFile())
+      return { library: override, source: 'TFHUB_NODE_LIBTENSORFLOW', tried: [] };
     const r = inspectDir(override, false);
     if (r.ok) return { library: r.library, source: 'TFHUB_NODE_LIBTENSORFLOW', tried: [] };
     return { library: null, source: null, tried: [`TFHUB_NODE_LIBTENSORFLOW=${override}: ${r.why}`] };
@@ -213,8 +243,13 @@ if (require.main === module) {
   const cmd = process.argv[2];
   try {
     if (cmd === 'include-dir') process.stdout.write(includeDir());
-    else if (cmd === 'ensure') { const r = ensure(); log(`libtensorflow: ${r.library} (${r.source})`); }
-    else { process.stderr.write('usage: libtensorflow.js include-dir|ensure\n'); process.exit(2); }
+    else if (cmd === 'ensure') {
+      const r = ensure();
+      log(`libtensorflow: ${r.library} (${r.source})`);
+    } else {
+      process.stderr.write('usage: libtensorflow.js include-dir|ensure\n');
+      process.exit(2);
+    }
   } catch (e) {
     process.stderr.write(e.message + '\n');
     process.exit(1);

@@ -31,8 +31,9 @@ function main() {
   if (fs.existsSync(python) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === wanted) return 0;
   const base = process.env.PYTHON || 'python3';
   log(`creating ${path.relative(root, venv)} with ${base} and installing test/requirements.txt`);
-  const err = (!fs.existsSync(python) && run(base, ['-m', 'venv', venv], 120_000))
-    || run(python, ['-m', 'pip', 'install', '--retries', '0', '--disable-pip-version-check', '-q', '-r', requirements], 20 * 60_000);
+  const err =
+    (!fs.existsSync(python) && run(base, ['-m', 'venv', venv], 120_000)) ||
+    run(python, ['-m', 'pip', 'install', '--retries', '0', '--disable-pip-version-check', '-q', '-r', requirements], 20 * 60_000);
   if (err) {
     log(`${err}; the tests that need Python TensorFlow or grpcio will be skipped`);
     return strict ? 1 : 0;

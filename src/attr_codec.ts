@@ -59,7 +59,8 @@ export function encodeAttr(name: string, type: string, value: unknown, op: strin
   const bad = (what: string) => typeError('ERR_INVALID_ATTR', `attr '${name}' of ${op} must be ${what}, got ${typeof value}`);
   const list = (check: (v: unknown) => boolean, what: string): unknown[] => {
     if (!Array.isArray(value)) throw bad(`an array of ${what}`);
-    if (value.length > MAX_LIST_ATTR) throw rangeError('ERR_VALUE_TOO_LARGE', `attr '${name}' of ${op} has ${value.length} elements, more than ${MAX_LIST_ATTR}`);
+    if (value.length > MAX_LIST_ATTR)
+      throw rangeError('ERR_VALUE_TOO_LARGE', `attr '${name}' of ${op} has ${value.length} elements, more than ${MAX_LIST_ATTR}`);
     if (!value.every(check)) throw bad(`an array of ${what}`);
     return value;
   };
@@ -111,7 +112,9 @@ export function encodeAttr(name: string, type: string, value: unknown, op: strin
       attr = { list: { type: list(() => true, 'dtypes').map((v) => dtypeAttr(v, op, name)) } };
       break;
     case 'list(shape)':
-      attr = { list: { shape: list(() => true, 'shapes').map((v, i) => shapeProto(partialShape(v, `attr '${name}' of ${op}, shape ${i}`))) } };
+      attr = {
+        list: { shape: list(() => true, 'shapes').map((v, i) => shapeProto(partialShape(v, `attr '${name}' of ${op}, shape ${i}`))) },
+      };
       break;
     case 'list(func)':
       attr = { list: { func: list(() => true, 'functions').map(funcAttr) } };
@@ -126,17 +129,26 @@ export function encodeAttr(name: string, type: string, value: unknown, op: strin
 export function attrToJs(a: tensorflow.IAttrValue): unknown {
   const num = (v: unknown) => toSafeNumber(v as number, 'attr value');
   const shape = (s: tensorflow.ITensorShapeProto | null | undefined) =>
-    (!s || s.unknownRank ? null : (s.dim ?? []).map((d) => num(d.size)));
+    !s || s.unknownRank ? null : (s.dim ?? []).map((d) => num(d.size));
   switch ((a as { value?: string }).value) {
-    case 's': return new TextDecoder().decode(a.s ?? new Uint8Array());
-    case 'i': return num(a.i);
-    case 'f': return a.f;
-    case 'b': return a.b;
-    case 'type': return dtypeFromTf(a.type as number);
-    case 'shape': return shape(a.shape);
-    case 'func': return a.func?.name;
-    case 'tensor': return a.tensor;
-    case 'placeholder': return a.placeholder;
+    case 's':
+      return new TextDecoder().decode(a.s ?? new Uint8Array());
+    case 'i':
+      return num(a.i);
+    case 'f':
+      return a.f;
+    case 'b':
+      return a.b;
+    case 'type':
+      return dtypeFromTf(a.type as number);
+    case 'shape':
+      return shape(a.shape);
+    case 'func':
+      return a.func?.name;
+    case 'tensor':
+      return a.tensor;
+    case 'placeholder':
+      return a.placeholder;
     case 'list': {
       const l = a.list ?? {};
       if (l.i?.length) return l.i.map(num);
@@ -149,6 +161,7 @@ export function attrToJs(a: tensorflow.IAttrValue): unknown {
       if (l.tensor?.length) return l.tensor;
       return [];
     }
-    default: return undefined;
+    default:
+      return undefined;
   }
 }

@@ -43,4 +43,6 @@ async function main(argv: string[]): Promise<number> {
   return 2;
 }
 
-void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

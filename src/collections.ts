@@ -2,7 +2,8 @@
 import { typeError } from './errors';
 
 function checkKey(key: unknown, what: string): string {
-  if (typeof key !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `${what}: key must be a string, got ${key === null ? 'null' : typeof key}`);
+  if (typeof key !== 'string')
+    throw typeError('ERR_INVALID_ARG_TYPE', `${what}: key must be a string, got ${key === null ? 'null' : typeof key}`);
   return key;
 }
 

@@ -56,13 +56,25 @@ export class DeviceSpec {
 
   /** `dev`'s fields where set, this spec's elsewhere (Python's `make_merged_spec`). */
   mergedWith(dev: DeviceSpec): DeviceSpec {
-    return new DeviceSpec(dev.job ?? this.job, dev.replica ?? this.replica, dev.task ?? this.task,
-      dev.deviceType ?? this.deviceType, dev.deviceIndex ?? this.deviceIndex);
+    return new DeviceSpec(
+      dev.job ?? this.job,
+      dev.replica ?? this.replica,
+      dev.task ?? this.task,
+      dev.deviceType ?? this.deviceType,
+      dev.deviceIndex ?? this.deviceIndex,
+    );
   }
 
   /** A copy with some fields replaced (Python's `DeviceSpec.replace`). */
   replace(fields: Partial<Pick<DeviceSpec, 'job' | 'replica' | 'task' | 'deviceType' | 'deviceIndex'>>): DeviceSpec {
-    const f = { job: this.job, replica: this.replica, task: this.task, deviceType: this.deviceType, deviceIndex: this.deviceIndex, ...fields };
+    const f = {
+      job: this.job,
+      replica: this.replica,
+      task: this.task,
+      deviceType: this.deviceType,
+      deviceIndex: this.deviceIndex,
+      ...fields,
+    };
     return new DeviceSpec(f.job, f.replica, f.task, f.deviceType, f.deviceIndex);
   }
 
@@ -158,8 +170,12 @@ export function deviceFor(graph: Graph, op: Omit<DeviceOp, 'device'> & { device?
  * `x` that has one (imported or already in the graph), so an initializer stays with its variable. The bytes are
  * unchanged when no scope is active. `decodeAttr` turns an AttrValue into the JS value device functions see.
  */
-export function placeGraphDef(graph: Graph, bytes: Uint8Array, prefix: string | undefined,
-  decodeAttr: (a: tensorflow.IAttrValue) => unknown): Uint8Array {
+export function placeGraphDef(
+  graph: Graph,
+  bytes: Uint8Array,
+  prefix: string | undefined,
+  decodeAttr: (a: tensorflow.IAttrValue) => unknown,
+): Uint8Array {
   if (!hasDeviceScope(graph)) return bytes;
   const def = tensorflow.GraphDef.decode(bytes);
   const scope = prefix ? prefix.replace(/\/$/, '') + '/' : '';

@@ -3,12 +3,29 @@ import { typeError } from './errors';
 
 /** Every dtype a Tensor can hold. */
 export type DType =
-  | 'float32' | 'float64' | 'float16' | 'bfloat16'
-  | 'int8' | 'int16' | 'int32' | 'int64'
-  | 'uint8' | 'uint16' | 'uint32' | 'uint64'
-  | 'bool' | 'complex64' | 'complex128' | 'string'
-  | 'qint8' | 'quint8' | 'qint16' | 'quint16' | 'qint32'
-  | 'resource' | 'variant';
+  | 'float32'
+  | 'float64'
+  | 'float16'
+  | 'bfloat16'
+  | 'int8'
+  | 'int16'
+  | 'int32'
+  | 'int64'
+  | 'uint8'
+  | 'uint16'
+  | 'uint32'
+  | 'uint64'
+  | 'bool'
+  | 'complex64'
+  | 'complex128'
+  | 'string'
+  | 'qint8'
+  | 'quint8'
+  | 'qint16'
+  | 'quint16'
+  | 'qint32'
+  | 'resource'
+  | 'variant';
 
 /** The typed array that holds each dtype's elements (complex: interleaved real/imaginary parts). */
 export interface DataTypeMap {
@@ -63,26 +80,51 @@ export interface DataTypeMap {
 /** A dtype with a flat numeric memory layout. */
 export type NumericDType = Exclude<DType, 'string' | 'resource' | 'variant'>;
 
-type TypedArrayCtor = Float32ArrayConstructor | Float64ArrayConstructor | Int8ArrayConstructor | Int16ArrayConstructor |
-  Int32ArrayConstructor | Uint8ArrayConstructor | Uint16ArrayConstructor | Uint32ArrayConstructor |
-  BigInt64ArrayConstructor | BigUint64ArrayConstructor;
+type TypedArrayCtor =
+  | Float32ArrayConstructor
+  | Float64ArrayConstructor
+  | Int8ArrayConstructor
+  | Int16ArrayConstructor
+  | Int32ArrayConstructor
+  | Uint8ArrayConstructor
+  | Uint16ArrayConstructor
+  | Uint32ArrayConstructor
+  | BigInt64ArrayConstructor
+  | BigUint64ArrayConstructor;
 
 interface DTypeInfo {
   readonly name: DType;
-  readonly tf: number;               // TF_DataType
-  readonly array?: TypedArrayCtor;   // storage class
+  readonly tf: number; // TF_DataType
+  readonly array?: TypedArrayCtor; // storage class
   readonly elementsPerValue: number; // 2 for complex
 }
 
 // [TF_DataType, name, storage class]; no storage class: strings and handles. The complex types store two
 // values (real, imaginary) per element.
 const ROWS: Array<[number, DType, TypedArrayCtor?]> = [
-  [1, 'float32', Float32Array], [2, 'float64', Float64Array], [3, 'int32', Int32Array], [4, 'uint8', Uint8Array],
-  [5, 'int16', Int16Array], [6, 'int8', Int8Array], [7, 'string'], [8, 'complex64', Float32Array], [9, 'int64', BigInt64Array],
-  [10, 'bool', Uint8Array], [11, 'qint8', Int8Array], [12, 'quint8', Uint8Array], [13, 'qint32', Int32Array],
-  [14, 'bfloat16', Uint16Array], [15, 'qint16', Int16Array], [16, 'quint16', Uint16Array], [17, 'uint16', Uint16Array],
-  [18, 'complex128', Float64Array], [19, 'float16', Uint16Array], [20, 'resource'], [21, 'variant'],
-  [22, 'uint32', Uint32Array], [23, 'uint64', BigUint64Array],
+  [1, 'float32', Float32Array],
+  [2, 'float64', Float64Array],
+  [3, 'int32', Int32Array],
+  [4, 'uint8', Uint8Array],
+  [5, 'int16', Int16Array],
+  [6, 'int8', Int8Array],
+  [7, 'string'],
+  [8, 'complex64', Float32Array],
+  [9, 'int64', BigInt64Array],
+  [10, 'bool', Uint8Array],
+  [11, 'qint8', Int8Array],
+  [12, 'quint8', Uint8Array],
+  [13, 'qint32', Int32Array],
+  [14, 'bfloat16', Uint16Array],
+  [15, 'qint16', Int16Array],
+  [16, 'quint16', Uint16Array],
+  [17, 'uint16', Uint16Array],
+  [18, 'complex128', Float64Array],
+  [19, 'float16', Uint16Array],
+  [20, 'resource'],
+  [21, 'variant'],
+  [22, 'uint32', Uint32Array],
+  [23, 'uint64', BigUint64Array],
 ];
 const TABLE: DTypeInfo[] = ROWS.map(([tf, name, array]) => ({ name, tf, array, elementsPerValue: name.startsWith('complex') ? 2 : 1 }));
 
@@ -102,7 +144,10 @@ export function canonicalDType(name: string): DType {
     if (BY_NAME.has(name)) return name as DType;
     if (Object.prototype.hasOwnProperty.call(ALIASES, name)) return ALIASES[name];
   }
-  throw typeError('ERR_INVALID_DTYPE', `unknown dtype ${typeof name === 'string' ? `'${name}'` : `${name === null ? 'null' : typeof name} (a dtype is a name such as 'float32')`}`);
+  throw typeError(
+    'ERR_INVALID_DTYPE',
+    `unknown dtype ${typeof name === 'string' ? `'${name}'` : `${name === null ? 'null' : typeof name} (a dtype is a name such as 'float32')`}`,
+  );
 }
 
 /** TF_DataType number of a dtype name. */
@@ -149,5 +194,7 @@ export function elementsPerValue(name: DType): number {
 
 /** Whether values of this dtype can be differentiated. */
 export function isFloating(name: DType): boolean {
-  return name === 'float32' || name === 'float64' || name === 'float16' || name === 'bfloat16' || name === 'complex64' || name === 'complex128';
+  return (
+    name === 'float32' || name === 'float64' || name === 'float16' || name === 'bfloat16' || name === 'complex64' || name === 'complex128'
+  );
 }

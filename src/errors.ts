@@ -64,9 +64,23 @@ export const UnauthenticatedError = tfErrorClass('UnauthenticatedError', 'UNAUTH
 
 /** Constructors indexed by TF_Code (0 = OK has none). */
 export const ERROR_CLASSES_BY_CODE: ReadonlyArray<(new (message: string) => TFError) | undefined> = [
-  undefined, CancelledError, UnknownError, InvalidArgumentError, DeadlineExceededError, NotFoundError,
-  AlreadyExistsError, PermissionDeniedError, ResourceExhaustedError, FailedPreconditionError, AbortedError,
-  OutOfRangeError, UnimplementedError, InternalError, UnavailableError, DataLossError, UnauthenticatedError,
+  undefined,
+  CancelledError,
+  UnknownError,
+  InvalidArgumentError,
+  DeadlineExceededError,
+  NotFoundError,
+  AlreadyExistsError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  FailedPreconditionError,
+  AbortedError,
+  OutOfRangeError,
+  UnimplementedError,
+  InternalError,
+  UnavailableError,
+  DataLossError,
+  UnauthenticatedError,
 ];
 
 /** An error raised by this library (not by TensorFlow), with a Node-style `code`. */

@@ -1,9 +1,7 @@
 /** `Graph`: the binding wrapper of a TensorFlow graph (operations, imports, functions, gradients). */
 import { DType } from './dtypes';
 import { InvalidArgumentError, TfhubError, callerStack, typeError, withCallerStack } from './errors';
-import {
-  NativeAttr, NativeGraph, NativeImportOptions, NativeImportResult, NativeOperation, NativeOutput, binding,
-} from './native';
+import { NativeAttr, NativeGraph, NativeImportOptions, NativeImportResult, NativeOperation, NativeOutput, binding } from './native';
 import { tensorflow } from './proto';
 import { isUnknownAttr } from './registry';
 import { Tensor, tensor as makeTensor } from './tensor';
@@ -14,75 +12,18 @@ import { NameScopes } from './name_scopes';
 import { Collections } from './collections';
 import { partialShape } from './shape';
 
+import { AddOperationOptions, GradientOptions, ImportGraphDefOptions, ImportResult } from './graph_options';
 export { Operation, OperationInput, Output };
-
-/** Options of `Graph.addOperation`. */
-export interface AddOperationOptions {
-  /**
-   * The exact full name (an error if taken; `graph.uniqueName(base)` makes a free one). Default: the op type
-   * made unique (`MatMul`, `MatMul_1`, …) inside the current name scope.
-   */
-  name?: string;
-  /** The op's inputs in OpDef order; a list input takes an array of Outputs. */
-  inputs?: OperationInput[];
-  /** Attribute values, typed by the op's registered OpDef; type attrs are inferred from inputs when omitted. */
-  attrs?: Record<string, unknown>;
-  /** Device placement, e.g. `/device:CPU:0` (default: TF places it). */
-  device?: string;
-  /** Operations that must run before this one (control edges). */
-  controlInputs?: Operation[];
-  /** Place this operation on the same device as these (the `_class` colocation attribute). */
-  colocateWith?: Operation[];
-}
-
-/** Options of `Graph.importGraphDef`. */
-export interface ImportGraphDefOptions {
-  /** Prefix for every imported name (`prefix/...`). */
-  prefix?: string;
-  /** Map imported tensors (`"name:index"` or `"name"` for index 0) to existing outputs. */
-  inputMap?: Record<string, Output> | Map<string, Output>;
-  /** Imported tensors to return, by name (`"op:0"`). */
-  returnOutputs?: string[];
-  /** Imported operations to return, by name. */
-  returnOperations?: string[];
-  /** Extra control dependencies for every imported operation without inputs mapped from outside. */
-  controlDependencies?: Operation[];
-  /** Replace control inputs `^name` of imported nodes by existing operations. */
-  controlRemap?: Record<string, Operation>;
-  /** Rename imported operations whose names are taken (`a` → `a_1`) instead of failing. */
-  uniquifyNames?: boolean;
-  /** Make `prefix` itself unique when it is already used in the graph. */
-  uniquifyPrefix?: boolean;
-  /** Device for imported operations that name none. */
-  defaultDevice?: string;
-}
-
-/** What an import returns. */
-export interface ImportResult {
-  /** The tensors asked for with `returnOutputs`, in that order. */
-  outputs: Output[];
-  /** The operations asked for with `returnOperations`, in that order. */
-  operations: Operation[];
-  /** inputMap keys that matched nothing in the GraphDef. */
-  missingUnusedInputs: string[];
-}
-
-/** Options of `Graph.addGradients`. */
-export interface GradientOptions {
-  /** Name scope of the gradient ops (default `gradients`, made unique). */
-  prefix?: string;
-  /** What to do with an x that ys do not depend on: `'error'` (default) or `'zero'` (zeros like x). */
-  unconnected?: 'error' | 'zero' | 'null';
-  /**
-   * Place the ops of each op's gradient on that op's device (Python's `colocate_gradients_with_ops`);
-   * default: the device scopes active at this call place every gradient op.
-   */
-  colocateGradientsWithOps?: boolean;
-}
+export { AddOperationOptions, GradientOptions, ImportGraphDefOptions, ImportResult } from './graph_options';
 
 /** What `Graph.addGradients` delegates to: the registry-aware gradients of `train/`. */
-type SymbolicGradients = (graph: Graph, ys: Output | Output[], xs: GradientSources, dys: Output[] | null | undefined,
-  options: GradientOptions) => Output[];
+type SymbolicGradients = (
+  graph: Graph,
+  ys: Output | Output[],
+  xs: GradientSources,
+  dys: Output[] | null | undefined,
+  options: GradientOptions,
+) => Output[];
 
 /** What gradients are taken with respect to: Outputs or variables (their handles). */
 type GradientSources = Output | { readonly handle: Output } | Array<Output | { readonly handle: Output }>;
@@ -217,16 +158,22 @@ export class Graph {
       if (value === undefined) continue;
       const def = opDef.attr.find((a) => a.name === name);
       if (isUnknownAttr(opDef, name)) {
-        throw typeError('ERR_INVALID_ATTR', `${type} has no attr '${name}' (its attrs: ${opDef.attr.map((a) => a.name).join(', ') || 'none'})`);
+        throw typeError(
+          'ERR_INVALID_ATTR',
+          `${type} has no attr '${name}' (its attrs: ${opDef.attr.map((a) => a.name).join(', ') || 'none'})`,
+        );
       }
       nativeAttrs.push(encodeAttr(name, def?.type ?? guessAttrType(value), value, type));
     }
     const name = options.name !== undefined ? options.name : this.uniqueName(type);
     // Device scopes (withDevice); colocated ops take their target's device and ignore them, as in Python.
-    const colocated = options.colocateWith?.length ? options.device ?? options.colocateWith[0].device : null;
-    const device = !hasDeviceScope(this) ? options.device ?? null : colocated ?? deviceFor(this, { type, name, device: options.device, attrs });
+    const colocated = options.colocateWith?.length ? (options.device ?? options.colocateWith[0].device) : null;
+    const device = !hasDeviceScope(this)
+      ? (options.device ?? null)
+      : (colocated ?? deviceFor(this, { type, name, device: options.device, attrs }));
     const native = this.native.addOperation(
-      type, name,
+      type,
+      name,
       inputs.map((i) => (Array.isArray(i) ? i.map((o) => o.native) : i.native)),
       nativeAttrs,
       device,
@@ -262,7 +209,9 @@ export class Graph {
   importGraphDef(graphDef: Uint8Array, options: ImportGraphDefOptions = {}): ImportResult {
     this.checkPrefixClash(toBytes(graphDef), options);
     try {
-      return this.wrapImport(this.native.importGraphDef(placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs), this.importOptions(options)));
+      return this.wrapImport(
+        this.native.importGraphDef(placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs), this.importOptions(options)),
+      );
     } finally {
       this.names.invalidate();
     }
@@ -273,7 +222,10 @@ export class Graph {
     const caller = callerStack(this.importGraphDefAsync);
     this.checkPrefixClash(toBytes(graphDef), options);
     try {
-      const pending = this.native.importGraphDefAsync(placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs), this.importOptions(options));
+      const pending = this.native.importGraphDefAsync(
+        placeGraphDef(this, toBytes(graphDef), options.prefix, attrToJs),
+        this.importOptions(options),
+      );
       return this.wrapImport(await pending.catch((e: unknown) => Promise.reject(withCallerStack(e, caller))));
     } finally {
       this.names.invalidate();
@@ -290,7 +242,9 @@ export class Graph {
     for (const node of tensorflow.GraphDef.decode(graphDef).node) {
       const name = `${prefix}/${node.name}`;
       if (this.native.operationByName(name) !== null) {
-        throw new InvalidArgumentError(`Node name '${name}' already exists in the Graph (import prefix '${prefix}' is in use; pass uniquifyPrefix: true for a fresh one)`);
+        throw new InvalidArgumentError(
+          `Node name '${name}' already exists in the Graph (import prefix '${prefix}' is in use; pass uniquifyPrefix: true for a fresh one)`,
+        );
       }
     }
   }
@@ -336,7 +290,11 @@ export class Graph {
    * or zeros with `{unconnected: 'zero'}`, or null with `'null'`.
    */
   addGradients(ys: Output | Output[], xs: GradientSources, dys?: Output[] | null, options: GradientOptions = {}): Output[] {
-    if (!symbolicGradients) throw new TfhubError('ERR_INTERNAL', 'Graph.addGradients: the gradient registry (train/) is not loaded; import tfhub-node\'s entry point');
+    if (!symbolicGradients)
+      throw new TfhubError(
+        'ERR_INTERNAL',
+        "Graph.addGradients: the gradient registry (train/) is not loaded; import tfhub-node's entry point",
+      );
     return symbolicGradients(this, ys, xs, dys, options);
   }
 
@@ -344,7 +302,12 @@ export class Graph {
   nativeGradients(prefix: string, ys: Output[], xs: Output[], dys: Output[] | null): Array<Output | null> {
     let grads: Array<NativeOutput | null>;
     try {
-      grads = this.native.addGradients(prefix, ys.map((o) => o.native), xs.map((o) => o.native), dys ? dys.map((o) => o.native) : null);
+      grads = this.native.addGradients(
+        prefix,
+        ys.map((o) => o.native),
+        xs.map((o) => o.native),
+        dys ? dys.map((o) => o.native) : null,
+      );
     } finally {
       this.names.invalidate(); // TF added operations
     }
@@ -404,14 +367,16 @@ export class Graph {
   /** A single operation that runs every op in collection `key` (a NoOp with control inputs; a plain NoOp if empty). */
   groupCollection(key: string, name: string): Operation {
     const ops = this.getCollection<unknown>(key)
-      .map((v) => (v instanceof Output ? v.op : v as Operation))
+      .map((v) => (v instanceof Output ? v.op : (v as Operation)))
       .filter((v) => v instanceof Operation);
     return this.addOperation('NoOp', { name: this.uniqueName(name), controlInputs: ops });
   }
 
   /** `Python: tf.compat.v1.global_variables_initializer()`: runs the `initializer` of every global variable. */
   globalVariablesInitializer(): Operation {
-    const ops = this.getCollection<{ initializer?: Operation }>('variables').map((v) => v.initializer).filter((v): v is Operation => v instanceof Operation);
+    const ops = this.getCollection<{ initializer?: Operation }>('variables')
+      .map((v) => v.initializer)
+      .filter((v): v is Operation => v instanceof Operation);
     return this.addOperation('NoOp', { name: this.uniqueName('init'), controlInputs: ops });
   }
 

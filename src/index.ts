@@ -6,7 +6,16 @@
 export * from './errors';
 export { DType, DataTypeMap, NumericDType, isDType, canonicalDType } from './dtypes';
 export { Tensor, TensorData, TensorOptions, tensor } from './tensor';
-export { Graph, Operation, Output, OperationInput, AddOperationOptions, ImportGraphDefOptions, ImportResult, GradientOptions } from './graph';
+export {
+  Graph,
+  Operation,
+  Output,
+  OperationInput,
+  AddOperationOptions,
+  ImportGraphDefOptions,
+  ImportResult,
+  GradientOptions,
+} from './graph';
 export { Session, SessionOptions, Fetch, Fetches, Feeds, FeedValue, FetchResult, RunOptions } from './session';
 export { DeviceSpec, DeviceOp, DeviceFunction, DeviceScope } from './device_scope';
 export { Server, ServerOptions } from './distributed/server';

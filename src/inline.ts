@@ -46,7 +46,12 @@ export function outputArgSizes(node: tensorflow.INodeDef, lib: Library): Array<[
  * name (or `arg:<i>` for a function argument) of each return value.
  */
 function expand(
-  fn: tensorflow.IFunctionDef, scope: string, argRefs: string[], lib: Library, depth: number, out: tensorflow.INodeDef[],
+  fn: tensorflow.IFunctionDef,
+  scope: string,
+  argRefs: string[],
+  lib: Library,
+  depth: number,
+  out: tensorflow.INodeDef[],
 ): string[] {
   if (depth > 64) throw new TfhubError('ERR_INLINE_DEPTH', 'function calls nested more than 64 deep (recursion?)');
   const sig = fn.signature ?? {};
@@ -62,7 +67,11 @@ function expand(
       table = new Map();
       let pos = 0;
       const node = byName.get(nodeName);
-      if (!node) throw new TfhubError('ERR_INVALID_FUNCTION', `function ${sig.name ?? ''}: an input refers to node '${nodeName}', which is not in its body`);
+      if (!node)
+        throw new TfhubError(
+          'ERR_INVALID_FUNCTION',
+          `function ${sig.name ?? ''}: an input refers to node '${nodeName}', which is not in its body`,
+        );
       for (const [name, n] of outputArgSizes(node, lib)) {
         table.set(name, pos);
         pos += n;
@@ -108,14 +117,17 @@ function expand(
       if (isNodeRef && dep) visit(dep);
     }
     visiting.delete(name);
-    const callee = CALL_OPS.has(node.op ?? '') ? node.attr?.f?.func?.name ?? '' : lib.functions.has(node.op ?? '') ? node.op ?? '' : '';
+    const callee = CALL_OPS.has(node.op ?? '') ? (node.attr?.f?.func?.name ?? '') : lib.functions.has(node.op ?? '') ? (node.op ?? '') : '';
     const calleeDef = callee ? lib.functions.get(callee) : undefined;
     if (calleeDef) {
       const dataInputs = (node.input ?? []).filter((i) => !i.startsWith('^')).map(resolve);
       const results = expand(calleeDef, `${scope}/${name}`, dataInputs, lib, depth + 1, out);
       callResults.set(name, results);
       // Control inputs of the call: keep them on an Identity-free NoOp so ordering is preserved.
-      const controls = (node.input ?? []).filter((i) => i.startsWith('^')).map(resolve).filter(Boolean);
+      const controls = (node.input ?? [])
+        .filter((i) => i.startsWith('^'))
+        .map(resolve)
+        .filter(Boolean);
       out.push({ name: `${scope}/${name}`, op: 'NoOp', input: controls, device: node.device ?? '' });
     } else {
       out.push({ ...node, name: `${scope}/${name}`, input: (node.input ?? []).map(resolve).filter(Boolean) });
@@ -148,7 +160,10 @@ export interface InlinedFunction {
  * scope. Library functions it calls are inlined too (`options.library`, defaulting to the graph's own library).
  */
 export function inlineFunctionDetailed(
-  graph: Graph, fn: tensorflow.IFunctionDef, inputs: Output[], options: InlineOptions = {},
+  graph: Graph,
+  fn: tensorflow.IFunctionDef,
+  inputs: Output[],
+  options: InlineOptions = {},
 ): InlinedFunction {
   const sig = fn.signature ?? {};
   if ((sig.inputArg?.length ?? 0) !== inputs.length) {
@@ -164,7 +179,9 @@ export function inlineFunctionDetailed(
   const nodes: tensorflow.INodeDef[] = [];
   const rets = expand(fn, scope, argRefs, lib, 0, nodes);
   const placeholders: tensorflow.INodeDef[] = inputs.map((x, i) => ({
-    name: `${scope}/arg_${i}`, op: 'Placeholder', attr: { dtype: { type: baseDtype(x.op.native.outputType(x.index)) } },
+    name: `${scope}/arg_${i}`,
+    op: 'Placeholder',
+    attr: { dtype: { type: baseDtype(x.op.native.outputType(x.index)) } },
   }));
   // Only the functions the inlined nodes still reference (control flow bodies, func attrs) go into the graph:
   // fewer clashes with same-named functions of other models already there.
@@ -172,7 +189,9 @@ export function inlineFunctionDetailed(
   const graphDef = { node: [...placeholders, ...nodes], library, versions: { producer: producer() } };
   const inputMap = new Map<string, Output>(inputs.map((x, i) => [`${scope}/arg_${i}:0`, x]));
   const result = graph.importGraphDef(encodeGraphDef(graphDef), {
-    inputMap, returnOutputs: rets.filter((r) => !inputMap.has(r)), controlDependencies: options.controlDependencies,
+    inputMap,
+    returnOutputs: rets.filter((r) => !inputMap.has(r)),
+    controlDependencies: options.controlDependencies,
     returnOperations: nodes.map((n) => n.name ?? ''),
   });
   let k = 0;

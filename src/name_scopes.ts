@@ -3,7 +3,8 @@ import { typeError } from './errors';
 import { NativeGraph } from './native';
 
 function checkName(name: unknown, what: string): string {
-  if (typeof name !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a string, got ${name === null ? 'null' : typeof name}`);
+  if (typeof name !== 'string')
+    throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a string, got ${name === null ? 'null' : typeof name}`);
   return name;
 }
 

@@ -10,34 +10,34 @@ import { ERROR_CLASSES_BY_CODE, TfhubError, rangeError } from './errors';
 /** TF handle kinds as the addon exposes them (branded so they cannot be mixed up in TypeScript). */
 export interface NativeTensor {
   readonly __tf: 'TF_Tensor';
-  dtype(): number;                       // TF_TensorType
-  shape(): number[];                     // TF_NumDims + TF_Dim
-  byteSize(): number;                    // TF_TensorByteSize
-  data(): ArrayBuffer;                   // copy of TF_TensorData
-  strings(): Buffer[];                   // TF_TString elements
-  dispose(): void;                       // TF_DeleteTensor (deferred while a run uses it)
+  dtype(): number; // TF_TensorType
+  shape(): number[]; // TF_NumDims + TF_Dim
+  byteSize(): number; // TF_TensorByteSize
+  data(): ArrayBuffer; // copy of TF_TensorData
+  strings(): Buffer[]; // TF_TString elements
+  dispose(): void; // TF_DeleteTensor (deferred while a run uses it)
   isDisposed(): boolean;
 }
 export interface NativeTensorClass {
-  fromData(dtype: number, shape: number[], data: ArrayBufferView): NativeTensor;  // TF_AllocateTensor + copy
-  fromStrings(shape: number[], items: Uint8Array[]): NativeTensor;                // TF_TString_Copy per element
+  fromData(dtype: number, shape: number[], data: ArrayBufferView): NativeTensor; // TF_AllocateTensor + copy
+  fromStrings(shape: number[], items: Uint8Array[]): NativeTensor; // TF_TString_Copy per element
   fromDataNoCopy(dtype: number, shape: number[], data: ArrayBufferView): NativeTensor; // TF_NewTensor over the JS memory
 }
 export type NativeOutput = [NativeOperation, number];
 export interface NativeOperation {
   readonly __tf: 'TF_Operation';
-  name(): string;                        // TF_OperationName
-  type(): string;                        // TF_OperationOpType
-  device(): string;                      // TF_OperationDevice
-  numOutputs(): number;                  // TF_OperationNumOutputs
-  numInputs(): number;                   // TF_OperationNumInputs
-  outputType(index: number): number;     // TF_OperationOutputType
-  input(index: number): NativeOutput;    // TF_OperationInput
-  controlInputs(): NativeOperation[];    // TF_OperationGetControlInputs
-  controlOutputs(): NativeOperation[];   // TF_OperationGetControlOutputs
+  name(): string; // TF_OperationName
+  type(): string; // TF_OperationOpType
+  device(): string; // TF_OperationDevice
+  numOutputs(): number; // TF_OperationNumOutputs
+  numInputs(): number; // TF_OperationNumInputs
+  outputType(index: number): number; // TF_OperationOutputType
+  input(index: number): NativeOutput; // TF_OperationInput
+  controlInputs(): NativeOperation[]; // TF_OperationGetControlInputs
+  controlOutputs(): NativeOperation[]; // TF_OperationGetControlOutputs
   consumers(index: number): NativeOutput[]; // TF_OperationOutputConsumers: [op, input index]
-  attrValue(name: string): Buffer;       // TF_OperationGetAttrValueProto
-  nodeDef(): Buffer;                     // TF_OperationToNodeDef
+  attrValue(name: string): Buffer; // TF_OperationGetAttrValueProto
+  nodeDef(): Buffer; // TF_OperationToNodeDef
   graph(): NativeGraph;
 }
 export type NativeAttr = [string, 'proto', Uint8Array] | [string, 'tensor', NativeTensor] | [string, 'tensors', NativeTensor[]];
@@ -59,59 +59,82 @@ export interface NativeImportResult {
 }
 export interface NativeGraph {
   readonly __tf: 'TF_Graph';
-  operationByName(name: string): NativeOperation | null;       // TF_GraphOperationByName
-  operations(): NativeOperation[];                              // TF_GraphNextOperation
-  addOperation(type: string, name: string, inputs: Array<NativeOutput | NativeOutput[]>, attrs: NativeAttr[],
+  operationByName(name: string): NativeOperation | null; // TF_GraphOperationByName
+  operations(): NativeOperation[]; // TF_GraphNextOperation
+  addOperation(
+    type: string,
+    name: string,
+    inputs: Array<NativeOutput | NativeOutput[]>,
+    attrs: NativeAttr[],
     // TF_NewOperation … TF_FinishOperation
-    device: string | null, controlInputs: NativeOperation[] | null, colocateWith: NativeOperation[] | null): NativeOperation;
-  importGraphDef(bytes: Uint8Array, options: NativeImportOptions): NativeImportResult;            // TF_GraphImportGraphDefWithResults
+    device: string | null,
+    controlInputs: NativeOperation[] | null,
+    colocateWith: NativeOperation[] | null,
+  ): NativeOperation;
+  importGraphDef(bytes: Uint8Array, options: NativeImportOptions): NativeImportResult; // TF_GraphImportGraphDefWithResults
   importGraphDefAsync(bytes: Uint8Array, options: NativeImportOptions): Promise<NativeImportResult>;
-  toGraphDef(): Buffer;                                         // TF_GraphToGraphDef
-  opDef(type: string): Buffer;                                  // TF_GraphGetOpDef
-  tensorShape(output: NativeOutput): number[] | null;           // TF_GraphGetTensorShape
-  setTensorShape(output: NativeOutput, dims: number[]): void;   // TF_GraphSetTensorShape
+  toGraphDef(): Buffer; // TF_GraphToGraphDef
+  opDef(type: string): Buffer; // TF_GraphGetOpDef
+  tensorShape(output: NativeOutput): number[] | null; // TF_GraphGetTensorShape
+  setTensorShape(output: NativeOutput, dims: number[]): void; // TF_GraphSetTensorShape
   // TF_AddGradientsWithPrefix
   addGradients(prefix: string | null, ys: NativeOutput[], xs: NativeOutput[], dys: NativeOutput[] | null): Array<NativeOutput | null>;
   importFunctionDef(bytes: Uint8Array, gradient?: Uint8Array | null): void; // TF_FunctionImportFunctionDef + TF_GraphCopyFunction
-  functionDefs(): Buffer[];                                     // TF_GraphGetFunctions + TF_FunctionToFunctionDef
-  dispose(): void;                                              // TF_DeleteGraph (when no session uses it)
+  functionDefs(): Buffer[]; // TF_GraphGetFunctions + TF_FunctionToFunctionDef
+  dispose(): void; // TF_DeleteGraph (when no session uses it)
   isDisposed(): boolean;
 }
 export interface NativeSession {
   readonly __tf: 'TF_Session';
-  run(inputOps: NativeOperation[], inputIndices: Int32Array, inputs: NativeTensor[], outputOps: NativeOperation[],
+  run(
+    inputOps: NativeOperation[],
+    inputIndices: Int32Array,
+    inputs: NativeTensor[],
+    outputOps: NativeOperation[],
     // TF_SessionRun on a run thread
-    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null, wantMetadata?: boolean): Promise<Array<NativeTensor | null> & { metadata?: Uint8Array }>;
-  runSync(inputOps: NativeOperation[], inputIndices: Int32Array, inputs: NativeTensor[], outputOps: NativeOperation[],
-    outputIndices: Int32Array, targets: NativeOperation[], runOptions?: Uint8Array | null, wantMetadata?: boolean): Array<NativeTensor | null> & { metadata?: Uint8Array };
+    outputIndices: Int32Array,
+    targets: NativeOperation[],
+    runOptions?: Uint8Array | null,
+    wantMetadata?: boolean,
+  ): Promise<Array<NativeTensor | null> & { metadata?: Uint8Array }>;
+  runSync(
+    inputOps: NativeOperation[],
+    inputIndices: Int32Array,
+    inputs: NativeTensor[],
+    outputOps: NativeOperation[],
+    outputIndices: Int32Array,
+    targets: NativeOperation[],
+    runOptions?: Uint8Array | null,
+    wantMetadata?: boolean,
+  ): Array<NativeTensor | null> & { metadata?: Uint8Array };
   listDevices(): Array<{ name: string; type: string; memoryBytes: number }>; // TF_SessionListDevices
-  close(): void;                                                // TF_CloseSession + TF_DeleteSession (after in-flight runs)
+  close(): void; // TF_CloseSession + TF_DeleteSession (after in-flight runs)
   isClosed(): boolean;
 }
 export interface NativeServer {
   readonly __tf: 'TF_Server';
-  start(): void;                                                // TF_ServerStart
-  stop(): void;                                                 // TF_ServerStop
-  join(): Promise<void>;                                        // TF_ServerJoin on its own thread
+  start(): void; // TF_ServerStart
+  stop(): void; // TF_ServerStop
+  join(): Promise<void>; // TF_ServerJoin on its own thread
   unrefJoin(): void;
-  target(): string;                                             // TF_ServerTarget
-  close(): void;                                                // TF_DeleteServer unless started
+  target(): string; // TF_ServerTarget
+  close(): void; // TF_DeleteServer unless started
   isClosed(): boolean;
   isStarted(): boolean;
 }
 export interface NativeBinding {
   Tensor: NativeTensorClass;
-  Graph: new () => NativeGraph;                                 // TF_NewGraph
+  Graph: new () => NativeGraph; // TF_NewGraph
   Session: new (graph: NativeGraph, config: Uint8Array | null, target: string | null, jit?: boolean) => NativeSession; // TF_NewSession (+ TF_EnableXLACompilation)
-  Server: new (serverDef: Uint8Array) => NativeServer;         // TF_NewServer
-  probePort(port: number): string;                              // '' when 0.0.0.0:port can be bound
-  init(options: NativeInitOptions): void;                       // once, before anything else
-  shutdown(): void;                                             // cancel in-flight runs and join the run threads
-  defaultRunThreads(): number;                                  // max(16, 2 × hardware threads)
-  loadTensorFlow(path: string): string;                         // dlopen + TF_Version
+  Server: new (serverDef: Uint8Array) => NativeServer; // TF_NewServer
+  probePort(port: number): string; // '' when 0.0.0.0:port can be bound
+  init(options: NativeInitOptions): void; // once, before anything else
+  shutdown(): void; // cancel in-flight runs and join the run threads
+  defaultRunThreads(): number; // max(16, 2 × hardware threads)
+  loadTensorFlow(path: string): string; // dlopen + TF_Version
   loadedPath(): string | null;
-  allOpList(): Buffer;                                          // TF_GetAllOpList
-  loadLibrary(path: string): Buffer;                            // TF_LoadLibrary + TF_GetOpList
+  allOpList(): Buffer; // TF_GetAllOpList
+  loadLibrary(path: string): Buffer; // TF_LoadLibrary + TF_GetOpList
 }
 /** What the addon's `init` takes: everything it would otherwise read from the environment or guess. */
 export interface NativeInitOptions {
@@ -184,7 +207,7 @@ export function readAddonEnvironment(env: NodeJS.ProcessEnv = process.env): Addo
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
 
-let cached: NativeBinding | undefined;      // addon initialised and libtensorflow loaded
+let cached: NativeBinding | undefined; // addon initialised and libtensorflow loaded
 let initialised: NativeBinding | undefined; // addon initialised (libtensorflow may have failed to load)
 let tfVersion = '';
 
@@ -195,12 +218,16 @@ function loadAddon(env: AddonEnvironment): NativeBinding {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require('node-gyp-build')(PACKAGE_ROOT) as NativeBinding;
   } catch (e) {
-    throw new TfhubError('ERR_ADDON_LOAD', [
-      `tfhub-node: cannot load the native addon (${(e as Error).message.split('\n')[0]}).`,
-      '  - run `npm rebuild tfhub-node` (needs python3, make, a C++17 compiler and libtensorflow headers),',
-      '  - or set TFHUB_NODE_BINDING to a compatible tfhub_node.node,',
-      `  - supported: Linux x64/arm64 with Node >= 20 (this is ${process.platform}-${process.arch}, Node ${process.version}).`,
-    ].join('\n'), { cause: e });
+    throw new TfhubError(
+      'ERR_ADDON_LOAD',
+      [
+        `tfhub-node: cannot load the native addon (${(e as Error).message.split('\n')[0]}).`,
+        '  - run `npm rebuild tfhub-node` (needs python3, make, a C++17 compiler and libtensorflow headers),',
+        '  - or set TFHUB_NODE_BINDING to a compatible tfhub_node.node,',
+        `  - supported: Linux x64/arm64 with Node >= 20 (this is ${process.platform}-${process.arch}, Node ${process.version}).`,
+      ].join('\n'),
+      { cause: e },
+    );
   }
 }
 

@@ -99,7 +99,8 @@ export function isRegisteredOp(type: string): boolean {
  * the ops it registered. Libraries stay loaded for the life of the process.
  */
 export function loadOpLibrary(path: string): string[] {
-  if (typeof path !== 'string' || path === '') throw new TfhubError('ERR_INVALID_ARG_VALUE', 'loadOpLibrary(path): path must be a non-empty string');
+  if (typeof path !== 'string' || path === '')
+    throw new TfhubError('ERR_INVALID_ARG_VALUE', 'loadOpLibrary(path): path must be a non-empty string');
   const bytes = binding().loadLibrary(path);
   registry = undefined;
   return tensorflow.OpList.decode(bytes).op.map((op) => op.name!);

@@ -5,58 +5,9 @@ import { Graph, Operation, Output } from './graph';
 import { NativeOperation, NativeSession, NativeTensor, binding } from './native';
 import { tensorflow } from './proto';
 import { Tensor, tensor as makeTensor, tensorFromView } from './tensor';
+import { SessionOptions, checkSessionOptions, describe, encodeConfig } from './session_options';
 
-/** Options of `new Session(graph, options)`. */
-export interface SessionOptions {
-  /** Threads for one op's internal parallelism (0 = TF's choice). */
-  intraOpParallelism?: number;
-  /** Threads for running independent ops (0 = TF's choice). */
-  interOpParallelism?: number;
-  /** Give this session its own thread pools instead of the process-wide ones fixed by the first session. */
-  usePerSessionThreads?: boolean;
-  /** Place ops on another device when the requested one cannot run them (e.g. no GPU kernel). */
-  allowSoftPlacement?: boolean;
-  /** Log the device each op runs on (to stderr, as TF logs). */
-  logDevicePlacement?: boolean;
-  /** GPU memory grows on demand instead of being reserved up front. */
-  gpuMemoryGrowth?: boolean;
-  /** Comma-separated GPU ids visible to this session, e.g. `'0'`. */
-  visibleDevices?: string;
-  /** Device counts, e.g. `{GPU: 0}` to hide GPUs. */
-  deviceCount?: Record<string, number>;
-  /**
-   * Only these devices of the cluster take part in this session's runs (ConfigProto `device_filters`, e.g.
-   * `['/job:ps', '/job:worker/task:1']`): a worker's session then neither waits for nor depends on the other
-   * workers, which is what lets one restart while the others train. Default: every task of the cluster.
-   */
-  deviceFilters?: string[];
-  /** Remote target (grpc://…); empty for in-process. */
-  target?: string;
-  /** A raw serialized ConfigProto; merged under the fields above (the fields above win). */
-  config?: Uint8Array;
-  /**
-   * Default of {@link RunOptions.inline} for every run of this session (default false, as in Python).
-   */
-  inline?: boolean;
-  /**
-   * XLA JIT on CPU (Python: `tf.config.optimizer.set_jit(True)`, ConfigProto `global_jit_level = ON_1` with
-   * `--tf_xla_cpu_global_jit`): clusters of XLA-compilable ops are compiled once per input shape and run as one
-   * kernel. Through `TF_EnableXLACompilation`, which also sets two process-wide XLA flags (CPU auto-clustering
-   * allowed, minimum cluster size 1); sessions without `jit` keep their JIT level off. Outputs agree with the
-   * unjitted session to float rounding. oneDNN's fused kernels (the default, see `TF_ENABLE_ONEDNN_OPTS`) are not
-   * XLA-compilable, so clusters are small unless oneDNN is off; measured effect in bench/RESULTS.md §5.
-   * Each new batch size compiles again (tens of ms). Default false.
-   */
-  jit?: boolean;
-  /**
-   * Inline the bodies of function-call ops (`PartitionedCall`, `StatefulPartitionedCall`) into the session's graph
-   * when it is built (ConfigProto `optimizer_options.do_function_inlining`, which TF's lowering pass reads): the
-   * step then runs one executor instead of a nested one per call, ~50 µs less per call of a `hub.load`
-   * signature on the test machine (bench/RESULTS.md §5). Default false, as in Python's `Session`; `hub.load`
-   * turns it on.
-   */
-  inlineFunctions?: boolean;
-}
+export { MAX_DEVICE_COUNT, MAX_SESSION_THREADS, SessionOptions, encodeConfig } from './session_options';
 
 /** Something to fetch: an Output, a `"op:0"` name, an Operation (run for its effect; gives `null`). */
 export type Fetch = Output | Operation | string;
@@ -68,9 +19,15 @@ export type FeedValue = Tensor | number | bigint | boolean | string | unknown[] 
 export type Feeds = Map<Output | string, FeedValue> | Record<string, FeedValue>;
 
 /** The result structure of a run: Tensors where fetches were outputs, null for operations. */
-export type FetchResult<F> = F extends Output | string ? Tensor : F extends Operation ? null
-  : F extends readonly unknown[] ? { -readonly [K in keyof F]: FetchResult<F[K]> }
-  : F extends object ? { -readonly [K in keyof F]: FetchResult<F[K]> } : unknown;
+export type FetchResult<F> = F extends Output | string
+  ? Tensor
+  : F extends Operation
+    ? null
+    : F extends readonly unknown[]
+      ? { -readonly [K in keyof F]: FetchResult<F[K]> }
+      : F extends object
+        ? { -readonly [K in keyof F]: FetchResult<F[K]> }
+        : unknown;
 
 /** Options of one run. */
 export interface RunOptions {
@@ -108,84 +65,6 @@ function concatBytes(a: Uint8Array | null, b: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The most threads a session option may ask for (TF builds a thread pool of that size at once). */
-export const MAX_SESSION_THREADS = 4096;
-/** The most devices of one type `deviceCount` may ask for (TF creates that many device objects). */
-export const MAX_DEVICE_COUNT = 4096;
-
-/** The most entries `deviceFilters` may have. */
-const MAX_DEVICE_FILTERS = 4096;
-
-const OPTION_KINDS: Record<keyof SessionOptions, 'threads' | 'boolean' | 'string' | 'strings' | 'deviceCount' | 'bytes'> = {
-  intraOpParallelism: 'threads', interOpParallelism: 'threads', usePerSessionThreads: 'boolean',
-  allowSoftPlacement: 'boolean', logDevicePlacement: 'boolean', gpuMemoryGrowth: 'boolean', visibleDevices: 'string',
-  deviceCount: 'deviceCount', deviceFilters: 'strings', target: 'string', config: 'bytes', inline: 'boolean', jit: 'boolean',
-  inlineFunctions: 'boolean',
-};
-
-function describe(v: unknown): string {
-  return v === null ? 'null' : typeof v === 'number' ? String(v) : typeof v;
-}
-
-function checkCount(v: unknown, what: string, max: number): void {
-  if (typeof v !== 'number') throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be an integer in [0, ${max}], got ${describe(v)}`);
-  if (!Number.isInteger(v) || v < 0 || v > max) throw rangeError('ERR_OUT_OF_RANGE', `${what} must be an integer in [0, ${max}], got ${describe(v)}`);
-}
-
-/** Checks session options before any of them reaches TensorFlow (which crashes or runs out of memory on some). */
-function checkSessionOptions(options: unknown): SessionOptions {
-  if (options === undefined || options === null) return {};
-  if (typeof options !== 'object' || Array.isArray(options)) throw typeError('ERR_INVALID_ARG_TYPE', `new Session(graph, options): options must be an object, got ${describe(options)}`);
-  for (const [key, value] of Object.entries(options)) {
-    const kind = (OPTION_KINDS as Record<string, string | undefined>)[key];
-    if (kind === undefined) throw typeError('ERR_INVALID_ARG_VALUE', `unknown session option '${key}' (known: ${Object.keys(OPTION_KINDS).join(', ')})`);
-    if (value === undefined) continue;
-    const what = `session option ${key}`;
-    if (kind === 'threads') checkCount(value, what, MAX_SESSION_THREADS);
-    else if (kind === 'boolean' && typeof value !== 'boolean') throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a boolean, got ${describe(value)}`);
-    else if (kind === 'string' && typeof value !== 'string') throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a string, got ${describe(value)}`);
-    else if (kind === 'strings') {
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be an array of strings`);
-      if (value.length > MAX_DEVICE_FILTERS) throw rangeError('ERR_OUT_OF_RANGE', `${what} has ${value.length} entries, more than ${MAX_DEVICE_FILTERS}`);
-    } else if (kind === 'bytes' && !(value instanceof Uint8Array)) throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a Uint8Array (a serialized ConfigProto), got ${describe(value)}`);
-    else if (kind === 'deviceCount') {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw typeError('ERR_INVALID_ARG_TYPE', `${what} must be a record of device type → count, got ${describe(value)}`);
-      const entries = Object.entries(value);
-      if (entries.length > 64) throw rangeError('ERR_OUT_OF_RANGE', `${what} names ${entries.length} device types, more than 64`);
-      for (const [device, count] of entries) checkCount(count, `${what}.${device}`, MAX_DEVICE_COUNT);
-    }
-  }
-  return options as SessionOptions;
-}
-
-/** @internal The ConfigProto bytes of session options (null when nothing is set). */
-export function encodeConfig(o: SessionOptions): Uint8Array | null {
-  const fields: tensorflow.IConfigProto = {};
-  let any = false;
-  const set = <K extends keyof tensorflow.IConfigProto>(k: K, v: tensorflow.IConfigProto[K] | undefined) => {
-    if (v !== undefined) { fields[k] = v; any = true; }
-  };
-  set('intraOpParallelismThreads', o.intraOpParallelism);
-  set('interOpParallelismThreads', o.interOpParallelism);
-  set('usePerSessionThreads', o.usePerSessionThreads);
-  set('allowSoftPlacement', o.allowSoftPlacement);
-  set('logDevicePlacement', o.logDevicePlacement);
-  set('deviceCount', o.deviceCount);
-  if (o.inlineFunctions !== undefined) set('graphOptions', { optimizerOptions: { doFunctionInlining: o.inlineFunctions } });
-  set('deviceFilters', o.deviceFilters);
-  if (o.gpuMemoryGrowth !== undefined || o.visibleDevices !== undefined) {
-    set('gpuOptions', { allowGrowth: o.gpuMemoryGrowth, visibleDeviceList: o.visibleDevices });
-  }
-  if (!any && !o.config) return null;
-  const own = tensorflow.ConfigProto.encode(fields).finish();
-  if (!o.config) return own;
-  // Protobuf merge semantics: concatenating serializations merges them, later fields winning.
-  const merged = new Uint8Array(o.config.length + own.length);
-  merged.set(o.config, 0);
-  merged.set(own, o.config.length);
-  return merged;
-}
-
 interface Plan {
   feedOps: NativeOperation[];
   feedIndices: Int32Array;
@@ -193,7 +72,7 @@ interface Plan {
   fetchOps: NativeOperation[];
   fetchIndices: Int32Array;
   targets: NativeOperation[];
-  owned: Tensor[];               // tensors converted from JS values, disposed after the run
+  owned: Tensor[]; // tensors converted from JS values, disposed after the run
   build: (values: Array<NativeTensor | null>) => unknown;
   runOptions: Uint8Array | null;
   runMetadata: ((metadata: Uint8Array) => void) | null;
@@ -231,8 +110,15 @@ export class Session {
       let values: Array<NativeTensor | null>;
       try {
         values = await this.native.run(
-          plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions,
-          plan.runMetadata !== null);
+          plan.feedOps,
+          plan.feedIndices,
+          plan.feedTensors,
+          plan.fetchOps,
+          plan.fetchIndices,
+          plan.targets,
+          plan.runOptions,
+          plan.runMetadata !== null,
+        );
       } catch (e) {
         throw withCallerStack(e, caller); // settled on the JS thread from a run thread: no JS frames of its own
       }
@@ -248,9 +134,19 @@ export class Session {
     const plan = this.plan(fetches, feeds, options);
     try {
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
-      return finish(plan, this.native.runSync(
-        plan.feedOps, plan.feedIndices, plan.feedTensors, plan.fetchOps, plan.fetchIndices, plan.targets, plan.runOptions,
-        plan.runMetadata !== null));
+      return finish(
+        plan,
+        this.native.runSync(
+          plan.feedOps,
+          plan.feedIndices,
+          plan.feedTensors,
+          plan.fetchOps,
+          plan.fetchIndices,
+          plan.targets,
+          plan.runOptions,
+          plan.runMetadata !== null,
+        ),
+      );
     } finally {
       for (const t of plan.owned) t.dispose();
     }
@@ -296,7 +192,10 @@ export class Session {
     const shape = t.shape;
     if (shape.length !== declared.length || shape.some((d, i) => declared![i] !== -1 && declared![i] !== d)) {
       const fmt = (s: number[]) => `(${s.map((d) => (d === -1 ? '?' : d)).join(', ')}${s.length === 1 ? ',' : ''})`;
-      throw new TfhubError('ERR_FEED_SHAPE', `Cannot feed value of shape ${fmt(shape)} for Tensor '${key}', which has shape '${fmt(declared)}'`);
+      throw new TfhubError(
+        'ERR_FEED_SHAPE',
+        `Cannot feed value of shape ${fmt(shape)} for Tensor '${key}', which has shape '${fmt(declared)}'`,
+      );
     }
   }
 
@@ -310,14 +209,24 @@ export class Session {
 
   private plan(fetches: Fetches, feeds: Feeds | null | undefined, options: RunOptions | null | undefined): Plan {
     if (feeds !== undefined && feeds !== null && (typeof feeds !== 'object' || Array.isArray(feeds))) {
-      throw typeError('ERR_INVALID_ARG_TYPE', `feeds must be a Map or a record of name → value, got ${Array.isArray(feeds) ? 'an array' : describe(feeds)}`);
+      throw typeError(
+        'ERR_INVALID_ARG_TYPE',
+        `feeds must be a Map or a record of name → value, got ${Array.isArray(feeds) ? 'an array' : describe(feeds)}`,
+      );
     }
     if (options === null || options === undefined) options = {};
-    else if (typeof options !== 'object') throw typeError('ERR_INVALID_ARG_TYPE', `run options must be an object, got ${describe(options)}`);
-    if (options.targets !== undefined && !Array.isArray(options.targets)) throw typeError('ERR_INVALID_ARG_TYPE', 'run option targets must be an array');
-    if (options.runOptions !== undefined && !(options.runOptions instanceof Uint8Array)) throw typeError('ERR_INVALID_ARG_TYPE', 'run option runOptions must be a Uint8Array (a serialized RunOptions)');
-    if (options.runMetadata !== undefined && typeof options.runMetadata !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', 'run option runMetadata must be a function');
-    if (options.timeoutMs !== undefined && (typeof options.timeoutMs !== 'number' || !Number.isSafeInteger(options.timeoutMs) || options.timeoutMs < 0)) {
+    else if (typeof options !== 'object')
+      throw typeError('ERR_INVALID_ARG_TYPE', `run options must be an object, got ${describe(options)}`);
+    if (options.targets !== undefined && !Array.isArray(options.targets))
+      throw typeError('ERR_INVALID_ARG_TYPE', 'run option targets must be an array');
+    if (options.runOptions !== undefined && !(options.runOptions instanceof Uint8Array))
+      throw typeError('ERR_INVALID_ARG_TYPE', 'run option runOptions must be a Uint8Array (a serialized RunOptions)');
+    if (options.runMetadata !== undefined && typeof options.runMetadata !== 'function')
+      throw typeError('ERR_INVALID_ARG_TYPE', 'run option runMetadata must be a function');
+    if (
+      options.timeoutMs !== undefined &&
+      (typeof options.timeoutMs !== 'number' || !Number.isSafeInteger(options.timeoutMs) || options.timeoutMs < 0)
+    ) {
       throw rangeError('ERR_OUT_OF_RANGE', `run option timeoutMs must be a safe integer >= 0, got ${describe(options.timeoutMs)}`);
     }
     const fetchOps: NativeOperation[] = [];
@@ -355,8 +264,11 @@ export class Session {
     // Flatten the fetch structure into position lists; `build` re-nests the results.
     const open = new Set<object>(); // containers being flattened: a fetch structure must not contain itself
     let depth = 0;
-    const flatten = (f: Fetches): (values: Array<NativeTensor | null>) => unknown => {
-      if ((Array.isArray(f) || (f && typeof f === 'object' && !(f instanceof Output) && !(f instanceof Operation))) && open.has(f as object)) {
+    const flatten = (f: Fetches): ((values: Array<NativeTensor | null>) => unknown) => {
+      if (
+        (Array.isArray(f) || (f && typeof f === 'object' && !(f instanceof Output) && !(f instanceof Operation))) &&
+        open.has(f as object)
+      ) {
         throw typeError('ERR_INVALID_ARG_VALUE', 'the fetch structure contains itself');
       }
       if (f instanceof Output || (typeof f === 'string' && f.includes(':'))) {
@@ -379,7 +291,8 @@ export class Session {
         return () => null;
       }
       if (Array.isArray(f) || (f && typeof f === 'object')) {
-        if (depth >= MAX_FETCH_DEPTH) throw typeError('ERR_INVALID_ARG_VALUE', `the fetch structure nests deeper than ${MAX_FETCH_DEPTH} levels`);
+        if (depth >= MAX_FETCH_DEPTH)
+          throw typeError('ERR_INVALID_ARG_VALUE', `the fetch structure nests deeper than ${MAX_FETCH_DEPTH} levels`);
         depth++;
         open.add(f);
         try {
@@ -417,8 +330,16 @@ export class Session {
       runOptions = concatBytes(runOptions, extra);
     }
     return {
-      feedOps, feedIndices: Int32Array.from(feedIdx), feedTensors,
-      fetchOps, fetchIndices: Int32Array.from(fetchIdx), targets, owned, build, runOptions, runMetadata: options.runMetadata ?? null,
+      feedOps,
+      feedIndices: Int32Array.from(feedIdx),
+      feedTensors,
+      fetchOps,
+      fetchIndices: Int32Array.from(fetchIdx),
+      targets,
+      owned,
+      build,
+      runOptions,
+      runMetadata: options.runMetadata ?? null,
     };
   }
 }

@@ -27,17 +27,24 @@ function describe(v: unknown): string {
 export function partialShape(shape: unknown, what: string): number[] | null {
   if (shape === null || shape === undefined) return null;
   if (!Array.isArray(shape)) {
-    throw typeError('ERR_INVALID_SHAPE', `${what} must be an array of dimensions (null or -1 for an unknown dimension) or null for an unknown rank, got ${describe(shape)}`);
+    throw typeError(
+      'ERR_INVALID_SHAPE',
+      `${what} must be an array of dimensions (null or -1 for an unknown dimension) or null for an unknown rank, got ${describe(shape)}`,
+    );
   }
   const rank = shape.length;
-  if (rank > MAX_RANK) throw rangeError('ERR_INVALID_SHAPE', `${what} has ${rank} dimensions, more than TensorFlow's maximum rank ${MAX_RANK}`);
+  if (rank > MAX_RANK)
+    throw rangeError('ERR_INVALID_SHAPE', `${what} has ${rank} dimensions, more than TensorFlow's maximum rank ${MAX_RANK}`);
   const dims: number[] = new Array(rank);
   for (let i = 0; i < rank; i++) {
     const d: unknown = shape[i];
     if (d === null || d === -1) dims[i] = -1;
     else if (typeof d === 'number' && Number.isSafeInteger(d) && d >= 0) dims[i] = d;
     else {
-      throw typeError('ERR_INVALID_SHAPE', `${what}: element ${i} is ${describe(d)}; a dimension is an integer >= 0, or null / -1 when unknown`);
+      throw typeError(
+        'ERR_INVALID_SHAPE',
+        `${what}: element ${i} is ${describe(d)}; a dimension is an integer >= 0, or null / -1 when unknown`,
+      );
     }
   }
   return dims;

@@ -6,19 +6,19 @@ import { MAX_RANK } from './shape';
 
 /** Values accepted for a tensor's data: the dtype's typed array, or plain JS values converted to it. */
 export type TensorData<D extends DType> =
-  | DataTypeMap[D]
-  | (D extends 'string' ? Array<string | Uint8Array> : never)
-  | ReadonlyArray<number | bigint | boolean>;
+  DataTypeMap[D] | (D extends 'string' ? Array<string | Uint8Array> : never) | ReadonlyArray<number | bigint | boolean>;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 function checkShape(shape: readonly number[]): number {
   if (!Array.isArray(shape)) throw typeError('ERR_INVALID_SHAPE', 'shape must be an array of non-negative integers');
-  if (shape.length > MAX_RANK) throw rangeError('ERR_INVALID_SHAPE', `shape has ${shape.length} dimensions, more than TensorFlow's maximum rank ${MAX_RANK}`);
+  if (shape.length > MAX_RANK)
+    throw rangeError('ERR_INVALID_SHAPE', `shape has ${shape.length} dimensions, more than TensorFlow's maximum rank ${MAX_RANK}`);
   let size = 1;
   for (const d of shape) {
-    if (!Number.isSafeInteger(d) || d < 0) throw typeError('ERR_INVALID_SHAPE', `invalid dimension ${String(d)} in shape [${shape.join(', ')}]`);
+    if (!Number.isSafeInteger(d) || d < 0)
+      throw typeError('ERR_INVALID_SHAPE', `invalid dimension ${String(d)} in shape [${shape.join(', ')}]`);
     size *= d;
   }
   if (!Number.isSafeInteger(size)) throw rangeError('ERR_INVALID_SHAPE', `shape [${shape.join(', ')}] is too large`);
@@ -45,7 +45,9 @@ function toTypedArray(dtype: DType, values: ReadonlyArray<number | bigint | bool
   const out = new (Storage as Float64ArrayConstructor)(values.length);
   if (dtype === 'bool') {
     // TF bools are one byte that must be 0 or 1 (anything else is undefined behaviour in C++ kernels).
-    values.forEach((v, i) => { out[i] = v ? 1 : 0; });
+    values.forEach((v, i) => {
+      out[i] = v ? 1 : 0;
+    });
     return out;
   }
   // Numbers become the dtype's values, never its raw storage: 1.5 as float16 is 0x3E00, and an integer dtype
@@ -61,7 +63,8 @@ function toTypedArray(dtype: DType, values: ReadonlyArray<number | bigint | bool
     if (encode) x = encode(x);
     else if (range) {
       if (!Number.isInteger(x)) throw typeError('ERR_INVALID_ARG_TYPE', `${dtype} element ${i} must be an integer, got ${x}`);
-      if (x < range[0] || x > range[1]) throw rangeError('ERR_OUT_OF_RANGE', `${dtype} element ${i} is out of range [${range[0]}, ${range[1]}]: ${x}`);
+      if (x < range[0] || x > range[1])
+        throw rangeError('ERR_OUT_OF_RANGE', `${dtype} element ${i} is out of range [${range[0]}, ${range[1]}]: ${x}`);
     }
     out[i] = x;
   });
@@ -69,9 +72,12 @@ function toTypedArray(dtype: DType, values: ReadonlyArray<number | bigint | bool
 }
 
 const INTEGER_RANGES = new Map<unknown, [number, number]>([
-  [Int8Array, [-(2 ** 7), 2 ** 7 - 1]], [Uint8Array, [0, 2 ** 8 - 1]],
-  [Int16Array, [-(2 ** 15), 2 ** 15 - 1]], [Uint16Array, [0, 2 ** 16 - 1]],
-  [Int32Array, [-(2 ** 31), 2 ** 31 - 1]], [Uint32Array, [0, 2 ** 32 - 1]],
+  [Int8Array, [-(2 ** 7), 2 ** 7 - 1]],
+  [Uint8Array, [0, 2 ** 8 - 1]],
+  [Int16Array, [-(2 ** 15), 2 ** 15 - 1]],
+  [Uint16Array, [0, 2 ** 16 - 1]],
+  [Int32Array, [-(2 ** 31), 2 ** 31 - 1]],
+  [Uint32Array, [0, 2 ** 32 - 1]],
 ]);
 
 const f64 = new Float64Array(1);
@@ -177,15 +183,23 @@ export class Tensor<D extends DType = DType> {
       return;
     }
     if (typeof dtypeOrNative !== 'string') {
-      throw typeError('ERR_INVALID_DTYPE', `new Tensor(dtype, shape, data): dtype must be a dtype name such as 'float32', got ${dtypeOrNative === null ? 'null' : typeof dtypeOrNative}`);
+      throw typeError(
+        'ERR_INVALID_DTYPE',
+        `new Tensor(dtype, shape, data): dtype must be a dtype name such as 'float32', got ${dtypeOrNative === null ? 'null' : typeof dtypeOrNative}`,
+      );
     }
     const dtype = canonicalDType(dtypeOrNative) as D;
     const size = checkShape(shape as readonly number[]);
     if (dtype === 'resource' || dtype === 'variant') throw typeError('ERR_INVALID_DTYPE', `cannot create ${dtype} tensors from data`);
     if (dtype === 'string') {
       if (!Array.isArray(data)) throw typeError('ERR_INVALID_ARG_TYPE', 'string tensor data must be an array of strings or Uint8Arrays');
-      if (size > MAX_NESTED_ELEMENTS) throw rangeError('ERR_VALUE_TOO_LARGE', `string tensors hold at most ${MAX_NESTED_ELEMENTS} elements, shape [${shape!.join(', ')}] has ${size}`);
-      if (data.length !== size) throw rangeError('ERR_INVALID_DATA_LENGTH', `shape [${shape!.join(', ')}] needs ${size} strings, got ${data.length}`);
+      if (size > MAX_NESTED_ELEMENTS)
+        throw rangeError(
+          'ERR_VALUE_TOO_LARGE',
+          `string tensors hold at most ${MAX_NESTED_ELEMENTS} elements, shape [${shape!.join(', ')}] has ${size}`,
+        );
+      if (data.length !== size)
+        throw rangeError('ERR_INVALID_DATA_LENGTH', `shape [${shape!.join(', ')}] needs ${size} strings, got ${data.length}`);
       const items = (data as Array<unknown>).map((s, i) => {
         if (typeof s === 'string') return encoder.encode(s);
         if (s instanceof Uint8Array) return s;
@@ -203,9 +217,16 @@ export class Tensor<D extends DType = DType> {
       } else if (Array.isArray(data)) {
         // The length first: converting a huge (or lying) array-like would walk it before the shape check.
         const expected = size * elementsPerValue(dtype);
-        if (expected > MAX_NESTED_ELEMENTS) throw rangeError('ERR_VALUE_TOO_LARGE', `${dtype} data of ${expected} values: plain arrays convert at most ${MAX_NESTED_ELEMENTS}; pass a ${Storage.name}`);
+        if (expected > MAX_NESTED_ELEMENTS)
+          throw rangeError(
+            'ERR_VALUE_TOO_LARGE',
+            `${dtype} data of ${expected} values: plain arrays convert at most ${MAX_NESTED_ELEMENTS}; pass a ${Storage.name}`,
+          );
         if (data.length !== expected) {
-          throw rangeError('ERR_INVALID_DATA_LENGTH', `shape [${shape!.join(', ')}] of ${dtype} needs ${expected} values, got ${data.length}`);
+          throw rangeError(
+            'ERR_INVALID_DATA_LENGTH',
+            `shape [${shape!.join(', ')}] of ${dtype} needs ${expected} values, got ${data.length}`,
+          );
         }
         view = toTypedArray(dtype, data as unknown as ReadonlyArray<number | bigint | boolean>);
       } else {
@@ -219,9 +240,10 @@ export class Tensor<D extends DType = DType> {
       if (got !== expected) {
         throw rangeError('ERR_INVALID_DATA_LENGTH', `shape [${shape!.join(', ')}] of ${dtype} needs ${expected} values, got ${got}`);
       }
-      this.native = options?.copy === false && canShare(view)
-        ? binding().Tensor.fromDataNoCopy(tfDataType(dtype), shape as number[], view)
-        : binding().Tensor.fromData(tfDataType(dtype), shape as number[], view);
+      this.native =
+        options?.copy === false && canShare(view)
+          ? binding().Tensor.fromDataNoCopy(tfDataType(dtype), shape as number[], view)
+          : binding().Tensor.fromData(tfDataType(dtype), shape as number[], view);
     }
     this._dtype = dtype;
     this._shape = [...shape!];
@@ -336,7 +358,11 @@ export function flattenNested(values: unknown): { shape: number[]; flat: unknown
     if (shape.length > MAX_RANK) return `nested arrays deeper than TensorFlow's maximum rank ${MAX_RANK}`;
     elements *= p.length;
     // Sizes before walking: `new Array(2**32 - 1)` (or a Proxy claiming a huge length) must not be walked.
-    if (elements > MAX_NESTED_ELEMENTS) throw rangeError('ERR_VALUE_TOO_LARGE', `nested arrays of shape [${shape.join(', ')}${Array.isArray(p[0]) ? ', …' : ''}] hold more than ${MAX_NESTED_ELEMENTS} elements`);
+    if (elements > MAX_NESTED_ELEMENTS)
+      throw rangeError(
+        'ERR_VALUE_TOO_LARGE',
+        `nested arrays of shape [${shape.join(', ')}${Array.isArray(p[0]) ? ', …' : ''}] hold more than ${MAX_NESTED_ELEMENTS} elements`,
+      );
     if (p.length === 0) break;
   }
   const flat: unknown[] = [];
@@ -377,6 +403,7 @@ export function tensor(values: unknown, dtype?: DType, shape?: number[]): Tensor
   const nested = flattenNested(values);
   if (typeof nested === 'string') throw typeError('ERR_INVALID_ARG_VALUE', `tensor(values): ${nested}`);
   const probe = nested.flat[0];
-  const dt: DType = dtype ?? (typeof probe === 'string' ? 'string' : typeof probe === 'boolean' ? 'bool' : typeof probe === 'bigint' ? 'int64' : 'float32');
+  const dt: DType =
+    dtype ?? (typeof probe === 'string' ? 'string' : typeof probe === 'boolean' ? 'bool' : typeof probe === 'bigint' ? 'int64' : 'float32');
   return new Tensor(dt, shape ?? nested.shape, nested.flat as never);
 }

@@ -103,9 +103,22 @@ export class Variable {
   private readHere(options: { controlInputs?: Operation[] }): Output {
     const graph = this.op.graph;
     if (this.isResource) {
-      return graph.addOperation('ReadVariableOp', { name: graph.uniqueName(`${this.op.name}/Read/ReadVariableOp`), inputs: [this.handle], attrs: { dtype: this.dtype }, controlInputs: options.controlInputs }).output(0);
+      return graph
+        .addOperation('ReadVariableOp', {
+          name: graph.uniqueName(`${this.op.name}/Read/ReadVariableOp`),
+          inputs: [this.handle],
+          attrs: { dtype: this.dtype },
+          controlInputs: options.controlInputs,
+        })
+        .output(0);
     }
-    return graph.addOperation('Identity', { name: graph.uniqueName(`${this.op.name}/read`), inputs: [this.handle], controlInputs: options.controlInputs }).output(0);
+    return graph
+      .addOperation('Identity', {
+        name: graph.uniqueName(`${this.op.name}/read`),
+        inputs: [this.handle],
+        controlInputs: options.controlInputs,
+      })
+      .output(0);
   }
 
   /** An op assigning `value` to the variable. */
@@ -117,7 +130,11 @@ export class Variable {
 
   private assignHere(value: Output, name?: string): Operation {
     const graph = this.op.graph;
-    if (this.isResource) return graph.addOperation('AssignVariableOp', { name: graph.uniqueName(name ?? `${this.op.name}/Assign`), inputs: [this.handle, value] });
+    if (this.isResource)
+      return graph.addOperation('AssignVariableOp', {
+        name: graph.uniqueName(name ?? `${this.op.name}/Assign`),
+        inputs: [this.handle, value],
+      });
     return graph.addOperation('Assign', { name: graph.uniqueName(name ?? `${this.op.name}/Assign`), inputs: [this.handle, value] });
   }
 
@@ -170,16 +187,19 @@ export interface VariableOptions {
 /** Creates a variable in `graph` (Python's `tf.compat.v1.get_variable`/`tf.Variable` in graph mode). */
 export function variable(graph: Graph, options: VariableOptions): Variable {
   if (!(graph instanceof Graph)) throw typeError('ERR_INVALID_ARG_TYPE', 'variable(graph, options): graph must be a Graph');
-  if (!options || typeof options.name !== 'string' || options.name === '') throw typeError('ERR_INVALID_ARG_TYPE', 'variable options need a name');
+  if (!options || typeof options.name !== 'string' || options.name === '')
+    throw typeError('ERR_INVALID_ARG_TYPE', 'variable options need a name');
   const name = graph.uniqueName(options.name);
   return graph.withNameScope(name + '/', () => {
     let init: Output;
     if (options.initialValue instanceof Output) init = options.initialValue;
     else if (typeof options.initialValue === 'function') {
       init = (options.initialValue as (graph: Graph) => Output)(graph);
-      if (!(init instanceof Output) || init.graph !== graph) throw typeError('ERR_INVALID_ARG_TYPE', `the initial value function of ${name} must return an Output of the graph`);
+      if (!(init instanceof Output) || init.graph !== graph)
+        throw typeError('ERR_INVALID_ARG_TYPE', `the initial value function of ${name} must return an Output of the graph`);
     } else {
-      const t = options.initialValue instanceof Tensor ? options.initialValue : makeTensor(options.initialValue, options.dtype ?? 'float32');
+      const t =
+        options.initialValue instanceof Tensor ? options.initialValue : makeTensor(options.initialValue, options.dtype ?? 'float32');
       init = graph.addOperation('Const', { name: graph.uniqueName('Initializer/Const'), attrs: { dtype: t.dtype, value: t } }).output(0);
       if (!(options.initialValue instanceof Tensor)) t.dispose();
     }
@@ -190,14 +210,31 @@ export function variable(graph: Graph, options: VariableOptions): Variable {
     let v: Variable;
     if (options.useResource ?? true) {
       const op = graph.addOperation('VarHandleOp', { name, attrs: { dtype, shape: shape ?? null, shared_name: name } });
-      const [assign, read] = graph.withDevice(op.device, () => [graph.addOperation('AssignVariableOp', { name: graph.uniqueName('Assign'), inputs: [op.output(0), init] }),
-        graph.addOperation('ReadVariableOp', { name: graph.uniqueName('Read/ReadVariableOp'), inputs: [op.output(0)], attrs: { dtype } }).output(0)] as const);
+      const [assign, read] = graph.withDevice(
+        op.device,
+        () =>
+          [
+            graph.addOperation('AssignVariableOp', { name: graph.uniqueName('Assign'), inputs: [op.output(0), init] }),
+            graph
+              .addOperation('ReadVariableOp', { name: graph.uniqueName('Read/ReadVariableOp'), inputs: [op.output(0)], attrs: { dtype } })
+              .output(0),
+          ] as const,
+      );
       v = new Variable(op, assign, read, trainable, null, init);
     } else {
       const op = graph.addOperation('VariableV2', { name, attrs: { dtype, shape: shape ?? null } });
-      const [assign, read] = graph.withDevice(op.device, () => [
-        graph.addOperation('Assign', { name: graph.uniqueName('Assign'), inputs: [op.output(0), init], attrs: { validate_shape: shape !== null } }),
-        graph.addOperation('Identity', { name: graph.uniqueName('read'), inputs: [op.output(0)] }).output(0)] as const);
+      const [assign, read] = graph.withDevice(
+        op.device,
+        () =>
+          [
+            graph.addOperation('Assign', {
+              name: graph.uniqueName('Assign'),
+              inputs: [op.output(0), init],
+              attrs: { validate_shape: shape !== null },
+            }),
+            graph.addOperation('Identity', { name: graph.uniqueName('read'), inputs: [op.output(0)] }).output(0),
+          ] as const,
+      );
       v = new Variable(op, assign, read, trainable, null, init);
     }
     const collections = options.collections ?? [GraphKeys.GLOBAL_VARIABLES, ...(trainable ? [GraphKeys.TRAINABLE_VARIABLES] : [])];
@@ -205,5 +242,3 @@ export function variable(graph: Graph, options: VariableOptions): Variable {
     return v;
   });
 }
-
-

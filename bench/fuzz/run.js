@@ -27,10 +27,17 @@ async function main() {
   let n = 0;
   const bad = [];
   const results = await runFuzz({
-    seed, cases, first, workers, caseTimeoutMs: Number(arg('timeout-ms', '30000')),
+    seed,
+    cases,
+    first,
+    workers,
+    caseTimeoutMs: Number(arg('timeout-ms', '30000')),
     onResult: (r) => {
       n++;
-      if (!['ok', 'typed'].includes(r.outcome)) { bad.push(r); console.log(JSON.stringify(r)); }
+      if (!['ok', 'typed'].includes(r.outcome)) {
+        bad.push(r);
+        console.log(JSON.stringify(r));
+      }
       if (n % 250 === 0) console.log(`${n}/${cases} cases, ${Math.round((Date.now() - started) / 1000)} s, ${bad.length} not ok/typed`);
     },
   });
@@ -46,16 +53,33 @@ async function main() {
   const cols = ['ok', 'typed', 'untyped', 'crash', 'hang', 'runaway'];
   const total = Object.fromEntries(cols.map((c) => [c, results.filter((r) => r.outcome === c).length]));
   const lines = [
-    `| class | cases | ${cols.join(' | ')} |`, `|---|---|${cols.map(() => '---').join('|')}|`,
-    ...[...byClass].sort().map(([cls, row]) => `| ${cls} | ${cols.reduce((a, c) => a + row[c], 0)} | ${cols.map((c) => row[c]).join(' | ')} |`),
+    `| class | cases | ${cols.join(' | ')} |`,
+    `|---|---|${cols.map(() => '---').join('|')}|`,
+    ...[...byClass]
+      .sort()
+      .map(([cls, row]) => `| ${cls} | ${cols.reduce((a, c) => a + row[c], 0)} | ${cols.map((c) => row[c]).join(' | ')} |`),
     `| **all** | ${results.length} | ${cols.map((c) => total[c]).join(' | ')} |`,
   ];
-  const report = { seed, first, cases: results.length, workers, seconds: secs, node: process.version, table: lines.join('\n'),
-    codes: [...codes].sort((a, b) => b[1] - a[1]).map(([c, k]) => `${c} (${k})`).join(', '),
-    notOk: bad.map((r) => `- case ${r.id} (${r.cls}, ${r.outcome}): ${r.what} — ${r.message ?? r.code ?? ''}`).join('\n') || '- none' };
+  const report = {
+    seed,
+    first,
+    cases: results.length,
+    workers,
+    seconds: secs,
+    node: process.version,
+    table: lines.join('\n'),
+    codes: [...codes]
+      .sort((a, b) => b[1] - a[1])
+      .map(([c, k]) => `${c} (${k})`)
+      .join(', '),
+    notOk: bad.map((r) => `- case ${r.id} (${r.cls}, ${r.outcome}): ${r.what} — ${r.message ?? r.code ?? ''}`).join('\n') || '- none',
+  };
   fs.writeFileSync(out.replace(/\.md$/, '.json'), JSON.stringify(report, null, 1));
   console.log(lines.join('\n'));
   console.log(`written ${out.replace(/\.md$/, '.json')} (${secs} s)`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -20,13 +20,18 @@ fs.writeFileSync(path.join(out, 'hub_results.json'), JSON.stringify(results, nul
 
 const f = (v, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '—');
 const lines = [];
-lines.push('| module | load ms (Node / Python) | batch | Node median µs | Python median µs | Node runs/s | Python runs/s | Node/Python |', '|---|---|---|---:|---:|---:|---:|---:|');
+lines.push(
+  '| module | load ms (Node / Python) | batch | Node median µs | Python median µs | Node runs/s | Python runs/s | Node/Python |',
+  '|---|---|---|---:|---:|---:|---:|---:|',
+);
 for (const kind of ['tf1', 'tf2']) {
   for (const [name, n] of Object.entries(node[kind] ?? {})) {
     const p = py[kind]?.[name];
     for (const [b, m] of Object.entries(n.batches)) {
       const q = p?.batches?.[b.replace(/ inline$/, '')];
-      lines.push(`| ${name} (${kind}) | ${f(n.load_ms_median)} / ${f(p?.load_ms_median)} | ${b} | ${f(m.median_us)} | ${f(q?.median_us)} | ${f(m.runs_per_s, 0)} | ${f(q?.runs_per_s, 0)} | ${q ? (m.runs_per_s / q.runs_per_s).toFixed(2) + '×' : '—'} |`);
+      lines.push(
+        `| ${name} (${kind}) | ${f(n.load_ms_median)} / ${f(p?.load_ms_median)} | ${b} | ${f(m.median_us)} | ${f(q?.median_us)} | ${f(m.runs_per_s, 0)} | ${f(q?.runs_per_s, 0)} | ${q ? (m.runs_per_s / q.runs_per_s).toFixed(2) + '×' : '—'} |`,
+      );
     }
   }
 }

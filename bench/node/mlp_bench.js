@@ -36,9 +36,14 @@ async function concurrent(id, loops, seconds, warmup) {
   const start = now();
   const end = start + seconds * 1e6;
   let total = 0;
-  await Promise.all(loops.map(async (once) => {
-    while (now() < end) { await once(); total++; }
-  }));
+  await Promise.all(
+    loops.map(async (once) => {
+      while (now() < end) {
+        await once();
+        total++;
+      }
+    }),
+  );
   return { id, n: total, elapsed_s: (now() - start) / 1e6, cpu_s: cpuNow() - cpu0 };
 }
 
@@ -99,8 +104,13 @@ async function main() {
 
   const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
   send({
-    ready: true, impl: 'node', caller_thread: caller, tf_version: tensorflowVersion(), library: tensorflowLibraryPath(),
-    node_version: process.version, checksum_b1: Math.round(checksum * 1e6) / 1e6,
+    ready: true,
+    impl: 'node',
+    caller_thread: caller,
+    tf_version: tensorflowVersion(),
+    library: tensorflowLibraryPath(),
+    node_version: process.version,
+    checksum_b1: Math.round(checksum * 1e6) / 1e6,
   });
   for await (const line of readline.createInterface({ input: process.stdin })) {
     const [id, seconds, warmup] = line.trim().split(/\s+/);
@@ -112,4 +122,7 @@ async function main() {
   session.close();
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -61,16 +61,28 @@ const ro = runOptions ? { runOptions } : {};
 const variants = {
   'c.loop': { kind: 'c' },
   'probe.sync': { kind: 'sync', fn: () => probe.once(1) },
-  'addon.sync': { kind: 'sync', fn: () => session.native.runSync(nat.ops, nat.idx, nat.vals, nat.fops, nat.fidx, [], runOptions)[0].dispose() },
-  'addon.sync.idx': { kind: 'sync', fn: () => session.native.runSync(nat.ops, Int32Array.of(0), nat.vals, nat.fops, Int32Array.of(0), [], runOptions)[0].dispose() },
+  'addon.sync': {
+    kind: 'sync',
+    fn: () => session.native.runSync(nat.ops, nat.idx, nat.vals, nat.fops, nat.fidx, [], runOptions)[0].dispose(),
+  },
+  'addon.sync.idx': {
+    kind: 'sync',
+    fn: () => session.native.runSync(nat.ops, Int32Array.of(0), nat.vals, nat.fops, Int32Array.of(0), [], runOptions)[0].dispose(),
+  },
   'session.sync': { kind: 'sync', fn: () => session.runSync(logits, feeds, ro).dispose() },
   'probe.async': { kind: 'async', fn: () => probe.onceAsync(1) },
-  'addon.async': { kind: 'async', fn: async () => (await session.native.run(nat.ops, nat.idx, nat.vals, nat.fops, nat.fidx, [], runOptions))[0].dispose() },
-  'addon.async.plan': { kind: 'async', fn: async () => {
-    const p = session.plan(logits, feeds, ro);
-    const v = await session.native.run(p.feedOps, p.feedIndices, p.feedTensors, p.fetchOps, p.fetchIndices, p.targets, p.runOptions);
-    p.build(v).dispose();
-  } },
+  'addon.async': {
+    kind: 'async',
+    fn: async () => (await session.native.run(nat.ops, nat.idx, nat.vals, nat.fops, nat.fidx, [], runOptions))[0].dispose(),
+  },
+  'addon.async.plan': {
+    kind: 'async',
+    fn: async () => {
+      const p = session.plan(logits, feeds, ro);
+      const v = await session.native.run(p.feedOps, p.feedIndices, p.feedTensors, p.fetchOps, p.fetchIndices, p.targets, p.runOptions);
+      p.build(v).dispose();
+    },
+  },
   'probe.worker': { kind: 'timed', fn: () => probe.timedAsync(1, 0) },
   'probe.spin': { kind: 'timed', fn: () => probe.timedAsync(1, 200) },
   'session.async': { kind: 'async', fn: async () => (await session.run(logits, feeds, ro)).dispose() },
@@ -98,7 +110,10 @@ async function burst(v, ms, lat, name) {
       const back = now();
       if (name) {
         const p = parts[name];
-        p[0].push(t[1] - t[0]); p[1].push(t[2] - t[1]); p[2].push(t[3] - t[2]); p[3].push(back - t[3]);
+        p[0].push(t[1] - t[0]);
+        p[1].push(t[2] - t[1]);
+        p[2].push(t[3] - t[2]);
+        p[3].push(back - t[3]);
       }
     } else await v.fn();
     t1 = now();
@@ -150,15 +165,24 @@ async function main() {
     return s[Math.round(p * (s.length - 1))];
   };
   const rows = Object.entries(stats).map(([k, s]) => ({
-    variant: k, n: s.n, median_us: q(s.lat, 0.5), p10_us: q(s.lat, 0.1), p90_us: q(s.lat, 0.9),
-    mean_us: s.lat.reduce((a, b) => a + b, 0) / s.lat.length, cpu_us_per_run: s.cpu / s.n,
+    variant: k,
+    n: s.n,
+    median_us: q(s.lat, 0.5),
+    p10_us: q(s.lat, 0.1),
+    p90_us: q(s.lat, 0.9),
+    mean_us: s.lat.reduce((a, b) => a + b, 0) / s.lat.length,
+    cpu_us_per_run: s.cpu / s.n,
   }));
   const by = Object.fromEntries(rows.map((r) => [r.variant, r]));
   const f = (v) => v.toFixed(1).padStart(8);
-  console.log(`batch 1, ${ROUNDS} interleaved rounds x ${BURST_MS} ms per variant${runOptions ? ', RunOptions.inter_op_thread_pool = -1' : ''}\n`);
+  console.log(
+    `batch 1, ${ROUNDS} interleaved rounds x ${BURST_MS} ms per variant${runOptions ? ', RunOptions.inter_op_thread_pool = -1' : ''}\n`,
+  );
   console.log('variant          median      p10      p90     mean  cpu/run        n   Δmedian vs c.loop');
   for (const r of rows) {
-    console.log(`${r.variant.padEnd(14)} ${f(r.median_us)} ${f(r.p10_us)} ${f(r.p90_us)} ${f(r.mean_us)} ${f(r.cpu_us_per_run)} ${String(r.n).padStart(8)}   ${f(r.median_us - by['c.loop'].median_us)}`);
+    console.log(
+      `${r.variant.padEnd(14)} ${f(r.median_us)} ${f(r.p10_us)} ${f(r.p90_us)} ${f(r.mean_us)} ${f(r.cpu_us_per_run)} ${String(r.n).padStart(8)}   ${f(r.median_us - by['c.loop'].median_us)}`,
+    );
   }
   const d = (a, b, key = 'median_us') => by[a][key] - by[b][key];
   // [label, variant, baseline]: each row is the difference of two variants, at the median and at p10.
@@ -184,15 +208,33 @@ async function main() {
     const m = p.map((xs) => q(xs, 0.5));
     console.log(`${name.padEnd(46)} ${f(m[0])}  ${f(m[1])}  ${f(m[2])}            ${f(m[3])}`);
   }
-  const handoffParts = Object.fromEntries(Object.entries(parts).map(([name, p]) => [name, {
-    submit_to_worker_us: q(p[0], 0.5), tf_run_us: q(p[1], 0.5), worker_to_js_us: q(p[2], 0.5), callback_to_await_us: q(p[3], 0.5),
-  }]));
+  const handoffParts = Object.fromEntries(
+    Object.entries(parts).map(([name, p]) => [
+      name,
+      {
+        submit_to_worker_us: q(p[0], 0.5),
+        tf_run_us: q(p[1], 0.5),
+        worker_to_js_us: q(p[2], 0.5),
+        callback_to_await_us: q(p[3], 0.5),
+      },
+    ]),
+  );
 
   // Batch 256 throughput in this process: C threads vs session.run with as many runs in flight.
-  const input256 = [0, 1].map(() => new Tensor('float32', [256, FEATURES], new Float32Array(256 * FEATURES).map((_, i) => ((i * 37) % 101) / 101 - 0.5)));
+  const input256 = [0, 1].map(
+    () =>
+      new Tensor(
+        'float32',
+        [256, FEATURES],
+        new Float32Array(256 * FEATURES).map((_, i) => ((i * 37) % 101) / 101 - 0.5),
+      ),
+  );
   const tput = { 'c.threads1': [0, 0, 0], 'session.async1': [0, 0, 0], 'c.threads2': [0, 0, 0], 'session.async2': [0, 0, 0] };
   const N256 = 40;
-  const cpuUs = () => { const c = process.cpuUsage(); return c.user + c.system; };
+  const cpuUs = () => {
+    const c = process.cpuUsage();
+    return c.user + c.system;
+  };
   for (let r = 0; r < ROUNDS; r++) {
     for (const k of Object.keys(tput)) {
       const conc = k.endsWith('2') ? 2 : 1;
@@ -201,20 +243,28 @@ async function main() {
       if (k.startsWith('c.')) us = probe.loopThreads(256, N256, conc);
       else {
         const t0 = now();
-        await Promise.all(input256.slice(0, conc).map(async (inp) => {
-          const fd = new Map([[x, inp]]);
-          for (let i = 0; i < N256; i++) (await session.run(logits, fd, ro)).dispose();
-        }));
+        await Promise.all(
+          input256.slice(0, conc).map(async (inp) => {
+            const fd = new Map([[x, inp]]);
+            for (let i = 0; i < N256; i++) (await session.run(logits, fd, ro)).dispose();
+          }),
+        );
         us = now() - t0;
       }
-      tput[k][0] += N256 * conc; tput[k][1] += us; tput[k][2] += cpuUs() - c0;
+      tput[k][0] += N256 * conc;
+      tput[k][1] += us;
+      tput[k][2] += cpuUs() - c0;
     }
   }
   const rate = (k) => tput[k][0] / (tput[k][1] / 1e6);
   console.log(`\nbatch 256 throughput in this process (${ROUNDS} interleaved rounds x ${N256} runs per loop)`);
   for (const k of Object.keys(tput)) console.log(`${k.padEnd(16)} ${f(rate(k))} runs/s  ${f(tput[k][2] / tput[k][0])} CPU µs/run`);
-  console.log(`session.run / C: 1 in flight ${(100 * rate('session.async1') / rate('c.threads1')).toFixed(1)}%, 2 in flight ${(100 * rate('session.async2') / rate('c.threads2')).toFixed(1)}%`);
-  const throughput = Object.fromEntries(Object.keys(tput).map((k) => [k, { runs_per_s: rate(k), cpu_us_per_run: tput[k][2] / tput[k][0] }]));
+  console.log(
+    `session.run / C: 1 in flight ${((100 * rate('session.async1')) / rate('c.threads1')).toFixed(1)}%, 2 in flight ${((100 * rate('session.async2')) / rate('c.threads2')).toFixed(1)}%`,
+  );
+  const throughput = Object.fromEntries(
+    Object.keys(tput).map((k) => [k, { runs_per_s: rate(k), cpu_us_per_run: tput[k][2] / tput[k][0] }]),
+  );
 
   // JS-only pieces, no TF run (µs per call).
   const nt = binding().Tensor;
@@ -222,15 +272,31 @@ async function main() {
     micro('probe.noop() (empty N-API call)', () => probe.noop()),
     micro('session.plan(logits, Map feeds) (private)', () => session.plan(logits, feeds, {})),
     micro("session.plan('logits:0', {'x:0': t}) (private)", () => session.plan('logits:0', names, {})),
-    micro('Tensor.fromData([1,10]) + dispose (≈ output wrap + dispose)', () => nt.fromData(1, [1, 10], new Float32Array(10)).dispose(), 100000),
+    micro(
+      'Tensor.fromData([1,10]) + dispose (≈ output wrap + dispose)',
+      () => nt.fromData(1, [1, 10], new Float32Array(10)).dispose(),
+      100000,
+    ),
     micro('new Tensor(native) (JS wrapper)', () => new Tensor(input.native)),
     await microAsync('await Promise.resolve() (microtask hop)', () => Promise.resolve()),
   ];
   console.log('\nmicro (no TF run)                                                     µs/call');
   for (const [label, us] of micros) console.log(`${label.padEnd(68)} ${f(us)}`);
-  const result = { caller_thread: !!runOptions, rounds: ROUNDS, burst_ms: BURST_MS, rows, handoff_parts: handoffParts, throughput_b256: throughput, breakdown: partsTable.map(([label, m, p]) => ({ label, d_median_us: m, d_p10_us: p })), micro: micros.map(([label, us]) => ({ label, us })) };
+  const result = {
+    caller_thread: !!runOptions,
+    rounds: ROUNDS,
+    burst_ms: BURST_MS,
+    rows,
+    handoff_parts: handoffParts,
+    throughput_b256: throughput,
+    breakdown: partsTable.map(([label, m, p]) => ({ label, d_median_us: m, d_p10_us: p })),
+    micro: micros.map(([label, us]) => ({ label, us })),
+  };
   fs.writeFileSync(path.join(OUT, runOptions ? 'profile-caller-thread.json' : 'profile.json'), JSON.stringify(result, null, 2) + '\n');
   session.close();
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -15,13 +15,11 @@
 // call, the output values read into JS, tensors disposed where the runtime has dispose.
 const path = require('node:path');
 const readline = require('node:readline');
-const { performance } = require('node:perf_hooks');
 const { now, cpuNow, sequential } = require('../stats');
 
 const [runtime, configJson, mode] = process.argv.slice(2);
 const config = JSON.parse(configJson || '{}');
 const ROOT = path.resolve(__dirname, '..', '..');
-
 
 const MODELS = {
   mlp: { dir: 'mlp', onnx: 'mlp.onnx', input: 'x', output: 'y', shape: [512] },
@@ -47,7 +45,10 @@ async function tfhubRuntime() {
   const load = { ...(config.load ?? {}) };
   if (config.configProto) {
     const { tensorflow } = require(path.join(ROOT, 'dist', 'src', 'proto'));
-    load.session = { ...(load.session ?? {}), config: tensorflow.ConfigProto.encode(tensorflow.ConfigProto.fromObject(config.configProto)).finish() };
+    load.session = {
+      ...(load.session ?? {}),
+      config: tensorflow.ConfigProto.encode(tensorflow.ConfigProto.fromObject(config.configProto)).finish(),
+    };
   }
   for (const [name, m] of Object.entries(MODELS)) {
     const model = await tfhub.hub.load(path.join(config.models, m.dir, '1'), load);
@@ -63,7 +64,9 @@ async function tfhubRuntime() {
           const v = y.data();
           y.dispose();
           return v;
-        } finally { x.dispose(); }
+        } finally {
+          x.dispose();
+        }
       };
     } else if (api === 'prepared' || api === 'prepared-sync') {
       const fn = sig.prepare ? sig.prepare() : null;
@@ -77,19 +80,26 @@ async function tfhubRuntime() {
           const v = y.data();
           y.dispose();
           return v;
-        } finally { x.dispose(); }
+        } finally {
+          x.dispose();
+        }
       };
     } else throw new Error(`unknown api ${api}`);
     loaded[name] = call;
   }
   void hub;
-  return { name: 'tfhub-node', version: require(path.join(ROOT, 'package.json')).version + ' / TF ' + tfhub.tensorflowVersion(), predict: (model, batch, data) => loaded[model](batch, data) };
+  return {
+    name: 'tfhub-node',
+    version: require(path.join(ROOT, 'package.json')).version + ' / TF ' + tfhub.tensorflowVersion(),
+    predict: (model, batch, data) => loaded[model](batch, data),
+  };
 }
 
 async function ortRuntime() {
   const ort = require(require.resolve('onnxruntime-node', { paths: [path.join(config.peers, 'ort')] }));
   const sessions = {};
-  for (const [name, m] of Object.entries(MODELS)) sessions[name] = await ort.InferenceSession.create(path.join(config.models, m.onnx), config.ortOptions ?? {});
+  for (const [name, m] of Object.entries(MODELS))
+    sessions[name] = await ort.InferenceSession.create(path.join(config.models, m.onnx), config.ortOptions ?? {});
   const version = require(require.resolve('onnxruntime-node/package.json', { paths: [path.join(config.peers, 'ort')] })).version;
   return {
     name: 'onnxruntime-node',
@@ -106,7 +116,8 @@ async function tfjsRuntime() {
   const app = path.join(config.peers, 'tfjs', 'app');
   const tf = require(require.resolve('@tensorflow/tfjs-node', { paths: [app] }));
   const models = {};
-  for (const [name, m] of Object.entries(MODELS)) models[name] = await tf.node.loadSavedModel(path.join(config.models, m.dir, '1'), ['serve'], 'serving_default');
+  for (const [name, m] of Object.entries(MODELS))
+    models[name] = await tf.node.loadSavedModel(path.join(config.models, m.dir, '1'), ['serve'], 'serving_default');
   const version = require(require.resolve('@tensorflow/tfjs-node/package.json', { paths: [app] })).version;
   return {
     name: '@tensorflow/tfjs-node',
@@ -133,7 +144,11 @@ const RUNTIMES = { tfhub: tfhubRuntime, ort: ortRuntime, tfjs: tfjsRuntime };
 function lagSampler() {
   const lags = [];
   let last = performance.now();
-  const timer = setInterval(() => { const t = performance.now(); lags.push(Math.max(0, t - last - 1)); last = t; }, 1);
+  const timer = setInterval(() => {
+    const t = performance.now();
+    lags.push(Math.max(0, t - last - 1));
+    last = t;
+  }, 1);
   return {
     stop() {
       clearInterval(timer);
@@ -147,13 +162,24 @@ function lagSampler() {
 
 async function concurrent(id, once, inFlight, seconds, warmup, lag) {
   const warmEnd = now() + warmup * 1e6;
-  await Promise.all(Array.from({ length: inFlight }, async () => { while (now() < warmEnd) await once(); }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (now() < warmEnd) await once();
+    }),
+  );
   const h = lag ? lagSampler() : null;
   const cpu0 = cpuNow();
   const start = now();
   const end = start + seconds * 1e6;
   let total = 0;
-  await Promise.all(Array.from({ length: inFlight }, async () => { while (now() < end) { await once(); total++; } }));
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (now() < end) {
+        await once();
+        total++;
+      }
+    }),
+  );
   const r = { id, n: total, elapsed_s: (now() - start) / 1e6, cpu_s: cpuNow() - cpu0 };
   if (h) Object.assign(r, h.stop());
   return r;
@@ -164,12 +190,22 @@ async function main() {
   const rt = await RUNTIMES[runtime]();
   if (mode === 'cold') {
     const v = await rt.predict('mlp', 1, inputData('mlp', 1));
-    process.stdout.write(JSON.stringify({ first_output_ms: performance.now(), load_ms: performance.now() - t0, rss_mb: process.memoryUsage().rss / 2 ** 20, sum: v.reduce((a, b) => a + b, 0) }) + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        first_output_ms: performance.now(),
+        load_ms: performance.now() - t0,
+        rss_mb: process.memoryUsage().rss / 2 ** 20,
+        sum: v.reduce((a, b) => a + b, 0),
+      }) + '\n',
+    );
     process.exit(0);
   }
   const inputs = {};
   const input = (model, batch) => (inputs[`${model}/${batch}`] ??= inputData(model, batch));
-  const once = (model, batch) => { const d = input(model, batch); return () => rt.predict(model, batch, d); };
+  const once = (model, batch) => {
+    const d = input(model, batch);
+    return () => rt.predict(model, batch, d);
+  };
   const measurements = {
     'mlp.b1': (s, w) => sequential('mlp.b1', once('mlp', 1), false, s, w),
     'mlp.b64c1': (s, w) => sequential('mlp.b64c1', once('mlp', 64), false, s, w),
@@ -181,17 +217,31 @@ async function main() {
   };
   // Outputs of fixed inputs, compared across runtimes and configurations by run.js.
   const check = {};
-  for (const [model, batch] of [['mlp', 4], ['cnn', 4]]) check[model] = Array.from(await rt.predict(model, batch, input(model, batch)));
+  for (const [model, batch] of [
+    ['mlp', 4],
+    ['cnn', 4],
+  ])
+    check[model] = Array.from(await rt.predict(model, batch, input(model, batch)));
   const send = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
   send({ ready: true, runtime, name: rt.name, version: rt.version, config, check, rss_mb: process.memoryUsage().rss / 2 ** 20 });
   for await (const line of readline.createInterface({ input: process.stdin })) {
     const [id, seconds, warmup] = line.trim().split(/\s+/);
     if (!id || id === 'quit') break;
     const m = measurements[id];
-    if (!m) { send({ id, error: `unknown measurement ${id}` }); continue; }
-    try { send(await m(Number(seconds), Number(warmup))); } catch (e) { send({ id, error: String(e?.stack ?? e) }); }
+    if (!m) {
+      send({ id, error: `unknown measurement ${id}` });
+      continue;
+    }
+    try {
+      send(await m(Number(seconds), Number(warmup)));
+    } catch (e) {
+      send({ id, error: String(e?.stack ?? e) });
+    }
   }
   process.exit(0);
 }
 
-main().catch((e) => { process.stderr.write(String(e?.stack ?? e) + '\n'); process.exit(1); });
+main().catch((e) => {
+  process.stderr.write(String(e?.stack ?? e) + '\n');
+  process.exit(1);
+});

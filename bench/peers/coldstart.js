@@ -3,12 +3,12 @@
 // bench/peers/coldstart.js [tfhub|ort]`): time since process start and RSS after each stage, and for tfhub-node the
 // share of loading libtensorflow (dlopen + relocations + static initialisers) against our own code.
 const path = require('node:path');
-const { performance } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const MODELS = path.join(ROOT, 'bench', 'out', 'serve', 'models');
 const stages = [];
-const mark = (stage) => stages.push({ stage, ms: +performance.now().toFixed(1), rss_mb: +(process.memoryUsage().rss / 2 ** 20).toFixed(0) });
+const mark = (stage) =>
+  stages.push({ stage, ms: +performance.now().toFixed(1), rss_mb: +(process.memoryUsage().rss / 2 ** 20).toFixed(0) });
 
 async function main() {
   const which = process.argv[2] ?? 'tfhub';
@@ -40,4 +40,7 @@ async function main() {
   process.stdout.write(JSON.stringify({ which, stages }) + '\n');
   process.exit(0);
 }
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

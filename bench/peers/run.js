@@ -55,14 +55,16 @@ function configurations(peers) {
   const extra = process.env.BENCH_PEERS_CONFIGS ? JSON.parse(process.env.BENCH_PEERS_CONFIGS) : [];
   const only = process.env.BENCH_PEERS_ONLY ? new Set(process.env.BENCH_PEERS_ONLY.split(',')) : null;
   const notes = [];
-  const all = [...base, ...extra].filter((c) => !only || only.has(c.name)).filter((c) => {
-    const peer = c.runtime === 'ort' ? peers.ort : c.runtime === 'tfjs' ? peers.tfjs : null;
-    if (peer && !peer.ok) {
-      notes.push(`${c.name} skipped: ${peer.module} is not available (${peer.why})`);
-      return false;
-    }
-    return true;
-  });
+  const all = [...base, ...extra]
+    .filter((c) => !only || only.has(c.name))
+    .filter((c) => {
+      const peer = c.runtime === 'ort' ? peers.ort : c.runtime === 'tfjs' ? peers.tfjs : null;
+      if (peer && !peer.ok) {
+        notes.push(`${c.name} skipped: ${peer.module} is not available (${peer.why})`);
+        return false;
+      }
+      return true;
+    });
   return { all, notes };
 }
 
@@ -82,16 +84,34 @@ function startChild(c) {
   readline.createInterface({ input: child.stdout }).on('line', (line) => {
     const w = waiting.shift();
     if (!w) return;
-    try { w.resolve(JSON.parse(line)); } catch { w.reject(new Error(`${c.name}: bad reply ${line.slice(0, 200)}`)); }
+    try {
+      w.resolve(JSON.parse(line));
+    } catch {
+      w.reject(new Error(`${c.name}: bad reply ${line.slice(0, 200)}`));
+    }
   });
-  readline.createInterface({ input: child.stderr }).on('line', (line) => { if (!NOISE.test(line)) log(`  [${c.name}] ${line}`); });
-  child.on('error', (e) => { failed = e; });
+  readline.createInterface({ input: child.stderr }).on('line', (line) => {
+    if (!NOISE.test(line)) log(`  [${c.name}] ${line}`);
+  });
+  child.on('error', (e) => {
+    failed = e;
+  });
   child.on('exit', (code) => {
     failed ??= new Error(`${c.name} exited with status ${code}`);
     while (waiting.length) waiting.shift().reject(failed);
   });
   const next = () => new Promise((resolve, reject) => (failed ? reject(failed) : waiting.push({ resolve, reject })));
-  return { ready: next(), request(line) { const p = next(); child.stdin.write(line + '\n'); return p; }, close() { child.stdin.end('quit\n'); } };
+  return {
+    ready: next(),
+    request(line) {
+      const p = next();
+      child.stdin.write(line + '\n');
+      return p;
+    },
+    close() {
+      child.stdin.end('quit\n');
+    },
+  };
 }
 
 /** One cold start: process spawn to the first MLP output, and the RSS then. */
@@ -100,7 +120,9 @@ function coldStart(c) {
     const t0 = performance.now();
     const child = spawn(process.execPath, childArgs(c, ['cold']), { cwd: ROOT, env: childEnv(c), stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
-    child.stdout.on('data', (d) => { out += d; });
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code !== 0) return reject(new Error(`${c.name} cold start exited with ${code}`));
@@ -117,13 +139,15 @@ function cell(id, r) {
   if (!r) return '—';
   const range = r.slice_runs_per_s;
   if (id === 'lag') return `${fmt(r.lag_p99_ms, 1)} / ${fmt(r.lag_max_ms, 1)} (${fmt(r.runs_per_s, 0)}/s)`;
-  if (r.median_us !== undefined && !/c\d+$/.test(id.split('.')[1] ?? '')) return `${fmt(r.median_us)} (${fmt(r.slice_median_us.min)}–${fmt(r.slice_median_us.max)})`;
+  if (r.median_us !== undefined && !/c\d+$/.test(id.split('.')[1] ?? ''))
+    return `${fmt(r.median_us)} (${fmt(r.slice_median_us.min)}–${fmt(r.slice_median_us.max)})`;
   return `${fmt(r.runs_per_s, 0)} (${fmt(range.min, 0)}–${fmt(range.max, 0)})`;
 }
 
 async function main() {
   fs.mkdirSync(OUT, { recursive: true });
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'index.js'))) throw new Error('dist/src missing: run `npx tsc -p tsconfig.json` first (npm run bench does)');
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'src', 'index.js')))
+    throw new Error('dist/src missing: run `npx tsc -p tsconfig.json` first (npm run bench does)');
   makeModels(MODELS_DIR);
   const peers = ensurePeers(log);
   const { all, notes } = configurations(peers);
@@ -136,7 +160,11 @@ async function main() {
   const cold = Object.fromEntries(all.map((c) => [c.name, []]));
   for (let k = 0; k < COLD; k++) {
     for (const c of all) {
-      try { cold[c.name].push(await coldStart(c)); } catch (e) { log(`  cold start ${c.name}: ${e.message}`); }
+      try {
+        cold[c.name].push(await coldStart(c));
+      } catch (e) {
+        log(`  cold start ${c.name}: ${e.message}`);
+      }
     }
   }
 
@@ -156,7 +184,7 @@ async function main() {
         const after = cpuTimes();
         if (reply.error) throw new Error(`${c.name} ${id}: ${reply.error}`);
         const wall = after.wall - before.wall;
-        reply.foreign_cores = Math.max(0, (after.busy - before.busy) - reply.cpu_s * (wall / reply.elapsed_s)) / wall;
+        reply.foreign_cores = Math.max(0, after.busy - before.busy - reply.cpu_s * (wall / reply.elapsed_s)) / wall;
         slices[c.name][id].push(reply);
       }
     }
@@ -184,39 +212,68 @@ async function main() {
   const ref = all.find((c) => c.runtime === 'ort')?.name;
   const first = all[0].name;
   const names = all.map((c) => c.name);
-  const lines = [
-    `| measurement | ${names.join(' | ')} |`,
-    `|---|${names.map(() => '---:').join('|')}|`,
-  ];
+  const lines = [`| measurement | ${names.join(' | ')} |`, `|---|${names.map(() => '---:').join('|')}|`];
   for (const id of IDS) lines.push(`| ${LABELS[id]} | ${names.map((n) => cell(id, rows[n][id])).join(' | ')} |`);
   lines.push(`| CPU µs per MLP b1 call | ${names.map((n) => fmt(rows[n]['mlp.b1']?.cpu_us_per_run)).join(' | ')} |`);
-  lines.push(`| cold start to first output ms / RSS MB (median of ${COLD}) | ${names.map((n) => (cold[n].length ? `${fmt(median(cold[n].map((x) => x.spawn_to_output_ms)), 0)} / ${fmt(median(cold[n].map((x) => x.rss_mb)), 0)}` : '—')).join(' | ')} |`);
+  lines.push(
+    `| cold start to first output ms / RSS MB (median of ${COLD}) | ${names.map((n) => (cold[n].length ? `${fmt(median(cold[n].map((x) => x.spawn_to_output_ms)), 0)} / ${fmt(median(cold[n].map((x) => x.rss_mb)), 0)}` : '—')).join(' | ')} |`,
+  );
   lines.push(`| RSS MB, both models loaded and warm | ${names.map((n) => fmt(meta[n].rss_mb, 0)).join(' | ')} |`);
-  lines.push(`| max abs output diff vs ${first} (MLP / CNN, batch 4) | ${names.map((n) => `${maxDiff(meta[n].check.mlp, meta[first].check.mlp).toExponential(1)} / ${maxDiff(meta[n].check.cnn, meta[first].check.cnn).toExponential(1)}`).join(' | ')} |`);
+  lines.push(
+    `| max abs output diff vs ${first} (MLP / CNN, batch 4) | ${names.map((n) => `${maxDiff(meta[n].check.mlp, meta[first].check.mlp).toExponential(1)} / ${maxDiff(meta[n].check.cnn, meta[first].check.cnn).toExponential(1)}`).join(' | ')} |`,
+  );
   const ratios = [];
   if (ref) {
     for (const n of names.filter((x) => x !== ref)) {
       const r = rows[n];
       const o = rows[ref];
       const part = [];
-      if (r['mlp.b1'] && o['mlp.b1']) part.push(`MLP b1 median ${fmt(r['mlp.b1'].median_us / o['mlp.b1'].median_us, 2)}× ORT's (goal ≤ 0.8)`);
-      for (const id of ['mlp.b64c1', 'mlp.b64c8', 'cnn.b32c1', 'cnn.b32c8']) if (r[id] && o[id]) part.push(`${id} ${fmt(r[id].runs_per_s / o[id].runs_per_s, 2)}× ORT's calls/s${id.startsWith('mlp') ? ' (goal ≥ 1.2)' : ''}`);
+      if (r['mlp.b1'] && o['mlp.b1'])
+        part.push(`MLP b1 median ${fmt(r['mlp.b1'].median_us / o['mlp.b1'].median_us, 2)}× ORT's (goal ≤ 0.8)`);
+      for (const id of ['mlp.b64c1', 'mlp.b64c8', 'cnn.b32c1', 'cnn.b32c8'])
+        if (r[id] && o[id])
+          part.push(`${id} ${fmt(r[id].runs_per_s / o[id].runs_per_s, 2)}× ORT's calls/s${id.startsWith('mlp') ? ' (goal ≥ 1.2)' : ''}`);
       if (r['cnn.b1'] && o['cnn.b1']) part.push(`CNN b1 median ${fmt(r['cnn.b1'].median_us / o['cnn.b1'].median_us, 2)}× ORT's`);
       ratios.push(`- ${n}: ${part.join('; ')}`);
     }
   }
-  const foreign = Object.values(slices).flatMap((byId) => Object.values(byId).flat().map((s) => s.foreign_cores));
+  const foreign = Object.values(slices).flatMap((byId) =>
+    Object.values(byId)
+      .flat()
+      .map((s) => s.foreign_cores),
+  );
   const md = [
-    lines.join('\n'), '',
-    ...ratios, ...notes.map((n) => `- NOTE: ${n}`), '',
+    lines.join('\n'),
+    '',
+    ...ratios,
+    ...notes.map((n) => `- NOTE: ${n}`),
+    '',
     `Cells: median (slice medians min–max) for one-at-a-time rows; calls/s (slice min–max) for in-flight rows. ${SLICES} cycles × ${SLICE_S} s slices; ` +
       `load average ${load.join(' → ')}; foreign load per slice median ${fmt(median(foreign), 2)} cores, max ${fmt(Math.max(...foreign), 2)}.`,
-    '', 'Configurations:', ...all.map((c) => `- ${c.name}: ${meta[c.name].name} ${meta[c.name].version}${c.env ? `, env ${JSON.stringify(c.env)}` : ''}${c.config ? `, ${JSON.stringify(c.config)}` : ''}`),
+    '',
+    'Configurations:',
+    ...all.map(
+      (c) =>
+        `- ${c.name}: ${meta[c.name].name} ${meta[c.name].version}${c.env ? `, env ${JSON.stringify(c.env)}` : ''}${c.config ? `, ${JSON.stringify(c.config)}` : ''}`,
+    ),
   ].join('\n');
-  const results = { date: new Date().toISOString(), host: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model }, configurations: all, meta, rows, cold, loadavg: load, notes, wall_s: (Date.now() - started) / 1000 };
+  const results = {
+    date: new Date().toISOString(),
+    host: { nproc: os.cpus().length, cpu: os.cpus()[0]?.model },
+    configurations: all,
+    meta,
+    rows,
+    cold,
+    loadavg: load,
+    notes,
+    wall_s: (Date.now() - started) / 1000,
+  };
   fs.writeFileSync(path.join(OUT, 'peers_results.json'), JSON.stringify(results, null, 1) + '\n');
   fs.writeFileSync(path.join(OUT, 'peers_results.md'), md + '\n');
   process.stdout.write(`\n${md}\n\nwrote bench/out/peers_results.{json,md} (${results.wall_s.toFixed(0)} s)\n`);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -18,7 +18,12 @@ const { makeModels } = require('../serve/make_models');
 const MODELS_DIR = path.join(ROOT, 'bench', 'out', 'serve', 'models');
 const OUT = path.join(ROOT, 'bench', 'out', 'stepstats');
 const CALLS = Number(process.argv[2] ?? 200);
-const CASES = [['mlp', 'x', [512], 1], ['mlp', 'x', [512], 64], ['cnn', 'image', [8, 8, 3], 1], ['cnn', 'image', [8, 8, 3], 32]];
+const CASES = [
+  ['mlp', 'x', [512], 1],
+  ['mlp', 'x', [512], 64],
+  ['cnn', 'image', [8, 8, 3], 1],
+  ['cnn', 'image', [8, 8, 3], 32],
+];
 const TRACE = tensorflow.RunOptions.encode({ traceLevel: tensorflow.RunOptions.TraceLevel.FULL_TRACE }).finish();
 
 async function main() {
@@ -30,7 +35,11 @@ async function main() {
     const model = await hub.load(path.join(MODELS_DIR, name, '1'), loadOptions);
     const sig = model.signatures.serving_default;
     const n = batch * shape.reduce((a, b) => a * b, 1);
-    const x = new Tensor('float32', [batch, ...shape], Float32Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101 - 0.5));
+    const x = new Tensor(
+      'float32',
+      [batch, ...shape],
+      Float32Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101 - 0.5),
+    );
     for (const t of Object.values(await sig({ [input]: x }))) t.dispose(); // builds the call op
     // The call op and its placeholder, as the signature runs them.
     const ops = [...model.graph.operations()];
@@ -59,13 +68,25 @@ async function main() {
     chunks.forEach((c, i) => lens.writeUInt32LE(c.length, 4 * i));
     fs.writeFileSync(file, Buffer.concat([Buffer.from(Uint32Array.of(chunks.length).buffer), lens, ...chunks.map((c) => Buffer.from(c))]));
     const med = (a) => [...a].sort((p, q) => p - q)[a.length >> 1];
-    summary.push({ case: `${name} b${batch}`, file, wall_us_untraced_median: med(plain), wall_us_sync_median: med(sync), wall_us_traced_median: med(traced) });
+    summary.push({
+      case: `${name} b${batch}`,
+      file,
+      wall_us_untraced_median: med(plain),
+      wall_us_sync_median: med(sync),
+      wall_us_traced_median: med(traced),
+    });
     x.dispose();
     model.close();
   }
   fs.writeFileSync(path.join(OUT, 'summary.json'), JSON.stringify(summary, null, 1));
-  const r = spawnSync(process.env.PYTHON || 'python3', [path.join(__dirname, 'stepstats.py'), path.join(OUT, 'summary.json')], { stdio: 'inherit', env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' } });
+  const r = spawnSync(process.env.PYTHON || 'python3', [path.join(__dirname, 'stepstats.py'), path.join(OUT, 'summary.json')], {
+    stdio: 'inherit',
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3' },
+  });
   process.exit(r.status ?? 1);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

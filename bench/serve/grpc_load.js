@@ -14,29 +14,47 @@ function predictRequest(input, shape, flat) {
   const { messageType, encodeMessage } = require(path.join(ROOT, 'dist', 'src', 'serving', 'proto'));
   const content = Buffer.from(new Float32Array(flat).buffer);
   const tensor = { dtype: 1, tensorShape: { dim: [1, ...shape].map((size) => ({ size })) }, tensorContent: content };
-  return Buffer.from(encodeMessage(messageType('tensorflow.serving.PredictRequest'), { modelSpec: { name: 'm' }, inputs: { [input]: tensor } }));
+  return Buffer.from(
+    encodeMessage(messageType('tensorflow.serving.PredictRequest'), { modelSpec: { name: 'm' }, inputs: { [input]: tensor } }),
+  );
 }
 
 async function grpcSlice(address, request, connections, seconds) {
-  const clients = Array.from({ length: Math.min(connections, 8) }, () => new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }));
+  const clients = Array.from(
+    { length: Math.min(connections, 8) },
+    () => new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
+  );
   const latencies = [];
   let ok = 0;
   let errors = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
-  const call = (client) => new Promise((resolve) => {
-    const started = performance.now();
-    client.makeUnaryRequest('/tensorflow.serving.PredictionService/Predict', (b) => b, (b) => b, request, new grpc.Metadata(),
-      { deadline: Date.now() + 10_000 }, (error) => {
-        if (error) errors++;
-        else { ok++; latencies.push(performance.now() - started); }
-        resolve();
-      });
-  });
-  await Promise.all(Array.from({ length: connections }, async (_, i) => {
-    const client = clients[i % clients.length];
-    while (performance.now() < end) await call(client);
-  }));
+  const call = (client) =>
+    new Promise((resolve) => {
+      const started = performance.now();
+      client.makeUnaryRequest(
+        '/tensorflow.serving.PredictionService/Predict',
+        (b) => b,
+        (b) => b,
+        request,
+        new grpc.Metadata(),
+        { deadline: Date.now() + 10_000 },
+        (error) => {
+          if (error) errors++;
+          else {
+            ok++;
+            latencies.push(performance.now() - started);
+          }
+          resolve();
+        },
+      );
+    });
+  await Promise.all(
+    Array.from({ length: connections }, async (_, i) => {
+      const client = clients[i % clients.length];
+      while (performance.now() < end) await call(client);
+    }),
+  );
   const elapsed = (performance.now() - t0) / 1000;
   for (const c of clients) c.close();
   return { latencies, ok, errors, seconds: elapsed };

@@ -11,7 +11,11 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const PEERS_DIR = process.env.BENCH_PEERS_DIR || path.join(ROOT, 'bench', 'out', 'peers');
 
 function scriptsDir() {
-  const candidates = [process.env.BENCH_PEER_SCRIPTS, path.join(ROOT, '..', '..', 'shared', 'peers'), path.join(ROOT, '..', 'shared', 'peers')];
+  const candidates = [
+    process.env.BENCH_PEER_SCRIPTS,
+    path.join(ROOT, '..', '..', 'shared', 'peers'),
+    path.join(ROOT, '..', 'shared', 'peers'),
+  ];
   return candidates.find((d) => d && fs.existsSync(path.join(d, 'install_ort.sh'))) ?? null;
 }
 
@@ -25,15 +29,30 @@ function findWheel() {
 }
 
 const PEERS = {
-  ort: { module: 'onnxruntime-node', from: () => path.join(PEERS_DIR, 'ort'), script: 'install_ort.sh', env: () => ({ WORK: path.join(PEERS_DIR, 'ort') }) },
+  ort: {
+    module: 'onnxruntime-node',
+    from: () => path.join(PEERS_DIR, 'ort'),
+    script: 'install_ort.sh',
+    env: () => ({ WORK: path.join(PEERS_DIR, 'ort') }),
+  },
   tfjs: {
-    module: '@tensorflow/tfjs-node', from: () => path.join(PEERS_DIR, 'tfjs', 'app'), script: 'install_tfjs_node.sh',
-    env: () => ({ WORK: path.join(PEERS_DIR, 'tfjs'), TFW: path.join(PEERS_DIR, 'tflib', 'tensorflow'), ...(findWheel() ? { WHEEL: findWheel() } : {}) }),
+    module: '@tensorflow/tfjs-node',
+    from: () => path.join(PEERS_DIR, 'tfjs', 'app'),
+    script: 'install_tfjs_node.sh',
+    env: () => ({
+      WORK: path.join(PEERS_DIR, 'tfjs'),
+      TFW: path.join(PEERS_DIR, 'tflib', 'tensorflow'),
+      ...(findWheel() ? { WHEEL: findWheel() } : {}),
+    }),
   },
 };
 
 function loads(peer) {
-  const r = spawnSync(process.execPath, ['-e', `require(require.resolve(${JSON.stringify(peer.module)}, {paths: [${JSON.stringify(peer.from())}]}))`], { encoding: 'utf8', timeout: 120_000 });
+  const r = spawnSync(
+    process.execPath,
+    ['-e', `require(require.resolve(${JSON.stringify(peer.module)}, {paths: [${JSON.stringify(peer.from())}]}))`],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
   if (r.status === 0) return null;
   const lines = r.stderr.trim().split('\n');
   return (lines.find((l) => /^\w*Error\b|Cannot find module/.test(l.trim())) ?? lines[0] ?? `exit ${r.status}`).trim();
@@ -51,7 +70,11 @@ function ensurePeers(log = (s) => process.stderr.write(`${s}\n`)) {
         log(`installing ${peer.module} (log: ${path.join(PEERS_DIR, `${name}.log`)}) …`);
         fs.mkdirSync(PEERS_DIR, { recursive: true });
         const out = fs.openSync(path.join(PEERS_DIR, `${name}.log`), 'a');
-        const r = spawnSync('bash', [path.join(dir, peer.script)], { stdio: ['ignore', out, out], env: { ...process.env, ...peer.env() }, timeout: 1_800_000 });
+        const r = spawnSync('bash', [path.join(dir, peer.script)], {
+          stdio: ['ignore', out, out],
+          env: { ...process.env, ...peer.env() },
+          timeout: 1_800_000,
+        });
         fs.closeSync(out);
         why = r.status === 0 ? loads(peer) : `its install script failed (exit ${r.status}; see ${path.join(PEERS_DIR, `${name}.log`)})`;
       }

@@ -26,7 +26,10 @@ const TOP = Number(process.env.PROFILE_TOP ?? 25);
 
 function freePort() {
   return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
     s.on('error', reject);
   });
 }
@@ -68,7 +71,12 @@ function summarize(profile, requests) {
     fns.set(key, (fns.get(key) ?? 0) + us);
   }
   const perReq = (us) => (us / 1000 / requests).toFixed(4);
-  const lines = [`main-thread samples: ${(busy / 1e6).toFixed(2)} s busy over ${requests} requests = ${perReq(busy)} ms/request`, '', '| where | ms/request | share |', '| --- | ---: | ---: |'];
+  const lines = [
+    `main-thread samples: ${(busy / 1e6).toFixed(2)} s busy over ${requests} requests = ${perReq(busy)} ms/request`,
+    '',
+    '| where | ms/request | share |',
+    '| --- | ---: | ---: |',
+  ];
   for (const [cat, us] of [...cats].sort((a, b) => b[1] - a[1])) {
     if (cat === '(idle)') continue;
     lines.push(`| ${cat} | ${perReq(us)} | ${((100 * us) / busy).toFixed(1)}% |`);
@@ -87,22 +95,51 @@ async function main() {
   const base = path.join(OUT, 'models', MODEL);
   const n = info.input_shape.reduce((a, b) => a * b, 1);
   const flat = Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101 - 0.5);
-  const nest = (dims, at) => (dims.length === 1 ? flat.slice(at, at + dims[0]) : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1))));
+  const nest = (dims, at) =>
+    dims.length === 1
+      ? flat.slice(at, at + dims[0])
+      : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1)));
   const body = JSON.stringify({ instances: [nest(info.input_shape, 0)] });
   const profDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfhub-prof-'));
   const port = await freePort();
-  const args = [path.join(__dirname, 'profiled.js'), CLI, 'serve', `--rest_api_port=${port}`, '--port=0', '--model_name=m', `--model_base_path=${base}`];
+  const args = [
+    path.join(__dirname, 'profiled.js'),
+    CLI,
+    'serve',
+    `--rest_api_port=${port}`,
+    '--port=0',
+    '--model_name=m',
+    `--model_base_path=${base}`,
+  ];
   if (process.env.PROFILE_BATCHING === '1') {
     const file = path.join(profDir, 'batching.txt');
-    fs.writeFileSync(file, `max_batch_size { value: 64 }\nbatch_timeout_micros { value: 0 }\nmax_enqueued_batches { value: 64 }\nnum_batch_threads { value: ${os.availableParallelism()} }\n`);
+    fs.writeFileSync(
+      file,
+      `max_batch_size { value: 64 }\nbatch_timeout_micros { value: 0 }\nmax_enqueued_batches { value: 64 }\nnum_batch_threads { value: ${os.availableParallelism()} }\n`,
+    );
     args.push('--enable_batching', `--batching_parameters_file=${file}`);
   }
   const profFile = path.join(profDir, 'load.cpuprofile');
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe', 'ipc'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', PROFILE_OUT: profFile } });
-  const reply = (what) => new Promise((resolve) => { const on = (m) => { if (m === what) { child.off('message', on); resolve(); } }; child.on('message', on); });
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2', PROFILE_OUT: profFile },
+  });
+  const reply = (what) =>
+    new Promise((resolve) => {
+      const on = (m) => {
+        if (m === what) {
+          child.off('message', on);
+          resolve();
+        }
+      };
+      child.on('message', on);
+    });
   let log = '';
   await new Promise((resolve, reject) => {
-    child.stderr.on('data', (d) => { log += d; if (/Exporting HTTP\/REST API/.test(log)) resolve(); });
+    child.stderr.on('data', (d) => {
+      log += d;
+      if (/Exporting HTTP\/REST API/.test(log)) resolve();
+    });
     child.on('exit', () => reject(new Error(`serve exited: ${log}`)));
   });
   const url = `http://127.0.0.1:${port}/v1/models/m:predict`;
@@ -116,9 +153,14 @@ async function main() {
   child.kill('SIGTERM');
   await exited;
   const requests = r.requests.total;
-  console.log(`${MODEL}, ${CONNECTIONS} connection(s), ${SECONDS} s: ${r.requests.average} req/s, p50 ${r.latency.p50} ms, errors ${r.errors + r.non2xx}`);
+  console.log(
+    `${MODEL}, ${CONNECTIONS} connection(s), ${SECONDS} s: ${r.requests.average} req/s, p50 ${r.latency.p50} ms, errors ${r.errors + r.non2xx}`,
+  );
   console.log(summarize(JSON.parse(fs.readFileSync(profFile, 'utf8')), requests));
   fs.rmSync(profDir, { recursive: true, force: true });
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -8,7 +8,9 @@ const session = new inspector.Session();
 session.connect();
 process.on('message', (m) => {
   if (m === 'start') {
-    session.post('Profiler.enable', () => session.post('Profiler.setSamplingInterval', { interval: 200 }, () => session.post('Profiler.start', () => process.send('started'))));
+    session.post('Profiler.enable', () =>
+      session.post('Profiler.setSamplingInterval', { interval: 200 }, () => session.post('Profiler.start', () => process.send('started'))),
+    );
   } else if (m === 'stop') {
     session.post('Profiler.stop', (err, r) => {
       fs.writeFileSync(process.env.PROFILE_OUT, JSON.stringify(err ? {} : r.profile));

@@ -49,13 +49,19 @@ const log = (s) => process.stderr.write(`${s}\n`);
 function row(shape) {
   const n = shape.reduce((a, b) => a * b, 1);
   const flat = Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101 - 0.5);
-  const nest = (dims, at) => (dims.length === 1 ? flat.slice(at, at + dims[0]) : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1))));
+  const nest = (dims, at) =>
+    dims.length === 1
+      ? flat.slice(at, at + dims[0])
+      : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1)));
   return nest(shape, 0);
 }
 
 function freePort() {
   return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
     s.on('error', reject);
   });
 }
@@ -70,7 +76,16 @@ function serverDefs(models, info, peers) {
   const defs = [];
   const m = info;
   const lib = path.join(__dirname, 'servers', 'library.js');
-  const common = ['--input', m.input, '--output', m.output, '--row-size', String(m.input_shape.reduce((a, b) => a * b, 1)), '--shape', JSON.stringify(m.input_shape)];
+  const common = [
+    '--input',
+    m.input,
+    '--output',
+    m.output,
+    '--row-size',
+    String(m.input_shape.reduce((a, b) => a * b, 1)),
+    '--shape',
+    JSON.stringify(m.input_shape),
+  ];
   const noServe = serveAvailable();
   const base = path.dirname(models.savedModel);
   const batchingFile = path.join(OUT, 'batching_parameters.txt');
@@ -78,37 +93,74 @@ function serverDefs(models, info, peers) {
   for (const grpcLoad of [false, true]) {
     for (const batching of [false, true]) {
       defs.push({
-        name: `tfhub-node serve ${grpcLoad ? 'gRPC' : 'REST'}${batching ? ' +batching' : ''}`, skip: noServe, port: true, grpc: grpcLoad,
-        args: (port, grpcPort) => [CLI, 'serve', `--rest_api_port=${port}`, `--port=${grpcPort ?? 0}`, '--model_name=m', `--model_base_path=${base}`, ...(batching ? ['--enable_batching', `--batching_parameters_file=${batchingFile}`] : [])],
+        name: `tfhub-node serve ${grpcLoad ? 'gRPC' : 'REST'}${batching ? ' +batching' : ''}`,
+        skip: noServe,
+        port: true,
+        grpc: grpcLoad,
+        args: (port, grpcPort) => [
+          CLI,
+          'serve',
+          `--rest_api_port=${port}`,
+          `--port=${grpcPort ?? 0}`,
+          '--model_name=m',
+          `--model_base_path=${base}`,
+          ...(batching ? ['--enable_batching', `--batching_parameters_file=${batchingFile}`] : []),
+        ],
       });
     }
   }
   defs.push({ name: 'tfhub-node library (hub.load + node:http)', args: () => [lib, '--model', models.savedModel, ...common] });
-  defs.push({ name: 'tfhub-node library +batching', args: () => [lib, '--model', models.savedModel, '--batching', JSON.stringify(BATCHING), ...common] });
-  defs.push({ name: 'onnxruntime-node (node:http)', skip: peers.ort.ok ? null : peers.ort.why, args: () => [path.join(__dirname, 'servers', 'ort.js'), '--onnx', models.onnx, '--peers', PEERS_DIR, ...common] });
-  defs.push({ name: '@tensorflow/tfjs-node (node:http)', skip: peers.tfjs.ok ? null : peers.tfjs.why, args: () => [path.join(__dirname, 'servers', 'tfjs.js'), '--model', models.savedModel, '--peers', PEERS_DIR, ...common] });
+  defs.push({
+    name: 'tfhub-node library +batching',
+    args: () => [lib, '--model', models.savedModel, '--batching', JSON.stringify(BATCHING), ...common],
+  });
+  defs.push({
+    name: 'onnxruntime-node (node:http)',
+    skip: peers.ort.ok ? null : peers.ort.why,
+    args: () => [path.join(__dirname, 'servers', 'ort.js'), '--onnx', models.onnx, '--peers', PEERS_DIR, ...common],
+  });
+  defs.push({
+    name: '@tensorflow/tfjs-node (node:http)',
+    skip: peers.tfjs.ok ? null : peers.tfjs.why,
+    args: () => [path.join(__dirname, 'servers', 'tfjs.js'), '--model', models.savedModel, '--peers', PEERS_DIR, ...common],
+  });
   return defs.filter((d) => KEEP.length === 0 || KEEP.some((k) => d.name.includes(k)));
 }
 
 async function start(def) {
   const port = def.port ? await freePort() : 0;
   const grpcPort = def.grpc ? await freePort() : undefined;
-  const child = spawn(process.execPath, def.args(port, grpcPort), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' } });
+  const child = spawn(process.execPath, def.args(port, grpcPort), {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
+  });
   let stderr = '';
-  child.stderr.on('data', (c) => { stderr = (stderr + c).slice(-4000); });
+  child.stderr.on('data', (c) => {
+    stderr = (stderr + c).slice(-4000);
+  });
   const listening = await new Promise((resolve) => {
     const timer = setTimeout(() => resolve(null), 180_000);
     let buf = '';
     child.stdout.on('data', (c) => {
       buf += c;
       const m = /LISTENING (\d+)/.exec(buf);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+      if (m) {
+        clearTimeout(timer);
+        resolve(Number(m[1]));
+      }
     });
-    child.on('exit', () => { clearTimeout(timer); resolve(null); });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve(null);
+    });
     if (def.port) {
       // `serve` does not print a LISTENING line: poll its REST port.
       const poll = () => {
-        const s = net.connect(port, '127.0.0.1', () => { s.destroy(); clearTimeout(timer); resolve(port); });
+        const s = net.connect(port, '127.0.0.1', () => {
+          s.destroy();
+          clearTimeout(timer);
+          resolve(port);
+        });
         s.on('error', () => setTimeout(poll, 200));
       };
       poll();
@@ -140,8 +192,18 @@ function sliceOf(s, body, grpcRequest, connections, seconds) {
 
 async function slice(url, body, connections, seconds) {
   const latencies = [];
-  const inst = autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections, duration: seconds, timeout: 10 });
-  inst.on('response', (_client, status, _bytes, ms) => { if (status >= 200 && status < 300) latencies.push(ms); });
+  const inst = autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections,
+    duration: seconds,
+    timeout: 10,
+  });
+  inst.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
+  });
   const r = await inst;
   return { latencies, ok: r['2xx'], errors: r.errors + r.timeouts + r.non2xx, seconds: r.duration };
 }
@@ -155,7 +217,11 @@ async function benchModel(name, models, info, peers, rows) {
   const running = [];
   try {
     for (const def of defs) {
-      if (def.skip) { log(`skip ${def.name}: ${def.skip}`); rows.push({ model: name, server: def.name, skipped: def.skip }); continue; }
+      if (def.skip) {
+        log(`skip ${def.name}: ${def.skip}`);
+        rows.push({ model: name, server: def.name, skipped: def.skip });
+        continue;
+      }
       try {
         running.push({ def, ...(await start(def)) });
       } catch (e) {
@@ -164,7 +230,9 @@ async function benchModel(name, models, info, peers, rows) {
       }
     }
     const body = JSON.stringify({ instances: [row(info.input_shape)] });
-    const grpcRequest = running.some((s) => s.grpcAddress) ? predictRequest(info.input, info.input_shape, row(info.input_shape).flat(Infinity)) : null;
+    const grpcRequest = running.some((s) => s.grpcAddress)
+      ? predictRequest(info.input, info.input_shape, row(info.input_shape).flat(Infinity))
+      : null;
     // Same model everywhere: every server's answer agrees with the first one's.
     let ref = null;
     for (const s of running) {
@@ -192,12 +260,23 @@ async function benchModel(name, models, info, peers, rows) {
       for (const c of cells) {
         const sorted = c.latencies.sort((a, b) => a - b);
         const out = {
-          model: name, server: c.s.def.name, connections, requests: c.ok, rps: c.ok / c.seconds,
-          rpsMin: Math.min(...c.rps), rpsMax: Math.max(...c.rps), p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99),
-          errors: c.errors, cpuMsPerReq: c.ok ? (c.ticks * 1000 / CLK_TCK) / c.ok : NaN, maxDiff: c.s.maxDiff,
+          model: name,
+          server: c.s.def.name,
+          connections,
+          requests: c.ok,
+          rps: c.ok / c.seconds,
+          rpsMin: Math.min(...c.rps),
+          rpsMax: Math.max(...c.rps),
+          p50: quantile(sorted, 0.5),
+          p99: quantile(sorted, 0.99),
+          errors: c.errors,
+          cpuMsPerReq: c.ok ? (c.ticks * 1000) / CLK_TCK / c.ok : NaN,
+          maxDiff: c.s.maxDiff,
         };
         rows.push(out);
-        log(`${name} c=${connections} ${out.server}: ${out.rps.toFixed(0)} req/s p50 ${out.p50.toFixed(2)} ms p99 ${out.p99.toFixed(2)} ms errors ${out.errors}`);
+        log(
+          `${name} c=${connections} ${out.server}: ${out.rps.toFixed(0)} req/s p50 ${out.p50.toFixed(2)} ms p99 ${out.p99.toFixed(2)} ms errors ${out.errors}`,
+        );
       }
     }
   } finally {
@@ -206,10 +285,18 @@ async function benchModel(name, models, info, peers, rows) {
 }
 
 function markdown(rows, meta) {
-  const lines = [`Machine: ${meta.cpu} (${meta.cores} cores), ${meta.date}; ${meta.duration} s per cell in ${meta.slices} slices; batching ${JSON.stringify(BATCHING)}.`, ''];
-  lines.push('| model | server | conns | req/s (slice range) | p50 ms | p99 ms | errors | server CPU ms/req |', '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+  const lines = [
+    `Machine: ${meta.cpu} (${meta.cores} cores), ${meta.date}; ${meta.duration} s per cell in ${meta.slices} slices; batching ${JSON.stringify(BATCHING)}.`,
+    '',
+  ];
+  lines.push(
+    '| model | server | conns | req/s (slice range) | p50 ms | p99 ms | errors | server CPU ms/req |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+  );
   for (const r of rows.filter((x) => !x.skipped)) {
-    lines.push(`| ${r.model} | ${r.server} | ${r.connections} | ${r.rps.toFixed(0)} (${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)}) | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${r.cpuMsPerReq.toFixed(3)} |`);
+    lines.push(
+      `| ${r.model} | ${r.server} | ${r.connections} | ${r.rps.toFixed(0)} (${r.rpsMin.toFixed(0)}–${r.rpsMax.toFixed(0)}) | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} | ${r.cpuMsPerReq.toFixed(3)} |`,
+    );
   }
   const skipped = [...new Map(rows.filter((x) => x.skipped).map((x) => [x.server, x.skipped])).entries()];
   if (skipped.length) lines.push('', ...skipped.map(([s, why]) => `Skipped: ${s}: ${why}`));
@@ -222,13 +309,27 @@ async function main() {
   const info = makeModels(dir);
   const peers = ensurePeers(log);
   const rows = [];
-  const files = { mlp: { savedModel: path.join(dir, 'mlp', '1'), onnx: path.join(dir, 'mlp.onnx') }, cnn: { savedModel: path.join(dir, 'cnn', '1'), onnx: path.join(dir, 'cnn.onnx') } };
+  const files = {
+    mlp: { savedModel: path.join(dir, 'mlp', '1'), onnx: path.join(dir, 'mlp.onnx') },
+    cnn: { savedModel: path.join(dir, 'cnn', '1'), onnx: path.join(dir, 'cnn.onnx') },
+  };
   for (const name of MODELS) await benchModel(name, files[name], info[name], peers, rows);
-  const meta = { cli: CLI, date: new Date().toISOString(), cpu: os.cpus()[0]?.model ?? '?', cores: os.availableParallelism(), duration: DURATION, slices: SLICES, load: os.loadavg() };
+  const meta = {
+    cli: CLI,
+    date: new Date().toISOString(),
+    cpu: os.cpus()[0]?.model ?? '?',
+    cores: os.availableParallelism(),
+    duration: DURATION,
+    slices: SLICES,
+    load: os.loadavg(),
+  };
   fs.writeFileSync(path.join(OUT, 'results.json'), JSON.stringify({ meta, rows }, null, 1));
   const md = markdown(rows, meta);
   fs.writeFileSync(path.join(OUT, 'results.md'), `${md}\n`);
   console.log(md);
 }
 
-main().catch((e) => { console.error(e); process.exit(1); });
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -13,7 +13,6 @@
 // mean(SparseSoftmaxCrossEntropyWithLogits(logits, labels)), int32 labels) or 'mse' (mean(square(logits - target))).
 // Inputs come from a fixed PRNG (mulberry32; bench/train/py_train.py computes the same numbers).
 const path = require('node:path');
-const { performance } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { Graph, Session, Tensor, hub, train, tensorflowVersion } = require('../../dist/src');
@@ -80,10 +79,18 @@ async function main() {
   const init = g.globalVariablesInitializer();
 
   const xt = new Tensor('float32', [BATCH, width], Float32Array.from(uniform(BATCH * width, 1)));
-  const yt = LOSS === 'xent'
-    ? new Tensor('int32', [BATCH], Int32Array.from(uniform(BATCH, 2), (u) => Math.floor(u * classes)))
-    : new Tensor('float32', [BATCH, classes], Float32Array.from(uniform(BATCH * classes, 2)));
-  const feeds = new Map([[x, xt], [labels, yt]]);
+  const yt =
+    LOSS === 'xent'
+      ? new Tensor(
+          'int32',
+          [BATCH],
+          Int32Array.from(uniform(BATCH, 2), (u) => Math.floor(u * classes)),
+        )
+      : new Tensor('float32', [BATCH, classes], Float32Array.from(uniform(BATCH * classes, 2)));
+  const feeds = new Map([
+    [x, xt],
+    [labels, yt],
+  ]);
   const opts = { targets: [step] };
   const inlineOpts = { targets: [step], inline: true };
 

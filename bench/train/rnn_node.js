@@ -7,7 +7,6 @@
 // Usage: node rnn_node.js SECONDS SLICES WARMUP_S   (prints one JSON line)
 const path = require('node:path');
 const fs = require('node:fs');
-const { performance } = require('node:perf_hooks');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const { Graph, Session, Tensor, hub, train } = require('../../dist/src');
@@ -57,10 +56,19 @@ async function main() {
   const cpu = process.cpuUsage(cpu0);
   s.close();
   g.dispose();
-  console.log(JSON.stringify({
-    impl: 'node', steps, seconds: total, slice_steps_per_s: rates, cpu_us_per_step: (cpu.user + cpu.system) / steps,
-    initial_loss: initial, loss_at_check: check, expected_initial_loss: adam.losses[0], expected_loss_at_check: adam.losses[9],
-  }));
+  console.log(
+    JSON.stringify({
+      impl: 'node',
+      steps,
+      seconds: total,
+      slice_steps_per_s: rates,
+      cpu_us_per_step: (cpu.user + cpu.system) / steps,
+      initial_loss: initial,
+      loss_at_check: check,
+      expected_initial_loss: adam.losses[0],
+      expected_loss_at_check: adam.losses[9],
+    }),
+  );
 }
 
 main().catch((e) => {

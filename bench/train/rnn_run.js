@@ -28,7 +28,10 @@ const NOISE = /^(I0000|W0000|WARNING: All log messages|To enable the following i
 function runChild(impl, cmd, args) {
   const r = spawnSync(cmd, args, { cwd: ROOT, env: ENV, encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.error || r.status !== 0) {
-    const stderr = (r.stderr || '').split('\n').filter((l) => !NOISE.test(l)).join('\n');
+    const stderr = (r.stderr || '')
+      .split('\n')
+      .filter((l) => !NOISE.test(l))
+      .join('\n');
     return { impl, error: (r.error ? String(r.error) : `exit ${r.status}`) + (stderr ? `\n${stderr.slice(-2000)}` : '') };
   }
   try {
@@ -43,9 +46,10 @@ const results = [];
 for (let round = 0; round < ROUNDS; round++) {
   const order = round % 2 === 0 ? ['node', 'python'] : ['python', 'node'];
   for (const impl of order) {
-    const r = impl === 'node'
-      ? runChild('node', process.execPath, [path.join(__dirname, 'rnn_node.js'), ...args])
-      : runChild('python', PYTHON, [path.join(__dirname, 'rnn_py.py'), ...args]);
+    const r =
+      impl === 'node'
+        ? runChild('node', process.execPath, [path.join(__dirname, 'rnn_node.js'), ...args])
+        : runChild('python', PYTHON, [path.join(__dirname, 'rnn_py.py'), ...args]);
     if (r.error) process.stderr.write(`${impl} round ${round}: ${r.error}\n`);
     results.push(r);
   }
@@ -58,10 +62,18 @@ for (const impl of ['node', 'python']) {
   const steps = runs.reduce((a, r) => a + r.steps, 0);
   const seconds = runs.reduce((a, r) => a + r.seconds, 0);
   const slices = runs.flatMap((r) => r.slice_steps_per_s);
-  const lossOk = runs.every((r) => Math.abs(r.initial_loss - r.expected_initial_loss) <= 1e-4 && Math.abs(r.loss_at_check - r.expected_loss_at_check) <= 1e-4);
+  const lossOk = runs.every(
+    (r) => Math.abs(r.initial_loss - r.expected_initial_loss) <= 1e-4 && Math.abs(r.loss_at_check - r.expected_loss_at_check) <= 1e-4,
+  );
   rows[impl] = {
-    steps_per_s: steps / seconds, slice_min: Math.min(...slices), slice_max: Math.max(...slices),
-    cpu_us_per_step: runs.reduce((a, r) => a + r.cpu_us_per_step * r.steps, 0) / steps, steps, seconds, rounds: runs.length, loss_ok: lossOk,
+    steps_per_s: steps / seconds,
+    slice_min: Math.min(...slices),
+    slice_max: Math.max(...slices),
+    cpu_us_per_step: runs.reduce((a, r) => a + r.cpu_us_per_step * r.steps, 0) / steps,
+    steps,
+    seconds,
+    rounds: runs.length,
+    loss_ok: lossOk,
   };
 }
 const ratio = rows.node && rows.python ? rows.node.steps_per_s / rows.python.steps_per_s : null;
@@ -71,12 +83,20 @@ const lines = [
   '',
   '| implementation | steps/s (pooled) | slice min–max | CPU µs/step | losses match the oracle |',
   '|---|---:|---:|---:|---|',
-  ...['node', 'python'].filter((i) => rows[i]).map((i) => `| ${i === 'node' ? 'tfhub-node (KerasLayer + addGradients through While)' : 'Python TF2 (tf.function + GradientTape)'} | ${fmt(rows[i].steps_per_s)} | ${fmt(rows[i].slice_min)}–${fmt(rows[i].slice_max)} | ${fmt(rows[i].cpu_us_per_step, 0)} | ${rows[i].loss_ok ? 'yes' : 'NO'} |`),
+  ...['node', 'python']
+    .filter((i) => rows[i])
+    .map(
+      (i) =>
+        `| ${i === 'node' ? 'tfhub-node (KerasLayer + addGradients through While)' : 'Python TF2 (tf.function + GradientTape)'} | ${fmt(rows[i].steps_per_s)} | ${fmt(rows[i].slice_min)}–${fmt(rows[i].slice_max)} | ${fmt(rows[i].cpu_us_per_step, 0)} | ${rows[i].loss_ok ? 'yes' : 'NO'} |`,
+    ),
   '',
   `node / python (pooled steps/s): ${fmt(ratio, 2)}`,
 ];
 fs.mkdirSync(OUT, { recursive: true });
-fs.writeFileSync(path.join(OUT, 'train_rnn_results.json'), JSON.stringify({ rounds: ROUNDS, seconds: SECONDS, slices: SLICES, rows, ratio, results }, null, 1));
+fs.writeFileSync(
+  path.join(OUT, 'train_rnn_results.json'),
+  JSON.stringify({ rounds: ROUNDS, seconds: SECONDS, slices: SLICES, rows, ratio, results }, null, 1),
+);
 fs.writeFileSync(path.join(OUT, 'train_rnn_results.md'), lines.join('\n') + '\n');
 console.log(lines.join('\n'));
 if (Object.values(rows).some((r) => !r.loss_ok) || results.some((r) => r.error)) process.exitCode = 1;

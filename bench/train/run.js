@@ -41,7 +41,10 @@ const log = (s) => process.stderr.write(s + '\n');
 function runChild(impl, cmd, args) {
   const t0 = Date.now();
   const r = spawnSync(cmd, args, { cwd: ROOT, env: ENV, encoding: 'utf8', maxBuffer: 64 << 20 });
-  const stderr = (r.stderr || '').split('\n').filter((l) => !NOISE.test(l)).join('\n');
+  const stderr = (r.stderr || '')
+    .split('\n')
+    .filter((l) => !NOISE.test(l))
+    .join('\n');
   if (r.error || r.status !== 0) {
     return { impl, error: (r.error ? String(r.error) : `exit ${r.status}`) + (stderr ? `\n${stderr.slice(-2000)}` : '') };
   }
@@ -65,7 +68,13 @@ const close = (a, b, rtol) => Math.abs(a - b) <= rtol * Math.max(1, Math.abs(b))
 function pythonStatus() {
   const r = spawnSync(PYTHON, ['-c', 'import tensorflow as tf; print(tf.__version__)'], { env: ENV, encoding: 'utf8' });
   if (r.error || r.status !== 0) {
-    const why = r.error ? String(r.error) : (r.stderr || '').split('\n').filter((l) => l && !NOISE.test(l)).slice(-3).join(' | ');
+    const why = r.error
+      ? String(r.error)
+      : (r.stderr || '')
+          .split('\n')
+          .filter((l) => l && !NOISE.test(l))
+          .slice(-3)
+          .join(' | ');
     return { ok: false, why: `${PYTHON}: tensorflow not importable (${why})` };
   }
   return { ok: true, version: r.stdout.trim().split('\n').pop() };
@@ -125,18 +134,24 @@ function markdown(doc) {
   const lines = [];
   lines.push('# Training benchmark: mlp_v1 fine-tune (batch 32, Adam), tfhub-node vs Python tf.compat.v1');
   lines.push('');
-  lines.push(`${doc.date} · ${doc.cpus} CPUs (${doc.cpu_model}) · TensorFlow ${doc.tensorflow ?? '?'} · ${doc.node} · ` +
-    `${doc.python.ok ? `Python TF ${doc.python.version}` : 'Python: not run'} · loss ${doc.loss_kind} · ` +
-    `${doc.rounds} rounds × ${doc.train_s} s per variant · loadavg before ${doc.loadavg_before.map((x) => x.toFixed(2)).join(' ')}, ` +
-    `after ${doc.loadavg_after.map((x) => x.toFixed(2)).join(' ')}`);
+  lines.push(
+    `${doc.date} · ${doc.cpus} CPUs (${doc.cpu_model}) · TensorFlow ${doc.tensorflow ?? '?'} · ${doc.node} · ` +
+      `${doc.python.ok ? `Python TF ${doc.python.version}` : 'Python: not run'} · loss ${doc.loss_kind} · ` +
+      `${doc.rounds} rounds × ${doc.train_s} s per variant · loadavg before ${doc.loadavg_before.map((x) => x.toFixed(2)).join(' ')}, ` +
+      `after ${doc.loadavg_after.map((x) => x.toFixed(2)).join(' ')}`,
+  );
   lines.push('');
-  lines.push('One step = one session run fetching the loss and running the Adam training op. ' +
-    'Ratio = steps/s ÷ Python `sess.run` steps/s (> 1: faster than Python).');
+  lines.push(
+    'One step = one session run fetching the loss and running the Adam training op. ' +
+      'Ratio = steps/s ÷ Python `sess.run` steps/s (> 1: faster than Python).',
+  );
   lines.push('');
   lines.push('| impl | variant | median step µs | steps/s | CPU µs/step | ratio Node/Python |');
   lines.push('| --- | --- | ---: | ---: | ---: | ---: |');
   for (const r of doc.rows) {
-    lines.push(`| ${r.impl} | ${r.variant}: \`${r.label}\` | ${f(r.median_us, 1)} | ${f(r.steps_per_s, 0)} | ${f(r.cpu_us_per_step, 1)} | ${f(r.ratio_vs_python_run, 2)} |`);
+    lines.push(
+      `| ${r.impl} | ${r.variant}: \`${r.label}\` | ${f(r.median_us, 1)} | ${f(r.steps_per_s, 0)} | ${f(r.cpu_us_per_step, 1)} | ${f(r.ratio_vs_python_run, 2)} |`,
+    );
   }
   lines.push('');
   const ni = doc.rows.find((r) => r.impl === 'node' && r.variant === 'inline');
@@ -144,9 +159,11 @@ function markdown(doc) {
   if (ni && pi) lines.push(`Both on the calling thread (node inline ÷ python run.inline): ${f(ni.steps_per_s / pi.steps_per_s, 2)}.`);
   if (doc.loss_check) {
     const c = doc.loss_check;
-    lines.push(`Same computation: initial loss node ${c.node_initial_loss} / python ${c.python_initial_loss} ` +
-      `(|Δ| ${c.initial_abs_diff.toExponential(1)}, ${c.initial_ok ? 'OK' : 'MISMATCH'}); loss at step ${c.check_steps} ` +
-      `node ${c.node_loss_at_check} / python ${c.python_loss_at_check} (|Δ| ${c.check_abs_diff.toExponential(1)}, ${c.check_ok ? 'OK' : 'MISMATCH'}).`);
+    lines.push(
+      `Same computation: initial loss node ${c.node_initial_loss} / python ${c.python_initial_loss} ` +
+        `(|Δ| ${c.initial_abs_diff.toExponential(1)}, ${c.initial_ok ? 'OK' : 'MISMATCH'}); loss at step ${c.check_steps} ` +
+        `node ${c.node_loss_at_check} / python ${c.python_loss_at_check} (|Δ| ${c.check_abs_diff.toExponential(1)}, ${c.check_ok ? 'OK' : 'MISMATCH'}).`,
+    );
   }
   if (!doc.python.ok) lines.push(`Python not measured: ${doc.python.why}`);
   for (const e of doc.errors) lines.push(`Error (${e.impl}): ${e.error.split('\n')[0]}`);

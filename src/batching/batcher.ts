@@ -107,7 +107,11 @@ function disposeAll(records: Array<Record<string, Tensor>>, keep: Set<Tensor>): 
  * larger than `maxBatchSize`), the abort error when the signal is already aborted.
  * @param params BatchingParameters (camelCase, or TF Serving's snake_case with `{value}` wrappers)
  */
-export function createBatcher(run: TensorFunction, params: BatchingParameters | Record<string, unknown> = {}, options: BatcherOptions = {}): Batcher {
+export function createBatcher(
+  run: TensorFunction,
+  params: BatchingParameters | Record<string, unknown> = {},
+  options: BatcherOptions = {},
+): Batcher {
   const parameters = parseBatchingParameters(params);
   const hooks = options.hooks ?? {};
   let mergeDisabled: string | null = options.outputsHaveBatchDim === false ? 'outputsHaveBatchDim is false' : null;
@@ -117,7 +121,11 @@ export function createBatcher(run: TensorFunction, params: BatchingParameters | 
   let timerAt = Infinity;
   let dispatchPending = false;
   const idle: Array<() => void> = [];
-  const queue = new BatchQueue(parameters, () => safeHook(hooks.onQueueDepth, queue.depth()), (e) => safeHook(hooks.onReject, e));
+  const queue = new BatchQueue(
+    parameters,
+    () => safeHook(hooks.onQueueDepth, queue.depth()),
+    (e) => safeHook(hooks.onReject, e),
+  );
 
   const reject = (error: TFError): Promise<never> => {
     safeHook(hooks.onReject, error);
@@ -151,11 +159,14 @@ export function createBatcher(run: TensorFunction, params: BatchingParameters | 
         if (next < timerAt) {
           if (timer) clearTimeout(timer);
           timerAt = next;
-          timer = setTimeout(() => {
-            timer = null;
-            timerAt = Infinity;
-            dispatch();
-          }, Math.max(0, next - performance.now()));
+          timer = setTimeout(
+            () => {
+              timer = null;
+              timerAt = Infinity;
+              dispatch();
+            },
+            Math.max(0, next - performance.now()),
+          );
         }
         break;
       }
@@ -182,10 +193,16 @@ export function createBatcher(run: TensorFunction, params: BatchingParameters | 
     const tasks = batch.tasks;
     const rows = batch.rows;
     const queueMicros = tasks.map((t) => Math.round((started - t.enqueuedAt) * 1000));
-    const report = (batchSize: number, merged: boolean) => safeHook(hooks.onBatch, {
-      calls: tasks.length, rows, batchSize, padding: batchSize - rows, queueMicros,
-      runMicros: Math.round((performance.now() - started) * 1000), merged,
-    });
+    const report = (batchSize: number, merged: boolean) =>
+      safeHook(hooks.onBatch, {
+        calls: tasks.length,
+        rows,
+        batchSize,
+        padding: batchSize - rows,
+        queueMicros,
+        runMicros: Math.round((performance.now() - started) * 1000),
+        merged,
+      });
     const allowed = parameters.allowedBatchSizes;
     const batchSize = batch.key.startsWith('alone#') ? rows : (allowed.find((s) => s >= rows) ?? rows);
     if (tasks.length === 1 && batchSize === rows) {
@@ -220,7 +237,9 @@ export function createBatcher(run: TensorFunction, params: BatchingParameters | 
     const perTask: Array<Record<string, Tensor>> = tasks.map(() => ({}));
     try {
       for (const [name, t] of Object.entries(outputs)) {
-        splitRows(t, counts).forEach((part, i) => { perTask[i][name] = part; });
+        splitRows(t, counts).forEach((part, i) => {
+          perTask[i][name] = part;
+        });
       }
     } catch (e) {
       disposeAll([merged, outputs, ...perTask], new Set());
@@ -234,12 +253,17 @@ export function createBatcher(run: TensorFunction, params: BatchingParameters | 
 
   const batched = ((inputs: Record<string, Tensor>, callOptions: BatchCallOptions = {}) => {
     if (closed) return reject(new UnavailableError('The batcher is closed'));
-    const kind = mergeDisabled === null && inputs !== null && typeof inputs === 'object'
-      ? mergeKeyOf(inputs, parameters.padVariableLengthInputs)
-      : { alone: mergeDisabled ?? 'inputs are not a record' };
+    const kind =
+      mergeDisabled === null && inputs !== null && typeof inputs === 'object'
+        ? mergeKeyOf(inputs, parameters.padVariableLengthInputs)
+        : { alone: mergeDisabled ?? 'inputs are not a record' };
     return new Promise<Record<string, Tensor>>((resolve, rejectCall) => {
       const task: Task = {
-        inputs, rows: 'rows' in kind ? kind.rows : 1, enqueuedAt: performance.now(), resolve, reject: rejectCall,
+        inputs,
+        rows: 'rows' in kind ? kind.rows : 1,
+        enqueuedAt: performance.now(),
+        resolve,
+        reject: rejectCall,
       };
       try {
         queue.add(task, 'key' in kind ? kind.key : null, callOptions.signal);

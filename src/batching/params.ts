@@ -88,7 +88,8 @@ function integer(field: string, raw: unknown, min: number): number {
   if (typeof raw === 'number') n = raw;
   else if (typeof raw === 'bigint') n = Number(raw);
   else if (typeof raw === 'string' && /^-?\d+$/.test(raw.trim())) n = Number(raw);
-  else if (isLong(raw)) n = raw.toNumber(); // protobufjs int64
+  else if (isLong(raw))
+    n = raw.toNumber(); // protobufjs int64
   else throw typeError(CODE, `BatchingParameters.${field} must be an integer, got ${describe(raw)}`);
   if (!Number.isSafeInteger(n)) throw rangeError(CODE, `BatchingParameters.${field} must be an integer, got ${describe(raw)}`);
   if (n < min) throw rangeError(CODE, `BatchingParameters.${field} must be >= ${min}, got ${n}`);
@@ -131,22 +132,32 @@ export function parseBatchingParameters(input: unknown = {}): ResolvedBatchingPa
     const v = unwrap(raw);
     if (v !== undefined) given[name] = v;
   }
-  const maxBatchSize = given.maxBatchSize === undefined ? DEFAULT_BATCHING_PARAMETERS.maxBatchSize : integer('max_batch_size', given.maxBatchSize, 1);
+  const maxBatchSize =
+    given.maxBatchSize === undefined ? DEFAULT_BATCHING_PARAMETERS.maxBatchSize : integer('max_batch_size', given.maxBatchSize, 1);
   const batchTimeoutMicros = given.batchTimeoutMicros === undefined ? 0 : integer('batch_timeout_micros', given.batchTimeoutMicros, 0);
-  const maxEnqueuedBatches = given.maxEnqueuedBatches === undefined ? DEFAULT_BATCHING_PARAMETERS.maxEnqueuedBatches : integer('max_enqueued_batches', given.maxEnqueuedBatches, 1);
-  const numBatchThreads = given.numBatchThreads === undefined ? availableParallelism() : integer('num_batch_threads', given.numBatchThreads, 1);
+  const maxEnqueuedBatches =
+    given.maxEnqueuedBatches === undefined
+      ? DEFAULT_BATCHING_PARAMETERS.maxEnqueuedBatches
+      : integer('max_enqueued_batches', given.maxEnqueuedBatches, 1);
+  const numBatchThreads =
+    given.numBatchThreads === undefined ? availableParallelism() : integer('num_batch_threads', given.numBatchThreads, 1);
   if (given.threadPoolName !== undefined && typeof given.threadPoolName !== 'string') {
     throw typeError(CODE, `BatchingParameters.thread_pool_name must be a string, got ${describe(given.threadPoolName)}`);
   }
   if (given.maxExecutionBatchSize !== undefined) integer('max_execution_batch_size', given.maxExecutionBatchSize, 1);
   if (given.enableLargeBatchSplitting !== undefined && bool('enable_large_batch_splitting', given.enableLargeBatchSplitting)) {
-    throw rangeError(CODE, 'BatchingParameters.enable_large_batch_splitting is not supported: a call larger than max_batch_size is refused (INVALID_ARGUMENT) instead of being split');
+    throw rangeError(
+      CODE,
+      'BatchingParameters.enable_large_batch_splitting is not supported: a call larger than max_batch_size is refused (INVALID_ARGUMENT) instead of being split',
+    );
   }
-  const padVariableLengthInputs = given.padVariableLengthInputs === undefined ? false : bool('pad_variable_length_inputs', given.padVariableLengthInputs);
+  const padVariableLengthInputs =
+    given.padVariableLengthInputs === undefined ? false : bool('pad_variable_length_inputs', given.padVariableLengthInputs);
   let allowedBatchSizes: number[] = [];
   if (given.allowedBatchSizes !== undefined) {
     const list = given.allowedBatchSizes;
-    if (!Array.isArray(list)) throw typeError(CODE, `BatchingParameters.allowed_batch_sizes must be an array of integers, got ${describe(list)}`);
+    if (!Array.isArray(list))
+      throw typeError(CODE, `BatchingParameters.allowed_batch_sizes must be an array of integers, got ${describe(list)}`);
     allowedBatchSizes = list.map((v, i) => integer(`allowed_batch_sizes[${i}]`, unwrap(v), 1));
     for (let i = 1; i < allowedBatchSizes.length; i++) {
       if (allowedBatchSizes[i] <= allowedBatchSizes[i - 1]) {
@@ -155,11 +166,18 @@ export function parseBatchingParameters(input: unknown = {}): ResolvedBatchingPa
     }
     const last = allowedBatchSizes[allowedBatchSizes.length - 1];
     if (last !== undefined && last !== maxBatchSize) {
-      throw rangeError(CODE, `Last entry in allowed_batch_sizes must match max_batch_size; last entry was ${last}; expected ${maxBatchSize}`);
+      throw rangeError(
+        CODE,
+        `Last entry in allowed_batch_sizes must match max_batch_size; last entry was ${last}; expected ${maxBatchSize}`,
+      );
     }
   }
   return Object.freeze({
-    maxBatchSize, batchTimeoutMicros, maxEnqueuedBatches, numBatchThreads,
-    allowedBatchSizes: Object.freeze(allowedBatchSizes), padVariableLengthInputs,
+    maxBatchSize,
+    batchTimeoutMicros,
+    maxEnqueuedBatches,
+    numBatchThreads,
+    allowedBatchSizes: Object.freeze(allowedBatchSizes),
+    padVariableLengthInputs,
   });
 }

@@ -60,7 +60,8 @@ export function mergeKeyOf(inputs: Record<string, Tensor>, padVariableLength: bo
 export function abortError(signal: AbortSignal): TFError {
   const reason: unknown = signal.reason;
   if (reason instanceof TFError) return reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError') return new DeadlineExceededError('Deadline exceeded while waiting in the batch queue');
+  if (reason instanceof Error && reason.name === 'TimeoutError')
+    return new DeadlineExceededError('Deadline exceeded while waiting in the batch queue');
   return new CancelledError('The call was cancelled while waiting in the batch queue');
 }
 
@@ -82,7 +83,11 @@ export class BatchQueue {
    * @param changed called after every change of the waiting calls
    * @param dropped called with the error of a call that an abort took out of the queue
    */
-  constructor(private readonly params: ResolvedBatchingParameters, private readonly changed: () => void, private readonly dropped: (error: TFError) => void) {}
+  constructor(
+    private readonly params: ResolvedBatchingParameters,
+    private readonly changed: () => void,
+    private readonly dropped: (error: TFError) => void,
+  ) {}
 
   /** Waiting calls, rows and batches. */
   depth(): QueueDepth {

@@ -21,7 +21,12 @@ function flatOf(t: Tensor): Flat {
 function allocate(dtype: DType, length: number): { out: Flat & { [i: number]: unknown }; set(src: Flat, at: number): void } {
   if (dtype === 'string') {
     const out = new Array<Uint8Array>(length);
-    return { out, set: (src, at) => { for (let i = 0; i < src.length; i++) out[at + i] = src[i] as Uint8Array; } };
+    return {
+      out,
+      set: (src, at) => {
+        for (let i = 0; i < src.length; i++) out[at + i] = src[i] as Uint8Array;
+      },
+    };
   }
   const Storage = storageOf(dtype)!;
   const out = new (Storage as Float64ArrayConstructor)(length);
@@ -102,9 +107,7 @@ export function splitRows(t: Tensor, counts: readonly number[]): Tensor[] {
   for (const n of counts) {
     const start = row * rowLength;
     const end = (row + n) * rowLength;
-    const part = dtype === 'string'
-      ? (flat as Uint8Array[]).slice(start, end)
-      : (flat as Float64Array).slice(start, end);
+    const part = dtype === 'string' ? (flat as Uint8Array[]).slice(start, end) : (flat as Float64Array).slice(start, end);
     out.push(make(dtype, [n, ...trailing], part));
     row += n;
   }

@@ -48,7 +48,8 @@ function convert(spec: FlagSpec, text: string): boolean | number | string {
       if (!/^[-+]?\d+$/.test(text.trim())) throw new FlagError(`--${spec.name}: expected an integer, got '${text}'`);
       const n = Number(text);
       const limit = spec.type === 'int32' ? 2 ** 31 : 2 ** 53;
-      if (!Number.isSafeInteger(n) || n >= limit || n < -limit) throw new FlagError(`--${spec.name}: ${text} is out of range for ${spec.type}`);
+      if (!Number.isSafeInteger(n) || n >= limit || n < -limit)
+        throw new FlagError(`--${spec.name}: ${text} is out of range for ${spec.type}`);
       return n;
     }
     case 'float': {
@@ -62,7 +63,10 @@ function convert(spec: FlagSpec, text: string): boolean | number | string {
 }
 
 /** Parses `argv` against `specs`. Returns every flag's value (defaults filled in) and the set given explicitly. */
-export function parseFlags(argv: string[], specs: readonly FlagSpec[]): { values: Record<string, boolean | number | string>; given: Set<string>; help: boolean } {
+export function parseFlags(
+  argv: string[],
+  specs: readonly FlagSpec[],
+): { values: Record<string, boolean | number | string>; given: Set<string>; help: boolean } {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const values: Record<string, boolean | number | string> = {};
   for (const s of specs) values[s.name] = s.default;

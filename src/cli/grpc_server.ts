@@ -9,18 +9,33 @@ import { FlagError } from './flags';
 
 /** Channel arguments grpc-js's Server applies. */
 const GRPC_JS_SERVER_ARGS = new Set([
-  'grpc.max_receive_message_length', 'grpc.max_send_message_length', 'grpc.max_concurrent_streams',
-  'grpc.keepalive_time_ms', 'grpc.keepalive_timeout_ms', 'grpc.keepalive_permit_without_calls',
-  'grpc.max_connection_age_ms', 'grpc.max_connection_age_grace_ms', 'grpc.max_connection_idle_ms',
-  'grpc.http2.max_frame_size', 'grpc-node.max_session_memory', 'grpc.enable_channelz', 'grpc.default_compression_algorithm',
-  'grpc.default_compression_level', 'grpc.max_metadata_size', 'grpc.enable_http_proxy', 'grpc.ssl_target_name_override',
+  'grpc.max_receive_message_length',
+  'grpc.max_send_message_length',
+  'grpc.max_concurrent_streams',
+  'grpc.keepalive_time_ms',
+  'grpc.keepalive_timeout_ms',
+  'grpc.keepalive_permit_without_calls',
+  'grpc.max_connection_age_ms',
+  'grpc.max_connection_age_grace_ms',
+  'grpc.max_connection_idle_ms',
+  'grpc.http2.max_frame_size',
+  'grpc-node.max_session_memory',
+  'grpc.enable_channelz',
+  'grpc.default_compression_algorithm',
+  'grpc.default_compression_level',
+  'grpc.max_metadata_size',
+  'grpc.enable_http_proxy',
+  'grpc.ssl_target_name_override',
 ]);
 
 /** Parses `--grpc_channel_arguments` (`name=value,name=value`): the options grpc-js applies, and the names it ignores. */
 export function parseChannelArguments(text: string): { options: grpc.ServerOptions; ignored: string[] } {
   const options: Record<string, string | number> = {};
   const ignored: string[] = [];
-  for (const item of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const item of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = item.indexOf('=');
     if (eq <= 0) throw new FlagError(`--grpc_channel_arguments: expected name=value, got '${item}'`);
     const name = item.slice(0, eq).trim();
@@ -36,11 +51,17 @@ export function parseChannelArguments(text: string): { options: grpc.ServerOptio
 
 /** Starts the gRPC server; resolves with it and the addresses it listens on. */
 export async function startGrpc(model: ModelServer, addresses: string[], options: grpc.ServerOptions): Promise<grpc.Server> {
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 2 ** 31 - 1, 'grpc.max_send_message_length': 2 ** 31 - 1, ...options });
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': 2 ** 31 - 1,
+    'grpc.max_send_message_length': 2 ** 31 - 1,
+    ...options,
+  });
   model.addGrpcServices(server);
   for (const address of addresses) {
     await new Promise<void>((resolve, reject) => {
-      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(new Error(`cannot listen on ${address}: ${err.message}`)) : resolve()));
+      server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) =>
+        err ? reject(new Error(`cannot listen on ${address}: ${err.message}`)) : resolve(),
+      );
     });
   }
   return server;

@@ -38,9 +38,11 @@ function tensorInfoLines(info: tensorflow.ITensorInfo, indent: string): string[]
 /** `_show_inputs_outputs`: a signature's inputs, outputs and method name. */
 export function signatureLines(sig: tensorflow.ISignatureDef, indent = '  '): string[] {
   const out = [`${indent}The given SavedModel SignatureDef contains the following input(s):`];
-  for (const k of Object.keys(sig.inputs ?? {}).sort()) out.push(`${indent}  inputs['${k}'] tensor_info:`, ...tensorInfoLines(sig.inputs![k], indent + '  '));
+  for (const k of Object.keys(sig.inputs ?? {}).sort())
+    out.push(`${indent}  inputs['${k}'] tensor_info:`, ...tensorInfoLines(sig.inputs![k], indent + '  '));
   out.push(`${indent}The given SavedModel SignatureDef contains the following output(s):`);
-  for (const k of Object.keys(sig.outputs ?? {}).sort()) out.push(`${indent}  outputs['${k}'] tensor_info:`, ...tensorInfoLines(sig.outputs![k], indent + '  '));
+  for (const k of Object.keys(sig.outputs ?? {}).sort())
+    out.push(`${indent}  outputs['${k}'] tensor_info:`, ...tensorInfoLines(sig.outputs![k], indent + '  '));
   out.push(`${indent}Method name is: ${sig.methodName ?? ''}`);
   return out;
 }
@@ -72,13 +74,29 @@ function pyList(items: string[]): string {
 }
 
 function pyValue(spec: Spec): string {
-  if (spec.kind === 'literal') return typeof spec.value === 'string' ? pyStr(spec.value) : typeof spec.value === 'boolean' ? (spec.value ? 'True' : 'False') : spec.float && Number.isInteger(spec.value) ? spec.value.toFixed(1) : String(spec.value);
+  if (spec.kind === 'literal')
+    return typeof spec.value === 'string'
+      ? pyStr(spec.value)
+      : typeof spec.value === 'boolean'
+        ? spec.value
+          ? 'True'
+          : 'False'
+        : spec.float && Number.isInteger(spec.value)
+          ? spec.value.toFixed(1)
+          : String(spec.value);
   if (spec.kind === 'none') return 'None';
   if (spec.kind === 'tensor') return formatLeaf(spec.leaf);
   return `<${spec.kind}>`;
 }
 
-const PY_TYPE: Record<string, string> = { list: 'list', tuple: 'tuple', dict: 'dict', none: 'NoneType', sparse: 'SparseTensorSpec', ragged: 'RaggedTensorSpec' };
+const PY_TYPE: Record<string, string> = {
+  list: 'list',
+  tuple: 'tuple',
+  dict: 'dict',
+  none: 'NoneType',
+  sparse: 'SparseTensorSpec',
+  ragged: 'RaggedTensorSpec',
+};
 
 /** saved_model_cli's `_print_args` (its `\b\b` included). */
 function argLines(items: Array<Spec | string>, kind: string): string[] {
@@ -90,11 +108,21 @@ function argLines(items: Array<Spec | string>, kind: string): string[] {
     else if (el.kind === 'tensor') out.push(`${ind}  ${el.leaf.name}: ${formatLeaf(el.leaf)}`);
     else if (el.kind === 'list' || el.kind === 'tuple' || el.kind === 'namedtuple') {
       const values = el.kind === 'namedtuple' ? el.values : el.items;
-      out.push(`${ind}  DType: ${el.kind === 'namedtuple' ? el.name : PY_TYPE[el.kind]}`, `${ind}  Value: [${values.map((v) => `${pyValue(v)}, `).join('')}\b\b]`);
+      out.push(
+        `${ind}  DType: ${el.kind === 'namedtuple' ? el.name : PY_TYPE[el.kind]}`,
+        `${ind}  Value: [${values.map((v) => `${pyValue(v)}, `).join('')}\b\b]`,
+      );
     } else if (el.kind === 'dict') {
       out.push(`${ind}  DType: dict`, `${ind}  Value: {${el.keys.map((k, j) => `'${k}': ${pyValue(el.values[j])}, `).join('')}\b\b}`);
     } else if (el.kind === 'literal') {
-      const t = typeof el.value === 'boolean' ? 'bool' : typeof el.value === 'string' ? 'str' : el.float || !Number.isInteger(el.value) ? 'float' : 'int';
+      const t =
+        typeof el.value === 'boolean'
+          ? 'bool'
+          : typeof el.value === 'string'
+            ? 'str'
+            : el.float || !Number.isInteger(el.value)
+              ? 'float'
+              : 'int';
       out.push(`${ind}  DType: ${t}`, `${ind}  Value: ${typeof el.value === 'string' ? el.value : pyValue(el)}`);
     } else out.push(`${ind}  DType: ${PY_TYPE[el.kind] ?? el.kind}`, `${ind}  Value: ${pyValue(el)}`);
   });
@@ -149,9 +177,12 @@ export function formatShowAll(sm: tensorflow.ISavedModel): string {
   for (const mg of sortedMetaGraphs(sm)) {
     const tags = mg.metaInfoDef?.tags ?? [];
     lines.push('', `MetaGraphDef with tag-set: '${tags.join(', ')}' contains the following SignatureDefs:`);
-    for (const key of Object.keys(mg.signatureDef ?? {}).sort()) lines.push('', `signature_def['${key}']:`, ...signatureLines(mg.signatureDef![key]));
+    for (const key of Object.keys(mg.signatureDef ?? {}).sort())
+      lines.push('', `signature_def['${key}']:`, ...signatureLines(mg.signatureDef![key]));
     const ops = opsUsedByGraph(mg.graphDef);
-    lines.push(`The MetaGraph with tag set ${pyList(tags)} contains the following ops: ${ops.length ? `{${ops.map(pyStr).join(', ')}}` : 'set()'}`);
+    lines.push(
+      `The MetaGraph with tag set ${pyList(tags)} contains the following ops: ${ops.length ? `{${ops.map(pyStr).join(', ')}}` : 'set()'}`,
+    );
   }
   const withObjects = (sm.metaGraphs ?? []).find((m) => m.objectGraphDef);
   if (!withObjects) return lines.join('\n') + '\n';
@@ -161,18 +192,34 @@ export function formatShowAll(sm: tensorflow.ISavedModel): string {
 
 /** `saved_model_cli show --tag_set T [--signature_def K]`. */
 export function formatShowTagSet(sm: tensorflow.ISavedModel, tagSet: string, signatureKey?: string): string {
-  const want = tagSet.split(',').map((t) => t.trim()).filter(Boolean).sort().join(',');
+  const want = tagSet
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean)
+    .sort()
+    .join(',');
   const mg = (sm.metaGraphs ?? []).find((m) => [...(m.metaInfoDef?.tags ?? [])].sort().join(',') === want);
   if (!mg) throw new FlagError(`--tag_set: MetaGraphDef associated with tag-set ${tagSet} could not be found in SavedModel`);
   if (signatureKey === undefined) {
-    return `The given SavedModel MetaGraphDef contains SignatureDefs with the following keys:\n${Object.keys(mg.signatureDef ?? {}).sort().map((k) => `SignatureDef key: "${k}"\n`).join('')}`;
+    return `The given SavedModel MetaGraphDef contains SignatureDefs with the following keys:\n${Object.keys(mg.signatureDef ?? {})
+      .sort()
+      .map((k) => `SignatureDef key: "${k}"\n`)
+      .join('')}`;
   }
   const sig = mg.signatureDef?.[signatureKey];
-  if (!sig) throw new FlagError(`--signature_def: Could not find signature "${signatureKey}". Please choose from: ${Object.keys(mg.signatureDef ?? {}).join(', ')}`);
+  if (!sig)
+    throw new FlagError(
+      `--signature_def: Could not find signature "${signatureKey}". Please choose from: ${Object.keys(mg.signatureDef ?? {}).join(', ')}`,
+    );
   return signatureLines(sig, '').join('\n') + '\n';
 }
 
-interface InspectArgs { handle: string; tagSet?: string; signatureDef?: string; help: boolean }
+interface InspectArgs {
+  handle: string;
+  tagSet?: string;
+  signatureDef?: string;
+  help: boolean;
+}
 
 function parseArgs(argv: string[]): InspectArgs {
   const args: InspectArgs = { handle: '', help: false };
@@ -186,8 +233,9 @@ function parseArgs(argv: string[]): InspectArgs {
       return argv[++i];
     };
     if (name === '--help' || name === '-h') args.help = true;
-    else if (name === '--all') { if (inline !== undefined) throw new FlagError('--all takes no value'); }
-    else if (name === '--dir') rest.push(val());
+    else if (name === '--all') {
+      if (inline !== undefined) throw new FlagError('--all takes no value');
+    } else if (name === '--dir') rest.push(val());
     else if (name === '--tag_set') args.tagSet = val();
     else if (name === '--signature_def') args.signatureDef = val();
     else if (name.startsWith('-')) throw new FlagError(`unknown option ${argv[i]}`);

@@ -9,7 +9,10 @@ import { bytesToReadableStr, ProgressEvent } from '../hub/resolver';
 import { ENV } from '../hub/resolver/settings';
 
 /** Where progress goes: a writable with `isTTY` (process.stderr by default). */
-export interface ProgressStream { isTTY?: boolean; write(text: string): unknown }
+export interface ProgressStream {
+  isTTY?: boolean;
+  write(text: string): unknown;
+}
 
 /** A progress reporter: pass `onProgress` to `hub.resolve`, call `finish()` after it resolved. */
 export interface DownloadProgress {
@@ -30,7 +33,8 @@ export function downloadProgress(handle: string, stream: ProgressStream = proces
   let last = 0;
   let bytes = 0;
   let width = 0;
-  const line = (total: number | undefined) => `Downloading ${handle}: ${bytesToReadableStr(bytes, true)}${total !== undefined ? ` / ${bytesToReadableStr(total, true)}` : ''}`;
+  const line = (total: number | undefined) =>
+    `Downloading ${handle}: ${bytesToReadableStr(bytes, true)}${total !== undefined ? ` / ${bytesToReadableStr(total, true)}` : ''}`;
   const write = (text: string) => {
     if (tty) {
       width = Math.max(width, text.length);
@@ -62,7 +66,10 @@ export function downloadProgress(handle: string, stream: ProgressStream = proces
 }
 
 /** `hub.resolve(handle)` with download progress on stderr (see the module comment). */
-export async function resolveWithProgress(handle: string, resolve: (handle: string, options: { onProgress(e: ProgressEvent): void }) => Promise<string>): Promise<string> {
+export async function resolveWithProgress(
+  handle: string,
+  resolve: (handle: string, options: { onProgress(e: ProgressEvent): void }) => Promise<string>,
+): Promise<string> {
   const progress = downloadProgress(handle);
   try {
     const dir = await resolve(handle, { onProgress: (e) => progress.onProgress(e) });

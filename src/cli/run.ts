@@ -21,7 +21,13 @@ export const RUN_USAGE = `usage: tfhub-node run [handle] [--signature NAME] [--t
   --tags       the graph variant's tags, comma-separated (exact set)
   --input      an input value as JSON, e.g. --input x=[1,2,5] (the key may be left out for one-input signatures)`;
 
-interface RunArgs { handle: string; signature: string; tags: string[] | null; inputs: string[]; help: boolean }
+interface RunArgs {
+  handle: string;
+  signature: string;
+  tags: string[] | null;
+  inputs: string[];
+  help: boolean;
+}
 
 function parseRunArgs(argv: string[]): RunArgs {
   const args: RunArgs = { handle: '', signature: '', tags: null, inputs: [], help: false };
@@ -37,7 +43,11 @@ function parseRunArgs(argv: string[]): RunArgs {
     const val = () => inline ?? value();
     if (name === '--help' || name === '-h') args.help = true;
     else if (name === '--signature' || name === '-s') args.signature = val();
-    else if (name === '--tags' || name === '-t') args.tags = val().split(',').map((t) => t.trim()).filter(Boolean);
+    else if (name === '--tags' || name === '-t')
+      args.tags = val()
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean);
     else if (name === '--input' || name === '-i') args.inputs.push(val());
     else if (a.startsWith('-')) throw new FlagError(`unknown option ${a}`);
     else rest.push(a);
@@ -53,8 +63,12 @@ function describe(info: { kind: string; dtype: string; shape: number[] | null })
 }
 
 function show(t: unknown): string {
-  if (t instanceof Tensor) return `${t.dtype} [${t.shape.join(', ')}] ${JSON.stringify(t.array(), (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
-  if (t && typeof t === 'object') return Object.entries(t).map(([k, v]) => `${k}: ${show(v)}`).join('; ');
+  if (t instanceof Tensor)
+    return `${t.dtype} [${t.shape.join(', ')}] ${JSON.stringify(t.array(), (_, v) => (typeof v === 'bigint' ? v.toString() : v))}`;
+  if (t && typeof t === 'object')
+    return Object.entries(t)
+      .map(([k, v]) => `${k}: ${show(v)}`)
+      .join('; ');
   return String(t);
 }
 
@@ -80,15 +94,24 @@ async function runHubModule(dir: string, args: RunArgs, label: string): Promise<
   const tags = args.tags ?? [];
   const signature = args.signature || 'default';
   console.log(`module: ${label}`);
-  console.log(`graph variants (tags): ${spec.getTags().map((t) => `[${t.join(', ')}]`).join(' ')}`);
+  console.log(
+    `graph variants (tags): ${spec
+      .getTags()
+      .map((t) => `[${t.join(', ')}]`)
+      .join(' ')}`,
+  );
   for (const t of spec.getTags()) {
     for (const name of spec.getSignatureNames({ tags: t })) {
-      const ins = Object.entries(spec.getInputInfoDict(name, { tags: t })).map(([k, v]) => `${k}: ${describe(v as ParsedTensorInfo)}`).join(', ');
-      const outs = Object.entries(spec.getOutputInfoDict(name, { tags: t })).map(([k, v]) => `${k}: ${describe(v as ParsedTensorInfo)}`).join(', ');
+      const ins = Object.entries(spec.getInputInfoDict(name, { tags: t }))
+        .map(([k, v]) => `${k}: ${describe(v as ParsedTensorInfo)}`)
+        .join(', ');
+      const outs = Object.entries(spec.getOutputInfoDict(name, { tags: t }))
+        .map(([k, v]) => `${k}: ${describe(v as ParsedTensorInfo)}`)
+        .join(', ');
       console.log(`  [${t.join(', ')}] signature '${name}': (${ins}) -> (${outs})`);
     }
   }
-  const items = args.inputs.length > 0 ? args.inputs : (args.handle === DEFAULT_HANDLE ? [DEFAULT_INPUT] : []);
+  const items = args.inputs.length > 0 ? args.inputs : args.handle === DEFAULT_HANDLE ? [DEFAULT_INPUT] : [];
   if (items.length === 0) return;
   const values = parseInputs(items, Object.keys(spec.getInputInfoDict(signature, { tags })));
   const fn = await hub.evalFunctionForModule(spec, { tags });
@@ -106,8 +129,12 @@ async function runSavedModel(dir: string, args: RunArgs, label: string): Promise
   try {
     console.log(`saved model: ${label} (${model.format}, tags [${model.tags.join(', ')}])`);
     for (const [name, sig] of Object.entries(model.signatures)) {
-      const ins = Object.entries(sig.inputs).map(([k, v]) => `${k}: ${describe(v)}`).join(', ');
-      const outs = Object.entries(sig.outputs).map(([k, v]) => `${k}: ${describe(v)}`).join(', ');
+      const ins = Object.entries(sig.inputs)
+        .map(([k, v]) => `${k}: ${describe(v)}`)
+        .join(', ');
+      const outs = Object.entries(sig.outputs)
+        .map(([k, v]) => `${k}: ${describe(v)}`)
+        .join(', ');
       console.log(`  signature '${name}': (${ins}) -> (${outs})`);
     }
     if (args.inputs.length === 0) return;

@@ -11,12 +11,12 @@ import { parseBatchingParametersText, parseMonitoringConfigText } from '../servi
 import type { MonitoringConfigObject } from '../serving/model_server';
 import { BatchingParameters, parseBatchingParameters } from '../batching/params';
 import type * as grpc from '@grpc/grpc-js';
-import { FlagError, formatFlagHelp, parseFlags } from './flags';
+import { formatFlagHelp, parseFlags } from './flags';
 import { parseChannelArguments } from './grpc_server';
 import { SERVE_FLAGS } from './serve_flags';
 
 /** What `serve` prints for `--help`. */
-export const SERVE_USAGE = formatFlagHelp('usage: tfhub-node serve [--flag=value ...]   (tensorflow_model_server\'s flags)', SERVE_FLAGS);
+export const SERVE_USAGE = formatFlagHelp("usage: tfhub-node serve [--flag=value ...]   (tensorflow_model_server's flags)", SERVE_FLAGS);
 
 /** A usage error: printed as one line, exit code 2. */
 class UsageError extends Error {}
@@ -87,14 +87,16 @@ export async function serveCommand(argv: string[]): Promise<number> {
       return 0;
     }
     for (const spec of SERVE_FLAGS) {
-      if (spec.support === 'refused' && flags[spec.name] !== spec.default) throw new UsageError(`--${spec.name} is not supported by tfhub-node serve`);
+      if (spec.support === 'refused' && flags[spec.name] !== spec.default)
+        throw new UsageError(`--${spec.name} is not supported by tfhub-node serve`);
     }
     for (const name of ['port', 'rest_api_port']) {
       const v = flags[name] as number;
       if (v < 0 || v > 65535) throw new UsageError(`--${name}: ${v} is not a port number (0-65535)`);
     }
     if (flags.port !== 0 && flags.port === flags.rest_api_port) throw new UsageError('--rest_api_port cannot be the same as --port');
-    if ((flags.file_system_poll_wait_seconds as number) < 0) throw new UsageError('--file_system_poll_wait_seconds: negative values are not supported');
+    if ((flags.file_system_poll_wait_seconds as number) < 0)
+      throw new UsageError('--file_system_poll_wait_seconds: negative values are not supported');
     if ((flags.rest_api_timeout_in_ms as number) < 0) throw new UsageError('--rest_api_timeout_in_ms must not be negative');
     channel = parseChannelArguments(flags.grpc_channel_arguments as string);
     batching = await readBatchingFlags(flags.enable_batching as boolean, flags.batching_parameters_file as string);
@@ -113,7 +115,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const tags = (flags.saved_model_tags as string).split(',').map((t) => t.trim()).filter(Boolean);
+  const tags = (flags.saved_model_tags as string)
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const threads = flags.tensorflow_session_parallelism as number;
   const options: ModelServerOptions = {
     config,
@@ -126,7 +131,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     batching,
     monitoring,
     enableModelWarmup: flags.enable_model_warmup as boolean,
-    warmup: (flags.num_request_iterations_for_warmup as number) > 0 ? { numRequestIterations: flags.num_request_iterations_for_warmup as number } : undefined,
+    warmup:
+      (flags.num_request_iterations_for_warmup as number) > 0
+        ? { numRequestIterations: flags.num_request_iterations_for_warmup as number }
+        : undefined,
     allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models as boolean,
     rest: {
       timeoutMs: flags.rest_api_timeout_in_ms as number,
@@ -146,19 +154,27 @@ export async function serveCommand(argv: string[]): Promise<number> {
     return 2;
   }
   for (const spec of SERVE_FLAGS) {
-    if (spec.support === 'ignored' && flags[spec.name] !== spec.default) log(`--${spec.name} is accepted and ignored (${spec.note ?? 'no effect in tfhub-node'})`);
+    if (spec.support === 'ignored' && flags[spec.name] !== spec.default)
+      log(`--${spec.name} is accepted and ignored (${spec.note ?? 'no effect in tfhub-node'})`);
   }
 
   let stopping: Promise<number> | null = null;
   let stop: (code: number) => void = () => undefined;
-  const done = new Promise<number>((resolve) => { stop = resolve; });
+  const done = new Promise<number>((resolve) => {
+    stop = resolve;
+  });
   const httpServers: http.Server[] = [];
   let grpcServer: grpc.Server | null = null;
   let configTimer: NodeJS.Timeout | null = null;
   // REST requests in progress (headers received, response not yet finished), for the drain on shutdown.
   let activeRest = 0;
   let onRestIdle: (() => void) | null = null;
-  const restDrained = () => (activeRest === 0 ? Promise.resolve() : new Promise<void>((resolve) => { onRestIdle = resolve; }));
+  const restDrained = () =>
+    activeRest === 0
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          onRestIdle = resolve;
+        });
   const trackRest = (req: http.IncomingMessage, res: http.ServerResponse) => {
     activeRest++;
     if (stopping) res.shouldKeepAlive = false;
@@ -167,7 +183,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
       if (!counted) return;
       counted = false;
       activeRest--;
-      if (activeRest === 0 && onRestIdle) { onRestIdle(); onRestIdle = null; }
+      if (activeRest === 0 && onRestIdle) {
+        onRestIdle();
+        onRestIdle = null;
+      }
     };
     res.once('finish', done);
     res.once('close', done);
@@ -188,7 +207,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
       // timeout (30 s when none is set).
       const drainMs = (flags.rest_api_timeout_in_ms as number) || 30_000;
       let drainTimer: NodeJS.Timeout | undefined;
-      const drainBound = new Promise<void>((resolve) => { drainTimer = setTimeout(resolve, drainMs); });
+      const drainBound = new Promise<void>((resolve) => {
+        drainTimer = setTimeout(resolve, drainMs);
+      });
       await Promise.all([Promise.race([restDrained(), drainBound]), grpcServer ? stopGrpc(grpcServer) : undefined]);
       clearTimeout(drainTimer);
       await server.close();
@@ -204,7 +225,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
     await server.start();
     const failed = config.modelConfigList.config.flatMap((m) => {
       try {
-        return server.getModelStatus(m.name).filter((s) => s.status.errorCode !== 'OK').map((s) => `${m.name} version ${s.version}: ${s.status.errorMessage}`);
+        return server
+          .getModelStatus(m.name)
+          .filter((s) => s.status.errorCode !== 'OK')
+          .map((s) => `${m.name} version ${s.version}: ${s.status.errorMessage}`);
       } catch {
         log(`No versions of servable ${m.name} found under base path ${m.basePath}`);
         return [];
@@ -216,7 +240,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (flags.port !== 0) grpcAddresses.push(`${host.includes(':') ? `[${host}]` : host}:${flags.port}`);
     if (flags.grpc_socket_path) grpcAddresses.push(`unix:${flags.grpc_socket_path}`);
     if (grpcAddresses.length > 0 && !stopping) {
-      if (channel!.ignored.length > 0) log(`--grpc_channel_arguments: ignored (not grpc-js server options): ${channel!.ignored.join(', ')}`);
+      if (channel!.ignored.length > 0)
+        log(`--grpc_channel_arguments: ignored (not grpc-js server options): ${channel!.ignored.join(', ')}`);
       grpcServer = await startGrpc(server, grpcAddresses, channel!.options);
       for (const a of grpcAddresses) log(`Running gRPC ModelServer at ${a} ...`);
     }
@@ -234,7 +259,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const wait = flags.model_config_file_poll_wait_seconds as number;
     if (configFile && wait > 0) {
       configTimer = setInterval(() => {
-        readModelServerConfig(configFile).then((c) => server.reloadConfig(c)).catch((e: Error) => log(`Failed to reload ${configFile}: ${e.message}`));
+        readModelServerConfig(configFile)
+          .then((c) => server.reloadConfig(c))
+          .catch((e: Error) => log(`Failed to reload ${configFile}: ${e.message}`));
       }, wait * 1000);
     }
   } catch (e) {

@@ -48,7 +48,9 @@ export async function tfServerMain(argv: string[]): Promise<number> {
   let server: Server;
   try {
     server = new Server({
-      cluster: parseClusterString(cluster), jobName: job, taskIndex: task,
+      cluster: parseClusterString(cluster),
+      jobName: job,
+      taskIndex: task,
       config: cpus === undefined ? undefined : { deviceCount: { CPU: cpus } },
     });
   } catch (e) {

@@ -36,13 +36,15 @@ export function normalizeCluster(cluster: unknown): NormalizedCluster {
   const seen = new Map<string, string>();
   for (const [job, tasks] of Object.entries(cluster as Record<string, unknown>)) {
     if (!JOB_NAME.test(job)) throw typeError('ERR_INVALID_CLUSTER', `job name '${job}' is not valid (a letter, then letters, digits or _)`);
-    if (!tasks || typeof tasks !== 'object') throw typeError('ERR_INVALID_CLUSTER', `job '${job}': tasks must be an array or a record of task index → address`);
+    if (!tasks || typeof tasks !== 'object')
+      throw typeError('ERR_INVALID_CLUSTER', `job '${job}': tasks must be an array or a record of task index → address`);
     const entries: Array<[number, unknown]> = Array.isArray(tasks)
       ? tasks.map((a, i) => [i, a])
       : Object.entries(tasks).map(([k, a]) => {
-        if (!/^(0|[1-9]\d{0,8})$/.test(k)) throw typeError('ERR_INVALID_CLUSTER', `job '${job}': task index '${k}' is not a non-negative integer`);
-        return [Number(k), a];
-      });
+          if (!/^(0|[1-9]\d{0,8})$/.test(k))
+            throw typeError('ERR_INVALID_CLUSTER', `job '${job}': task index '${k}' is not a non-negative integer`);
+          return [Number(k), a];
+        });
     if (entries.length === 0) throw typeError('ERR_INVALID_CLUSTER', `job '${job}' has no tasks`);
     const map = new Map<number, string>();
     for (const [i, address] of entries.sort((a, b) => a[0] - b[0])) {
@@ -62,7 +64,8 @@ export function normalizeCluster(cluster: unknown): NormalizedCluster {
 export function clusterDef(cluster: NormalizedCluster): tensorflow.IClusterDef {
   return {
     job: [...cluster.entries()].map(([name, tasks]) => ({
-      name, tasks: Object.fromEntries([...tasks.entries()].map(([i, a]) => [i, a])),
+      name,
+      tasks: Object.fromEntries([...tasks.entries()].map(([i, a]) => [i, a])),
     })),
   };
 }
@@ -72,12 +75,18 @@ export function clusterDef(cluster: NormalizedCluster): tensorflow.IClusterDef {
  */
 export function parseClusterString(text: string): ClusterSpec {
   const out: Record<string, string[]> = {};
-  for (const part of text.split(';').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(';')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) throw typeError('ERR_INVALID_CLUSTER', `'${part}' is not 'job=host:port,…'`);
     const job = part.slice(0, eq).trim();
     if (out[job]) throw typeError('ERR_INVALID_CLUSTER', `job '${job}' is given twice`);
-    out[job] = part.slice(eq + 1).split(',').map((s) => s.trim());
+    out[job] = part
+      .slice(eq + 1)
+      .split(',')
+      .map((s) => s.trim());
   }
   normalizeCluster(out);
   return out;

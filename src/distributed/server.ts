@@ -57,10 +57,14 @@ export class Server {
     // TF binds 0.0.0.0:port with SO_REUSEPORT: a second TF server would share the port silently, and a failed
     // bind surfaces late. Probe it first.
     const why = binding().probePort(port);
-    if (why) throw new TfhubError('ERR_PORT_IN_USE', `port ${port} of /job:${jobName}/task:${taskIndex} (${address}) cannot be bound: ${why}`);
+    if (why)
+      throw new TfhubError('ERR_PORT_IN_USE', `port ${port} of /job:${jobName}/task:${taskIndex} (${address}) cannot be bound: ${why}`);
     const config = options.config === undefined ? null : encodeConfig(options.config);
     const def: tensorflow.IServerDef = {
-      cluster: clusterDef(cluster), jobName, taskIndex, protocol: 'grpc',
+      cluster: clusterDef(cluster),
+      jobName,
+      taskIndex,
+      protocol: 'grpc',
       defaultSessionConfig: config ? tensorflow.ConfigProto.decode(config) : undefined,
     };
     this.native = new (binding().Server)(tensorflow.ServerDef.encode(def).finish());
@@ -112,7 +116,9 @@ export class Server {
    */
   join(): Promise<void> {
     if (!this.joinPromise) {
-      const closed = new Promise<void>((resolve) => { this.releaseJoin = resolve; });
+      const closed = new Promise<void>((resolve) => {
+        this.releaseJoin = resolve;
+      });
       this.joinPromise = Promise.race([this.native.join(), closed]);
     }
     return this.joinPromise;

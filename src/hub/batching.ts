@@ -23,7 +23,10 @@ export interface BatchedSignatureFunction extends SignatureFunction {
  * component of a sparse or composite input (TF1 signatures flatten those to `<key>_indices`/`_values`/
  * `_dense_shape` or `<key>_component_<i>`, which do not concatenate row-wise).
  */
-export function whyNotBatchable(inputs: Readonly<Record<string, TensorSpecInfo>>, outputs: Readonly<Record<string, TensorSpecInfo>>): string | null {
+export function whyNotBatchable(
+  inputs: Readonly<Record<string, TensorSpecInfo>>,
+  outputs: Readonly<Record<string, TensorSpecInfo>>,
+): string | null {
   const keys = Object.keys(inputs);
   if (keys.length === 0) return 'it takes no inputs';
   for (const k of keys) {
@@ -38,7 +41,8 @@ export function whyNotBatchable(inputs: Readonly<Record<string, TensorSpecInfo>>
   }
   for (const [k, spec] of Object.entries(outputs)) {
     if (spec.kind !== 'Tensor') return `output '${k}' is a ${spec.kind}`;
-    if (spec.shape !== null && (spec.shape.length === 0 || spec.shape[0] !== -1)) return `output '${k}' has no batch dimension (shape [${spec.shape.join(', ')}])`;
+    if (spec.shape !== null && (spec.shape.length === 0 || spec.shape[0] !== -1))
+      return `output '${k}' has no batch dimension (shape [${spec.shape.join(', ')}])`;
   }
   return null;
 }
@@ -48,7 +52,11 @@ export function whyNotBatchable(inputs: Readonly<Record<string, TensorSpecInfo>>
  * errors, before queueing), then merged with other concurrent calls. A signature that cannot be batched
  * ({@link whyNotBatchable}) is returned as it is.
  */
-export function batchSignature(signature: SignatureFunction, params: BatchingParameters | Record<string, unknown>, options: BatcherOptions = {}): BatchedSignatureFunction {
+export function batchSignature(
+  signature: SignatureFunction,
+  params: BatchingParameters | Record<string, unknown>,
+  options: BatcherOptions = {},
+): BatchedSignatureFunction {
   if (whyNotBatchable(signature.inputs, signature.outputs) !== null) return signature as BatchedSignatureFunction;
   const name = signature.signatureName;
   const keys = Object.keys(signature.inputs);
@@ -89,9 +97,14 @@ export function batchSignature(signature: SignatureFunction, params: BatchingPar
  * returns the model. Closing the model closes the batchers (waiting calls then fail with the model's error).
  * `options` may be a function of the signature name (per-signature hooks, e.g. metrics labels).
  */
-export function withBatching(model: LoadedModel, params: BatchingParameters | Record<string, unknown>, options: BatcherOptions | ((signatureName: string) => BatcherOptions) = {}): LoadedModel {
+export function withBatching(
+  model: LoadedModel,
+  params: BatchingParameters | Record<string, unknown>,
+  options: BatcherOptions | ((signatureName: string) => BatcherOptions) = {},
+): LoadedModel {
   const batched: Record<string, BatchedSignatureFunction> = {};
-  for (const [name, sig] of Object.entries(model.signatures)) batched[name] = batchSignature(sig, params, typeof options === 'function' ? options(name) : options);
+  for (const [name, sig] of Object.entries(model.signatures))
+    batched[name] = batchSignature(sig, params, typeof options === 'function' ? options(name) : options);
   Object.defineProperty(model, 'signatures', { value: Object.freeze(batched), enumerable: true, configurable: true });
   const close = model.close.bind(model);
   Object.defineProperty(model, 'close', {

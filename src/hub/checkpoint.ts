@@ -41,7 +41,6 @@ function corrupt(what: string, why: string): TfhubError {
   return new TfhubError('ERR_INVALID_CHECKPOINT', `${what}: ${why}`);
 }
 
-
 /** The largest expansion of a snappy stream: a 3-byte copy tag yields at most 64 bytes. */
 const SNAPPY_MAX_RATIO = 22;
 
@@ -54,7 +53,8 @@ function readTableBlock(file: Buffer, offset: number, size: number, what: string
   if (offset + size + 5 > file.length) throw corrupt(what, 'block out of range');
   const stored = file.subarray(offset, offset + size);
   const type = file[offset + size];
-  if (maskedCrc32c(file.subarray(offset, offset + size + 1)) !== file.readUInt32LE(offset + size + 1)) throw corrupt(what, `block checksum mismatch at offset ${offset}`);
+  if (maskedCrc32c(file.subarray(offset, offset + size + 1)) !== file.readUInt32LE(offset + size + 1))
+    throw corrupt(what, `block checksum mismatch at offset ${offset}`);
   let block: Buffer;
   if (type === 0) block = stored;
   else if (type === 1) {
@@ -63,9 +63,12 @@ function readTableBlock(file: Buffer, offset: number, size: number, what: string
     try {
       block = uncompressSync(stored, { asBuffer: true }) as Buffer;
     } catch (e) {
-      throw new TfhubError('ERR_INVALID_CHECKPOINT', `${what}: corrupt snappy block at offset ${offset} (${(e as Error).message})`, { cause: e });
+      throw new TfhubError('ERR_INVALID_CHECKPOINT', `${what}: corrupt snappy block at offset ${offset} (${(e as Error).message})`, {
+        cause: e,
+      });
     }
-    if (block.length !== declared) throw corrupt(what, `snappy block at offset ${offset} expands to ${block.length} bytes, not ${declared}`);
+    if (block.length !== declared)
+      throw corrupt(what, `snappy block at offset ${offset} expands to ${block.length} bytes, not ${declared}`);
   } else throw new TfhubError('ERR_UNSUPPORTED_CHECKPOINT', `${what}: unknown block compression type ${type}`);
   if (block.length < 4) throw corrupt(what, 'block too short');
   const restarts = block.readUInt32LE(block.length - 4);
@@ -100,21 +103,21 @@ export async function readCheckpointIndex(prefix: string): Promise<CheckpointInd
   const footer = buf.subarray(buf.length - 48, buf.length - 8);
   let pos = readVarint(footer, 0, file)[1];
   pos = readVarint(footer, pos, file)[1];
-  let indexOffset: number, indexSize: number;
-  [indexOffset, pos] = readVarint(footer, pos, file);
-  [indexSize, pos] = readVarint(footer, pos, file);
+  const [indexOffset, afterOffset] = readVarint(footer, pos, file);
+  const [indexSize] = readVarint(footer, afterOffset, file);
   const entries = new Map<string, CheckpointEntry>();
   let numShards = 1;
   let sawHeader = false;
   for (const [, handle] of readTableBlock(buf, indexOffset, indexSize, file)) {
-    let off: number, size: number, p = 0;
-    [off, p] = readVarint(handle, p, file);
-    [size, p] = readVarint(handle, p, file);
+    const [off, afterOff] = readVarint(handle, 0, file);
+    const [size] = readVarint(handle, afterOff, file);
     for (const [key, value] of readTableBlock(buf, off, size, file)) {
       if (key === '') {
         const header = decodeBundleHeader(value, file);
-        if (header.endianness !== tensorflow.BundleHeaderProto.Endianness.LITTLE) throw new TfhubError('ERR_UNSUPPORTED_CHECKPOINT', `${file}: big-endian checkpoints are not supported`);
-        if (!Number.isInteger(header.numShards) || header.numShards < 0 || header.numShards > 1_000_000) throw corrupt(file, `header declares ${header.numShards} shards`);
+        if (header.endianness !== tensorflow.BundleHeaderProto.Endianness.LITTLE)
+          throw new TfhubError('ERR_UNSUPPORTED_CHECKPOINT', `${file}: big-endian checkpoints are not supported`);
+        if (!Number.isInteger(header.numShards) || header.numShards < 0 || header.numShards > 1_000_000)
+          throw corrupt(file, `header declares ${header.numShards} shards`);
         numShards = header.numShards || 1;
         sawHeader = true;
         continue;
@@ -155,12 +158,18 @@ export function stringRecordLengths(head: Uint8Array, count: number, size: numbe
 export async function readCheckpointString(index: CheckpointIndex, key: string): Promise<Uint8Array> {
   const e = index.entries.get(key);
   if (!e) throw new TfhubError('ERR_INVALID_CHECKPOINT', `${index.prefix}: no tensor '${key}' in the checkpoint`);
-  if (e.dtype !== 'string' || (e.shape !== null && e.shape.length !== 0)) throw new TfhubError('ERR_INVALID_CHECKPOINT', `${index.prefix}: '${key}' is not a string scalar`);
+  if (e.dtype !== 'string' || (e.shape !== null && e.shape.length !== 0))
+    throw new TfhubError('ERR_INVALID_CHECKPOINT', `${index.prefix}: '${key}' is not a string scalar`);
   const file = dataShardPath(index, e.shardId);
-  if (e.size > maxModelFileBytes()) throw new TfhubError('ERR_MODEL_FILE_TOO_LARGE', `${file}: '${key}' has ${e.size} bytes, more than the limit of ${maxModelFileBytes()} (${MAX_MODEL_FILE_BYTES_ENV})`);
+  if (e.size > maxModelFileBytes())
+    throw new TfhubError(
+      'ERR_MODEL_FILE_TOO_LARGE',
+      `${file}: '${key}' has ${e.size} bytes, more than the limit of ${maxModelFileBytes()} (${MAX_MODEL_FILE_BYTES_ENV})`,
+    );
   const opened = await openModelFile(file, { maxBytes: Number.MAX_SAFE_INTEGER });
   try {
-    if (e.offset + e.size > opened.size) throw corrupt(file, `'${key}' lies at ${e.offset}..${e.offset + e.size}, beyond the file's ${opened.size} bytes`);
+    if (e.offset + e.size > opened.size)
+      throw corrupt(file, `'${key}' lies at ${e.offset}..${e.offset + e.size}, beyond the file's ${opened.size} bytes`);
     const head = await readModelFileRange(file, opened, e.offset, Math.min(e.size, 14));
     const { dataStart } = stringRecordLengths(head, 1, e.size, `${file} (${key})`);
     const buf = await readModelFileRange(file, opened, e.offset + dataStart, e.size - dataStart);

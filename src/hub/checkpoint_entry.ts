@@ -32,7 +32,10 @@ export interface CheckpointEntry {
 const MAX_ELEMENTS = Number.MAX_SAFE_INTEGER;
 
 function bad(file: string, key: string, what: string): TfhubError {
-  return new TfhubError('ERR_INVALID_CHECKPOINT', `${file}: checkpoint entry '${key.length > 200 ? `${key.slice(0, 200)}…` : key}' ${what}`);
+  return new TfhubError(
+    'ERR_INVALID_CHECKPOINT',
+    `${file}: checkpoint entry '${key.length > 200 ? `${key.slice(0, 200)}…` : key}' ${what}`,
+  );
 }
 
 function safeInt(v: unknown, file: string, key: string, what: string): number {
@@ -79,12 +82,17 @@ export function checkedEntry(key: string, e: tensorflow.BundleEntryProto, file: 
   if (elementCount(shape) < 0) throw bad(file, key, `has shape [${shape.join(', ')}] with more than 2^53 elements`);
   const slices = (e.slices ?? []).map((s, si) => {
     const extents = s.extent ?? [];
-    if (extents.length !== shape.length) throw bad(file, key, `has slice ${si} of rank ${extents.length} for a tensor of rank ${shape.length}`);
+    if (extents.length !== shape.length)
+      throw bad(file, key, `has slice ${si} of rank ${extents.length} for a tensor of rank ${shape.length}`);
     return extents.map((x, d) => {
       const start = safeInt(x.start ?? 0, file, key, `slice ${si} start`);
       const length = x.hasLength === 'length' ? safeInt(x.length, file, key, `slice ${si} length`) : -1;
       if (length === -1 ? start !== 0 : start + length > shape[d]) {
-        throw bad(file, key, `has slice ${si} extent ${d} (start ${start}, length ${length === -1 ? 'full' : length}) outside dimension ${shape[d]}`);
+        throw bad(
+          file,
+          key,
+          `has slice ${si} extent ${d} (start ${start}, length ${length === -1 ? 'full' : length}) outside dimension ${shape[d]}`,
+        );
       }
       return { start, length };
     });

@@ -12,7 +12,10 @@ import { CheckpointIndex, dataShardPath, readCheckpointIndex, stringRecordLength
 import { checkpointElementBytes, elementCount } from './checkpoint_entry';
 
 function bad(file: string, key: string, what: string): TfhubError {
-  return new TfhubError('ERR_INVALID_CHECKPOINT', `${file}: checkpoint entry '${key.length > 200 ? `${key.slice(0, 200)}…` : key}' ${what}`);
+  return new TfhubError(
+    'ERR_INVALID_CHECKPOINT',
+    `${file}: checkpoint entry '${key.length > 200 ? `${key.slice(0, 200)}…` : key}' ${what}`,
+  );
 }
 
 /** Checks every entry of `index` against its data shards (see the module's doc). */
@@ -27,7 +30,8 @@ export async function validateCheckpointData(index: CheckpointIndex): Promise<vo
         f = await openModelFile(name, { maxBytes: Number.MAX_SAFE_INTEGER });
       } catch (e) {
         const sys = (e as NodeJS.ErrnoException).code;
-        if (sys === 'ENOENT' || sys === 'ENOTDIR') throw new TfhubError('ERR_INVALID_CHECKPOINT', `${name}: the checkpoint's data file does not exist`, { cause: e });
+        if (sys === 'ENOENT' || sys === 'ENOTDIR')
+          throw new TfhubError('ERR_INVALID_CHECKPOINT', `${name}: the checkpoint's data file does not exist`, { cause: e });
         throw e;
       }
       shards.set(id, f);
@@ -40,11 +44,13 @@ export async function validateCheckpointData(index: CheckpointIndex): Promise<vo
       if (e.sliced) continue; // a partitioned tensor's data lies under its slices' own keys
       const n = elementCount(e.shape ?? []);
       const bytes = checkpointElementBytes(e.dtype);
-      if (bytes > 0 && e.size !== n * bytes) throw bad(file, e.key, `has ${e.size} bytes for ${n} ${e.dtype} elements (${n * bytes} expected)`);
+      if (bytes > 0 && e.size !== n * bytes)
+        throw bad(file, e.key, `has ${e.size} bytes for ${n} ${e.dtype} elements (${n * bytes} expected)`);
       if (e.size === 0) continue;
       const data = await shard(e.shardId);
       const name = dataShardPath(index, e.shardId);
-      if (e.offset + e.size > data.size) throw bad(file, e.key, `lies at bytes ${e.offset}..${e.offset + e.size}, beyond the ${data.size} bytes of ${name}`);
+      if (e.offset + e.size > data.size)
+        throw bad(file, e.key, `lies at bytes ${e.offset}..${e.offset + e.size}, beyond the ${data.size} bytes of ${name}`);
       if (e.dtype === 'string') {
         if (e.size < n + 4) throw bad(file, e.key, `has ${e.size} bytes, too few for ${n} strings`);
         const head = await readModelFileRange(name, data, e.offset, Math.min(e.size, n * 10 + 4));

@@ -25,7 +25,10 @@ export interface ModuleFunction {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-interface Feed { output: Output; dtype: DType }
+interface Feed {
+  output: Output;
+  dtype: DType;
+}
 type SignatureFeeds = Record<string, Feed | Record<string, Feed>>;
 
 function placeholdersFor(graph: Graph, infos: Record<string, ParsedTensorInfo>): SignatureFeeds {
@@ -60,9 +63,13 @@ function moduleInputsFrom(feeds: SignatureFeeds): Record<string, unknown> {
     if ('output' in f) out[key] = (f as Feed).output;
     else {
       const parts = f as Record<string, Feed>;
-      if ('indices' in parts) out[key] = { indices: parts.indices.output, values: parts.values.output, denseShape: parts.denseShape.output };
+      if ('indices' in parts)
+        out[key] = { indices: parts.indices.output, values: parts.values.output, denseShape: parts.denseShape.output };
       else {
-        const splits = Object.keys(parts).filter((k) => k.startsWith('rowSplits')).sort().map((k) => parts[k].output);
+        const splits = Object.keys(parts)
+          .filter((k) => k.startsWith('rowSplits'))
+          .sort()
+          .map((k) => parts[k].output);
         out[key] = { values: parts.values.output, rowSplits: splits };
       }
     }
@@ -105,7 +112,7 @@ export async function evalFunctionForModule(
   const module = new Module(spec, { graph, tags: options.tags });
   const applied = new Map<string, { feeds: SignatureFeeds; outputs: Record<string, ModuleOutput> }>();
   for (const name of module.getSignatureNames()) {
-    const feeds = graph.withNameScope(name.replace(/[^A-Za-z0-9_.\-]/g, '_'), () => placeholdersFor(graph, module.getInputInfoDict(name)));
+    const feeds = graph.withNameScope(name.replace(/[^A-Za-z0-9_.-]/g, '_'), () => placeholdersFor(graph, module.getInputInfoDict(name)));
     const outputs = passThroughOutputs(graph, feeds, module.call(moduleInputsFrom(feeds) as never, { signature: name, asDict: true }));
     applied.set(name, { feeds, outputs });
   }
@@ -123,11 +130,28 @@ export async function evalFunctionForModule(
     const keys = Object.keys(entry.feeds);
     let dict: Record<string, unknown>;
     if (inputs === undefined || inputs === null) dict = {};
-    else if (keys.length === 1 && !(typeof inputs === 'object' && !Array.isArray(inputs) && !(inputs instanceof Tensor) && !ArrayBuffer.isView(inputs) && Object.keys(inputs as object).length === 1 && keys[0] in (inputs as object))) dict = { [keys[0]]: inputs };
+    else if (
+      keys.length === 1 &&
+      !(
+        typeof inputs === 'object' &&
+        !Array.isArray(inputs) &&
+        !(inputs instanceof Tensor) &&
+        !ArrayBuffer.isView(inputs) &&
+        Object.keys(inputs as object).length === 1 &&
+        keys[0] in (inputs as object)
+      )
+    )
+      dict = { [keys[0]]: inputs };
     else if (typeof inputs === 'object' && !Array.isArray(inputs) && !(inputs instanceof Tensor)) dict = inputs as Record<string, unknown>;
-    else throw typeError('ERR_SIGNATURE_INPUTS', keys.length === 0 ? 'Signature expects no inputs.' : 'Signature expects multiple inputs. Use a dict.');
+    else
+      throw typeError(
+        'ERR_SIGNATURE_INPUTS',
+        keys.length === 0 ? 'Signature expects no inputs.' : 'Signature expects multiple inputs. Use a dict.',
+      );
     const missing = keys.filter((k) => !(k in dict)).sort();
-    const extra = Object.keys(dict).filter((k) => !keys.includes(k)).sort();
+    const extra = Object.keys(dict)
+      .filter((k) => !keys.includes(k))
+      .sort();
     if (missing.length || extra.length) {
       const parts = [];
       if (missing.length) parts.push(`missing [${missing.map((k) => `'${k}'`).join(', ')}]`);
@@ -141,7 +165,8 @@ export async function evalFunctionForModule(
       else {
         const parts = f as Record<string, Feed>;
         const v = value as Record<string, unknown>;
-        if (!v || typeof v !== 'object') throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': expected a sparse or ragged value record`);
+        if (!v || typeof v !== 'object')
+          throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': expected a sparse or ragged value record`);
         if ('indices' in parts) {
           feedMap.set(parts.indices.output, v.indices);
           feedMap.set(parts.values.output, v.values);
@@ -149,19 +174,30 @@ export async function evalFunctionForModule(
         } else {
           feedMap.set(parts.values.output, v.flatValues ?? v.values);
           // A list of row-splits values (Tensors or arrays), or one row-splits value (a Tensor or an array of numbers).
-          const list = Array.isArray(v.rowSplits) && (v.rowSplits as unknown[]).length > 0 && !['number', 'bigint'].includes(typeof (v.rowSplits as unknown[])[0]);
-          const splits = list ? v.rowSplits as unknown[] : [v.rowSplits];
-          Object.keys(parts).filter((k) => k.startsWith('rowSplits')).sort().forEach((k, i) => feedMap.set(parts[k].output, splits[i]));
+          const list =
+            Array.isArray(v.rowSplits) &&
+            (v.rowSplits as unknown[]).length > 0 &&
+            !['number', 'bigint'].includes(typeof (v.rowSplits as unknown[])[0]);
+          const splits = list ? (v.rowSplits as unknown[]) : [v.rowSplits];
+          Object.keys(parts)
+            .filter((k) => k.startsWith('rowSplits'))
+            .sort()
+            .forEach((k, i) => feedMap.set(parts[k].output, splits[i]));
         }
       }
     }
     const fetch: Record<string, unknown> = {};
     for (const [key, out] of Object.entries(entry.outputs)) {
       if (out instanceof Output) fetch[key] = out;
-      else if ('indices' in out) fetch[key] = { indices: (out as SparseOutputs).indices, values: (out as SparseOutputs).values, denseShape: (out as SparseOutputs).denseShape };
+      else if ('indices' in out)
+        fetch[key] = {
+          indices: (out as SparseOutputs).indices,
+          values: (out as SparseOutputs).values,
+          denseShape: (out as SparseOutputs).denseShape,
+        };
       else fetch[key] = { flatValues: (out as RaggedOutputs).flatValues, rowSplits: (out as RaggedOutputs).rowSplits };
     }
-    const result = await session.run(fetch as never, feedMap as never) as Record<string, EvalOutput>;
+    const result = (await session.run(fetch as never, feedMap as never)) as Record<string, EvalOutput>;
     if (callOptions.asDict) return result;
     if (!('default' in result)) throw typeError('ERR_NO_DEFAULT_OUTPUT', "There is no output named 'default'. Use asDict: true.");
     return result.default;

@@ -32,10 +32,13 @@ function currentBuilder(what: string): SpecBuilder {
 function tensorInfo(graph: Graph, key: string, value: unknown, signature: string, kind: string): tensorflow.ITensorInfo {
   const check = (o: unknown): Output => {
     if (!(o instanceof Output)) {
-      throw new TfhubError('ERR_UNSUPPORTED_SIGNATURE_TYPE',
-        `The inputs and outputs declared in hub.addSignature() for signature '${signature}' should have one of the types that are supported by this version of tfhub-node: Output, {indices, values, denseShape}.\n  * ${kind} '${key}' has type ${o === null ? 'null' : typeof o}`);
+      throw new TfhubError(
+        'ERR_UNSUPPORTED_SIGNATURE_TYPE',
+        `The inputs and outputs declared in hub.addSignature() for signature '${signature}' should have one of the types that are supported by this version of tfhub-node: Output, {indices, values, denseShape}.\n  * ${kind} '${key}' has type ${o === null ? 'null' : typeof o}`,
+      );
     }
-    if (o.graph !== graph) throw new TfhubError('ERR_GRAPH_MISMATCH', `${kind} '${key}' of signature '${signature}' is not from the module's graph`);
+    if (o.graph !== graph)
+      throw new TfhubError('ERR_GRAPH_MISMATCH', `${kind} '${key}' of signature '${signature}' is not from the module's graph`);
     return o;
   };
   if (value && typeof value === 'object' && !(value instanceof Output) && 'indices' in value) {
@@ -59,7 +62,11 @@ function tensorInfo(graph: Graph, key: string, value: unknown, signature: string
  * of Outputs (or sparse `{indices, values, denseShape}`), or a single one (becomes `{default: x}`). The last
  * definition of a name wins.
  */
-export function addSignature(name: string | null | undefined, inputs?: SignatureTensor | Record<string, SignatureTensor> | null, outputs?: SignatureTensor | Record<string, SignatureTensor> | null): void {
+export function addSignature(
+  name: string | null | undefined,
+  inputs?: SignatureTensor | Record<string, SignatureTensor> | null,
+  outputs?: SignatureTensor | Record<string, SignatureTensor> | null,
+): void {
   const b = currentBuilder('addSignature');
   const sigName = name || 'default';
   const asDict = (v: unknown): Record<string, unknown> => {
@@ -75,13 +82,19 @@ export function addSignature(name: string | null | undefined, inputs?: Signature
 }
 
 /** Attaches a serialized message under `key` to the module being built (last one wins). */
-export function attachMessage(key: string, message: Uint8Array | { finish(): Uint8Array } | { constructor: { encode(m: unknown): { finish(): Uint8Array } } }): void {
+export function attachMessage(
+  key: string,
+  message: Uint8Array | { finish(): Uint8Array } | { constructor: { encode(m: unknown): { finish(): Uint8Array } } },
+): void {
   const b = currentBuilder('attachMessage');
-  if (typeof key !== 'string' || key === '') throw typeError('ERR_INVALID_ARG_TYPE', 'attachMessage(key, bytes): key must be a non-empty string');
+  if (typeof key !== 'string' || key === '')
+    throw typeError('ERR_INVALID_ARG_TYPE', 'attachMessage(key, bytes): key must be a non-empty string');
   let bytes: Uint8Array;
   if (message instanceof Uint8Array) bytes = message;
-  else if (message && typeof (message as { finish?: unknown }).finish === 'function') bytes = (message as { finish(): Uint8Array }).finish();
-  else if (message && typeof (message.constructor as { encode?: unknown })?.encode === 'function') bytes = (message.constructor as { encode(m: unknown): { finish(): Uint8Array } }).encode(message).finish();
+  else if (message && typeof (message as { finish?: unknown }).finish === 'function')
+    bytes = (message as { finish(): Uint8Array }).finish();
+  else if (message && typeof (message.constructor as { encode?: unknown })?.encode === 'function')
+    bytes = (message.constructor as { encode(m: unknown): { finish(): Uint8Array } }).encode(message).finish();
   else throw typeError('ERR_INVALID_ARG_TYPE', 'attachMessage(key, message): message must be bytes or a protobufjs message');
   b.attachments.set(key, Uint8Array.from(bytes));
 }
@@ -106,19 +119,27 @@ function collectionDefs(graph: Graph, drop: Set<string>): { [k: string]: tensorf
   const keys = graph.getAllCollectionKeys().filter((k) => !drop.has(k));
   const unsupported = getUnsupportedCollections(keys);
   if (unsupported.length > 0) {
-    throw new TfhubError('ERR_UNSUPPORTED_COLLECTIONS', `Unsupported collections in graph: [${unsupported.map((k) => `'${k}'`).join(', ')}]\nUse hub.createModuleSpec(..., {dropCollections: [...]}) as appropriate.`);
+    throw new TfhubError(
+      'ERR_UNSUPPORTED_COLLECTIONS',
+      `Unsupported collections in graph: [${unsupported.map((k) => `'${k}'`).join(', ')}]\nUse hub.createModuleSpec(..., {dropCollections: [...]}) as appropriate.`,
+    );
   }
   for (const key of keys) {
     const values = graph.getCollection(key);
     if (values.length === 0) continue;
     if (key === GraphKeys.GLOBAL_VARIABLES || key === GraphKeys.TRAINABLE_VARIABLES || key === GraphKeys.MODEL_VARIABLES) {
-      out[key] = { bytesList: { value: values.map((v) => {
-        if (!(v instanceof Variable)) throw new TfhubError('ERR_INVALID_COLLECTION', `collection '${key}' holds a non-variable`);
-        return encodeVariableDef(v.toVariableDef());
-      }) } };
+      out[key] = {
+        bytesList: {
+          value: values.map((v) => {
+            if (!(v instanceof Variable)) throw new TfhubError('ERR_INVALID_COLLECTION', `collection '${key}' holds a non-variable`);
+            return encodeVariableDef(v.toVariableDef());
+          }),
+        },
+      };
     } else {
       const names = values.map(nodeListValue);
-      if (names.some((n) => n === null)) throw new TfhubError('ERR_INVALID_COLLECTION', `collection '${key}' must hold Outputs or Operations`);
+      if (names.some((n) => n === null))
+        throw new TfhubError('ERR_INVALID_COLLECTION', `collection '${key}' must hold Outputs or Operations`);
       out[key] = { nodeList: { value: names as string[] } };
     }
   }
@@ -130,7 +151,12 @@ function strippedOpList(graphDef: tensorflow.IGraphDef): tensorflow.IOpList {
   for (const n of graphDef.node ?? []) used.add(n.op ?? '');
   for (const f of graphDef.library?.function ?? []) for (const n of f.nodeDef ?? []) used.add(n.op ?? '');
   const registry = opDefs();
-  return { op: [...used].sort().filter((t) => registry.has(t)).map((t) => registry.get(t)!) };
+  return {
+    op: [...used]
+      .sort()
+      .filter((t) => registry.has(t))
+      .map((t) => registry.get(t)!),
+  };
 }
 
 /**
@@ -138,7 +164,10 @@ function strippedOpList(graphDef: tensorflow.IGraphDef): tensorflow.IOpList {
  * `hub.create_module_spec`). Inside it, use `hub.addSignature` and `hub.attachMessage`. The spec has no
  * checkpoint: instantiating it runs the module function's own initializers.
  */
-export function createModuleSpec<A = Record<string, unknown>>(moduleFn: (graph: Graph, args: A) => void, options: CreateModuleSpecOptions<A> = {}): ModuleSpec {
+export function createModuleSpec<A = Record<string, unknown>>(
+  moduleFn: (graph: Graph, args: A) => void,
+  options: CreateModuleSpecOptions<A> = {},
+): ModuleSpec {
   if (typeof moduleFn !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', 'createModuleSpec(moduleFn): moduleFn must be a function');
   const variants = options.tagsAndArgs ?? [[[], {} as A]];
   const drop = new Set(options.dropCollections ?? []);
@@ -155,27 +184,39 @@ export function createModuleSpec<A = Record<string, unknown>>(moduleFn: (graph: 
     builders.push(builder);
     try {
       const r = moduleFn(graph, args) as unknown;
-      if (r && typeof (r as Promise<unknown>).then === 'function') throw typeError('ERR_ASYNC_MODULE_FN', 'the module function must be synchronous');
+      if (r && typeof (r as Promise<unknown>).then === 'function')
+        throw typeError('ERR_ASYNC_MODULE_FN', 'the module function must be synchronous');
     } finally {
       builders.pop();
     }
     if (builder.signatures.size === 0) {
-      throw new TfhubError('ERR_NO_SIGNATURES', 'No signatures present. Please call hub.addSignature(...) at least once in the module function.');
+      throw new TfhubError(
+        'ERR_NO_SIGNATURES',
+        'No signatures present. Please call hub.addSignature(...) at least once in the module function.',
+      );
     }
     const graphDef = tensorflow.GraphDef.decode(graph.toGraphDef());
     const collections = collectionDefs(graph, drop);
     if (builder.attachments.size > 0) {
-      collections[ATTACHMENTS_COLLECTION] = { bytesList: { value: [...builder.attachments].map(([k, v]) => encodeModuleAttachment({ key: k, value: v })) } };
+      collections[ATTACHMENTS_COLLECTION] = {
+        bytesList: { value: [...builder.attachments].map(([k, v]) => encodeModuleAttachment({ key: k, value: v })) },
+      };
     }
-    savedModel.metaGraphs.push(tensorflow.MetaGraphDef.create({
-      metaInfoDef: { tags, strippedOpList: strippedOpList(graphDef), tensorflowVersion: tensorflowVersion(), strippedDefaultAttrs: false },
-      graphDef,
-      signatureDef: Object.fromEntries(builder.signatures),
-      collectionDef: collections,
-    }));
+    savedModel.metaGraphs.push(
+      tensorflow.MetaGraphDef.create({
+        metaInfoDef: {
+          tags,
+          strippedOpList: strippedOpList(graphDef),
+          tensorflowVersion: tensorflowVersion(),
+          strippedDefaultAttrs: false,
+        },
+        graphDef,
+        signatureDef: Object.fromEntries(builder.signatures),
+        collectionDef: collections,
+      }),
+    );
     attachments.set(key, builder.attachments);
     graph.dispose();
   }
   return new ModuleSpec('', savedModel, null, attachments);
 }
-

@@ -82,7 +82,10 @@ class Checker {
   private readonly registry = opDefs();
   readonly library = new Map<string, FunctionDef>();
 
-  constructor(graphDef: tensorflow.IGraphDef, private readonly where: string) {
+  constructor(
+    graphDef: tensorflow.IGraphDef,
+    private readonly where: string,
+  ) {
     for (const f of graphDef.library?.function ?? []) {
       const name = f.signature?.name ?? '';
       if (name === '') throw invalid(where, 'a library function has no name');
@@ -108,14 +111,21 @@ class Checker {
       if (!value || !value.tensor) throw invalid(this.where, `${what} has no 'value' tensor`);
       const dtype = attrs.dtype;
       if (dtype && !dtype.placeholder && (dtype.type ?? 0) !== (value.tensor.dtype ?? 0)) {
-        throw invalid(this.where, `${what}: its tensor is ${tensorflow.DataType[value.tensor.dtype ?? 0]} but its dtype attr is ${tensorflow.DataType[dtype.type ?? 0]}`);
+        throw invalid(
+          this.where,
+          `${what}: its tensor is ${tensorflow.DataType[value.tensor.dtype ?? 0]} but its dtype attr is ${tensorflow.DataType[dtype.type ?? 0]}`,
+        );
       }
     }
     const def = this.registry.get(op);
     const fn = this.library.get(op);
     if (def && !fn) {
       for (const name of Object.keys(attrs)) {
-        if (isUnknownAttr(def, name)) throw invalid(this.where, `${what} has attr '${name}', which ${op} does not have (its attrs: ${(def.attr ?? []).map((a) => a.name).join(', ') || 'none'})`);
+        if (isUnknownAttr(def, name))
+          throw invalid(
+            this.where,
+            `${what} has attr '${name}', which ${op} does not have (its attrs: ${(def.attr ?? []).map((a) => a.name).join(', ') || 'none'})`,
+          );
       }
     }
     if (fn) {
@@ -126,7 +136,8 @@ class Checker {
     }
     for (const [attrName, value] of Object.entries(attrs)) {
       for (const name of functionNames(value)) {
-        if (!this.library.has(name) && !this.registry.has(name)) throw invalid(this.where, `${what}: attr '${attrName}' names function '${name}', which is missing from the library`);
+        if (!this.library.has(name) && !this.registry.has(name))
+          throw invalid(this.where, `${what}: attr '${attrName}' names function '${name}', which is missing from the library`);
         if (this.library.has(name)) calls?.add(name);
       }
     }
@@ -152,8 +163,10 @@ class Checker {
       if (!fn) return; // a registered op used as a function, or already reported missing
       const inputs = arity(fn.signature?.inputArg);
       const outputs = arity(fn.signature?.outputArg);
-      if (wantArgs !== null && inputs !== null && inputs !== wantArgs) throw invalid(this.where, `${what}: ${role} '${fnName}' takes ${inputs} arguments, the node passes ${wantArgs}`);
-      if (wantResults !== null && outputs !== null && outputs !== wantResults) throw invalid(this.where, `${what}: ${role} '${fnName}' returns ${outputs} values, the node expects ${wantResults}`);
+      if (wantArgs !== null && inputs !== null && inputs !== wantArgs)
+        throw invalid(this.where, `${what}: ${role} '${fnName}' takes ${inputs} arguments, the node passes ${wantArgs}`);
+      if (wantResults !== null && outputs !== null && outputs !== wantResults)
+        throw invalid(this.where, `${what}: ${role} '${fnName}' returns ${outputs} values, the node expects ${wantResults}`);
     };
     for (const attrName of call.fns) {
       const value = attrs[attrName];
@@ -191,7 +204,10 @@ class Checker {
         if (!counts.has(m[1])) counts.set(m[1], this.outputCount(src));
         const count = counts.get(m[1]);
         if (count !== null && count !== undefined && Number(m[2]) >= count) {
-          throw invalid(this.where, `graph: node '${n.name}' (${n.op}) has input '${input}', but '${m[1]}' (${src.op}) has ${count} output${count === 1 ? '' : 's'}`);
+          throw invalid(
+            this.where,
+            `graph: node '${n.name}' (${n.op}) has input '${input}', but '${m[1]}' (${src.op}) has ${count} output${count === 1 ? '' : 's'}`,
+          );
         }
       }
     }
@@ -211,7 +227,11 @@ class Checker {
       this.node(n, scope, calls);
       for (const input of n.input ?? []) {
         const first = (input.startsWith('^') ? input.slice(1) : input).split(':')[0];
-        if (!local.has(first)) throw invalid(this.where, `${scope}: node '${n.name}' (${n.op}) has input '${input}', which is neither an argument nor a node of the function`);
+        if (!local.has(first))
+          throw invalid(
+            this.where,
+            `${scope}: node '${n.name}' (${n.op}) has input '${input}', which is neither an argument nor a node of the function`,
+          );
       }
     }
     for (const [out, ref] of Object.entries(fn.ret ?? {})) {
@@ -239,7 +259,10 @@ class Checker {
         const s = state.get(callee);
         if (s === 1) {
           const cycle = [...stack.slice(stack.findIndex((f) => f.name === callee)).map((f) => f.name), callee];
-          throw invalid(this.where, cycle.length === 2 ? `function '${callee}' calls itself` : `functions call each other in a cycle: ${cycle.join(' -> ')}`);
+          throw invalid(
+            this.where,
+            cycle.length === 2 ? `function '${callee}' calls itself` : `functions call each other in a cycle: ${cycle.join(' -> ')}`,
+          );
         }
         if (s === undefined) {
           state.set(callee, 1);
@@ -305,10 +328,16 @@ export function checkSignatureTensors(metaGraph: tensorflow.IMetaGraphDef, graph
       try {
         output = graph.output(name);
       } catch {
-        throw new TfhubError('ERR_INVALID_SIGNATURE', `${where}: signature '${sig}' names tensor '${name}' for '${key}', which is not in the graph`);
+        throw new TfhubError(
+          'ERR_INVALID_SIGNATURE',
+          `${where}: signature '${sig}' names tensor '${name}' for '${key}', which is not in the graph`,
+        );
       }
       if (want && output.dtype !== dtypeFromTf(want)) {
-        throw new TfhubError('ERR_INVALID_SIGNATURE', `${where}: signature '${sig}' declares '${key}' (${name}) as ${dtypeFromTf(want)}, but the graph's tensor is ${output.dtype}`);
+        throw new TfhubError(
+          'ERR_INVALID_SIGNATURE',
+          `${where}: signature '${sig}' declares '${key}' (${name}) as ${dtypeFromTf(want)}, but the graph's tensor is ${output.dtype}`,
+        );
       }
     }
     for (const c of info.compositeTensor?.components ?? []) check(sig, key, c, c.dtype);

@@ -8,13 +8,14 @@ import { LoadOptions, LoadedModel, load as loadSavedModel } from './tf2';
 export type HandleOptions = ResolveOptions;
 
 /** Options of {@link load}: those of the loader, of {@link resolve}, and `batching`. */
-export type HubLoadOptions = Omit<LoadOptions, 'resolve'> & HandleOptions & {
-  /**
-   * TF Serving's BatchingParameters (`{maxBatchSize, batchTimeoutMicros, …}` or the snake_case proto spelling):
-   * signature functions then merge concurrent calls into one run (docs/batching.md). Checked before loading.
-   */
-  batching?: BatchingParameters;
-};
+export type HubLoadOptions = Omit<LoadOptions, 'resolve'> &
+  HandleOptions & {
+    /**
+     * TF Serving's BatchingParameters (`{maxBatchSize, batchTimeoutMicros, …}` or the snake_case proto spelling):
+     * signature functions then merge concurrent calls into one run (docs/batching.md). Checked before loading.
+     */
+    batching?: BatchingParameters;
+  };
 
 /**
  * Loads a SavedModel or TF1 Hub module from a handle (Python's `hub.load`): signatures, restored functions,

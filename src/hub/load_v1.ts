@@ -16,7 +16,16 @@ import { Session, SessionOptions } from '../session';
 import { decodeGraphDef, decodeVariableDef, encodeGraphDef, tensorflow, toSafeNumber } from '../proto';
 import { Tensor } from '../tensor';
 import {
-  INIT_OP_SIGNATURE, ParsedTensorInfo, assetPath, checkOpsRegistered, exists, opName, parseTensorInfo, restoreV2, rewriteHubAssets, sliceSpec,
+  INIT_OP_SIGNATURE,
+  ParsedTensorInfo,
+  assetPath,
+  checkOpsRegistered,
+  exists,
+  opName,
+  parseTensorInfo,
+  restoreV2,
+  rewriteHubAssets,
+  sliceSpec,
 } from './saved_model';
 import { checkGraphDef, checkSignatureTensors } from './graph_check';
 import { ModelParts, SignatureOutput, TensorSpecInfo } from './tf2/model';
@@ -47,7 +56,12 @@ interface Tf1Variable {
 }
 
 /** Loads a TF1 Hub module or TF1 SavedModel meta graph (signatures only). */
-export async function loadTf1Model(dir: string, metaGraph: tensorflow.IMetaGraphDef, isHubModule: boolean, sessionOptions: SessionOptions | undefined): Promise<ModelParts> {
+export async function loadTf1Model(
+  dir: string,
+  metaGraph: tensorflow.IMetaGraphDef,
+  isHubModule: boolean,
+  sessionOptions: SessionOptions | undefined,
+): Promise<ModelParts> {
   const graph = new Graph();
   let session: Session | null = null;
   try {
@@ -80,7 +94,11 @@ export async function loadTf1Model(dir: string, metaGraph: tensorflow.IMetaGraph
 }
 
 function collectVariables(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, dir: string): Tf1Variable[] {
-  const trainable = new Set((metaGraph.collectionDef?.trainable_variables?.bytesList?.value ?? []).map((b) => decodeVariableDef(b, 'trainable variable').variableName ?? ''));
+  const trainable = new Set(
+    (metaGraph.collectionDef?.trainable_variables?.bytesList?.value ?? []).map(
+      (b) => decodeVariableDef(b, 'trainable variable').variableName ?? '',
+    ),
+  );
   const out: Tf1Variable[] = [];
   const seen = new Set<string>();
   for (const bytes of metaGraph.collectionDef?.variables?.bytesList?.value ?? []) {
@@ -111,13 +129,22 @@ function sliceOf(s: tensorflow.ISaveSliceInfoDef): string {
   });
 }
 
-async function restore(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph: Graph, session: Session, variables: Tf1Variable[]): Promise<void> {
+async function restore(
+  dir: string,
+  metaGraph: tensorflow.IMetaGraphDef,
+  graph: Graph,
+  session: Session,
+  variables: Tf1Variable[],
+): Promise<void> {
   const prefix = path.join(dir, 'variables', 'variables');
   const saver = metaGraph.saverDef;
   if (!(await exists(prefix + '.index')) && !(await exists(prefix))) {
     // Python restores whenever there is a saver (a saver_def, or variables to make one for) and fails without files.
     if ((saver && saver.restoreOpName) || variables.length > 0) {
-      throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `Unsuccessful TensorSliceReader constructor: Failed to find any matching files for ${prefix} (${dir} has variables but no checkpoint)`);
+      throw new TfhubError(
+        'ERR_CHECKPOINT_NOT_FOUND',
+        `Unsuccessful TensorSliceReader constructor: Failed to find any matching files for ${prefix} (${dir} has variables but no checkpoint)`,
+      );
     }
     return;
   }
@@ -139,9 +166,15 @@ async function restore(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph: 
   const specs = variables.map((v) => (v.def.saveSliceInfoDef?.fullName ? sliceOf(v.def.saveSliceInfoDef) : ''));
   const init = graph.withNameScope('restore', () => {
     const r = restoreV2(graph, { prefix, keys, slices: specs, dtypes: variables.map((v) => v.dtype) });
-    const assigns = variables.map((v, i) => v.isResource
-      ? graph.addOperation('AssignVariableOp', { name: graph.uniqueName('AssignVariableOp'), inputs: [v.op.output(0), r.output(i)] })
-      : graph.addOperation('Assign', { name: graph.uniqueName('Assign'), inputs: [v.op.output(0), r.output(i)], attrs: { validate_shape: true } }));
+    const assigns = variables.map((v, i) =>
+      v.isResource
+        ? graph.addOperation('AssignVariableOp', { name: graph.uniqueName('AssignVariableOp'), inputs: [v.op.output(0), r.output(i)] })
+        : graph.addOperation('Assign', {
+            name: graph.uniqueName('Assign'),
+            inputs: [v.op.output(0), r.output(i)],
+            attrs: { validate_shape: true },
+          }),
+    );
     return graph.addOperation('NoOp', { name: graph.uniqueName('restore_all'), controlInputs: assigns });
   });
   await session.run([], undefined, { targets: [init] });
@@ -157,7 +190,9 @@ async function runInitOp(dir: string, metaGraph: tensorflow.IMetaGraphDef, graph
   if (targets.length === 0) targets = nodeListOps(graph, collections.legacy_init_op);
   const initSig = metaGraph.signatureDef?.[INIT_OP_SIGNATURE];
   if (targets.length === 0 && initSig) {
-    targets = Object.values(initSig.outputs ?? {}).map((t) => graph.operation(opName(t.name ?? ''))).filter((o): o is Operation => o !== null);
+    targets = Object.values(initSig.outputs ?? {})
+      .map((t) => graph.operation(opName(t.name ?? '')))
+      .filter((o): o is Operation => o !== null);
   }
   if (targets.length === 0) {
     // Python's default local init op: local variables and tables.
@@ -187,7 +222,13 @@ function variablePart(graph: Graph, session: Session, v: Tf1Variable): ModelPart
   const read = async (): Promise<Tensor> => {
     if (!readOut) {
       readOut = v.isResource
-        ? graph.addOperation('ReadVariableOp', { name: graph.uniqueName(`${v.op.name}/Read/ReadVariableOp`), inputs: [v.op.output(0)], attrs: { dtype: v.dtype } }).output(0)
+        ? graph
+            .addOperation('ReadVariableOp', {
+              name: graph.uniqueName(`${v.op.name}/Read/ReadVariableOp`),
+              inputs: [v.op.output(0)],
+              attrs: { dtype: v.dtype },
+            })
+            .output(0)
         : graph.addOperation('Identity', { name: graph.uniqueName(`${v.op.name}/read_value`), inputs: [v.op.output(0)] }).output(0);
     }
     return session.run(readOut);
@@ -229,12 +270,22 @@ function buildSignatures(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, sess
     const outputs: Record<string, TensorSpecInfo> = {};
     for (const [key, info] of Object.entries(sig.outputs ?? {})) {
       const p = parseTensorInfo(info);
-      if (p.isSparse) plans.set(key, { kind: 'sparse', indices: p.names.indices!, values: p.names.values!, denseShape: p.names.denseShape! });
+      if (p.isSparse)
+        plans.set(key, { kind: 'sparse', indices: p.names.indices!, values: p.names.values!, denseShape: p.names.denseShape! });
       else if (p.isComposite) {
         const comps = p.names.components ?? [];
-        plans.set(key, p.kind === 'RaggedTensor' ? { kind: 'ragged', flatValues: comps[0], rowSplits: comps.slice(1) } : { kind: 'unsupported', what: p.kind });
+        plans.set(
+          key,
+          p.kind === 'RaggedTensor'
+            ? { kind: 'ragged', flatValues: comps[0], rowSplits: comps.slice(1) }
+            : { kind: 'unsupported', what: p.kind },
+        );
       } else plans.set(key, { kind: 'dense', name: p.names.dense! });
-      outputs[key] = { dtype: p.dtype, shape: p.shape, kind: p.isSparse ? 'SparseTensor' : p.kind === 'RaggedTensor' ? 'RaggedTensor' : 'Tensor' };
+      outputs[key] = {
+        dtype: p.dtype,
+        shape: p.shape,
+        kind: p.isSparse ? 'SparseTensor' : p.kind === 'RaggedTensor' ? 'RaggedTensor' : 'Tensor',
+      };
     }
     const keys = leaves.map((l) => l.key);
     const byKey = new Map(leaves.map((l) => [l.key, l]));
@@ -243,14 +294,25 @@ function buildSignatures(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, sess
     const fedKeyOf = new Map(leaves.map((l) => [canonical(l.tensor), l.key]));
     const fetchNames = new Set<string>();
     for (const plan of plans.values()) {
-      const names = plan.kind === 'dense' ? [plan.name] : plan.kind === 'sparse' ? [plan.indices, plan.values, plan.denseShape] : plan.kind === 'ragged' ? [plan.flatValues, ...plan.rowSplits] : [];
+      const names =
+        plan.kind === 'dense'
+          ? [plan.name]
+          : plan.kind === 'sparse'
+            ? [plan.indices, plan.values, plan.denseShape]
+            : plan.kind === 'ragged'
+              ? [plan.flatValues, ...plan.rowSplits]
+              : [];
       for (const n of names) if (!fedKeyOf.has(canonical(n))) fetchNames.add(canonical(n));
     }
     let resolved: { feeds: Map<string, Output>; fetch: Record<string, Output> } | null = null;
     const resolve = () => {
       if (resolved) return resolved;
       for (const [key, plan] of plans) {
-        if (plan.kind === 'unsupported') throw new TfhubError('ERR_UNSUPPORTED_SIGNATURE', `Signature '${name}' returns a ${plan.what} as '${key}', which is not supported`);
+        if (plan.kind === 'unsupported')
+          throw new TfhubError(
+            'ERR_UNSUPPORTED_SIGNATURE',
+            `Signature '${name}' returns a ${plan.what} as '${key}', which is not supported`,
+          );
       }
       const feeds = new Map(leaves.map((l) => [l.key, graph.output(l.tensor)]));
       const fetch = Object.fromEntries([...fetchNames].map((n) => [n, graph.output(n)]));
@@ -265,7 +327,8 @@ function buildSignatures(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, sess
       const result: Record<string, SignatureOutput> = {};
       for (const [key, plan] of plans) {
         if (plan.kind === 'dense') result[key] = get(plan.name);
-        else if (plan.kind === 'sparse') result[key] = { indices: get(plan.indices), values: get(plan.values), denseShape: get(plan.denseShape) };
+        else if (plan.kind === 'sparse')
+          result[key] = { indices: get(plan.indices), values: get(plan.values), denseShape: get(plan.denseShape) };
         else if (plan.kind === 'ragged') result[key] = { flatValues: get(plan.flatValues), rowSplits: plan.rowSplits.map(get) };
       }
       return result;
@@ -285,9 +348,14 @@ function buildSignatures(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, sess
             expanded[c.keys[2]] = v.denseShape ?? v.dense_shape;
           } else {
             const splits = v.rowSplits ?? v.row_splits;
-            const list = c.keys.length === 2 && !(Array.isArray(splits) && (splits[0] instanceof Tensor || Array.isArray(splits[0]))) ? [splits] : splits as unknown[];
+            const list =
+              c.keys.length === 2 && !(Array.isArray(splits) && (splits[0] instanceof Tensor || Array.isArray(splits[0])))
+                ? [splits]
+                : (splits as unknown[]);
             expanded[c.keys[0]] = v.flatValues ?? v.values;
-            c.keys.slice(1).forEach((k, i) => { expanded![k] = Array.isArray(list) ? list[i] : undefined; });
+            c.keys.slice(1).forEach((k, i) => {
+              expanded![k] = Array.isArray(list) ? list[i] : undefined;
+            });
           }
         }
         if (expanded) given = expanded;
@@ -306,7 +374,7 @@ function buildSignatures(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, sess
           feedMap.set(feeds.get(k)!, tensor);
           fed.set(k, tensor);
         }
-        values = await session.run(fetch, feedMap) as Record<string, Tensor>;
+        values = (await session.run(fetch, feedMap)) as Record<string, Tensor>;
       } catch (e) {
         for (const t of owned) t.dispose();
         throw e;

@@ -15,7 +15,15 @@ import { writeModule } from './module_writer';
 import { MessageDecoder, ModuleSpec, TagsOption, loadModuleSpec } from './spec';
 import { saveVariables } from './writer';
 import {
-  ParsedTensorInfo, checkOpsRegistered, noSuchGraphVariant, opName as tensorOpName, parseTensorInfo, restoreV2, sliceSpec, tagSetKey, tagsOption,
+  ParsedTensorInfo,
+  checkOpsRegistered,
+  noSuchGraphVariant,
+  opName as tensorOpName,
+  parseTensorInfo,
+  restoreV2,
+  sliceSpec,
+  tagSetKey,
+  tagsOption,
 } from './saved_model';
 
 export { GraphKeys, Variable, SaveSliceInfo } from '../variable';
@@ -120,14 +128,17 @@ export class Module {
    */
   constructor(spec: ModuleSpec, options: ModuleOptions) {
     if (!(spec instanceof ModuleSpec)) throw typeError('ERR_INVALID_ARG_TYPE', `Unknown module spec type: ${String(spec)}`);
-    if (!options || !(options.graph instanceof Graph)) throw typeError('ERR_INVALID_ARG_TYPE', 'new hub.Module(spec, {graph}): graph must be a Graph');
+    if (!options || !(options.graph instanceof Graph))
+      throw typeError('ERR_INVALID_ARG_TYPE', 'new hub.Module(spec, {graph}): graph must be a Graph');
     this.spec = spec;
     this.graph = options.graph;
     this.trainable = options.trainable ?? false;
     this.tags = [...new Set(options.tags === undefined || options.tags === null ? [] : tagsOption(options.tags, 'option tags'))].sort();
     if (!spec.getTags().some((t) => tagSetKey(t) === tagSetKey(this.tags))) throw noSuchGraphVariant(this.tags, spec.getTags(), null);
     this.metaGraph = spec.metaGraph(this.tags);
-    checkOpsRegistered(this.metaGraph.graphDef ?? {}, { extraOps: (this.metaGraph.metaInfoDef?.strippedOpList?.op ?? []).map((op) => op.name ?? '') });
+    checkOpsRegistered(this.metaGraph.graphDef ?? {}, {
+      extraOps: (this.metaGraph.metaInfoDef?.strippedOpList?.op ?? []).map((op) => op.name ?? ''),
+    });
     checkGraphDef(this.metaGraph.graphDef ?? {}, spec.path);
 
     const name = options.name ?? 'module';
@@ -145,7 +156,8 @@ export class Module {
     for (const node of this.metaGraph.graphDef?.node ?? []) {
       if (!node.op || !node.name || !isStateOpType(node.op)) continue;
       const op = this.graph.operation(`${this.scope}/${node.name}`)!;
-      if (op.numOutputs !== 1) throw new TfhubError('ERR_INVALID_MODULE', `Stateful op ${node.name} has ${op.numOutputs} outputs, expected 1`);
+      if (op.numOutputs !== 1)
+        throw new TfhubError('ERR_INVALID_MODULE', `Stateful op ${node.name} has ${op.numOutputs} outputs, expected 1`);
       this.stateMap.set(`${node.name}:0`, op.output(0));
       this.stateNodeNames.add(node.name);
     }
@@ -174,12 +186,16 @@ export class Module {
 
   private nodeListEntries(key: string, scope: string): Array<Output | Operation> {
     const names = this.collection(key)?.nodeList?.value ?? [];
-    return names.map((n) => (/:\d+$/.test(n) ? this.graph.output(`${scope}/${n}`) : this.graph.operation(`${scope}/${n}`)!)).filter((v) => v !== null);
+    return names
+      .map((n) => (/:\d+$/.test(n) ? this.graph.output(`${scope}/${n}`) : this.graph.operation(`${scope}/${n}`)!))
+      .filter((v) => v !== null);
   }
 
   private importVariables(): Variable[] {
     const trainableNames = new Set(
-      (this.collection(GraphKeys.TRAINABLE_VARIABLES)?.bytesList?.value ?? []).map((b) => decodeVariableDef(b, 'trainable variable').variableName ?? ''),
+      (this.collection(GraphKeys.TRAINABLE_VARIABLES)?.bytesList?.value ?? []).map(
+        (b) => decodeVariableDef(b, 'trainable variable').variableName ?? '',
+      ),
     );
     const out: Variable[] = [];
     for (const bytes of this.collection(GraphKeys.GLOBAL_VARIABLES)?.bytesList?.value ?? []) {
@@ -189,16 +205,24 @@ export class Module {
       if (!op) throw new TfhubError('ERR_INVALID_MODULE', `variable ${variableName} is not in the module's graph`);
       const initializer = def.initializerName ? this.graph.operation(this.scoped(tensorOpName(def.initializerName))) : null;
       const snapshot = def.snapshotName ? this.graph.output(this.scoped(def.snapshotName)) : null;
-      const slice = def.saveSliceInfoDef && def.saveSliceInfoDef.fullName
-        ? {
-          fullName: def.saveSliceInfoDef.fullName,
-          fullShape: (def.saveSliceInfoDef.fullShape ?? []).map((v) => toSafeNumber(v, 'full_shape')),
-          varOffset: (def.saveSliceInfoDef.varOffset ?? []).map((v) => toSafeNumber(v, 'var_offset')),
-          varShape: (def.saveSliceInfoDef.varShape ?? []).map((v) => toSafeNumber(v, 'var_shape')),
-        }
-        : null;
-      out.push(new Variable(op, initializer ?? this.graph.addOperation('NoOp', { name: this.graph.uniqueName(`${op.name}/no_initializer`) }), snapshot,
-        trainableNames.has(variableName) || def.trainable === true, slice));
+      const slice =
+        def.saveSliceInfoDef && def.saveSliceInfoDef.fullName
+          ? {
+              fullName: def.saveSliceInfoDef.fullName,
+              fullShape: (def.saveSliceInfoDef.fullShape ?? []).map((v) => toSafeNumber(v, 'full_shape')),
+              varOffset: (def.saveSliceInfoDef.varOffset ?? []).map((v) => toSafeNumber(v, 'var_offset')),
+              varShape: (def.saveSliceInfoDef.varShape ?? []).map((v) => toSafeNumber(v, 'var_shape')),
+            }
+          : null;
+      out.push(
+        new Variable(
+          op,
+          initializer ?? this.graph.addOperation('NoOp', { name: this.graph.uniqueName(`${op.name}/no_initializer`) }),
+          snapshot,
+          trainableNames.has(variableName) || def.trainable === true,
+          slice,
+        ),
+      );
     }
     return out;
   }
@@ -223,15 +247,23 @@ export class Module {
   private restoreFromCheckpoint(variables: Variable[], checkpoint: string): void {
     const g = this.graph;
     g.withNameScope(`${this.scope}/checkpoint_initializer`, () => {
-      const keys = variables.map((v) => v.saveSliceInfo ? v.saveSliceInfo.fullName : v.opName.slice(this.scope.length + 1));
+      const keys = variables.map((v) => (v.saveSliceInfo ? v.saveSliceInfo.fullName : v.opName.slice(this.scope.length + 1)));
       const specs = variables.map((v) => (v.saveSliceInfo ? sliceSpec(v.saveSliceInfo) : ''));
       const restore = restoreV2(g, { prefix: checkpoint, keys, slices: specs, dtypes: variables.map((v) => v.dtype) });
       variables.forEach((v, i) => {
         // Python's init_from_checkpoint refuses a checkpoint tensor whose shape differs from the variable's; a
         // resource assign would silently reshape the variable, so check the restored value (the error names the key).
         const shape = v.shape;
-        const value = shape === null ? restore.output(i)
-          : g.addOperation('EnsureShape', { name: g.uniqueName(`${keys[i]}/EnsureShape`), inputs: [restore.output(i)], attrs: { shape } }).output(0);
+        const value =
+          shape === null
+            ? restore.output(i)
+            : g
+                .addOperation('EnsureShape', {
+                  name: g.uniqueName(`${keys[i]}/EnsureShape`),
+                  inputs: [restore.output(i)],
+                  attrs: { shape },
+                })
+                .output(0);
         v.initializer = v.isResource
           ? g.addOperation('AssignVariableOp', { name: g.uniqueName('AssignVariableOp'), inputs: [v.handle, value] })
           : g.addOperation('Assign', { name: g.uniqueName('Assign'), inputs: [v.handle, value], attrs: { validate_shape: true } });
@@ -241,14 +273,19 @@ export class Module {
 
   private exportStateCollections(variables: Variable[]): void {
     const g = this.graph;
-    const modelVarNames = new Set((this.collection(GraphKeys.MODEL_VARIABLES)?.bytesList?.value ?? []).map((b) => decodeVariableDef(b, 'model variable').variableName));
+    const modelVarNames = new Set(
+      (this.collection(GraphKeys.MODEL_VARIABLES)?.bytesList?.value ?? []).map((b) => decodeVariableDef(b, 'model variable').variableName),
+    );
     for (const v of variables) {
       g.addToCollection(GraphKeys.GLOBAL_VARIABLES, v);
       if (modelVarNames.has(`${v.opName.slice(this.scope.length + 1)}:0`)) g.addToCollection(GraphKeys.MODEL_VARIABLES, v);
       if (this.trainable && v.trainable) g.addToCollection(GraphKeys.TRAINABLE_VARIABLES, v);
     }
-    if (this.trainable) for (const loss of this.nodeListEntries(GraphKeys.REGULARIZATION_LOSSES, this.scope)) g.addToCollection(GraphKeys.REGULARIZATION_LOSSES, loss);
-    for (const op of this.nodeListEntries(GraphKeys.TABLE_INITIALIZERS, this.scope)) g.addToCollection(GraphKeys.TABLE_INITIALIZERS, op instanceof Output ? op.op : op);
+    if (this.trainable)
+      for (const loss of this.nodeListEntries(GraphKeys.REGULARIZATION_LOSSES, this.scope))
+        g.addToCollection(GraphKeys.REGULARIZATION_LOSSES, loss);
+    for (const op of this.nodeListEntries(GraphKeys.TABLE_INITIALIZERS, this.scope))
+      g.addToCollection(GraphKeys.TABLE_INITIALIZERS, op instanceof Output ? op.op : op);
     for (const t of this.nodeListEntries(GraphKeys.ASSET_FILEPATHS, this.scope)) g.addToCollection(GraphKeys.ASSET_FILEPATHS, t);
   }
 
@@ -283,7 +320,10 @@ export class Module {
    * Applies a signature to `inputs` (Python's `module(inputs, signature=…, as_dict=…)`): the `default` output,
    * or with `asDict` a record of every output. Inputs: one value for a one-input signature, else a record.
    */
-  call(inputs: ModuleInput | Record<string, ModuleInput> | null | undefined, options: CallOptions & { asDict: true }): Record<string, ModuleOutput>;
+  call(
+    inputs: ModuleInput | Record<string, ModuleInput> | null | undefined,
+    options: CallOptions & { asDict: true },
+  ): Record<string, ModuleOutput>;
   call(inputs?: ModuleInput | Record<string, ModuleInput> | null, options?: CallOptions): ModuleOutput;
   call(inputs?: ModuleInput | Record<string, ModuleInput> | null, options: CallOptions = {}): ModuleOutput | Record<string, ModuleOutput> {
     const g = this.graph;
@@ -292,9 +332,16 @@ export class Module {
     if (!sig) throw new TfhubError('ERR_UNKNOWN_SIGNATURE', `Signature '${signature}' is missing from meta graph.`);
     const inputInfos = Object.fromEntries(Object.entries(sig.inputs ?? {}).map(([k, v]) => [k, parseTensorInfo(v)]));
     const outputInfos = Object.fromEntries(Object.entries(sig.outputs ?? {}).map(([k, v]) => [k, parseTensorInfo(v)]));
-    for (const [kind, infos] of [['input', inputInfos], ['output', outputInfos]] as const) {
+    for (const [kind, infos] of [
+      ['input', inputInfos],
+      ['output', outputInfos],
+    ] as const) {
       for (const [k, info] of Object.entries(infos)) {
-        if (!info.isSupportedType) throw new TfhubError('ERR_UNSUPPORTED_SIGNATURE_TYPE', `Signature '${signature}' expects a ${info.kind} for ${kind} '${k}', which is not supported by this version of tfhub-node.`);
+        if (!info.isSupportedType)
+          throw new TfhubError(
+            'ERR_UNSUPPORTED_SIGNATURE_TYPE',
+            `Signature '${signature}' expects a ${info.kind} for ${kind} '${k}', which is not supported by this version of tfhub-node.`,
+          );
       }
     }
     const dict = normalizeInputs(inputs, inputInfos);
@@ -332,12 +379,18 @@ export class Module {
     g.importGraphDef(encodeGraphDef(applyDef), { prefix: applyScope, inputMap: feedMap, controlDependencies: options.controlDependencies });
 
     for (const t of this.nodeListEntries(GraphKeys.ASSET_FILEPATHS, applyScope)) g.addToCollection(GraphKeys.ASSET_FILEPATHS, t);
-    if (this.trainable) for (const op of this.nodeListEntries(GraphKeys.UPDATE_OPS, applyScope)) g.addToCollection(GraphKeys.UPDATE_OPS, op);
+    if (this.trainable)
+      for (const op of this.nodeListEntries(GraphKeys.UPDATE_OPS, applyScope)) g.addToCollection(GraphKeys.UPDATE_OPS, op);
 
     const lookup = (name: string): Output => feedMap.get(/:\d+$/.test(name) ? name : `${name}:0`) ?? g.output(`${applyScope}/${name}`);
     const outputs: Record<string, ModuleOutput> = {};
     for (const [key, info] of Object.entries(outputInfos)) {
-      if (info.isSparse) outputs[key] = { indices: lookup(info.names.indices!), values: lookup(info.names.values!), denseShape: lookup(info.names.denseShape!) };
+      if (info.isSparse)
+        outputs[key] = {
+          indices: lookup(info.names.indices!),
+          values: lookup(info.names.values!),
+          denseShape: lookup(info.names.denseShape!),
+        };
       else if (info.isComposite) {
         const [flat, ...splits] = info.names.components!.map(lookup);
         outputs[key] = { flatValues: flat, rowSplits: splits };
@@ -354,8 +407,12 @@ export class Module {
    */
   async export(path: string, session: Session): Promise<void> {
     if (!(session instanceof Session)) throw typeError('ERR_INVALID_ARG_TYPE', 'export(path, session): session must be a Session');
-    if (session.graph !== this.graph) throw new TfhubError('ERR_GRAPH_MISMATCH', 'session graph differs from the graph where the module was instantiated.');
-    const entries = this.variables.map((v) => ({ key: v.saveSliceInfo ? v.saveSliceInfo.fullName : v.opName.slice(this.scope.length + 1), variable: v }));
+    if (session.graph !== this.graph)
+      throw new TfhubError('ERR_GRAPH_MISMATCH', 'session graph differs from the graph where the module was instantiated.');
+    const entries = this.variables.map((v) => ({
+      key: v.saveSliceInfo ? v.saveSliceInfo.fullName : v.opName.slice(this.scope.length + 1),
+      variable: v,
+    }));
     await writeModule(this.spec.savedModel, path, entries.length > 0 ? (prefix) => saveVariables(session, entries, prefix) : null);
   }
 

@@ -12,10 +12,19 @@ import { ParsedTensorInfo, formatShape, isShapeCompatible } from './saved_model'
 /** A value for a dense input: an Output of the module's graph, a Tensor, or JS values (made constants). */
 export type DenseInput = Output | Tensor | number | bigint | boolean | string | unknown[];
 /** A value for any input; sparse inputs take `{indices, values, denseShape}`, ragged `{values, rowSplits}`. */
-export type ModuleInput = DenseInput | { indices: DenseInput; values: DenseInput; denseShape: DenseInput } | { values: DenseInput; rowSplits: DenseInput | DenseInput[] };
+export type ModuleInput =
+  | DenseInput
+  | { indices: DenseInput; values: DenseInput; denseShape: DenseInput }
+  | { values: DenseInput; rowSplits: DenseInput | DenseInput[] };
 
 function isOutputLike(v: unknown): boolean {
-  return v instanceof Output || v instanceof Tensor || Array.isArray(v) || ['number', 'bigint', 'boolean', 'string'].includes(typeof v) || ArrayBuffer.isView(v);
+  return (
+    v instanceof Output ||
+    v instanceof Tensor ||
+    Array.isArray(v) ||
+    ['number', 'bigint', 'boolean', 'string'].includes(typeof v) ||
+    ArrayBuffer.isView(v)
+  );
 }
 
 /** Python's `_prepare_dict_inputs` plus the key check of `_convert_dict_inputs`. */
@@ -46,7 +55,9 @@ function isPlainRecord(v: unknown): boolean {
 /** A record that is itself a sparse/ragged value for a single-input signature (not a dict of inputs). */
 function isCompositeValue(v: object, keys: string[]): boolean {
   const k = Object.keys(v);
-  const composite = (k.includes('indices') && k.includes('values') && k.includes('denseShape')) || (k.includes('rowSplits') && (k.includes('values') || k.includes('flatValues')));
+  const composite =
+    (k.includes('indices') && k.includes('values') && k.includes('denseShape')) ||
+    (k.includes('rowSplits') && (k.includes('values') || k.includes('flatValues')));
   return composite && !k.every((x) => keys.includes(x));
 }
 
@@ -55,10 +66,12 @@ function denseOutput(g: Graph, key: string, value: unknown, dtype: DType, declar
   let out: Output;
   if (value instanceof Output) {
     if (value.graph !== g) throw new TfhubError('ERR_GRAPH_MISMATCH', 'Module must be applied in the graph it was instantiated for.');
-    if (value.dtype !== dtype) throw typeError('ERR_INPUT_DTYPE', `Can't convert '${label}': Got ${value.dtype} tensor. Expected ${dtype}.`);
+    if (value.dtype !== dtype)
+      throw typeError('ERR_INPUT_DTYPE', `Can't convert '${label}': Got ${value.dtype} tensor. Expected ${dtype}.`);
     out = value;
   } else if (value instanceof Tensor) {
-    if (value.dtype !== dtype) throw typeError('ERR_INPUT_DTYPE', `Can't convert '${label}': Got ${value.dtype} tensor. Expected ${dtype}.`);
+    if (value.dtype !== dtype)
+      throw typeError('ERR_INPUT_DTYPE', `Can't convert '${label}': Got ${value.dtype} tensor. Expected ${dtype}.`);
     out = g.constant(value);
   } else if (isPlainRecord(value)) {
     throw typeError('ERR_INPUT_KIND', `Can't convert '${label}': Got a record. Expected Tensor.`);
@@ -77,7 +90,10 @@ function denseOutput(g: Graph, key: string, value: unknown, dtype: DType, declar
   }
   const shape = out.shape;
   if (!isShapeCompatible(shape, declared)) {
-    throw typeError('ERR_INPUT_SHAPE', `Can't convert '${label}': Got TensorSpec(shape=${formatShape(shape)}, dtype=${dtype}). Expected TensorSpec(shape=${formatShape(declared)}, dtype=${dtype}).`);
+    throw typeError(
+      'ERR_INPUT_SHAPE',
+      `Can't convert '${label}': Got TensorSpec(shape=${formatShape(shape)}, dtype=${dtype}). Expected TensorSpec(shape=${formatShape(declared)}, dtype=${dtype}).`,
+    );
   }
   return out;
 }
@@ -110,7 +126,10 @@ export function convertInput(g: Graph, key: string, value: ModuleInput, info: Pa
     // the declared one, or the module's outputs would silently take the wrong shape.
     const dims = knownDims(record.denseShape);
     if (dims && !isShapeCompatible(dims, info.shape)) {
-      throw typeError('ERR_INPUT_SHAPE', `Can't convert '${key}': Got SparseTensorSpec(shape=${formatShape(dims)}). Expected SparseTensorSpec(shape=${formatShape(info.shape)}).`);
+      throw typeError(
+        'ERR_INPUT_SHAPE',
+        `Can't convert '${key}': Got SparseTensorSpec(shape=${formatShape(dims)}). Expected SparseTensorSpec(shape=${formatShape(info.shape)}).`,
+      );
     }
     return [
       [info.names.indices!, denseOutput(g, key, record.indices, 'int64', [-1, rank], 'indices')],
@@ -123,8 +142,10 @@ export function convertInput(g: Graph, key: string, value: ModuleInput, info: Pa
       throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': Got Tensor. Expected RaggedTensor ({values, rowSplits}).`);
     }
     const flat = 'flatValues' in record ? record.flatValues : record.values;
-    const splits = Array.isArray(record.rowSplits) && record.rowSplits.length > 0 && !['number', 'bigint'].includes(typeof record.rowSplits[0])
-      ? (record.rowSplits as DenseInput[]) : [record.rowSplits as DenseInput];
+    const splits =
+      Array.isArray(record.rowSplits) && record.rowSplits.length > 0 && !['number', 'bigint'].includes(typeof record.rowSplits[0])
+        ? (record.rowSplits as DenseInput[])
+        : [record.rowSplits as DenseInput];
     const comps = info.names.components!;
     if (splits.length !== comps.length - 1) {
       throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': expected ${comps.length - 1} row-splits tensors, got ${splits.length}`);
@@ -132,9 +153,12 @@ export function convertInput(g: Graph, key: string, value: ModuleInput, info: Pa
     const compInfos = info.proto.compositeTensor?.components ?? [];
     return comps.map((name, i) => {
       const ci = compInfos[i];
-      const dtype = ci?.dtype ? dtypeFromTf(ci.dtype) : (i === 0 ? info.dtype : 'int64');
+      const dtype = ci?.dtype ? dtypeFromTf(ci.dtype) : i === 0 ? info.dtype : 'int64';
       const shape = ci?.tensorShape ? dimsOf(ci.tensorShape) : null;
-      return [name, denseOutput(g, key, i === 0 ? flat : splits[i - 1], dtype, shape, i === 0 ? 'values' : `rowSplits[${i - 1}]`)] as [string, Output];
+      return [name, denseOutput(g, key, i === 0 ? flat : splits[i - 1], dtype, shape, i === 0 ? 'values' : `rowSplits[${i - 1}]`)] as [
+        string,
+        Output,
+      ];
     });
   }
   if (record) throw typeError('ERR_INPUT_KIND', `Can't convert '${key}': Got a record. Expected Tensor.`);

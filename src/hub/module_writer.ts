@@ -8,7 +8,17 @@ import * as path from 'node:path';
 import { dtypeFromTf } from '../dtypes';
 import { TfhubError } from '../errors';
 import { Graph } from '../graph';
-import { decodeSavedModel, decodeVariableDef, dimsOf, encodeModuleDef, encodeSavedModel, google, tensorflow, tensorflow_hub, toSafeNumber } from '../proto';
+import {
+  decodeSavedModel,
+  decodeVariableDef,
+  dimsOf,
+  encodeModuleDef,
+  encodeSavedModel,
+  google,
+  tensorflow,
+  tensorflow_hub,
+  toSafeNumber,
+} from '../proto';
 import { Session } from '../session';
 import { GraphKeys } from '../variable';
 import { CheckpointIndex } from './checkpoint';
@@ -48,7 +58,8 @@ function makeAssetsCollection(savedModel: tensorflow.SavedModel): Map<string, st
       if (!node || node.op !== 'Const') throw new TfhubError('ERR_INVALID_ASSET', 'Asset node must be of type constant.');
       const t = node.attr?.value?.tensor;
       if (!t || t.dtype !== tensorflow.DataType.DT_STRING) throw new TfhubError('ERR_INVALID_ASSET', 'Asset node must be of dtype string.');
-      if ((t.tensorShape?.dim?.length ?? 0) !== 0 || (t.stringVal?.length ?? 0) !== 1) throw new TfhubError('ERR_INVALID_ASSET', 'Asset node must be a scalar.');
+      if ((t.tensorShape?.dim?.length ?? 0) !== 0 || (t.stringVal?.length ?? 0) !== 1)
+        throw new TfhubError('ERR_INVALID_ASSET', 'Asset node must be a scalar.');
       const source = decoder.decode(t.stringVal![0]);
       if (source === ASSET_PLACEHOLDER) continue;
       let name = exported.get(source);
@@ -65,7 +76,14 @@ function makeAssetsCollection(savedModel: tensorflow.SavedModel): Map<string, st
     defs.sort((a, b) => (a.tensorInfo!.name! < b.tensorInfo!.name! ? -1 : 1));
     if (defs.length > 0) {
       mg.collectionDef![ASSETS_COLLECTION] = {
-        anyList: { value: defs.map((d) => google.protobuf.Any.create({ typeUrl: 'type.googleapis.com/tensorflow.AssetFileDef', value: tensorflow.AssetFileDef.encode(d).finish() })) },
+        anyList: {
+          value: defs.map((d) =>
+            google.protobuf.Any.create({
+              typeUrl: 'type.googleapis.com/tensorflow.AssetFileDef',
+              value: tensorflow.AssetFileDef.encode(d).finish(),
+            }),
+          ),
+        },
       };
     }
   }
@@ -73,7 +91,11 @@ function makeAssetsCollection(savedModel: tensorflow.SavedModel): Map<string, st
 }
 
 /** Writes a TF1 Hub module with the graph variants of `source`; `writeVariables` fills `<dir>/variables/variables`. */
-export async function writeModule(source: tensorflow.ISavedModel, dir: string, writeVariables: ((prefix: string) => Promise<void>) | null): Promise<void> {
+export async function writeModule(
+  source: tensorflow.ISavedModel,
+  dir: string,
+  writeVariables: ((prefix: string) => Promise<void>) | null,
+): Promise<void> {
   const savedModel = decodeSavedModel(encodeSavedModel(source), 'module spec');
   const assets = makeAssetsCollection(savedModel);
   await writeNewDirectory(dir, async (tmp) => {
@@ -89,7 +111,9 @@ export async function writeModule(source: tensorflow.ISavedModel, dir: string, w
     if (writeVariables) await writeVariables(path.join(tmp, 'variables', 'variables'));
     await fs.writeFile(path.join(tmp, 'saved_model.pb'), encodeSavedModel(savedModel));
     // Last: its presence marks a complete module.
-    await fs.writeFile(path.join(tmp, 'tfhub_module.pb'), encodeModuleDef({ format: tensorflow_hub.ModuleDef.Format.FORMAT_V3 }), { flag: 'wx' });
+    await fs.writeFile(path.join(tmp, 'tfhub_module.pb'), encodeModuleDef({ format: tensorflow_hub.ModuleDef.Format.FORMAT_V3 }), {
+      flag: 'wx',
+    });
   });
 }
 
@@ -114,7 +138,11 @@ function moduleVariables(metaGraph: tensorflow.IMetaGraphDef): ModuleVariable[] 
     if (!node) throw new TfhubError('ERR_INVALID_MODULE', `variable ${def.variableName} is not in the module's graph`);
     const s = def.saveSliceInfoDef;
     const info = s?.fullName
-      ? { fullShape: (s.fullShape ?? []).map((v) => toSafeNumber(v, 'full_shape')), varOffset: (s.varOffset ?? []).map((v) => toSafeNumber(v, 'var_offset')), varShape: (s.varShape ?? []).map((v) => toSafeNumber(v, 'var_shape')) }
+      ? {
+          fullShape: (s.fullShape ?? []).map((v) => toSafeNumber(v, 'full_shape')),
+          varOffset: (s.varOffset ?? []).map((v) => toSafeNumber(v, 'var_offset')),
+          varShape: (s.varShape ?? []).map((v) => toSafeNumber(v, 'var_shape')),
+        }
       : null;
     return {
       key: s?.fullName || op,
@@ -133,24 +161,54 @@ function moduleVariables(metaGraph: tensorflow.IMetaGraphDef): ModuleVariable[] 
  * `ModuleSpec.export`). With `checkpointPath`, each variable of the default graph variant is copied from that
  * checkpoint under its (transformed) module-relative key, shapes checked first; else `own` is copied.
  */
-export async function exportSpec(savedModel: tensorflow.ISavedModel, own: string | null, dir: string, options: SpecExportOptions = {}): Promise<void> {
+export async function exportSpec(
+  savedModel: tensorflow.ISavedModel,
+  own: string | null,
+  dir: string,
+  options: SpecExportOptions = {},
+): Promise<void> {
   const from = options.checkpointPath;
   if (!from) {
-    return writeModule(savedModel, dir, own ? async (prefix) => {
-      for (const f of await fs.readdir(path.dirname(own))) {
-        if (f.startsWith(path.basename(own) + '.')) await copyModelFile(path.join(path.dirname(own), f), path.join(path.dirname(prefix), f), { maxBytes: Number.MAX_SAFE_INTEGER });
-      }
-    } : null);
+    return writeModule(
+      savedModel,
+      dir,
+      own
+        ? async (prefix) => {
+            for (const f of await fs.readdir(path.dirname(own))) {
+              if (f.startsWith(path.basename(own) + '.'))
+                await copyModelFile(path.join(path.dirname(own), f), path.join(path.dirname(prefix), f), {
+                  maxBytes: Number.MAX_SAFE_INTEGER,
+                });
+            }
+          }
+        : null,
+    );
   }
   const variables = moduleVariables(selectMetaGraph(savedModel, [], 'module spec'));
   const transform = options.nameTransform ?? ((k: string) => k);
-  await checkCheckpointFits(from, variables.map((v) => ({ key: transform(v.key), name: v.name, shape: v.shape })));
+  await checkCheckpointFits(
+    from,
+    variables.map((v) => ({ key: transform(v.key), name: v.name, shape: v.shape })),
+  );
   const graph = new Graph();
   try {
-    const restore = graph.withNameScope('restore', () => restoreV2(graph, { prefix: from, keys: variables.map((v) => transform(v.key)), slices: variables.map((v) => v.slice), dtypes: variables.map((v) => v.dtype) }));
+    const restore = graph.withNameScope('restore', () =>
+      restoreV2(graph, {
+        prefix: from,
+        keys: variables.map((v) => transform(v.key)),
+        slices: variables.map((v) => v.slice),
+        dtypes: variables.map((v) => v.dtype),
+      }),
+    );
     const session = new Session(graph);
     try {
-      await writeModule(savedModel, dir, (prefix) => writeCheckpoint(session, prefix, variables.map((v, i) => ({ key: v.key, value: restore.output(i), slice: v.slice }))));
+      await writeModule(savedModel, dir, (prefix) =>
+        writeCheckpoint(
+          session,
+          prefix,
+          variables.map((v, i) => ({ key: v.key, value: restore.output(i), slice: v.slice })),
+        ),
+      );
     } finally {
       session.close();
     }
@@ -168,15 +226,22 @@ async function checkCheckpointFits(prefix: string, wanted: Array<{ key: string; 
   try {
     index = await readValidatedCheckpoint(prefix);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `No checkpoint at ${prefix} (${prefix}.index does not exist).`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `No checkpoint at ${prefix} (${prefix}.index does not exist).`);
     throw e;
   }
   for (const w of wanted) {
     const entry = index.entries.get(w.key);
-    if (!entry) throw new TfhubError('ERR_CHECKPOINT_KEY_NOT_FOUND', `Tensor ${w.key} is not found in ${prefix} checkpoint (for variable ${w.name}).`);
+    if (!entry)
+      throw new TfhubError(
+        'ERR_CHECKPOINT_KEY_NOT_FOUND',
+        `Tensor ${w.key} is not found in ${prefix} checkpoint (for variable ${w.name}).`,
+      );
     if (!isShapeCompatible(entry.shape, w.shape)) {
-      throw new TfhubError('ERR_CHECKPOINT_SHAPE', `Shape of variable ${w.name} ${formatShape(w.shape)} doesn't match with shape of tensor ${w.key} ${formatShape(entry.shape)} from checkpoint reader.`);
+      throw new TfhubError(
+        'ERR_CHECKPOINT_SHAPE',
+        `Shape of variable ${w.name} ${formatShape(w.shape)} doesn't match with shape of tensor ${w.key} ${formatShape(entry.shape)} from checkpoint reader.`,
+      );
     }
   }
 }
-

@@ -14,7 +14,10 @@ export function checkObjectGraphRefs(savedModel: tensorflow.ISavedModel, file: s
     const n = og.nodes?.length ?? 0;
     const check = (id: unknown, what: string): void => {
       if (typeof id !== 'number' || !Number.isInteger(id) || id < 0 || id >= n) {
-        throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${file}: object graph ${what} refers to node ${String(id)}, but there are ${n} nodes`);
+        throw new TfhubError(
+          'ERR_INVALID_SAVED_MODEL',
+          `${file}: object graph ${what} refers to node ${String(id)}, but there are ${n} nodes`,
+        );
       }
     };
     (og.nodes ?? []).forEach((node, i) => {

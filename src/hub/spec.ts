@@ -7,8 +7,18 @@ import * as path from 'node:path';
 import { TfhubError } from '../errors';
 import { decodeModuleAttachment, decodeModuleDef, tensorflow, tensorflow_hub } from '../proto';
 import {
-  ASSETS_COLLECTION, ParsedTensorInfo, availableTagSets, exists, formatTags, metaGraphTags, noSuchGraphVariant, parseTensorInfoMap, readSavedModel,
-  rewriteHubAssets, selectMetaGraph, tagSetKey,
+  ASSETS_COLLECTION,
+  ParsedTensorInfo,
+  availableTagSets,
+  exists,
+  formatTags,
+  metaGraphTags,
+  noSuchGraphVariant,
+  parseTensorInfoMap,
+  readSavedModel,
+  rewriteHubAssets,
+  selectMetaGraph,
+  tagSetKey,
 } from './saved_model';
 import { SpecExportOptions, exportSpec } from './module_writer';
 import { ResolveOptions, resolve } from './resolver';
@@ -17,8 +27,16 @@ import { readValidatedCheckpoint } from './checkpoint_validate';
 
 /** Collections a module's graph may have (Python's `_SUPPORTED_COLLECTIONS`). */
 export const SUPPORTED_COLLECTIONS: ReadonlySet<string> = new Set([
-  'variables', 'trainable_variables', 'model_variables', 'table_initializer', 'update_ops', 'regularization_losses',
-  'asset_filepaths', 'cond_context', 'while_context', 'hub_module_attachments',
+  'variables',
+  'trainable_variables',
+  'model_variables',
+  'table_initializer',
+  'update_ops',
+  'regularization_losses',
+  'asset_filepaths',
+  'cond_context',
+  'while_context',
+  'hub_module_attachments',
 ]);
 
 /** Collection holding serialized ModuleAttachments. */
@@ -103,12 +121,20 @@ export class ModuleSpec {
    * The message attached under `key` to a graph variant (last attachment wins): decoded with `decoder`, or the
    * raw bytes (a copy) without one. Absent: null, or a KeyError-like error (ERR_NO_ATTACHED_MESSAGE) when required.
    */
-  getAttachedMessage<T = Uint8Array>(key: string, decoder?: MessageDecoder<T> | null, options: TagsOption & { required?: boolean } = {}): T | null {
+  getAttachedMessage<T = Uint8Array>(
+    key: string,
+    decoder?: MessageDecoder<T> | null,
+    options: TagsOption & { required?: boolean } = {},
+  ): T | null {
     const tags = options.tags ?? [];
     this.metaGraph(tags);
     const bytes = this.attachments.get(tagSetKey(tags))?.get(key);
     if (bytes === undefined) {
-      if (options.required) throw new TfhubError('ERR_NO_ATTACHED_MESSAGE', `No attached message for key '${key}' in graph version ${formatTags(tags)} of Hub Module`);
+      if (options.required)
+        throw new TfhubError(
+          'ERR_NO_ATTACHED_MESSAGE',
+          `No attached message for key '${key}' in graph version ${formatTags(tags)} of Hub Module`,
+        );
       return null;
     }
     const copy = Uint8Array.from(bytes);
@@ -122,21 +148,30 @@ export class ModuleSpec {
 /** Reads and validates `tfhub_module.pb` (format 3, no required features). */
 async function checkModuleDef(dir: string): Promise<void> {
   const file = path.join(dir, 'tfhub_module.pb');
-  const bytes = await readModelFileOr(file, async (e) => (await exists(path.join(dir, 'saved_model.pb'))
-    ? new TfhubError('ERR_NOT_TF1_HUB_MODULE', `${dir} is a TF2 SavedModel, not a TF1 Hub module (no tfhub_module.pb): use hub.load() for it`)
-    : new TfhubError('ERR_MODULE_NOT_FOUND', `${file}; No such file or directory`, { cause: e })));
+  const bytes = await readModelFileOr(file, async (e) =>
+    (await exists(path.join(dir, 'saved_model.pb')))
+      ? new TfhubError(
+          'ERR_NOT_TF1_HUB_MODULE',
+          `${dir} is a TF2 SavedModel, not a TF1 Hub module (no tfhub_module.pb): use hub.load() for it`,
+        )
+      : new TfhubError('ERR_MODULE_NOT_FOUND', `${file}; No such file or directory`, { cause: e }),
+  );
   const def = decodeModuleDef(bytes, file);
   if (def.format !== tensorflow_hub.ModuleDef.Format.FORMAT_V3) {
     throw new TfhubError('ERR_UNSUPPORTED_MODULE_FORMAT', `Unsupported module def format: ${def.format} (in ${file})`);
   }
   if (def.requiredFeatures.length > 0) {
-    throw new TfhubError('ERR_UNSUPPORTED_MODULE_FEATURES', `Unsupported features: [${def.requiredFeatures.map((f) => `'${f}'`).join(', ')}] (in ${file})`);
+    throw new TfhubError(
+      'ERR_UNSUPPORTED_MODULE_FEATURES',
+      `Unsupported features: [${def.requiredFeatures.map((f) => `'${f}'`).join(', ')}] (in ${file})`,
+    );
   }
 }
 
 /** Rewrites each asset Const to `<dir>/assets/<filename>` and drops the assets collection (Python's load). */
 function mergeAssets(metaGraph: tensorflow.IMetaGraphDef, dir: string): void {
-  if (rewriteHubAssets(metaGraph, metaGraph.graphDef ?? {}, dir) && metaGraph.collectionDef) delete metaGraph.collectionDef[ASSETS_COLLECTION];
+  if (rewriteHubAssets(metaGraph, metaGraph.graphDef ?? {}, dir) && metaGraph.collectionDef)
+    delete metaGraph.collectionDef[ASSETS_COLLECTION];
 }
 
 function readAttachments(metaGraph: tensorflow.IMetaGraphDef, what: string): Map<string, Uint8Array> {
@@ -167,7 +202,10 @@ export async function loadModuleSpecFromDir(dir: string): Promise<ModuleSpec> {
     mergeAssets(mg, dir);
     const unsupported = getUnsupportedCollections(Object.keys(mg.collectionDef ?? {}));
     if (unsupported.length > 0) {
-      throw new TfhubError('ERR_UNSUPPORTED_COLLECTIONS', `Unsupported collections in graph: [${unsupported.map((k) => `'${k}'`).join(', ')}]\nUse hub.createModuleSpec(..., {dropCollections: [...]}) as appropriate.`);
+      throw new TfhubError(
+        'ERR_UNSUPPORTED_COLLECTIONS',
+        `Unsupported collections in graph: [${unsupported.map((k) => `'${k}'`).join(', ')}]\nUse hub.createModuleSpec(..., {dropCollections: [...]}) as appropriate.`,
+      );
     }
     attachments.set(key, readAttachments(mg, dir));
   }
@@ -178,7 +216,10 @@ export async function loadModuleSpecFromDir(dir: string): Promise<ModuleSpec> {
   // Python restores variables from <dir>/variables/variables and fails when it is missing; without this check
   // the module would silently run its graph's own initializers (zeros, random values).
   if (!hasVariables && savedModel.metaGraphs.some((mg) => (mg.collectionDef?.variables?.bytesList?.value?.length ?? 0) > 0)) {
-    throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `${prefix}.index: No such file or directory (the module has variables but no checkpoint)`);
+    throw new TfhubError(
+      'ERR_CHECKPOINT_NOT_FOUND',
+      `${prefix}.index: No such file or directory (the module has variables but no checkpoint)`,
+    );
   }
   return new ModuleSpec(dir, savedModel, hasVariables ? prefix : null, attachments);
 }

@@ -26,7 +26,10 @@ export async function writeNewDirectory(dir: string, fill: (tmp: string) => Prom
   });
   if (existing && existing.length > 0) {
     const what = existing.includes('saved_model.pb') ? 'a model' : `${existing.length} entries`;
-    throw new TfhubError('ERR_ALREADY_EXISTS', `${target} already exists and is not empty (it holds ${what}); export into a new or empty directory`);
+    throw new TfhubError(
+      'ERR_ALREADY_EXISTS',
+      `${target} already exists and is not empty (it holds ${what}); export into a new or empty directory`,
+    );
   }
   await fs.mkdir(path.dirname(target), { recursive: true });
   const tmp = await fs.mkdtemp(`${target}.export-`);
@@ -37,7 +40,8 @@ export async function writeNewDirectory(dir: string, fill: (tmp: string) => Prom
       await fs.rename(tmp, target);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') throw new TfhubError('ERR_ALREADY_EXISTS', `${target} appeared while exporting`, { cause: e });
+      if (code === 'ENOTEMPTY' || code === 'EEXIST')
+        throw new TfhubError('ERR_ALREADY_EXISTS', `${target} appeared while exporting`, { cause: e });
       throw e;
     }
   } catch (e) {
@@ -50,16 +54,29 @@ export async function writeNewDirectory(dir: string, fill: (tmp: string) => Prom
  * Writes a checkpoint at `prefix`: each entry's `value` (an Output of the session's graph, e.g. a variable read)
  * under `key`, with its slice spec (`''` = whole). The SaveV2 op is built under `scope`; one run of `session`.
  */
-export async function writeCheckpoint(session: Session, prefix: string, entries: Array<{ key: string; value: Output; slice?: string }>, scope = 'save'): Promise<void> {
+export async function writeCheckpoint(
+  session: Session,
+  prefix: string,
+  entries: Array<{ key: string; value: Output; slice?: string }>,
+  scope = 'save',
+): Promise<void> {
   if (entries.length === 0) return;
   const g = session.graph;
-  const save = g.withNameScope(scope, () => saveV2(g, { prefix, keys: entries.map((e) => e.key), slices: entries.map((e) => e.slice ?? ''), tensors: entries.map((e) => e.value) }));
+  const save = g.withNameScope(scope, () =>
+    saveV2(g, { prefix, keys: entries.map((e) => e.key), slices: entries.map((e) => e.slice ?? ''), tensors: entries.map((e) => e.value) }),
+  );
   await session.run([], undefined, { targets: [save] });
 }
 
 /** Saves `variables` under the given checkpoint keys with SaveV2 (one run of `session`; partitions by slice). */
 export async function saveVariables(session: Session, entries: Array<{ key: string; variable: Variable }>, prefix: string): Promise<void> {
-  await writeCheckpoint(session, prefix, entries.map((e) => ({
-    key: e.key, value: e.variable.read(), slice: e.variable.saveSliceInfo ? sliceSpec(e.variable.saveSliceInfo) : '',
-  })));
+  await writeCheckpoint(
+    session,
+    prefix,
+    entries.map((e) => ({
+      key: e.key,
+      value: e.variable.read(),
+      slice: e.variable.saveSliceInfo ? sliceSpec(e.variable.saveSliceInfo) : '',
+    })),
+  );
 }

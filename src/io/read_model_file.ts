@@ -38,11 +38,21 @@ export function maxModelFileBytes(options: ModelFileOptions = {}): number {
   const raw = (process.env[MAX_MODEL_FILE_BYTES_ENV] ?? '').trim();
   if (raw === '') return DEFAULT_MAX_MODEL_FILE_BYTES;
   const v = parseByteSize(raw);
-  if (v === undefined) throw new TfhubError('ERR_INVALID_SETTING', `${MAX_MODEL_FILE_BYTES_ENV} must be a byte count such as 1073741824, 512M or 8G; got ${JSON.stringify(raw.slice(0, 40))}`);
+  if (v === undefined)
+    throw new TfhubError(
+      'ERR_INVALID_SETTING',
+      `${MAX_MODEL_FILE_BYTES_ENV} must be a byte count such as 1073741824, 512M or 8G; got ${JSON.stringify(raw.slice(0, 40))}`,
+    );
   return v;
 }
 
-function kindOf(st: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+function kindOf(st: {
+  isDirectory(): boolean;
+  isFIFO(): boolean;
+  isSocket(): boolean;
+  isCharacterDevice(): boolean;
+  isBlockDevice(): boolean;
+}): string {
   if (st.isDirectory()) return 'a directory';
   if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
@@ -79,7 +89,10 @@ export async function openModelFile(file: string, options: ModelFileOptions = {}
     const st = await handle.stat();
     if (!st.isFile()) throw new TfhubError('ERR_NOT_REGULAR_FILE', `${file} is ${kindOf(st)}, not a regular file`);
     if (st.size > limit) {
-      throw new TfhubError('ERR_MODEL_FILE_TOO_LARGE', `${file} has ${st.size} bytes, more than the limit of ${limit} (option maxBytes / ${MAX_MODEL_FILE_BYTES_ENV})`);
+      throw new TfhubError(
+        'ERR_MODEL_FILE_TOO_LARGE',
+        `${file} has ${st.size} bytes, more than the limit of ${limit} (option maxBytes / ${MAX_MODEL_FILE_BYTES_ENV})`,
+      );
     }
     return { handle, size: st.size };
   } catch (e) {
@@ -97,7 +110,8 @@ export async function readModelFileRange(file: string, opened: ModelFile, positi
   let done = 0;
   while (done < length) {
     const { bytesRead } = await opened.handle.read(buf, done, length - done, position + done);
-    if (bytesRead === 0) throw new TfhubError('ERR_READ', `${file} shrank while being read (got ${done} of ${length} bytes at ${position})`);
+    if (bytesRead === 0)
+      throw new TfhubError('ERR_READ', `${file} shrank while being read (got ${done} of ${length} bytes at ${position})`);
     done += bytesRead;
   }
   return buf;

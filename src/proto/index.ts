@@ -34,7 +34,11 @@ if (!$protobuf.util.Long) {
   } catch {
     // reported below
   }
-  if (!$protobuf.util.Long) throw new TfhubError('ERR_ADDON_LOAD', 'tfhub-node: protobufjs has no long.js; int64 fields would lose precision (reinstall the package)');
+  if (!$protobuf.util.Long)
+    throw new TfhubError(
+      'ERR_ADDON_LOAD',
+      'tfhub-node: protobufjs has no long.js; int64 fields would lose precision (reinstall the package)',
+    );
 }
 
 // ---------------------------------------------------------------------------------------------------------

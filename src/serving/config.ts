@@ -64,7 +64,8 @@ const MODEL_TYPE_TENSORFLOW = 1;
 
 function safe(v: Int64 | null | undefined, what: string): number {
   const b = toBigInt(typeof v === 'string' ? BigInt(v) : v);
-  if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)) throw new InvalidArgumentError(`${what}: ${b} is out of range`);
+  if (b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER))
+    throw new InvalidArgumentError(`${what}: ${b} is out of range`);
   return Number(b);
 }
 
@@ -124,23 +125,29 @@ export async function readModelServerConfig(file: string): Promise<ModelServerCo
  */
 export function validateConfig(config: ModelServerConfigObject): void {
   const list = config?.modelConfigList?.config;
-  if (!Array.isArray(list)) throw new InvalidArgumentError('ModelServerConfig must have model_config_list.config (an array of ModelConfig)');
+  if (!Array.isArray(list))
+    throw new InvalidArgumentError('ModelServerConfig must have model_config_list.config (an array of ModelConfig)');
   const names = new Set<string>();
   for (const c of list) {
-    if (!c || typeof c.name !== 'string' || c.name === '') throw new InvalidArgumentError('Illegal setting of ModelConfig: name must be a non-empty string');
-    if (typeof c.basePath !== 'string' || c.basePath === '') throw new InvalidArgumentError(`Illegal setting of ModelConfig ${c.name}: base_path must be a non-empty string`);
+    if (!c || typeof c.name !== 'string' || c.name === '')
+      throw new InvalidArgumentError('Illegal setting of ModelConfig: name must be a non-empty string');
+    if (typeof c.basePath !== 'string' || c.basePath === '')
+      throw new InvalidArgumentError(`Illegal setting of ModelConfig ${c.name}: base_path must be a non-empty string`);
     if (names.has(c.name)) throw new InvalidArgumentError(`Illegal to list model ${c.name} multiple times in config list`);
     names.add(c.name);
     if (c.modelPlatform !== undefined && c.modelPlatform !== '' && c.modelPlatform !== 'tensorflow') {
       throw new InvalidArgumentError(`Model ${c.name}: model_platform ${c.modelPlatform} is not supported (only tensorflow)`);
     }
     for (const [label, v] of Object.entries(c.versionLabels ?? {})) {
-      if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`Model ${c.name}: version label ${label} must map to a version number, got ${String(v)}`);
+      if (!Number.isSafeInteger(v) || v < 0)
+        throw new InvalidArgumentError(`Model ${c.name}: version label ${label} must map to a version number, got ${String(v)}`);
     }
     const n = c.modelVersionPolicy?.latest?.numVersions;
-    if (n !== undefined && (!Number.isSafeInteger(n) || n < 0)) throw new InvalidArgumentError(`Model ${c.name}: latest.num_versions must be a non-negative integer`);
+    if (n !== undefined && (!Number.isSafeInteger(n) || n < 0))
+      throw new InvalidArgumentError(`Model ${c.name}: latest.num_versions must be a non-negative integer`);
     for (const v of c.modelVersionPolicy?.specific?.versions ?? []) {
-      if (!Number.isSafeInteger(v) || v < 0) throw new InvalidArgumentError(`Model ${c.name}: specific versions must be non-negative integers, got ${String(v)}`);
+      if (!Number.isSafeInteger(v) || v < 0)
+        throw new InvalidArgumentError(`Model ${c.name}: specific versions must be non-negative integers, got ${String(v)}`);
     }
   }
 }

@@ -43,7 +43,8 @@ export function toTfError(e: unknown): TFError {
   const err = e as { code?: unknown; message?: unknown };
   const message = typeof err?.message === 'string' ? err.message : String(e);
   if (typeof err?.code === 'string' && BAD_INPUT_CODES.test(err.code)) return new InvalidArgumentError(message);
-  if (typeof err?.code === 'string' && /^ERR_(SAVED_MODEL_NOT_FOUND|HANDLE_NOT_FOUND|NO_SUCH_GRAPH_VARIANT)$/.test(err.code)) return new NotFoundError(message);
+  if (typeof err?.code === 'string' && /^ERR_(SAVED_MODEL_NOT_FOUND|HANDLE_NOT_FOUND|NO_SUCH_GRAPH_VARIANT)$/.test(err.code))
+    return new NotFoundError(message);
   if (e instanceof RangeError && /Array buffer allocation failed|Invalid typed array length|Invalid array length/.test(message)) {
     return new InvalidArgumentError(message);
   }

@@ -11,8 +11,18 @@
  *   http.createServer(server.restHandler()).listen(8501);
  */
 export {
-  ModelServer, ModelServerOptions, ModelSpecQuery, ResolvedModelSpec, PredictOptions, ClassifyResult, RegressResult,
-  ModelConfigObject, ModelServerConfigObject, VersionPolicyObject, VersionState, VersionStatus,
+  ModelServer,
+  ModelServerOptions,
+  ModelSpecQuery,
+  ResolvedModelSpec,
+  PredictOptions,
+  ClassifyResult,
+  RegressResult,
+  ModelConfigObject,
+  ModelServerConfigObject,
+  VersionPolicyObject,
+  VersionState,
+  VersionStatus,
 } from './model_server';
 export { parseModelServerConfig, readModelServerConfig } from './config';
 export { RestOptions } from './rest/handler';

@@ -70,40 +70,95 @@ export class ServingMetrics {
   constructor() {
     const registers = [this.registry];
     const latency = exponentialBuckets(10, 1.8, 33); // ~20 minutes, as util.cc
-    this.requestCount = new client.Counter({ name: ':tensorflow:serving:request_count', help: 'The total number of requests.', labelNames: ['model_name', 'status'], registers });
+    this.requestCount = new client.Counter({
+      name: ':tensorflow:serving:request_count',
+      help: 'The total number of requests.',
+      labelNames: ['model_name', 'status'],
+      registers,
+    });
     this.requestLatency = new client.Histogram({
-      name: ':tensorflow:serving:request_latency', help: 'Distribution of wall time (in microseconds) for Tensorflow Serving request.',
-      labelNames: ['model_name', 'API', 'entrypoint'], buckets: latency, registers,
+      name: ':tensorflow:serving:request_latency',
+      help: 'Distribution of wall time (in microseconds) for Tensorflow Serving request.',
+      labelNames: ['model_name', 'API', 'entrypoint'],
+      buckets: latency,
+      registers,
     });
     this.exampleCounts = new client.Histogram({
-      name: ':tensorflow:serving:request_example_counts', help: 'The number of tensorflow.Examples per request.',
-      labelNames: ['model'], buckets: exponentialBuckets(1, 2, 15), registers,
+      name: ':tensorflow:serving:request_example_counts',
+      help: 'The number of tensorflow.Examples per request.',
+      labelNames: ['model'],
+      buckets: exponentialBuckets(1, 2, 15),
+      registers,
     });
-    this.exampleCountTotal = new client.Counter({ name: ':tensorflow:serving:request_example_count_total', help: 'The total number of tensorflow.Examples.', labelNames: ['model'], registers });
+    this.exampleCountTotal = new client.Counter({
+      name: ':tensorflow:serving:request_example_count_total',
+      help: 'The total number of tensorflow.Examples.',
+      labelNames: ['model'],
+      registers,
+    });
     this.warmupLatency = new client.Histogram({
-      name: ':tensorflow:serving:model_warmup_latency', help: 'Distribution of wall time (in microseconds) for warming up the model.',
-      labelNames: ['model_path', 'status'], buckets: latency, registers,
+      name: ':tensorflow:serving:model_warmup_latency',
+      help: 'Distribution of wall time (in microseconds) for warming up the model.',
+      labelNames: ['model_path', 'status'],
+      buckets: latency,
+      registers,
     });
-    this.warmupRecordsRead = new client.Counter({ name: ':tensorflow:serving:model_warmup_records_read', help: 'Total number of warmup records read during model warmup.', labelNames: ['model_path', 'status'], registers });
+    this.warmupRecordsRead = new client.Counter({
+      name: ':tensorflow:serving:model_warmup_records_read',
+      help: 'Total number of warmup records read during model warmup.',
+      labelNames: ['model_path', 'status'],
+      registers,
+    });
     this.queuingLatency = new client.Histogram({
-      name: ':tensorflow:serving:batching_session:queuing_latency', help: 'Distribution of wall time spent (in microseconds) in queuing',
-      labelNames: ['thread_pool_name'], buckets: exponentialBuckets(100, 1.2, 52), registers,
+      name: ':tensorflow:serving:batching_session:queuing_latency',
+      help: 'Distribution of wall time spent (in microseconds) in queuing',
+      labelNames: ['thread_pool_name'],
+      buckets: exponentialBuckets(100, 1.2, 52),
+      registers,
     });
-    this.wrappedRunCount = new client.Counter({ name: ':tensorflow:serving:batching_session:wrapped_run_count', help: 'Total count of run calls on the wrapped session', registers });
-    this.loadAttemptCount = new client.Counter({ name: ':tensorflow:cc:saved_model:load_attempt_count', help: 'The number of times a SavedModel was successfully loaded.', labelNames: ['model_path', 'status'], registers });
-    this.loadLatencyTotal = new client.Counter({ name: ':tensorflow:cc:saved_model:load_latency', help: 'Latency in microseconds for SavedModels that were successfully loaded.', labelNames: ['model_path'], registers });
+    this.wrappedRunCount = new client.Counter({
+      name: ':tensorflow:serving:batching_session:wrapped_run_count',
+      help: 'Total count of run calls on the wrapped session',
+      registers,
+    });
+    this.loadAttemptCount = new client.Counter({
+      name: ':tensorflow:cc:saved_model:load_attempt_count',
+      help: 'The number of times a SavedModel was successfully loaded.',
+      labelNames: ['model_path', 'status'],
+      registers,
+    });
+    this.loadLatencyTotal = new client.Counter({
+      name: ':tensorflow:cc:saved_model:load_latency',
+      help: 'Latency in microseconds for SavedModels that were successfully loaded.',
+      labelNames: ['model_path'],
+      registers,
+    });
     this.modelLoadLatency = new client.Histogram({
-      name: ':tfhub_node:serving:model_load_latency', help: 'Wall time (in microseconds) to load a model version, warmup included.',
-      labelNames: ['model_name', 'version', 'status'], buckets: latency, registers,
+      name: ':tfhub_node:serving:model_load_latency',
+      help: 'Wall time (in microseconds) to load a model version, warmup included.',
+      labelNames: ['model_name', 'version', 'status'],
+      buckets: latency,
+      registers,
     });
     this.signatureLatency = new client.Histogram({
-      name: ':tfhub_node:serving:signature_latency', help: 'Wall time (in microseconds) of requests that reached a model version, by signature and status.',
-      labelNames: ['model_name', 'version', 'signature', 'status'], buckets: latency, registers,
+      name: ':tfhub_node:serving:signature_latency',
+      help: 'Wall time (in microseconds) of requests that reached a model version, by signature and status.',
+      labelNames: ['model_name', 'version', 'signature', 'status'],
+      buckets: latency,
+      registers,
     });
-    this.queueDepth = new client.Gauge({ name: ':tfhub_node:serving:batch_queue_depth', help: 'Calls waiting in the batching queue.', labelNames: ['model_name', 'version', 'signature'], registers });
+    this.queueDepth = new client.Gauge({
+      name: ':tfhub_node:serving:batch_queue_depth',
+      help: 'Calls waiting in the batching queue.',
+      labelNames: ['model_name', 'version', 'signature'],
+      registers,
+    });
     this.batchSize = new client.Histogram({
-      name: ':tfhub_node:serving:batch_size', help: 'Rows of each batched run, padding included.',
-      labelNames: ['model_name', 'version', 'signature'], buckets: exponentialBuckets(1, 1.5, 20), registers,
+      name: ':tfhub_node:serving:batch_size',
+      help: 'Rows of each batched run, padding included.',
+      labelNames: ['model_name', 'version', 'signature'],
+      buckets: exponentialBuckets(1, 1.5, 20),
+      registers,
     });
   }
 

@@ -155,9 +155,10 @@ export class ModelServer {
   /** Creates a server for `options`; nothing is loaded until `start()`. Throws InvalidArgumentError for a bad config. */
   constructor(options: ModelServerOptions) {
     this.options = options;
-    this.config = 'config' in options
-      ? options.config
-      : { modelConfigList: { config: [{ name: options.modelName, basePath: options.modelBasePath }] } };
+    this.config =
+      'config' in options
+        ? options.config
+        : { modelConfigList: { config: [{ name: options.modelName, basePath: options.modelBasePath }] } };
     validateConfig(this.config);
     this.batching = options.batching === undefined ? undefined : parseBatchingParameters(options.batching);
   }
@@ -178,7 +179,14 @@ export class ModelServer {
   private makeModel(config: ModelConfigObject): ModelVersions {
     const tags = this.options.savedModelTags;
     const warmup = this.options.enableModelWarmup === false ? null : (this.options.warmup ?? {});
-    const spec = { tags: tags ?? ['serve'], tagsExplicit: tags !== undefined, session: this.options.session, batching: this.batching, warmup, metrics: this.metrics };
+    const spec = {
+      tags: tags ?? ['serve'],
+      tagsExplicit: tags !== undefined,
+      session: this.options.session,
+      batching: this.batching,
+      warmup,
+      metrics: this.metrics,
+    };
     return new ModelVersions(config, spec, (l) => this.log(l));
   }
 
@@ -190,7 +198,12 @@ export class ModelServer {
     const wait = this.options.fileSystemPollWaitSeconds ?? 1;
     if (wait > 0) {
       this.pollTimer = setInterval(() => {
-        this.polling = this.polling.then(() => Promise.all([...this.models.values()].map((m) => m.sync()))).then(() => undefined, () => undefined);
+        this.polling = this.polling
+          .then(() => Promise.all([...this.models.values()].map((m) => m.sync())))
+          .then(
+            () => undefined,
+            () => undefined,
+          );
       }, wait * 1000);
       this.pollTimer.unref();
     }
@@ -198,7 +211,13 @@ export class ModelServer {
 
   private async applyConfig(config: ModelServerConfigObject): Promise<void> {
     // Labels are checked against what is available before the new config's models load (server_core.cc).
-    checkVersionLabels(config, this.config, (name) => this.models.get(name), !!this.options.allowVersionLabelsForUnavailableModels, this.labelsApplied);
+    checkVersionLabels(
+      config,
+      this.config,
+      (name) => this.models.get(name),
+      !!this.options.allowVersionLabelsForUnavailableModels,
+      this.labelsApplied,
+    );
     this.labelsApplied = true;
     const wanted = new Map(config.modelConfigList.config.map((c) => [c.name, c]));
     const work: Promise<void>[] = [];
@@ -224,7 +243,10 @@ export class ModelServer {
     this.state = 'closing';
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.polling;
-    if (this.inflight > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
+    if (this.inflight > 0)
+      await new Promise<void>((resolve) => {
+        this.idle = resolve;
+      });
     await Promise.all([...this.models.values()].map((m) => m.close()));
     this.state = 'closed';
   }
@@ -236,12 +258,19 @@ export class ModelServer {
 
   private model(name: string, version: number | undefined): ModelVersions {
     const m = this.models.get(name);
-    if (!m) throw new NotFoundError(`Servable not found for request: ${version === undefined ? `Latest(${name})` : `Specific(${name}, ${version})`}`);
+    if (!m)
+      throw new NotFoundError(
+        `Servable not found for request: ${version === undefined ? `Latest(${name})` : `Specific(${name}, ${version})`}`,
+      );
     return m;
   }
 
   /** @internal Runs `fn` on the version a query asks for, counted as in flight. */
-  async withServable<T>(query: ModelSpecQuery, signal: AbortSignal | undefined, fn: (s: Servable, spec: ResolvedModelSpec) => Promise<T>): Promise<T> {
+  async withServable<T>(
+    query: ModelSpecQuery,
+    signal: AbortSignal | undefined,
+    fn: (s: Servable, spec: ResolvedModelSpec) => Promise<T>,
+  ): Promise<T> {
     if (this.state !== 'started') throw new UnavailableError(this.state === 'new' ? 'Server is not started' : 'Server is shutting down');
     if (signal?.aborted) throw abortError(signal);
     const version = versionOf(query.version);
@@ -251,13 +280,24 @@ export class ModelServer {
     this.inflight++;
     try {
       lease = this.model(query.name, version).acquire(version, query.versionLabel);
-      const spec: ResolvedModelSpec = { name: query.name, version: lease.servable.version, signatureName: query.signatureName || DEFAULT_SIGNATURE };
+      const spec: ResolvedModelSpec = {
+        name: query.name,
+        version: lease.servable.version,
+        signatureName: query.signatureName || DEFAULT_SIGNATURE,
+      };
       return await fn(lease.servable, spec);
     } catch (e) {
       code = (e as { code?: string }).code ?? 'UNKNOWN';
       throw e;
     } finally {
-      if (lease) this.metrics.recordSignature(query.name, lease.servable.version, query.signatureName || DEFAULT_SIGNATURE, code, Number(process.hrtime.bigint() - start) / 1000);
+      if (lease)
+        this.metrics.recordSignature(
+          query.name,
+          lease.servable.version,
+          query.signatureName || DEFAULT_SIGNATURE,
+          code,
+          Number(process.hrtime.bigint() - start) / 1000,
+        );
       lease?.release();
       if (--this.inflight === 0 && this.idle) this.idle();
     }
@@ -267,10 +307,18 @@ export class ModelServer {
    * Runs a signature (default `serving_default`). Inputs are Tensors or plain JS values (converted to the
    * declared dtypes); outputs are Tensors. `query` is a ModelSpec, or the model name with the spec in `opts`.
    */
-  async predict(query: ModelSpecQuery | string, inputs: Record<string, Tensor | unknown>, opts: PredictOptions = {}): Promise<{ modelSpec: ResolvedModelSpec; outputs: Record<string, Tensor> }> {
+  async predict(
+    query: ModelSpecQuery | string,
+    inputs: Record<string, Tensor | unknown>,
+    opts: PredictOptions = {},
+  ): Promise<{ modelSpec: ResolvedModelSpec; outputs: Record<string, Tensor> }> {
     const q = toQuery(query, opts);
-    if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs)) throw new InvalidArgumentError('inputs must be a record of input name to value');
-    return this.withServable(q, opts.signal, async (s, modelSpec) => ({ modelSpec, outputs: await s.predict(modelSpec.signatureName, inputs, opts.outputFilter, opts.signal) }));
+    if (!inputs || typeof inputs !== 'object' || Array.isArray(inputs))
+      throw new InvalidArgumentError('inputs must be a record of input name to value');
+    return this.withServable(q, opts.signal, async (s, modelSpec) => ({
+      modelSpec,
+      outputs: await s.predict(modelSpec.signatureName, inputs, opts.outputFilter, opts.signal),
+    }));
   }
 
   /** Runs a classify signature on serialized `tf.Example`s. */
@@ -290,8 +338,13 @@ export class ModelServer {
   }
 
   /** The signature defs of a model version (TF Serving's `signature_def` metadata; `signatureName` is not used). */
-  async getModelMetadata(query: ModelSpecQuery): Promise<{ modelSpec: ResolvedModelSpec; signatureDefs: Record<string, tensorflow.ISignatureDef> }> {
-    return this.withServable(toQuery(query), undefined, async (s, spec) => ({ modelSpec: { ...spec, signatureName: query.signatureName ?? '' }, signatureDefs: s.signatureDefs }));
+  async getModelMetadata(
+    query: ModelSpecQuery,
+  ): Promise<{ modelSpec: ResolvedModelSpec; signatureDefs: Record<string, tensorflow.ISignatureDef> }> {
+    return this.withServable(toQuery(query), undefined, async (s, spec) => ({
+      modelSpec: { ...spec, signatureName: query.signatureName ?? '' },
+      signatureDefs: s.signatureDefs,
+    }));
   }
 
   /** The state of every version of a model, newest first (or of the one asked for by version or label). */
@@ -335,13 +388,16 @@ export class ModelServer {
     const metricsPath = prometheus.path || metricsModule().DEFAULT_METRICS_PATH;
     return (req, res) => {
       if (req.method === 'GET' && (req.url ?? '').split('?')[0] === metricsPath) {
-        metrics.text().then((text) => {
-          res.writeHead(200, { 'Content-Type': metrics.contentType });
-          res.end(text);
-        }, (e: Error) => {
-          res.writeHead(500, { 'Content-Type': 'text/plain' });
-          res.end(e.message);
-        });
+        metrics.text().then(
+          (text) => {
+            res.writeHead(200, { 'Content-Type': metrics.contentType });
+            res.end(text);
+          },
+          (e: Error) => {
+            res.writeHead(500, { 'Content-Type': 'text/plain' });
+            res.end(e.message);
+          },
+        );
         return;
       }
       rest(req, res);

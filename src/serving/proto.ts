@@ -18,10 +18,16 @@ function protoDir(marker: string, candidates: string[]): string {
 }
 
 /** Where TF Serving's .proto files are: src/serving/protos, from src/serving or dist/src/serving. */
-export const PROTOS_DIR: string = protoDir('tensorflow_serving', [path.join(__dirname, 'protos'), path.join(__dirname, '../../../src/serving/protos')]);
+export const PROTOS_DIR: string = protoDir('tensorflow_serving', [
+  path.join(__dirname, 'protos'),
+  path.join(__dirname, '../../../src/serving/protos'),
+]);
 
 /** Where the core's .proto files (`tensorflow/core/...`, `tensorflow_hub/...`) are: src/proto. */
-export const CORE_PROTOS_DIR: string = protoDir('tensorflow', [path.join(__dirname, '../proto'), path.join(__dirname, '../../../src/proto')]);
+export const CORE_PROTOS_DIR: string = protoDir('tensorflow', [
+  path.join(__dirname, '../proto'),
+  path.join(__dirname, '../../../src/proto'),
+]);
 
 /** The import roots of TF Serving's files, in the order protoc's `-I` would take them. */
 export const PROTO_INCLUDE_DIRS: readonly string[] = [PROTOS_DIR, CORE_PROTOS_DIR];
@@ -49,7 +55,10 @@ export function servingRoot(): protobuf.Root {
     const dir = PROTO_INCLUDE_DIRS.find((d) => fs.existsSync(path.join(d, target))) ?? PROTOS_DIR;
     return path.join(dir, target);
   };
-  r.loadSync(ROOT_PROTOS.map((f) => path.join(PROTOS_DIR, f)), { keepCase: false });
+  r.loadSync(
+    ROOT_PROTOS.map((f) => path.join(PROTOS_DIR, f)),
+    { keepCase: false },
+  );
   r.resolveAll();
   root = r;
   return r;
@@ -164,7 +173,10 @@ export function servingTypes(): ServingTypes {
  * bytes are a ProtoDecodeError (`ERR_INVALID_PROTO`) naming `what`, never a crash (protobufjs caps nesting depth).
  */
 export function decodeMessage<T = protobuf.Message>(type: protobuf.Type, bytes: Uint8Array, what: string): T {
-  const asStatic = { decode: (r: protobuf.Reader | Uint8Array) => type.decode(r) as unknown as T, getTypeUrl: () => `/${type.fullName.replace(/^\./, '')}` };
+  const asStatic = {
+    decode: (r: protobuf.Reader | Uint8Array) => type.decode(r) as unknown as T,
+    getTypeUrl: () => `/${type.fullName.replace(/^\./, '')}`,
+  };
   return decodeProto(asStatic, bytes, what);
 }
 

@@ -59,7 +59,8 @@ export class Servable {
       const savedModel = await readSavedModel(dir);
       const metaGraph = chooseMetaGraph(savedModel, dir, tags, isHub);
       const defs: Record<string, tensorflow.ISignatureDef> = {};
-      for (const [k, v] of Object.entries(metaGraph.signatureDef ?? {}) as Array<[string, tensorflow.ISignatureDef]>) if (k !== INIT_OP_SIGNATURE) defs[k] = v;
+      for (const [k, v] of Object.entries(metaGraph.signatureDef ?? {}) as Array<[string, tensorflow.ISignatureDef]>)
+        if (k !== INIT_OP_SIGNATURE) defs[k] = v;
       const loaded = await load(dir, { tags, session: spec.session });
       const metrics = spec.metrics;
       const hooks = (signature: string) => ({ hooks: metrics?.batchingHooks(spec.modelName ?? '', version, signature) });
@@ -75,7 +76,10 @@ export class Servable {
     this.model.close();
   }
 
-  private signature(name: string): { def: tensorflow.ISignatureDef; run: (inputs: unknown, signal?: AbortSignal) => Promise<Record<string, unknown>> } {
+  private signature(name: string): {
+    def: tensorflow.ISignatureDef;
+    run: (inputs: unknown, signal?: AbortSignal) => Promise<Record<string, unknown>>;
+  } {
     const def = this.signatureDefs[name];
     const fn = this.model.signatures[name] as SignatureRun | undefined;
     if (!def || !fn) throw new FailedPreconditionError(`Serving signature key "${name}" not found.`);
@@ -99,19 +103,29 @@ export class Servable {
    * Runs a signature on named inputs; `outputFilter` limits (and orders) the outputs. Aborting `signal` before
    * the run starts (waiting in the batch queue included) rejects with the abort's TF error and nothing runs.
    */
-  async predict(signatureName: string, inputs: Record<string, unknown>, outputFilter: string[] = [], signal?: AbortSignal): Promise<Record<string, Tensor>> {
+  async predict(
+    signatureName: string,
+    inputs: Record<string, unknown>,
+    outputFilter: string[] = [],
+    signal?: AbortSignal,
+  ): Promise<Record<string, Tensor>> {
     const { def, run } = this.signature(signatureName);
     const declared = Object.keys(def.inputs ?? {});
     const given = Object.keys(inputs);
     if (given.length !== declared.length || given.some((k) => !declared.includes(k))) {
       const extra = given.filter((k) => !declared.includes(k));
       const missing = declared.filter((k) => !given.includes(k));
-      throw new InvalidArgumentError(`input size does not match signature: ${given.length}!=${declared.length} len({${setOf(given)}}) != len({${setOf(declared)}}). Sent extra: {${setOf(extra)}}. Missing but required: {${setOf(missing)}}.`);
+      throw new InvalidArgumentError(
+        `input size does not match signature: ${given.length}!=${declared.length} len({${setOf(given)}}) != len({${setOf(declared)}}). Sent extra: {${setOf(extra)}}. Missing but required: {${setOf(missing)}}.`,
+      );
     }
     const outputs = Object.keys(def.outputs ?? {});
     const seen = new Set<string>();
     for (const alias of outputFilter) {
-      if (!outputs.includes(alias)) throw new InvalidArgumentError(`output tensor alias not found in signature: ${alias} Outputs expected to be in the set {${setOf(outputs)}}.`);
+      if (!outputs.includes(alias))
+        throw new InvalidArgumentError(
+          `output tensor alias not found in signature: ${alias} Outputs expected to be in the set {${setOf(outputs)}}.`,
+        );
       if (seen.has(alias)) throw new InvalidArgumentError(`duplicate output tensor alias: ${alias}`);
       seen.add(alias);
     }
@@ -124,13 +138,22 @@ export class Servable {
     const out: Record<string, Tensor> = {};
     for (const alias of outputFilter.length > 0 ? outputFilter : Object.keys(result).sort()) {
       const v = result[alias];
-      if (!(v instanceof Tensor)) throw new UnimplementedError(`output ${alias} of signature ${signatureName} is a composite (sparse or ragged) tensor, which TF Serving cannot return`);
+      if (!(v instanceof Tensor))
+        throw new UnimplementedError(
+          `output ${alias} of signature ${signatureName} is a composite (sparse or ragged) tensor, which TF Serving cannot return`,
+        );
       out[alias] = v;
     }
     return out;
   }
 
-  private async runOnExamples(signatureName: string, method: string, kind: string, examples: Uint8Array[], signal: AbortSignal | undefined): Promise<{ def: tensorflow.ISignatureDef; out: Record<string, unknown> }> {
+  private async runOnExamples(
+    signatureName: string,
+    method: string,
+    kind: string,
+    examples: Uint8Array[],
+    signal: AbortSignal | undefined,
+  ): Promise<{ def: tensorflow.ISignatureDef; out: Record<string, unknown> }> {
     const { def, run } = this.signature(signatureName);
     if (def.methodName !== method) {
       throw new InvalidArgumentError(`Expected ${kind} signature method_name to be ${method}. Was: ${def.methodName ?? ''}`);
@@ -147,14 +170,19 @@ export class Servable {
   }
 
   /** Classify: one (label, score) list per serialized tf.Example (TF Serving's classifier checks). */
-  async classify(signatureName: string, examples: Uint8Array[], signal?: AbortSignal): Promise<Array<Array<{ label: string; score: number }>>> {
+  async classify(
+    signatureName: string,
+    examples: Uint8Array[],
+    signal?: AbortSignal,
+  ): Promise<Array<Array<{ label: string; score: number }>>> {
     const { out } = await this.runOnExamples(signatureName, CLASSIFY_METHOD, 'classification', examples, signal);
     const classes = out.classes as Tensor | undefined;
     const scores = out.scores as Tensor | undefined;
     if (!classes && !scores) throw new InvalidArgumentError('Expected classification signature outputs to contain classes or scores.');
     const n = examples.length;
     const check = (t: Tensor, what: string, dtype: string): number => {
-      if (t.dtype !== dtype) throw new InvalidArgumentError(`Expected ${what} Tensor of DT_${dtype === 'string' ? 'STRING' : 'FLOAT'}. Got: ${t.dtype}`);
+      if (t.dtype !== dtype)
+        throw new InvalidArgumentError(`Expected ${what} Tensor of DT_${dtype === 'string' ? 'STRING' : 'FLOAT'}. Got: ${t.dtype}`);
       if (t.rank !== 2) throw new InvalidArgumentError(`Expected Tensor shape: [batch_size num_classes] but got [${t.shape.join(',')}]`);
       if (t.shape[0] !== n) throw new InvalidArgumentError(`Expected ${what} output batch size of ${n}. Got: ${t.shape[0]}`);
       return t.shape[1];
@@ -184,7 +212,8 @@ export class Servable {
     if (!(s.length === 1 || (s.length === 2 && s[1] === 1))) {
       throw new InvalidArgumentError(`Expected output Tensor shape to be either [batch_size] or [batch_size, 1] but got [${s.join(',')}]`);
     }
-    if (s[0] !== examples.length) throw new InvalidArgumentError(`Input batch size did not match output batch size: ${examples.length} vs. ${s[0]}`);
+    if (s[0] !== examples.length)
+      throw new InvalidArgumentError(`Input batch size did not match output batch size: ${examples.length} vs. ${s[0]}`);
     return Array.from(outputs.data() as Float32Array);
   }
 }

@@ -21,18 +21,44 @@ export interface TextField {
 }
 
 /** A message: its fields in file order (repeated fields appear once per value). */
-export interface TextMessage { kind: 'message'; fields: TextField[] }
+export interface TextMessage {
+  kind: 'message';
+  fields: TextField[];
+}
 
 /** A parse error at `file:line:col`. */
 export class TextFormatError extends TfhubError {
-  constructor(readonly file: string, readonly line: number, readonly col: number, reason: string) {
+  constructor(
+    readonly file: string,
+    readonly line: number,
+    readonly col: number,
+    reason: string,
+  ) {
     super('ERR_TEXT_FORMAT', `${file}:${line}:${col}: ${reason}`);
   }
 }
 
-interface Token { type: 'ident' | 'number' | 'string' | 'punct' | 'eof'; text: string; value?: string; line: number; col: number }
+interface Token {
+  type: 'ident' | 'number' | 'string' | 'punct' | 'eof';
+  text: string;
+  value?: string;
+  line: number;
+  col: number;
+}
 
-const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', a: '\x07', b: '\b', f: '\f', v: '\v', '?': '?' };
+const ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  '\\': '\\',
+  "'": "'",
+  '"': '"',
+  a: '\x07',
+  b: '\b',
+  f: '\f',
+  v: '\v',
+  '?': '?',
+};
 
 function tokenize(text: string, file: string): Token[] {
   const tokens: Token[] = [];
@@ -42,9 +68,20 @@ function tokenize(text: string, file: string): Token[] {
   const err = (reason: string, at = i) => new TextFormatError(file, line, at - lineStart + 1, reason);
   while (i < text.length) {
     const c = text[i];
-    if (c === '\n') { line++; i++; lineStart = i; continue; }
-    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') { i++; continue; }
-    if (c === '#') { while (i < text.length && text[i] !== '\n') i++; continue; }
+    if (c === '\n') {
+      line++;
+      i++;
+      lineStart = i;
+      continue;
+    }
+    if (c === ' ' || c === '\t' || c === '\r' || c === '\f' || c === '\v') {
+      i++;
+      continue;
+    }
+    if (c === '#') {
+      while (i < text.length && text[i] !== '\n') i++;
+      continue;
+    }
     const col = i - lineStart + 1;
     if (/[A-Za-z_]/.test(c)) {
       let j = i + 1;
@@ -65,11 +102,23 @@ function tokenize(text: string, file: string): Token[] {
         if (d === c) break;
         if (d === '\\') {
           const e = text[j + 1];
-          if (e !== undefined && e in ESCAPES) { value += ESCAPES[e]; j += 2; continue; }
+          if (e !== undefined && e in ESCAPES) {
+            value += ESCAPES[e];
+            j += 2;
+            continue;
+          }
           const oct = /^[0-7]{1,3}/.exec(text.slice(j + 1));
-          if (oct) { value += String.fromCharCode(parseInt(oct[0], 8)); j += 1 + oct[0].length; continue; }
+          if (oct) {
+            value += String.fromCharCode(parseInt(oct[0], 8));
+            j += 1 + oct[0].length;
+            continue;
+          }
           const hex = /^x([0-9a-fA-F]{1,2})/.exec(text.slice(j + 1));
-          if (hex) { value += String.fromCharCode(parseInt(hex[1], 16)); j += 1 + hex[0].length; continue; }
+          if (hex) {
+            value += String.fromCharCode(parseInt(hex[1], 16));
+            j += 1 + hex[0].length;
+            continue;
+          }
           throw err(`Invalid escape sequence in string literal: \\${e ?? ''}`, j);
         }
         value += d;
@@ -108,11 +157,17 @@ export function parseTextFormat(text: string, file = '<text>'): TextMessage {
     for (;;) {
       const t = tokens[p];
       if (close === null && t.type === 'eof') break;
-      if (close !== null && t.type === 'punct' && t.text === close) { p++; break; }
+      if (close !== null && t.type === 'punct' && t.text === close) {
+        p++;
+        break;
+      }
       if (t.type !== 'ident') throw err(t, `Expected identifier, got: ${describe(t)}`);
       p++;
       let sawColon = false;
-      if (tokens[p].type === 'punct' && tokens[p].text === ':') { p++; sawColon = true; }
+      if (tokens[p].type === 'punct' && tokens[p].text === ':') {
+        p++;
+        sawColon = true;
+      }
       type Positioned = { v: TextScalar | TextMessage; line: number; col: number };
       const values = (): Positioned[] => {
         const v = tokens[p];
@@ -123,12 +178,21 @@ export function parseTextFormat(text: string, file = '<text>'): TextMessage {
         if (v.type === 'punct' && v.text === '[' && sawColon) {
           p++;
           const out: Positioned[] = [];
-          if (tokens[p].type === 'punct' && tokens[p].text === ']') { p++; return out; }
+          if (tokens[p].type === 'punct' && tokens[p].text === ']') {
+            p++;
+            return out;
+          }
           for (;;) {
             out.push(...values());
             const s = tokens[p];
-            if (s.type === 'punct' && s.text === ',') { p++; continue; }
-            if (s.type === 'punct' && s.text === ']') { p++; return out; }
+            if (s.type === 'punct' && s.text === ',') {
+              p++;
+              continue;
+            }
+            if (s.type === 'punct' && s.text === ']') {
+              p++;
+              return out;
+            }
             throw err(s, `Expected "," or "]", got: ${describe(s)}`);
           }
         }
@@ -140,7 +204,8 @@ export function parseTextFormat(text: string, file = '<text>'): TextMessage {
         if (v.type === 'ident') return [{ v: { kind: 'ident', text: v.text }, ...at }];
         throw err(v, `Expected a value, got: ${describe(v)}`);
       };
-      for (const { v, line, col } of values()) fields.push({ name: t.text, line: t.line, col: t.col, value: v, valueLine: line, valueCol: col });
+      for (const { v, line, col } of values())
+        fields.push({ name: t.text, line: t.line, col: t.col, value: v, valueLine: line, valueCol: col });
       const sep = tokens[p];
       if (sep.type === 'punct' && (sep.text === ',' || sep.text === ';')) p++;
     }

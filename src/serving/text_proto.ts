@@ -13,10 +13,16 @@ import { messageType } from './proto';
 import { parseTextFormat, TextField, TextFormatError, TextMessage, TextScalar } from './text_format';
 
 const INT_RANGES: Record<string, [bigint, bigint]> = {
-  int32: [-(2n ** 31n), 2n ** 31n - 1n], sint32: [-(2n ** 31n), 2n ** 31n - 1n], sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint32: [0n, 2n ** 32n - 1n], fixed32: [0n, 2n ** 32n - 1n],
-  int64: [-(2n ** 63n), 2n ** 63n - 1n], sint64: [-(2n ** 63n), 2n ** 63n - 1n], sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint64: [0n, 2n ** 64n - 1n], fixed64: [0n, 2n ** 64n - 1n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sint32: [-(2n ** 31n), 2n ** 31n - 1n],
+  sfixed32: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint32: [0n, 2n ** 32n - 1n],
+  fixed32: [0n, 2n ** 32n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  sint64: [-(2n ** 63n), 2n ** 63n - 1n],
+  sfixed64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
+  fixed64: [0n, 2n ** 64n - 1n],
 };
 
 function shortName(t: protobuf.ReflectionObject): string {
@@ -32,7 +38,13 @@ function scalarText(v: TextScalar): string {
   return v.kind === 'string' ? JSON.stringify(v.value) : v.text;
 }
 
-function convertScalar(type: string, resolved: protobuf.ReflectionObject | null, f: TextField, v: TextScalar, fail: (reason: string) => Error): unknown {
+function convertScalar(
+  type: string,
+  resolved: protobuf.ReflectionObject | null,
+  f: TextField,
+  v: TextScalar,
+  fail: (reason: string) => Error,
+): unknown {
   if (resolved instanceof protobuf.Enum) {
     if (v.kind === 'ident') {
       if (!(v.text in resolved.values)) throw fail(`Unknown enumeration value of "${v.text}" for field "${f.name}".`);
@@ -50,10 +62,15 @@ function convertScalar(type: string, resolved: protobuf.ReflectionObject | null,
     return b >= -(2n ** 53n) && b <= 2n ** 53n ? Number(b) : b.toString();
   }
   if (type === 'double' || type === 'float') {
-    if (v.kind === 'ident' && /^-?(inf|infinity|nan)$/i.test(v.text)) return /nan/i.test(v.text) ? NaN : v.text.startsWith('-') ? -Infinity : Infinity;
+    if (v.kind === 'ident' && /^-?(inf|infinity|nan)$/i.test(v.text))
+      return /nan/i.test(v.text) ? NaN : v.text.startsWith('-') ? -Infinity : Infinity;
     if (v.kind !== 'number') throw fail(`Expected double, got: ${scalarText(v)}`);
     if (/^[-+]?0[xX]/.test(v.text)) throw fail(`Expected double, got: ${v.text}`);
-    return Number(v.text.replace(/[fF]$/, '').replace(/^[-+]?(inf(inity)?|nan)$/i, (m) => (/nan/i.test(m) ? 'NaN' : m.startsWith('-') ? '-Infinity' : 'Infinity')));
+    return Number(
+      v.text
+        .replace(/[fF]$/, '')
+        .replace(/^[-+]?(inf(inity)?|nan)$/i, (m) => (/nan/i.test(m) ? 'NaN' : m.startsWith('-') ? '-Infinity' : 'Infinity')),
+    );
   }
   if (type === 'bool') {
     const t = v.kind === 'string' ? '' : v.text;
@@ -73,7 +90,8 @@ function convertMessage(type: protobuf.Type, msg: TextMessage, file: string): Re
   const seen = new Map<string, TextField>();
   const oneofSeen = new Map<string, TextField>();
   for (const f of msg.fields) {
-    const fail = (reason: string, at: 'name' | 'value' = 'value') => new TextFormatError(file, at === 'name' ? f.line : f.valueLine ?? f.line, at === 'name' ? f.col : f.valueCol ?? f.col, reason);
+    const fail = (reason: string, at: 'name' | 'value' = 'value') =>
+      new TextFormatError(file, at === 'name' ? f.line : (f.valueLine ?? f.line), at === 'name' ? f.col : (f.valueCol ?? f.col), reason);
     const field = /^[a-z][a-z0-9_]*$/.test(f.name) ? type.fields[protobuf.util.camelCase(f.name)] : undefined;
     if (!field) throw fail(`Message type "${shortName(type)}" has no field named "${f.name}".`, 'name');
     field.resolve();
@@ -83,7 +101,11 @@ function convertMessage(type: protobuf.Type, msg: TextMessage, file: string): Re
       const oneof = field.partOf;
       if (oneof) {
         const other = oneofSeen.get(oneof.name);
-        if (other) throw fail(`Field "${f.name}" is specified along with field "${other.name}", another member of oneof "${snake(oneof.name)}".`, 'name');
+        if (other)
+          throw fail(
+            `Field "${f.name}" is specified along with field "${other.name}", another member of oneof "${snake(oneof.name)}".`,
+            'name',
+          );
         oneofSeen.set(oneof.name, f);
       }
     }
@@ -91,7 +113,13 @@ function convertMessage(type: protobuf.Type, msg: TextMessage, file: string): Re
       if (f.value.kind !== 'message') throw fail(`Expected "{", found "${scalarText(f.value)}".`);
       const entry: Record<string, unknown> = {};
       for (const e of f.value.fields) {
-        if (e.name !== 'key' && e.name !== 'value') throw new TextFormatError(file, e.line, e.col, `Message type "${shortName(type)}.${field.name[0].toUpperCase()}${field.name.slice(1)}Entry" has no field named "${e.name}".`);
+        if (e.name !== 'key' && e.name !== 'value')
+          throw new TextFormatError(
+            file,
+            e.line,
+            e.col,
+            `Message type "${shortName(type)}.${field.name[0].toUpperCase()}${field.name.slice(1)}Entry" has no field named "${e.name}".`,
+          );
         if (e.name in entry) throw new TextFormatError(file, e.line, e.col, `Non-repeated field "${e.name}" is specified multiple times.`);
         const efail = (reason: string) => new TextFormatError(file, e.valueLine ?? e.line, e.valueCol ?? e.col, reason);
         if (e.name === 'key') {
@@ -111,7 +139,8 @@ function convertMessage(type: protobuf.Type, msg: TextMessage, file: string): Re
     }
     let value: unknown;
     if (field.resolvedType instanceof protobuf.Type) {
-      if (field.resolvedType.fullName === '.google.protobuf.Any') throw fail('google.protobuf.Any fields are not supported in text format here', 'name');
+      if (field.resolvedType.fullName === '.google.protobuf.Any')
+        throw fail('google.protobuf.Any fields are not supported in text format here', 'name');
       if (f.value.kind !== 'message') throw fail(`Expected "{", found "${scalarText(f.value)}".`);
       value = convertMessage(field.resolvedType, f.value, file);
     } else {

@@ -11,7 +11,9 @@ import type { ModelServerConfigObject } from './config';
 import type { VersionStatus } from './versions';
 
 /** What the check needs of a model: the status of its versions. */
-interface VersionsView { status(): VersionStatus[] }
+interface VersionsView {
+  status(): VersionStatus[];
+}
 
 /**
  * Throws FailedPreconditionError (TF Serving's message) when `next` assigns a label that the rule above
@@ -27,7 +29,7 @@ export function checkVersionLabels(
   for (const c of next.modelConfigList.config) {
     const labels = Object.entries(c.versionLabels ?? {});
     if (labels.length === 0) continue;
-    const oldLabels = previousApplied ? previous.modelConfigList.config.find((p) => p.name === c.name)?.versionLabels ?? {} : {};
+    const oldLabels = previousApplied ? (previous.modelConfigList.config.find((p) => p.name === c.name)?.versionLabels ?? {}) : {};
     let available: Set<number> | null = null;
     for (const [label, version] of labels) {
       const existing = Object.prototype.hasOwnProperty.call(oldLabels, label) ? oldLabels[label] : undefined;
@@ -42,7 +44,9 @@ export function checkVersionLabels(
         available = new Set(states.filter((s) => s.state === 'AVAILABLE').map((s) => s.version));
       }
       if (!available.has(version)) {
-        throw new FailedPreconditionError(`Request to assign label to version ${version} of model ${c.name}, which is not currently available for inference`);
+        throw new FailedPreconditionError(
+          `Request to assign label to version ${version} of model ${c.name}, which is not currently available for inference`,
+        );
       }
     }
   }

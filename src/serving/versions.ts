@@ -39,7 +39,10 @@ interface VersionEntry {
 }
 
 /** A version lent to one request; `release()` it when the request is done. */
-export interface Lease { servable: Servable; release(): void }
+export interface Lease {
+  servable: Servable;
+  release(): void;
+}
 
 /** The numeric version directories under `basePath` (names that are non-negative integers, e.g. `00000123`), by version. */
 export async function listVersionDirs(basePath: string): Promise<Map<number, string>> {
@@ -77,7 +80,11 @@ export class ModelVersions {
   private syncing: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(config: ModelConfigObject, private readonly loadSpec: VersionLoadSpec, private readonly log: (line: string) => void) {
+  constructor(
+    config: ModelConfigObject,
+    private readonly loadSpec: VersionLoadSpec,
+    private readonly log: (line: string) => void,
+  ) {
     this.config = config;
   }
 
@@ -117,7 +124,9 @@ export class ModelVersions {
     // New versions are available before old ones stop taking traffic. As TF Serving's AvailabilityPreservingPolicy:
     // while no wanted version is available (a new one failed to load or warm up), the newest old one keeps serving.
     const unloads: Promise<void>[] = [];
-    const old = [...this.entries.values()].filter((e) => !wanted.has(e.version) && e.state === 'AVAILABLE').sort((a, b) => a.version - b.version);
+    const old = [...this.entries.values()]
+      .filter((e) => !wanted.has(e.version) && e.state === 'AVAILABLE')
+      .sort((a, b) => a.version - b.version);
     const wantedServing = [...this.entries.values()].some((e) => wanted.has(e.version) && e.state === 'AVAILABLE');
     for (const e of wanted.size > 0 && !wantedServing ? old.slice(0, -1) : old) unloads.push(this.unloadVersion(e));
     for (const e of this.entries.values()) {
@@ -163,7 +172,10 @@ export class ModelVersions {
 
   private async unloadVersion(entry: VersionEntry): Promise<void> {
     entry.state = 'UNLOADING';
-    if (entry.inflight > 0) await new Promise<void>((resolve) => { entry.drained = resolve; });
+    if (entry.inflight > 0)
+      await new Promise<void>((resolve) => {
+        entry.drained = resolve;
+      });
     if (entry.servable) this.loadSpec.metrics?.forgetVersion(this.config.name, entry.version, Object.keys(entry.servable.signatureDefs));
     entry.servable?.close();
     entry.servable = null;

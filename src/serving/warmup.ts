@@ -48,7 +48,8 @@ export function readTfRecords(bytes: Uint8Array, limits: TfRecordLimits = {}): U
   let offset = 0;
   while (offset < bytes.length) {
     const n = records.length;
-    if (offset + 12 > bytes.length) throw new DataLossError(`truncated record at ${offset}${where(n)}: ${bytes.length - offset} bytes left, a header needs 12`);
+    if (offset + 12 > bytes.length)
+      throw new DataLossError(`truncated record at ${offset}${where(n)}: ${bytes.length - offset} bytes left, a header needs 12`);
     const header = bytes.subarray(offset, offset + 8);
     if (maskedCrc32c(header) !== view.getUint32(offset + 8, true)) {
       throw new DataLossError(`corrupted record at ${offset}${where(n)}: the length's CRC does not match`);
@@ -59,7 +60,10 @@ export function readTfRecords(bytes: Uint8Array, limits: TfRecordLimits = {}): U
     }
     const start = offset + 12;
     const end = start + Number(length);
-    if (end + 4 > bytes.length) throw new DataLossError(`truncated record at ${offset}${where(n)}: ${length} bytes of data and a CRC announced, ${bytes.length - start} bytes left`);
+    if (end + 4 > bytes.length)
+      throw new DataLossError(
+        `truncated record at ${offset}${where(n)}: ${length} bytes of data and a CRC announced, ${bytes.length - start} bytes left`,
+      );
     const data = bytes.subarray(start, end);
     if (maskedCrc32c(data) !== view.getUint32(end, true)) {
       throw new DataLossError(`corrupted record at ${offset}${where(n)}: the data's CRC does not match`);

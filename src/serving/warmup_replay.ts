@@ -40,7 +40,11 @@ const LOG_TYPES = new Set([CLASSIFY_LOG, REGRESS_LOG, MULTI_INFERENCE_LOG, SESSI
 
 /** A backend that runs every request on one servable (the model spec's name and version are not used). */
 function servableBackend(servable: Servable, modelName: string): ServingBackend {
-  const spec = (q: { signatureName?: string }) => ({ name: modelName, version: servable.version, signatureName: q.signatureName || DEFAULT_SIGNATURE });
+  const spec = (q: { signatureName?: string }) => ({
+    name: modelName,
+    version: servable.version,
+    signatureName: q.signatureName || DEFAULT_SIGNATURE,
+  });
   const backend: Pick<ServingBackend, 'predict' | 'classify' | 'regress'> = {
     predict: async (q, inputs, opts) => {
       const modelSpec = spec(typeof q === 'string' ? {} : q);
@@ -55,7 +59,11 @@ function servableBackend(servable: Servable, modelName: string): ServingBackend 
 /** `request` with a ModelSpec naming the model in front (a request's own model_spec fields merge over it). */
 function withModelName(request: Uint8Array, modelName: string): Buffer {
   const w = protobuf.Writer.create();
-  w.uint32((1 << 3) | 2).fork().uint32((1 << 3) | 2).string(modelName).ldelim();
+  w.uint32((1 << 3) | 2)
+    .fork()
+    .uint32((1 << 3) | 2)
+    .string(modelName)
+    .ldelim();
   return Buffer.concat([w.finish(), request]);
 }
 
@@ -65,7 +73,9 @@ function concat(parts: Uint8Array[]): Buffer {
 
 /** The printable start of a record for an error message (TF Serving prints the raw record). */
 function preview(record: Uint8Array): string {
-  const s = Buffer.from(record.subarray(0, 64)).toString('latin1').replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const s = Buffer.from(record.subarray(0, 64))
+    .toString('latin1')
+    .replace(/[^\x20-\x7e]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   return record.length > 64 ? `${s}...` : s;
 }
 
@@ -88,7 +98,11 @@ async function runRecord(record: Uint8Array, backend: ServingBackend, modelName:
   const kind = fields[fields.length - 1].field; // oneof: the last one wins; repeats of it merge
   if (kind === SESSION_RUN_LOG || kind === PREDICT_STREAMED_LOG) throw new UnimplementedError(`Unsupported log_type for warmup: ${kind}`);
   const log = concat(fields.filter((f) => f.field === kind).map((f) => f.bytes));
-  const request = concat(lengthDelimitedFields(log, 'warmup log').filter((f) => f.field === 1).map((f) => f.bytes));
+  const request = concat(
+    lengthDelimitedFields(log, 'warmup log')
+      .filter((f) => f.field === 1)
+      .map((f) => f.bytes),
+  );
   const ctx = { signal: new AbortController().signal };
   // The gRPC request executors (they load @grpc/grpc-js, so only when a model has warmup records).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -103,7 +117,13 @@ async function runRecord(record: Uint8Array, backend: ServingBackend, modelName:
  * Replays the warmup file of version directory `dir` on `servable` (see the module comment); resolves with the
  * number of records replayed (0 without a file). Throws the TF error that fails the version's load.
  */
-export async function runWarmup(servable: Servable, dir: string, modelName: string, options: WarmupOptions = {}, metrics?: ServingMetrics): Promise<number> {
+export async function runWarmup(
+  servable: Servable,
+  dir: string,
+  modelName: string,
+  options: WarmupOptions = {},
+  metrics?: ServingMetrics,
+): Promise<number> {
   const start = process.hrtime.bigint();
   const file = path.join(dir, WARMUP_FILE);
   const iterations = options.numRequestIterations ?? 1;

@@ -40,7 +40,10 @@ function unquote(s: string, file: string): string {
   const bytes: number[] = [];
   const body = Buffer.from(m[1], 'utf8');
   for (let i = 0; i < body.length; i++) {
-    if (body[i] !== 0x5c) { bytes.push(body[i]); continue; }
+    if (body[i] !== 0x5c) {
+      bytes.push(body[i]);
+      continue;
+    }
     const c = String.fromCharCode(body[++i]);
     const simple: Record<string, number> = { n: 10, r: 13, t: 9, '"': 0x22, "'": 0x27, '\\': 0x5c, a: 7, b: 8, f: 12, v: 11 };
     if (c in simple) bytes.push(simple[c]);
@@ -74,7 +77,12 @@ export function formatCheckpointState(s: CheckpointState): string {
 
 /** Parses a state file's text (ERR_INVALID_CHECKPOINT_STATE when it is not a CheckpointState). */
 export function parseCheckpointState(text: string, file = 'checkpoint'): CheckpointState {
-  const s: CheckpointState = { modelCheckpointPath: '', allModelCheckpointPaths: [], allModelCheckpointTimestamps: [], lastPreservedTimestamp: 0 };
+  const s: CheckpointState = {
+    modelCheckpointPath: '',
+    allModelCheckpointPaths: [],
+    allModelCheckpointTimestamps: [],
+    lastPreservedTimestamp: 0,
+  };
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) continue;

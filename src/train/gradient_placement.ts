@@ -26,8 +26,14 @@ export interface GradientOwners {
 }
 
 /** Builds the gradients in `graph` itself (no device handling): the registry-aware builder of gradients.ts. */
-export type GradientBuilder = (graph: Graph, ys: Output[], xs: Output[], dys: Output[] | null, options: GradientOptions,
-  internal: { exactPrefix: string; owners: GradientOwners | null }) => Array<Output | null>;
+export type GradientBuilder = (
+  graph: Graph,
+  ys: Output[],
+  xs: Output[],
+  dys: Output[] | null,
+  options: GradientOptions,
+  internal: { exactPrefix: string; owners: GradientOwners | null },
+) => Array<Output | null>;
 
 function splitInput(input: string): [string, number] {
   const m = /^(.*):(\d+)$/.exec(input);
@@ -46,8 +52,15 @@ function ownerOf(owners: GradientOwners, name: string): string | undefined {
  * Gradients of `ys` with respect to `xs` whose ops are placed as Python places them (see the file comment);
  * `prefix` is the (already unique) name scope of the gradient ops.
  */
-export function placedGradients(graph: Graph, ys: Output[], xs: Output[], dys: Output[] | null, options: GradientOptions,
-  prefix: string, build: GradientBuilder): Array<Output | null> {
+export function placedGradients(
+  graph: Graph,
+  ys: Output[],
+  xs: Output[],
+  dys: Output[] | null,
+  options: GradientOptions,
+  prefix: string,
+  build: GradientBuilder,
+): Array<Output | null> {
   const colocate = options.colocateGradientsWithOps === true;
   const before = graph.toGraphDef();
   const beforeDef = tensorflow.GraphDef.decode(before);
@@ -91,9 +104,12 @@ export function placedGradients(graph: Graph, ys: Output[], xs: Output[], dys: O
         const owner = ownerOf(owners!, node.name ?? '');
         const attrs: Record<string, unknown> = {};
         for (const [k, v] of Object.entries(node.attr ?? {})) Object.defineProperty(attrs, k, { enumerable: true, get: () => attrToJs(v) });
-        devices.set(node.name ?? '', owner !== undefined
-          ? graph.operation(owner)?.device ?? ''
-          : deviceFor(graph, { type: node.op ?? '', name: node.name ?? '', device: node.device, attrs }));
+        devices.set(
+          node.name ?? '',
+          owner !== undefined
+            ? (graph.operation(owner)?.device ?? '')
+            : deviceFor(graph, { type: node.op ?? '', name: node.name ?? '', device: node.device, attrs }),
+        );
       }
       imported = graph.withDevice(null, () => graph.withDevice((op) => devices.get(op.name) ?? '', importAll)).outputs;
     }

@@ -32,7 +32,8 @@ const WHILE_LOOP_OPS = new Set(['Enter', 'RefEnter', 'Exit', 'RefExit', 'NextIte
  * gradient, or none).
  */
 export function registerGradient(opType: string, fn: GradientFunction): () => void {
-  if (typeof opType !== 'string' || opType === '') throw typeError('ERR_INVALID_ARG_TYPE', 'registerGradient(opType, fn): opType must be a non-empty string');
+  if (typeof opType !== 'string' || opType === '')
+    throw typeError('ERR_INVALID_ARG_TYPE', 'registerGradient(opType, fn): opType must be a non-empty string');
   if (typeof fn !== 'function') throw typeError('ERR_INVALID_ARG_TYPE', 'registerGradient(opType, fn): fn must be a function');
   const previous = registry.get(opType);
   registry.set(opType, fn);
@@ -149,12 +150,17 @@ function sum(graph: Graph, parts: Output[] | undefined): Output | null {
  * Gradients of `sum(ys · dys)` with respect to `xs` (Outputs or variables). Used by `Graph.addGradients`.
  */
 export function addSymbolicGradients(
-  graph: Graph, ys: Output | Output[], xs: GradientTarget | GradientTarget[], dys?: Output[] | null, options: GradientOptions = {},
+  graph: Graph,
+  ys: Output | Output[],
+  xs: GradientTarget | GradientTarget[],
+  dys?: Output[] | null,
+  options: GradientOptions = {},
   internal: { exactPrefix: string; owners: GradientOwners | null } | null = null,
 ): Output[] {
   const yList = Array.isArray(ys) ? ys : [ys];
   const xList = (Array.isArray(xs) ? xs : [xs]).map(targetOutput);
-  if (yList.length === 0 || xList.length === 0) throw new TfhubError('ERR_INVALID_ARG_VALUE', 'addGradients needs at least one y and one x');
+  if (yList.length === 0 || xList.length === 0)
+    throw new TfhubError('ERR_INVALID_ARG_VALUE', 'addGradients needs at least one y and one x');
   for (const o of [...yList, ...xList, ...(dys ?? [])]) {
     if (!(o instanceof Output) || o.graph !== graph) throw typeError('ERR_INVALID_ARG_TYPE', 'addGradients takes Outputs of this graph');
   }
@@ -162,8 +168,9 @@ export function addSymbolicGradients(
   const prefix = internal ? internal.exactPrefix : graph.uniqueName(options.prefix ?? 'gradients');
   if (!internal && (hasDeviceScope(graph) || options.colocateGradientsWithOps)) {
     // Placed gradients: built in a scratch copy, imported with devices (gradient_placement.ts).
-    const grads = placedGradients(graph, yList, xList, dys ?? null, options, prefix,
-      (scratch, y, x, d, o, inner) => addSymbolicGradients(scratch, y, x, d, o, inner));
+    const grads = placedGradients(graph, yList, xList, dys ?? null, options, prefix, (scratch, y, x, d, o, inner) =>
+      addSymbolicGradients(scratch, y, x, d, o, inner),
+    );
     return grads as Output[];
   }
   const owners = internal?.owners ?? null;
@@ -173,7 +180,13 @@ export function addSymbolicGradients(
   // it: refuse loop ops no region covers before TF crashes the process.
   const loopOps = order.filter((op): op is Operation => op instanceof Operation && WHILE_LOOP_OPS.has(op.type) && !registry.has(op.type));
   if (loopOps.length > 0) {
-    throw new TfhubError('ERR_NO_GRADIENT', `gradients of or with respect to tensors inside a TF1 while loop are not supported; take them of the loop's outputs, with respect to what enters it (ops ${loopOps.slice(0, 3).map((op) => `'${op.name}'`).join(', ')}${loopOps.length > 3 ? ', …' : ''} lie between ys and xs)`);
+    throw new TfhubError(
+      'ERR_NO_GRADIENT',
+      `gradients of or with respect to tensors inside a TF1 while loop are not supported; take them of the loop's outputs, with respect to what enters it (ops ${loopOps
+        .slice(0, 3)
+        .map((op) => `'${op.name}'`)
+        .join(', ')}${loopOps.length > 3 ? ', …' : ''} lie between ys and xs)`,
+    );
   }
   // Colocation needs to know each gradient op's forward op: one TF_AddGradients call per op.
   const needsTs = owners !== null || order.some((op) => !(op instanceof Operation) || registry.has(op.type));
@@ -197,15 +210,20 @@ export function addSymbolicGradients(
   const mode = options.unconnected ?? 'error';
   const missing = xList.filter((_, i) => grads[i] === null);
   if (missing.length > 0 && mode === 'error') {
-    throw new TfhubError('ERR_UNCONNECTED_GRADIENT',
-      `no gradient: ${yList.map((y) => y.name).join(', ')} do(es) not depend on ${missing.map((x) => x.name).join(', ')} (pass {unconnected: 'zero'} for zeros)`);
+    throw new TfhubError(
+      'ERR_UNCONNECTED_GRADIENT',
+      `no gradient: ${yList.map((y) => y.name).join(', ')} do(es) not depend on ${missing.map((x) => x.name).join(', ')} (pass {unconnected: 'zero'} for zeros)`,
+    );
   }
   return grads.map((g, i) => {
     if (g) return g;
     if (mode === 'null') return null as unknown as Output;
     const x = xList[i];
     if (x.dtype === 'resource') {
-      throw new TfhubError('ERR_UNCONNECTED_GRADIENT', `cannot make zeros for unconnected variable handle ${x.name}; use {unconnected: 'null'}`);
+      throw new TfhubError(
+        'ERR_UNCONNECTED_GRADIENT',
+        `cannot make zeros for unconnected variable handle ${x.name}; use {unconnected: 'null'}`,
+      );
     }
     return graph.withNameScope(prefix + '/', () => ops.zerosLike(graph, x));
   });
@@ -217,11 +235,18 @@ function noGradientError(e: unknown, between: Operation[]): unknown {
   if (!m) return e;
   const names = between.filter((op) => op.type === m[1]).map((op) => `'${op.name}'`);
   const which = names.length > 0 ? ` op${names.length > 1 ? 's' : ''} ${names.join(', ')}` : '';
-  return new TfhubError('ERR_NO_GRADIENT', `no gradient for ${m[1]}${which}; register one with registerGradient('${m[1]}', fn)`, { cause: e });
+  return new TfhubError('ERR_NO_GRADIENT', `no gradient for ${m[1]}${which}; register one with registerGradient('${m[1]}', fn)`, {
+    cause: e,
+  });
 }
 
 function backprop(
-  graph: Graph, prefix: string, order: Array<Operation | GradientRegion>, ys: Output[], xs: Output[], dys: Output[] | null,
+  graph: Graph,
+  prefix: string,
+  order: Array<Operation | GradientRegion>,
+  ys: Output[],
+  xs: Output[],
+  dys: Output[] | null,
   owners: GradientOwners | null,
 ): Array<Output | null> {
   const pending = new Map<string, Output[]>();
@@ -259,7 +284,10 @@ function backprop(
       const build = () => fn!(graph, op as Operation, outGrads);
       inGrads = owners ? graph.withDevice(record, build) : build();
       if (inGrads.length !== inputs.length) {
-        throw new TfhubError('ERR_GRADIENT_FUNCTION', `gradient of ${op.type} returned ${inGrads.length} gradients for ${inputs.length} inputs`);
+        throw new TfhubError(
+          'ERR_GRADIENT_FUNCTION',
+          `gradient of ${op.type} returned ${inGrads.length} gradients for ${inputs.length} inputs`,
+        );
       }
     } else {
       // One TF_AddGradients call for this op alone: its outputs as ys, their gradients as dys, its distinct
@@ -283,7 +311,11 @@ function backprop(
         owners?.byPrefix.push([opPrefix, op.name]);
         got = graph.nativeGradients(opPrefix, ysOp, xsOp, dysOp);
       } catch (e) {
-        throw new TfhubError('ERR_NO_GRADIENT', `no gradient for ${op.type} op '${op.name}' (TF: ${(e as Error).message.split('\n')[0]}); register one with registerGradient('${op.type}', fn)`, { cause: e });
+        throw new TfhubError(
+          'ERR_NO_GRADIENT',
+          `no gradient for ${op.type} op '${op.name}' (TF: ${(e as Error).message.split('\n')[0]}); register one with registerGradient('${op.type}', fn)`,
+          { cause: e },
+        );
       }
       const byName = new Map(xsOp.map((x, i) => [x.name, got[i]]));
       const done = new Set<string>();

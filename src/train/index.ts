@@ -6,12 +6,26 @@ export { registerGradient, registeredGradients, addSymbolicGradients, GradientFu
 export { whileGradient, condGradient, callGradient, buildFunction, FunctionLibrary } from './control_flow';
 export { variable, VariableOptions, Variable, GraphKeys } from '../variable';
 export {
-  Optimizer, getGlobalStep, getOrCreateGlobalStep,
-  GradAndVar, Hyperparameter, ComputeGradientsOptions, ApplyGradientsOptions, MinimizeOptions,
+  Optimizer,
+  getGlobalStep,
+  getOrCreateGlobalStep,
+  GradAndVar,
+  Hyperparameter,
+  ComputeGradientsOptions,
+  ApplyGradientsOptions,
+  MinimizeOptions,
 } from './optimizer';
 export {
-  GradientDescentOptimizer, MomentumOptimizer, AdamOptimizer, AdagradOptimizer, RMSPropOptimizer,
-  OptimizerOptions, MomentumOptions, AdamOptions, AdagradOptions, RMSPropOptions,
+  GradientDescentOptimizer,
+  MomentumOptimizer,
+  AdamOptimizer,
+  AdagradOptimizer,
+  RMSPropOptimizer,
+  OptimizerOptions,
+  MomentumOptions,
+  AdamOptions,
+  AdagradOptions,
+  RMSPropOptions,
 } from './optimizers';
 export { replicaDeviceSetter, ReplicaDeviceSetterOptions, PsStrategy, STANDARD_PS_OPS, byteSizeLoad } from './replica_device_setter';
 export { Saver, SaverOptions, SaveOptions } from './saver';

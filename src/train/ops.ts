@@ -36,7 +36,8 @@ export const onesLike = (g: Graph, a: Output) => op0(g, 'OnesLike', [a]);
 export const expandDims = (g: Graph, x: Output, axis: number) => op0(g, 'ExpandDims', [x, constant(g, axis, 'int32')]);
 /** Element `i` of a vector (e.g. a dimension of a shape). */
 export const element = (g: Graph, v: Output, i: number) => op0(g, 'GatherV2', [v, constant(g, i, 'int32'), constant(g, 0, 'int32')]);
-export const gather = (g: Graph, params: Output, indices: Output, axis = 0) => op0(g, 'GatherV2', [params, indices, constant(g, axis, 'int32')]);
+export const gather = (g: Graph, params: Output, indices: Output, axis = 0) =>
+  op0(g, 'GatherV2', [params, indices, constant(g, axis, 'int32')]);
 export const concat = (g: Graph, values: Output[], axis = 0) => op0(g, 'ConcatV2', [values, constant(g, axis, 'int32')]);
 /** Sum of a list of same-shaped tensors. */
 export function addN(g: Graph, xs: Output[]): Output {

@@ -62,7 +62,8 @@ export function hyper(g: Graph, value: Hyperparameter, name: string): Output {
     if (value.graph !== g) throw new TfhubError('ERR_GRAPH_MISMATCH', `hyperparameter ${value.name} belongs to another graph`);
     return value;
   }
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a finite number or a scalar Output`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a finite number or a scalar Output`);
   return ops.constant(g, value, 'float32', name);
 }
 
@@ -70,7 +71,10 @@ export function hyper(g: Graph, value: Hyperparameter, name: string): Output {
 export function checkNumber(value: unknown, name: string, allowOutput = true): void {
   if (allowOutput && value instanceof Output) return;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be a finite number${allowOutput ? ' or a scalar Output' : ''}, got ${String(value)}`);
+    throw typeError(
+      'ERR_INVALID_ARG_TYPE',
+      `${name} must be a finite number${allowOutput ? ' or a scalar Output' : ''}, got ${String(value)}`,
+    );
   }
 }
 
@@ -120,7 +124,10 @@ export abstract class Optimizer {
         throw typeError('ERR_INVALID_DTYPE', `variable ${v.name} has dtype ${v.dtype}; expected one of ${TRAINABLE_DTYPES.join(', ')}`);
       }
     }
-    const grads = g.addGradients([loss], varList, options.gradLoss ? [options.gradLoss] : null, { unconnected: 'null', colocateGradientsWithOps: options.colocateGradientsWithOps });
+    const grads = g.addGradients([loss], varList, options.gradLoss ? [options.gradLoss] : null, {
+      unconnected: 'null',
+      colocateGradientsWithOps: options.colocateGradientsWithOps,
+    });
     return varList.map((v, i) => [grads[i] ?? null, v]);
   }
 
@@ -133,23 +140,30 @@ export abstract class Optimizer {
     if (!Array.isArray(gradsAndVars) || gradsAndVars.length === 0) throw new TfhubError('ERR_NO_VARIABLES', 'No variables provided.');
     const seen = new Set<string>();
     for (const pair of gradsAndVars) {
-      if (!Array.isArray(pair) || pair.length !== 2) throw typeError('ERR_INVALID_ARG_TYPE', 'gradsAndVars must hold [gradient, variable] pairs');
+      if (!Array.isArray(pair) || pair.length !== 2)
+        throw typeError('ERR_INVALID_ARG_TYPE', 'gradsAndVars must hold [gradient, variable] pairs');
       const [grad, v] = pair;
       if (!(v instanceof Variable)) throw typeError('ERR_INVALID_ARG_TYPE', `gradsAndVars: ${String(v)} is not a Variable`);
-      if (grad !== null && !(grad instanceof Output)) throw typeError('ERR_INVALID_ARG_TYPE', `gradsAndVars: the gradient of ${v.name} must be an Output or null`);
+      if (grad !== null && !(grad instanceof Output))
+        throw typeError('ERR_INVALID_ARG_TYPE', `gradsAndVars: the gradient of ${v.name} must be an Output or null`);
       if (seen.has(v.opName)) throw new TfhubError('ERR_INVALID_ARG_VALUE', `Duplicate variable in gradsAndVars: ${v.name}`);
       seen.add(v.opName);
       if (grad && grad.graph !== v.graph) throw new TfhubError('ERR_GRAPH_MISMATCH', `the gradient of ${v.name} belongs to another graph`);
-      if (grad && grad.dtype !== v.dtype) throw typeError('ERR_INVALID_DTYPE', `the gradient of ${v.name} is ${grad.dtype}, the variable ${v.dtype}`);
+      if (grad && grad.dtype !== v.dtype)
+        throw typeError('ERR_INVALID_DTYPE', `the gradient of ${v.name} is ${grad.dtype}, the variable ${v.dtype}`);
     }
     const pairs = gradsAndVars.filter(([grad]) => grad !== null) as Array<[Output, Variable]>;
     if (pairs.length === 0) {
-      throw new TfhubError('ERR_NO_VARIABLE_GRADIENTS', `No gradients provided for any variable: [${gradsAndVars.map(([, v]) => v.name).join(', ')}]`);
+      throw new TfhubError(
+        'ERR_NO_VARIABLE_GRADIENTS',
+        `No gradients provided for any variable: [${gradsAndVars.map(([, v]) => v.name).join(', ')}]`,
+      );
     }
     const g = pairs[0][1].graph;
     for (const [, v] of pairs) if (v.graph !== g) throw new TfhubError('ERR_GRAPH_MISMATCH', 'all variables must belong to one graph');
     const step = options.globalStep;
-    if (step !== undefined && (!(step instanceof Variable) || step.graph !== g)) throw typeError('ERR_INVALID_ARG_TYPE', 'globalStep must be a Variable of the same graph');
+    if (step !== undefined && (!(step instanceof Variable) || step.graph !== g))
+      throw typeError('ERR_INVALID_ARG_TYPE', 'globalStep must be a Variable of the same graph');
     const deps = (options.controlInputs ?? []).map((d) => {
       const op = d instanceof Output ? d.op : d;
       if (!(op instanceof Operation)) throw typeError('ERR_INVALID_ARG_TYPE', 'controlInputs must hold Operations or Outputs');
@@ -158,21 +172,40 @@ export abstract class Optimizer {
     });
 
     // Slots live at the top level, named after their variable (Python creates them under init_scope).
-    g.withNameScope('/', () => this.createSlots(g, pairs.map(([, v]) => v)));
+    g.withNameScope('/', () =>
+      this.createSlots(
+        g,
+        pairs.map(([, v]) => v),
+      ),
+    );
     const name = g.uniqueName(options.name ?? this.name);
     return g.withNameScope(name + '/', () => {
       this.tensors = {};
       this.prepare(g);
-      const updates = pairs.map(([grad, v]) => g.withNameScope(`${name}/update_${v.opName}/`, () => g.withDevice(v.op.device, () => this.applyDense(g, grad, v, deps))));
+      const updates = pairs.map(([grad, v]) =>
+        g.withNameScope(`${name}/update_${v.opName}/`, () => g.withDevice(v.op.device, () => this.applyDense(g, grad, v, deps))),
+      );
       let result: Operation;
       if (!step) {
         result = this.finish(g, updates, name, deps);
       } else {
         const finished = this.finish(g, updates, g.uniqueName('update'), deps);
         const one = scalar(g, 1, step.dtype, 'value');
-        result = g.withDevice(step.op.device, () => (step.isResource
-          ? g.addOperation('AssignAddVariableOp', { name, inputs: [step.handle, one], attrs: { dtype: step.dtype }, controlInputs: [finished] })
-          : g.addOperation('AssignAdd', { name, inputs: [step.handle, one], attrs: { use_locking: this.useLocking }, controlInputs: [finished] })));
+        result = g.withDevice(step.op.device, () =>
+          step.isResource
+            ? g.addOperation('AssignAddVariableOp', {
+                name,
+                inputs: [step.handle, one],
+                attrs: { dtype: step.dtype },
+                controlInputs: [finished],
+              })
+            : g.addOperation('AssignAdd', {
+                name,
+                inputs: [step.handle, one],
+                attrs: { use_locking: this.useLocking },
+                controlInputs: [finished],
+              }),
+        );
       }
       if (!g.getCollection(GraphKeys.TRAIN_OP).includes(result)) g.addToCollection(GraphKeys.TRAIN_OP, result);
       this.tensors = {};
@@ -184,8 +217,10 @@ export abstract class Optimizer {
   minimize(loss: Output, options: MinimizeOptions = {}): Operation {
     const gradsAndVars = this.computeGradients(loss, options);
     if (gradsAndVars.every(([grad]) => grad === null)) {
-      throw new TfhubError('ERR_NO_VARIABLE_GRADIENTS',
-        `No gradients provided for any variable, check your graph for ops that do not support gradients, between variables [${gradsAndVars.map(([, v]) => v.name).join(', ')}] and loss ${loss.name}.`);
+      throw new TfhubError(
+        'ERR_NO_VARIABLE_GRADIENTS',
+        `No gradients provided for any variable, check your graph for ops that do not support gradients, between variables [${gradsAndVars.map(([, v]) => v.name).join(', ')}] and loss ${loss.name}.`,
+      );
     }
     return this.applyGradients(gradsAndVars, options);
   }
@@ -238,19 +273,23 @@ export abstract class Optimizer {
     const shape = v.shape;
     const known = shape !== null && shape.every((d) => d >= 0);
     // Colocated with the primary variable, whatever the device scopes say (Python's colocate_vars_with).
-    const s = g.withDevice(null, () => g.withDevice(v.op.device, () => variable(g, {
-      name: `${v.opName}/${opName}`,
-      dtype: v.dtype,
-      shape,
-      trainable: false,
-      useResource: v.isResource,
-      collections: [GraphKeys.GLOBAL_VARIABLES],
-      initialValue: (graph: Graph) => {
-        const fill = scalar(graph, value, v.dtype, 'Initializer/value');
-        const dims = known ? ops.constant(graph, shape!, 'int32', 'Initializer/shape') : ops.shape(graph, v.value(), 'int32');
-        return ops.op0(graph, 'Fill', [dims, fill], {}, value === 0 ? 'Initializer/zeros' : 'Initializer/Fill');
-      },
-    })));
+    const s = g.withDevice(null, () =>
+      g.withDevice(v.op.device, () =>
+        variable(g, {
+          name: `${v.opName}/${opName}`,
+          dtype: v.dtype,
+          shape,
+          trainable: false,
+          useResource: v.isResource,
+          collections: [GraphKeys.GLOBAL_VARIABLES],
+          initialValue: (graph: Graph) => {
+            const fill = scalar(graph, value, v.dtype, 'Initializer/value');
+            const dims = known ? ops.constant(graph, shape!, 'int32', 'Initializer/shape') : ops.shape(graph, v.value(), 'int32');
+            return ops.op0(graph, 'Fill', [dims, fill], {}, value === 0 ? 'Initializer/zeros' : 'Initializer/Fill');
+          },
+        }),
+      ),
+    );
     perVar.set(slotName, s);
     state.created.push(s);
     return s;
@@ -261,11 +300,19 @@ export abstract class Optimizer {
     const state = this.state(g);
     const existing = state.nonSlots.get(key);
     if (existing) return existing;
-    const v = g.withDevice(null, () => g.withDevice(first.op.device, () => variable(g, {
-      name: key, initialValue: (graph: Graph) => ops.constant(graph, initialValue, 'float32', 'initial_value'),
-      dtype: 'float32', shape: [], trainable: false, useResource: first.isResource,
-      collections: [GraphKeys.GLOBAL_VARIABLES],
-    })));
+    const v = g.withDevice(null, () =>
+      g.withDevice(first.op.device, () =>
+        variable(g, {
+          name: key,
+          initialValue: (graph: Graph) => ops.constant(graph, initialValue, 'float32', 'initial_value'),
+          dtype: 'float32',
+          shape: [],
+          trainable: false,
+          useResource: first.isResource,
+          collections: [GraphKeys.GLOBAL_VARIABLES],
+        }),
+      ),
+    );
     state.nonSlots.set(key, v);
     state.created.push(v);
     return v;
@@ -288,12 +335,18 @@ export abstract class Optimizer {
    * variable, its slots and `inputs`, in the order of the op's inputs.
    */
   protected kernel(
-    g: Graph, kind: string, v: Variable, slots: Variable[], inputs: Output[], controlInputs: Operation[],
+    g: Graph,
+    kind: string,
+    v: Variable,
+    slots: Variable[],
+    inputs: Output[],
+    controlInputs: Operation[],
     attrs: Record<string, unknown> = {},
   ): Operation {
     const type = v.isResource ? `ResourceApply${kind}` : `Apply${kind}`;
     for (const s of slots) {
-      if (s.isResource !== v.isResource) throw new TfhubError('ERR_INVALID_ARG_VALUE', `slot ${s.name} and variable ${v.name} mix resource and reference variables`);
+      if (s.isResource !== v.isResource)
+        throw new TfhubError('ERR_INVALID_ARG_VALUE', `slot ${s.name} and variable ${v.name} mix resource and reference variables`);
     }
     return g.addOperation(type, {
       name: g.uniqueName(type),
@@ -319,13 +372,15 @@ export function getGlobalStep(graph: Graph): Variable | null {
 export function getOrCreateGlobalStep(graph: Graph, options: { useResource?: boolean } = {}): Variable {
   const existing = getGlobalStep(graph);
   if (existing) return existing;
-  return graph.withNameScope('/', () => variable(graph, {
-    name: GraphKeys.GLOBAL_STEP,
-    dtype: 'int64',
-    shape: [],
-    trainable: false,
-    useResource: options.useResource ?? true,
-    collections: [GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP],
-    initialValue: (g: Graph) => ops.constant(g, 0, 'int64', 'Initializer/zeros'),
-  }));
+  return graph.withNameScope('/', () =>
+    variable(graph, {
+      name: GraphKeys.GLOBAL_STEP,
+      dtype: 'int64',
+      shape: [],
+      trainable: false,
+      useResource: options.useResource ?? true,
+      collections: [GraphKeys.GLOBAL_VARIABLES, GraphKeys.GLOBAL_STEP],
+      initialValue: (g: Graph) => ops.constant(g, 0, 'int64', 'Initializer/zeros'),
+    }),
+  );
 }

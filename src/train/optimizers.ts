@@ -74,8 +74,15 @@ export class MomentumOptimizer extends Optimizer {
   }
 
   protected applyDense(g: Graph, grad: Output, v: Variable, deps: Operation[]): Operation {
-    return this.kernel(g, 'Momentum', v, [this.getSlot(v, 'momentum')!],
-      [this.hyper(g, 'learningRate', v.dtype), grad, this.hyper(g, 'momentum', v.dtype)], deps, { use_nesterov: this.useNesterov });
+    return this.kernel(
+      g,
+      'Momentum',
+      v,
+      [this.getSlot(v, 'momentum')!],
+      [this.hyper(g, 'learningRate', v.dtype), grad, this.hyper(g, 'momentum', v.dtype)],
+      deps,
+      { use_nesterov: this.useNesterov },
+    );
   }
 }
 
@@ -152,11 +159,22 @@ export class AdamOptimizer extends Optimizer {
   protected applyDense(g: Graph, grad: Output, v: Variable, deps: Operation[]): Operation {
     const [b1, b2] = this.getBetaAccumulators(g)!;
     const dt = v.dtype;
-    return this.kernel(g, 'Adam', v, [this.getSlot(v, 'm')!, this.getSlot(v, 'v')!], [
-      ops.cast(g, b1.value(), dt), ops.cast(g, b2.value(), dt),
-      this.hyper(g, 'learningRate', dt), this.hyper(g, 'beta1', dt), this.hyper(g, 'beta2', dt), this.hyper(g, 'epsilon', dt),
-      grad,
-    ], deps);
+    return this.kernel(
+      g,
+      'Adam',
+      v,
+      [this.getSlot(v, 'm')!, this.getSlot(v, 'v')!],
+      [
+        ops.cast(g, b1.value(), dt),
+        ops.cast(g, b2.value(), dt),
+        this.hyper(g, 'learningRate', dt),
+        this.hyper(g, 'beta1', dt),
+        this.hyper(g, 'beta2', dt),
+        this.hyper(g, 'epsilon', dt),
+        grad,
+      ],
+      deps,
+    );
   }
 
   protected finish(g: Graph, updates: Operation[], name: string): Operation {
@@ -205,7 +223,9 @@ export class AdagradOptimizer extends Optimizer {
   }
 
   protected applyDense(g: Graph, grad: Output, v: Variable, deps: Operation[]): Operation {
-    return this.kernel(g, 'Adagrad', v, [this.getSlot(v, 'accumulator')!], [this.hyper(g, 'learningRate', v.dtype), grad], deps, { update_slots: true });
+    return this.kernel(g, 'Adagrad', v, [this.getSlot(v, 'accumulator')!], [this.hyper(g, 'learningRate', v.dtype), grad], deps, {
+      update_slots: true,
+    });
   }
 }
 
@@ -271,7 +291,13 @@ export class RMSPropOptimizer extends Optimizer {
 
   protected applyDense(g: Graph, grad: Output, v: Variable, deps: Operation[]): Operation {
     const dt = v.dtype;
-    const inputs = [this.hyper(g, 'learningRate', dt), this.hyper(g, 'decay', dt), this.hyper(g, 'momentum', dt), this.hyper(g, 'epsilon', dt), grad];
+    const inputs = [
+      this.hyper(g, 'learningRate', dt),
+      this.hyper(g, 'decay', dt),
+      this.hyper(g, 'momentum', dt),
+      this.hyper(g, 'epsilon', dt),
+      grad,
+    ];
     const rms = this.getSlot(v, 'rms')!;
     const mom = this.getSlot(v, 'momentum')!;
     if (this.centered) return this.kernel(g, 'CenteredRMSProp', v, [this.getSlot(v, 'mg')!, rms, mom], inputs, deps);

@@ -9,10 +9,20 @@ import { ClusterSpec, normalizeCluster } from '../distributed/cluster';
 
 /** Op types placed on ps tasks by default (Python's `STANDARD_PS_OPS`). */
 export const STANDARD_PS_OPS: readonly string[] = [
-  'Variable', 'VariableV2', 'AutoReloadVariable', 'MutableHashTable', 'MutableHashTableV2',
-  'MutableHashTableOfTensors', 'MutableHashTableOfTensorsV2', 'MutableDenseHashTable', 'MutableDenseHashTableV2',
-  'VarHandleOp', 'BoostedTreesEnsembleResourceHandleOp', 'BoostedTreesQuantileStreamResourceHandleOp',
-  'ResourceConditionalAccumulator', 'DecisionTreeResource',
+  'Variable',
+  'VariableV2',
+  'AutoReloadVariable',
+  'MutableHashTable',
+  'MutableHashTableV2',
+  'MutableHashTableOfTensors',
+  'MutableHashTableOfTensorsV2',
+  'MutableDenseHashTable',
+  'MutableDenseHashTableV2',
+  'VarHandleOp',
+  'BoostedTreesEnsembleResourceHandleOp',
+  'BoostedTreesQuantileStreamResourceHandleOp',
+  'ResourceConditionalAccumulator',
+  'DecisionTreeResource',
 ];
 
 /** Chooses the ps task of a ps op: `'roundRobin'` (default), `'greedy'` (least bytes so far) or a function. */
@@ -94,7 +104,8 @@ export function replicaDeviceSetter(options: ReplicaDeviceSetterOptions = {}): D
     if (!tasks) return null;
     psTasks = tasks.size;
   }
-  if (!Number.isInteger(psTasks) || psTasks < 0) throw typeError('ERR_INVALID_ARG_VALUE', `psTasks must be a non-negative integer, got ${String(psTasks)}`);
+  if (!Number.isInteger(psTasks) || psTasks < 0)
+    throw typeError('ERR_INVALID_ARG_VALUE', `psTasks must be a non-negative integer, got ${String(psTasks)}`);
   if (psTasks === 0) return null;
   const psOps = new Set(options.psOps ?? STANDARD_PS_OPS);
   const strategy = strategyOf(psTasks, options.psStrategy);

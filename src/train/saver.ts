@@ -72,7 +72,8 @@ export class Saver {
     if (!options || typeof options !== 'object') throw typeError('ERR_INVALID_ARG_TYPE', 'new Saver(options): options must be an object');
     const keep = options.maxToKeep ?? 0;
     if (options.maxToKeep === undefined) this.maxToKeep = 5;
-    else if (!Number.isInteger(keep) || keep < 0) throw typeError('ERR_INVALID_ARG_VALUE', `maxToKeep must be a non-negative integer, got ${String(options.maxToKeep)}`);
+    else if (!Number.isInteger(keep) || keep < 0)
+      throw typeError('ERR_INVALID_ARG_VALUE', `maxToKeep must be a non-negative integer, got ${String(options.maxToKeep)}`);
     else this.maxToKeep = keep;
     this.sharded = options.sharded === true;
     this.options = options;
@@ -92,7 +93,8 @@ export class Saver {
    */
   async save(session: Session, prefix: string, options: SaveOptions = {}): Promise<string> {
     if (!(session instanceof Session)) throw typeError('ERR_INVALID_ARG_TYPE', 'saver.save(session, prefix): session must be a Session');
-    if (typeof prefix !== 'string' || prefix === '') throw typeError('ERR_INVALID_ARG_TYPE', 'saver.save(session, prefix): prefix must be a non-empty string');
+    if (typeof prefix !== 'string' || prefix === '')
+      throw typeError('ERR_INVALID_ARG_TYPE', 'saver.save(session, prefix): prefix must be a non-empty string');
     const b = this.forSession(session);
     let step = options.globalStep;
     if (step instanceof Variable || step instanceof Output) {
@@ -100,7 +102,8 @@ export class Saver {
       step = Number(t.array() as number | bigint);
       t.dispose();
     }
-    if (step !== undefined && (typeof step !== 'number' || !Number.isInteger(step))) throw typeError('ERR_INVALID_ARG_TYPE', `globalStep must be an integer, got ${String(step)}`);
+    if (step !== undefined && (typeof step !== 'number' || !Number.isInteger(step)))
+      throw typeError('ERR_INVALID_ARG_TYPE', `globalStep must be an integer, got ${String(step)}`);
     const ckpt = path.resolve(step === undefined ? prefix : `${prefix}-${step}`);
     const dir = path.dirname(ckpt);
     if (!existsSync(dir)) throw new TfhubError('ERR_CHECKPOINT_DIR', `Parent directory of ${ckpt} doesn't exist, can't save.`);
@@ -114,12 +117,16 @@ export class Saver {
     if (options.writeState ?? true) {
       const kept = this.maxToKeep > 0 ? this.last : [{ path: ckpt, time: Date.now() / 1000 }];
       const rel = (p: string) => (this.options.saveRelativePaths ? path.relative(dir, p) : p);
-      await writeCheckpointState(dir, {
-        modelCheckpointPath: rel(ckpt),
-        allModelCheckpointPaths: kept.map((c) => rel(c.path)),
-        allModelCheckpointTimestamps: kept.map((c) => c.time),
-        lastPreservedTimestamp: this.createdAt,
-      }, options.latestFilename);
+      await writeCheckpointState(
+        dir,
+        {
+          modelCheckpointPath: rel(ckpt),
+          allModelCheckpointPaths: kept.map((c) => rel(c.path)),
+          allModelCheckpointTimestamps: kept.map((c) => c.time),
+          lastPreservedTimestamp: this.createdAt,
+        },
+        options.latestFilename,
+      );
     }
     return ckpt;
   }
@@ -131,7 +138,8 @@ export class Saver {
    */
   async restore(session: Session, checkpointPath: string): Promise<void> {
     if (!(session instanceof Session)) throw typeError('ERR_INVALID_ARG_TYPE', 'saver.restore(session, path): session must be a Session');
-    if (typeof checkpointPath !== 'string' || checkpointPath === '') throw typeError('ERR_INVALID_ARG_TYPE', 'saver.restore(session, path): path must be a non-empty string');
+    if (typeof checkpointPath !== 'string' || checkpointPath === '')
+      throw typeError('ERR_INVALID_ARG_TYPE', 'saver.restore(session, path): path must be a non-empty string');
     const b = this.forSession(session);
     await checkCheckpoint(checkpointPath, b);
     await session.run([], { [b.filename.name]: checkpointPath }, { targets: [b.restore] });
@@ -157,59 +165,88 @@ export class Saver {
   private build(g: Graph): void {
     const { keys, vars } = this.variables(g);
     this.graph = g;
-    this.built = g.withNameScope(this.options.name ?? 'save', () => g.withDevice(null, () => {
-      const filename = g.placeholder('string', [], 'Const');
-      const slices = vars.map(sliceSpecOf);
-      // Group by device: one shard per device when sharded, one for all otherwise.
-      const groups = new Map<string, number[]>();
-      vars.forEach((v, i) => {
-        const d = this.sharded ? v.op.device : '';
-        if (!groups.has(d)) groups.set(d, []);
-        groups.get(d)!.push(i);
-      });
-      const devices = [...groups.keys()].sort();
-      const pick = <T>(xs: T[], idx: number[]) => idx.map((i) => xs[i]);
-      let save: Output;
-      if (!this.sharded) {
-        const op = saveV2(g, { prefix: filename, keys, slices, tensors: vars.map((v) => v.read()) });
-        save = g.addOperation('Identity', { name: g.uniqueName('control_dependency'), inputs: [filename], controlInputs: [op] }).output(0);
-      } else {
-        const tmp = g.addOperation('StringJoin', { inputs: [[filename, g.constant(`_temp_${randomBytes(16).toString('hex')}/part`, 'StringJoin/inputs_1', 'string')]] }).output(0);
-        const n = g.constant(devices.length, 'num_shards', 'int32');
-        const prefixes: Output[] = [];
-        const saves: Operation[] = [];
-        devices.forEach((d, shard) => g.withDevice(d, () => {
-          const idx = groups.get(d)!;
-          const sf = g.addOperation('ShardedFilename', { inputs: [tmp, g.constant(shard, 'ShardedFilename/shard', 'int32'), n] }).output(0);
-          prefixes.push(sf);
-          saves.push(saveV2(g, { prefix: sf, keys: pick(keys, idx), slices: pick(slices, idx), tensors: pick(vars, idx).map((v) => v.read()) }));
-        }));
-        const merge = g.withDevice(devices[devices.length - 1], () => g.addOperation('MergeV2Checkpoints', {
-          inputs: [g.addOperation('Pack', { inputs: [prefixes], attrs: { N: prefixes.length } }).output(0), filename], attrs: { delete_old_dirs: true }, controlInputs: saves,
-        }));
-        save = g.addOperation('Identity', { inputs: [filename], controlInputs: [merge] }).output(0);
-      }
-      // Restores: one RestoreV2 per group; every assignment waits for all of them, so a failed read assigns nothing.
-      const restored: Output[] = new Array(vars.length);
-      const restoreOps: Operation[] = [];
-      for (const d of devices) g.withDevice(this.sharded ? d : '', () => {
-        const idx = groups.get(d)!;
-        const op = restoreV2(g, { prefix: filename, keys: pick(keys, idx), slices: pick(slices, idx), dtypes: pick(vars, idx).map((v) => v.dtype) });
-        restoreOps.push(op);
-        idx.forEach((i, j) => { restored[i] = op.output(j); });
-      });
-      const ready = g.addOperation('NoOp', { name: g.uniqueName('restore_ready'), controlInputs: restoreOps });
-      const assigns = vars.map((v, i) => v.assign(g.addOperation('Identity', { inputs: [restored[i]], controlInputs: [ready] }).output(0), 'Assign'));
-      const restore = g.addOperation('NoOp', { name: g.uniqueName('restore_all'), controlInputs: assigns });
-      return { filename, save, restore, keys, vars };
-    }));
+    this.built = g.withNameScope(this.options.name ?? 'save', () =>
+      g.withDevice(null, () => {
+        const filename = g.placeholder('string', [], 'Const');
+        const slices = vars.map(sliceSpecOf);
+        // Group by device: one shard per device when sharded, one for all otherwise.
+        const groups = new Map<string, number[]>();
+        vars.forEach((v, i) => {
+          const d = this.sharded ? v.op.device : '';
+          if (!groups.has(d)) groups.set(d, []);
+          groups.get(d)!.push(i);
+        });
+        const devices = [...groups.keys()].sort();
+        const pick = <T>(xs: T[], idx: number[]) => idx.map((i) => xs[i]);
+        let save: Output;
+        if (!this.sharded) {
+          const op = saveV2(g, { prefix: filename, keys, slices, tensors: vars.map((v) => v.read()) });
+          save = g
+            .addOperation('Identity', { name: g.uniqueName('control_dependency'), inputs: [filename], controlInputs: [op] })
+            .output(0);
+        } else {
+          const tmp = g
+            .addOperation('StringJoin', {
+              inputs: [[filename, g.constant(`_temp_${randomBytes(16).toString('hex')}/part`, 'StringJoin/inputs_1', 'string')]],
+            })
+            .output(0);
+          const n = g.constant(devices.length, 'num_shards', 'int32');
+          const prefixes: Output[] = [];
+          const saves: Operation[] = [];
+          devices.forEach((d, shard) =>
+            g.withDevice(d, () => {
+              const idx = groups.get(d)!;
+              const sf = g
+                .addOperation('ShardedFilename', { inputs: [tmp, g.constant(shard, 'ShardedFilename/shard', 'int32'), n] })
+                .output(0);
+              prefixes.push(sf);
+              saves.push(
+                saveV2(g, { prefix: sf, keys: pick(keys, idx), slices: pick(slices, idx), tensors: pick(vars, idx).map((v) => v.read()) }),
+              );
+            }),
+          );
+          const merge = g.withDevice(devices[devices.length - 1], () =>
+            g.addOperation('MergeV2Checkpoints', {
+              inputs: [g.addOperation('Pack', { inputs: [prefixes], attrs: { N: prefixes.length } }).output(0), filename],
+              attrs: { delete_old_dirs: true },
+              controlInputs: saves,
+            }),
+          );
+          save = g.addOperation('Identity', { inputs: [filename], controlInputs: [merge] }).output(0);
+        }
+        // Restores: one RestoreV2 per group; every assignment waits for all of them, so a failed read assigns nothing.
+        const restored: Output[] = new Array(vars.length);
+        const restoreOps: Operation[] = [];
+        for (const d of devices)
+          g.withDevice(this.sharded ? d : '', () => {
+            const idx = groups.get(d)!;
+            const op = restoreV2(g, {
+              prefix: filename,
+              keys: pick(keys, idx),
+              slices: pick(slices, idx),
+              dtypes: pick(vars, idx).map((v) => v.dtype),
+            });
+            restoreOps.push(op);
+            idx.forEach((i, j) => {
+              restored[i] = op.output(j);
+            });
+          });
+        const ready = g.addOperation('NoOp', { name: g.uniqueName('restore_ready'), controlInputs: restoreOps });
+        const assigns = vars.map((v, i) =>
+          v.assign(g.addOperation('Identity', { inputs: [restored[i]], controlInputs: [ready] }).output(0), 'Assign'),
+        );
+        const restore = g.addOperation('NoOp', { name: g.uniqueName('restore_all'), controlInputs: assigns });
+        return { filename, save, restore, keys, vars };
+      }),
+    );
   }
 
   private variables(g: Graph): { keys: string[]; vars: Variable[] } {
     const list = this.options.varList;
     let entries: Array<[string, Variable]>;
-    if (list === undefined) entries = g.getCollection<Variable>(GraphKeys.GLOBAL_VARIABLES).map((v) => [v.saveSliceInfo?.fullName ?? v.opName, v]);
-    else if (Array.isArray(list)) entries = list.map((v) => [v instanceof Variable ? v.saveSliceInfo?.fullName ?? v.opName : '', v]);
+    if (list === undefined)
+      entries = g.getCollection<Variable>(GraphKeys.GLOBAL_VARIABLES).map((v) => [v.saveSliceInfo?.fullName ?? v.opName, v]);
+    else if (Array.isArray(list)) entries = list.map((v) => [v instanceof Variable ? (v.saveSliceInfo?.fullName ?? v.opName) : '', v]);
     else if (list && typeof list === 'object') entries = Object.entries(list);
     else throw typeError('ERR_INVALID_ARG_TYPE', 'varList must be an array or a record of Variables');
     const seen = new Set<string>();
@@ -231,7 +268,8 @@ async function checkCheckpoint(prefix: string, b: Built): Promise<void> {
   try {
     index = await readCheckpointIndex(prefix);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `Failed to find any matching files for ${prefix} (no ${prefix}.index)`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `Failed to find any matching files for ${prefix} (no ${prefix}.index)`);
     if (e instanceof TfhubError) throw e;
     throw new TfhubError('ERR_INVALID_CHECKPOINT', `${prefix}.index cannot be read: ${(e as Error).message}`, { cause: e });
   }
@@ -245,17 +283,25 @@ async function checkCheckpoint(prefix: string, b: Built): Promise<void> {
     }
   }
   const missing = b.keys.filter((k) => !index.entries.has(k));
-  if (missing.length > 0) throw new TfhubError('ERR_CHECKPOINT_KEY_NOT_FOUND', `Key ${missing.join(', ')} not found in checkpoint ${prefix}`);
+  if (missing.length > 0)
+    throw new TfhubError('ERR_CHECKPOINT_KEY_NOT_FOUND', `Key ${missing.join(', ')} not found in checkpoint ${prefix}`);
   b.vars.forEach((v, i) => {
     const key = b.keys[i];
     const e = index.entries.get(key)!;
-    if (e.dtype !== v.dtype) throw new TfhubError('ERR_CHECKPOINT_DTYPE', `checkpoint ${prefix}: ${key} is ${e.dtype}, the variable ${v.dtype}`);
+    if (e.dtype !== v.dtype)
+      throw new TfhubError('ERR_CHECKPOINT_DTYPE', `checkpoint ${prefix}: ${key} is ${e.dtype}, the variable ${v.dtype}`);
     const want = v.saveSliceInfo ? v.saveSliceInfo.fullShape : v.shape;
     if (want && e.shape && (want.length !== e.shape.length || want.some((d, j) => d >= 0 && d !== e.shape![j]))) {
-      throw new TfhubError('ERR_CHECKPOINT_SHAPE', `checkpoint ${prefix}: ${key} has shape [${e.shape.join(', ')}], the variable [${want.join(', ')}]`);
+      throw new TfhubError(
+        'ERR_CHECKPOINT_SHAPE',
+        `checkpoint ${prefix}: ${key} has shape [${e.shape.join(', ')}], the variable [${want.join(', ')}]`,
+      );
     }
     if (!e.sliced && e.offset + e.size > (sizes.get(e.shardId) ?? 0)) {
-      throw new TfhubError('ERR_INVALID_CHECKPOINT', `checkpoint ${prefix}: the data of ${key} lies past the end of shard ${e.shardId} (truncated file)`);
+      throw new TfhubError(
+        'ERR_INVALID_CHECKPOINT',
+        `checkpoint ${prefix}: the data of ${key} lies past the end of shard ${e.shardId} (truncated file)`,
+      );
     }
   });
 }

@@ -68,14 +68,16 @@ export class TrainingSession {
     if (!(graph instanceof Graph)) throw typeError('ERR_INVALID_ARG_TYPE', 'new TrainingSession(graph, options): graph must be a Graph');
     for (const k of ['saveCheckpointSteps', 'saveCheckpointSecs', 'lastStep', 'waitForChiefMs'] as const) {
       const v = options[k];
-      if (v !== undefined && (typeof v !== 'number' || !(v > 0))) throw typeError('ERR_INVALID_ARG_VALUE', `${k} must be a positive number, got ${String(v)}`);
+      if (v !== undefined && (typeof v !== 'number' || !(v > 0)))
+        throw typeError('ERR_INVALID_ARG_VALUE', `${k} must be a positive number, got ${String(v)}`);
     }
     const step = getGlobalStep(graph);
-    if (!step) throw new TfhubError('ERR_NO_VARIABLES', 'TrainingSession needs a global step: call train.getOrCreateGlobalStep(graph) before');
+    if (!step)
+      throw new TfhubError('ERR_NO_VARIABLES', 'TrainingSession needs a global step: call train.getOrCreateGlobalStep(graph) before');
     this.graph = graph;
     this.options = options;
     this.globalStep = step;
-    this.saver = options.checkpointDir ? options.saver ?? new Saver({ graph }) : null;
+    this.saver = options.checkpointDir ? (options.saver ?? new Saver({ graph })) : null;
     this.session = new Session(graph, { ...(options.config ?? {}), target: options.target });
   }
 
@@ -99,11 +101,16 @@ export class TrainingSession {
   run<F extends Fetches>(fetches: F, feeds?: Feeds, options?: RunOptions): Promise<FetchResult<F>>;
   async run(fetches: Fetches, feeds?: Feeds, options?: RunOptions): Promise<unknown> {
     await this.ready();
-    const results = await (this.session.run.bind(this.session) as (f: unknown, fd?: Feeds, o?: RunOptions) => Promise<unknown>)(fetches, feeds, options);
+    const results = await (this.session.run.bind(this.session) as (f: unknown, fd?: Feeds, o?: RunOptions) => Promise<unknown>)(
+      fetches,
+      feeds,
+      options,
+    );
     // A read fetched with the train op may run before the increment: read the step after the run.
     this.step = await this.readStep();
     if (this.options.lastStep !== undefined && this.step >= this.options.lastStep) this.stopRequested = true;
-    for (const h of this.options.hooks ?? []) if ((await h.afterRun?.({ globalStep: this.step, results })) === 'stop') this.stopRequested = true;
+    for (const h of this.options.hooks ?? [])
+      if ((await h.afterRun?.({ globalStep: this.step, results })) === 'stop') this.stopRequested = true;
     await this.maybeSave(false);
     return results;
   }
@@ -156,16 +163,27 @@ export class TrainingSession {
 
   private async waitForInitialization(): Promise<void> {
     const vars = this.graph.getCollection<Variable>(GraphKeys.GLOBAL_VARIABLES);
-    const checks = this.graph.withDevice(null, () => this.graph.withNameScope('report_uninitialized', () => vars.map((v) => (v.isResource
-      ? this.graph.addOperation('VarIsInitializedOp', { inputs: [v.handle] })
-      : this.graph.addOperation('IsVariableInitialized', { inputs: [v.handle], attrs: { dtype: v.dtype } })).output(0))));
+    const checks = this.graph.withDevice(null, () =>
+      this.graph.withNameScope('report_uninitialized', () =>
+        vars.map((v) =>
+          (v.isResource
+            ? this.graph.addOperation('VarIsInitializedOp', { inputs: [v.handle] })
+            : this.graph.addOperation('IsVariableInitialized', { inputs: [v.handle], attrs: { dtype: v.dtype } })
+          ).output(0),
+        ),
+      ),
+    );
     const deadline = Date.now() + (this.options.waitForChiefMs ?? 60_000);
     for (;;) {
       const ts = await this.session.run(checks);
       const ok = ts.every((t) => t.array() === true);
       for (const t of ts) t.dispose();
       if (ok) return;
-      if (Date.now() > deadline) throw new TfhubError('ERR_CHIEF_TIMEOUT', `the chief did not initialize the variables within ${this.options.waitForChiefMs ?? 60_000} ms`);
+      if (Date.now() > deadline)
+        throw new TfhubError(
+          'ERR_CHIEF_TIMEOUT',
+          `the chief did not initialize the variables within ${this.options.waitForChiefMs ?? 60_000} ms`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -25,7 +25,13 @@ function recorder(opts: { delayMs?: number; gate?: () => Promise<void> } = {}) {
       if (opts.delayMs) await sleep(opts.delayMs);
       const x = inputs.x;
       const d = x.data() as Float32Array;
-      return { y: new Tensor('float32', x.shape, d.map((v) => v * 2)) };
+      return {
+        y: new Tensor(
+          'float32',
+          x.shape,
+          d.map((v) => v * 2),
+        ),
+      };
     } finally {
       active--;
     }
@@ -44,7 +50,9 @@ async function until(cond: () => boolean): Promise<void> {
 
 function deferred() {
   let release!: () => void;
-  const p = new Promise<void>((r) => { release = r; });
+  const p = new Promise<void>((r) => {
+    release = r;
+  });
   return { p, release };
 }
 
@@ -52,16 +60,30 @@ describe('createBatcher', () => {
   it('merges concurrent calls into one run and splits the outputs back per call', async () => {
     const r = recorder();
     const batches: BatchRunInfo[] = [];
-    const b = createBatcher(r.run, { maxBatchSize: 8, batchTimeoutMicros: 0, numBatchThreads: 1 }, { hooks: { onBatch: (i) => batches.push(i) } });
-    const outs = await Promise.all([
-      b({ x: f32([1, 2], [1, 2]) }),
-      b({ x: f32([2, 2], [3, 4, 5, 6]) }),
-      b({ x: f32([1, 2], [7, 8]) }),
-    ]);
+    const b = createBatcher(
+      r.run,
+      { maxBatchSize: 8, batchTimeoutMicros: 0, numBatchThreads: 1 },
+      { hooks: { onBatch: (i) => batches.push(i) } },
+    );
+    const outs = await Promise.all([b({ x: f32([1, 2], [1, 2]) }), b({ x: f32([2, 2], [3, 4, 5, 6]) }), b({ x: f32([1, 2], [7, 8]) })]);
     assert.equal(r.runs.length, 1);
     assert.deepEqual(r.runs[0].shapes, [[4, 2]]);
-    assert.deepEqual(outs.map((o) => o.y.shape), [[1, 2], [2, 2], [1, 2]]);
-    assert.deepEqual(outs.map((o) => Array.from(o.y.data() as Float32Array)), [[2, 4], [6, 8, 10, 12], [14, 16]]);
+    assert.deepEqual(
+      outs.map((o) => o.y.shape),
+      [
+        [1, 2],
+        [2, 2],
+        [1, 2],
+      ],
+    );
+    assert.deepEqual(
+      outs.map((o) => Array.from(o.y.data() as Float32Array)),
+      [
+        [2, 4],
+        [6, 8, 10, 12],
+        [14, 16],
+      ],
+    );
     assert.equal(batches.length, 1);
     assert.equal(batches[0].calls, 3);
     assert.equal(batches[0].rows, 4);
@@ -71,12 +93,25 @@ describe('createBatcher', () => {
   it('pads a batch to the next allowed size with copies of the first row of the last call, and drops the padding', async () => {
     const r = recorder();
     const infos: BatchRunInfo[] = [];
-    const b = createBatcher(r.run, { maxBatchSize: 8, allowedBatchSizes: [2, 4, 8], numBatchThreads: 1 }, { hooks: { onBatch: (i) => infos.push(i) } });
+    const b = createBatcher(
+      r.run,
+      { maxBatchSize: 8, allowedBatchSizes: [2, 4, 8], numBatchThreads: 1 },
+      { hooks: { onBatch: (i) => infos.push(i) } },
+    );
     const outs = await Promise.all([b({ x: f32([2, 1], [1, 2]) }), b({ x: f32([3, 1], [3, 4, 5]) })]);
     assert.deepEqual(r.runs[0].shapes, [[8, 1]]);
     assert.deepEqual(r.runs[0].x, [1, 2, 3, 4, 5, 3, 3, 3]);
-    assert.deepEqual(outs.map((o) => Array.from(o.y.data() as Float32Array)), [[2, 4], [6, 8, 10]]);
-    assert.deepEqual(infos.map((i) => [i.rows, i.batchSize, i.padding]), [[5, 8, 3]]);
+    assert.deepEqual(
+      outs.map((o) => Array.from(o.y.data() as Float32Array)),
+      [
+        [2, 4],
+        [6, 8, 10],
+      ],
+    );
+    assert.deepEqual(
+      infos.map((i) => [i.rows, i.batchSize, i.padding]),
+      [[5, 8, 3]],
+    );
     // A single call is padded too.
     const one = await b({ x: f32([3, 1], [9, 8, 7]) });
     assert.deepEqual(r.runs[1].x, [9, 8, 7, 9]);
@@ -86,7 +121,11 @@ describe('createBatcher', () => {
   it('puts calls with other trailing shapes or dtypes in other batches; scalars and ragged calls run alone', async () => {
     const seen: string[] = [];
     const run: TensorFunction = async (inputs) => {
-      seen.push(Object.entries(inputs).map(([k, t]) => `${k}:${t.dtype}[${t.shape}]`).join(','));
+      seen.push(
+        Object.entries(inputs)
+          .map(([k, t]) => `${k}:${t.dtype}[${t.shape}]`)
+          .join(','),
+      );
       return inputs.x.rank === 0 ? { y: inputs.x } : { y: new Tensor(inputs.x.dtype, inputs.x.shape, inputs.x.data() as never) };
     };
     const b = createBatcher(run, { maxBatchSize: 16, numBatchThreads: 1 });
@@ -98,9 +137,7 @@ describe('createBatcher', () => {
       b({ x: f32([], [7]) }),
       b({ x: f32([2, 1], [1, 2]), z: f32([3, 1], [1, 2, 3]) }),
     ]);
-    assert.deepEqual(seen.sort(), [
-      'x:float32[1,3]', 'x:float32[2,1],z:float32[3,1]', 'x:float32[2,2]', 'x:float32[]', 'x:float64[1,2]',
-    ]);
+    assert.deepEqual(seen.sort(), ['x:float32[1,3]', 'x:float32[2,1],z:float32[3,1]', 'x:float32[2,2]', 'x:float32[]', 'x:float64[1,2]']);
     assert.deepEqual(Array.from(outs[3].y.data() as Float32Array), [3, 4]);
     assert.deepEqual(Array.from(outs[2].y.data() as Float64Array), [5, 6]);
     assert.equal(outs[4].y.shape.length, 0);
@@ -116,7 +153,10 @@ describe('createBatcher', () => {
     const reasons: string[] = [];
     const b = createBatcher(run, { maxBatchSize: 8, numBatchThreads: 1 }, { hooks: { onMergeDisabled: (r) => reasons.push(r) } });
     const outs = await Promise.all([b({ x: f32([2, 1], [1, 2]) }), b({ x: f32([2, 1], [10, 20]) })]);
-    assert.deepEqual(outs.map((o) => o.sum.data()[0]), [3, 30]);
+    assert.deepEqual(
+      outs.map((o) => o.sum.data()[0]),
+      [3, 30],
+    );
     assert.equal(runs, 3); // the merged run, then each call alone
     assert.match(reasons[0], /output 'sum' has 1 rows for a batch of 4/);
     assert.match(b.stats().mergeDisabled ?? '', /output 'sum'/);
@@ -128,7 +168,12 @@ describe('createBatcher', () => {
     const run: TensorFunction = async (inputs) => {
       const d = inputs.x.data() as Float32Array;
       if (d.some((v) => v < 0)) throw new InvalidArgumentError('negative input');
-      return { y: f32(inputs.x.shape, Array.from(d, (v) => v + 1)) };
+      return {
+        y: f32(
+          inputs.x.shape,
+          Array.from(d, (v) => v + 1),
+        ),
+      };
     };
     const b = createBatcher(run, { maxBatchSize: 8, numBatchThreads: 1 });
     const [ok1, bad, ok2] = await Promise.allSettled([b({ x: f32([1], [1]) }), b({ x: f32([1], [-1]) }), b({ x: f32([1], [5]) })]);
@@ -141,21 +186,38 @@ describe('createBatcher', () => {
     const gate = deferred();
     const r = recorder({ gate: () => gate.p });
     const rejected: TFError[] = [];
-    const b = createBatcher(r.run, { maxBatchSize: 2, maxEnqueuedBatches: 2, numBatchThreads: 1 }, { hooks: { onReject: (e) => rejected.push(e) } });
+    const b = createBatcher(
+      r.run,
+      { maxBatchSize: 2, maxEnqueuedBatches: 2, numBatchThreads: 1 },
+      { hooks: { onReject: (e) => rejected.push(e) } },
+    );
     const first = b({ x: f32([2, 1], [0, 0]) }); // runs, holds the only thread
     await until(() => b.stats().running === 1);
     const queued = [1, 2, 3, 4].map((v) => b({ x: f32([1, 1], [v]) })); // two batches of two
     const t0 = performance.now();
-    await assert.rejects(b({ x: f32([1, 1], [5]) }), (e: Error) => e instanceof UnavailableError && e.code === 'UNAVAILABLE'
-      && /The batch scheduling queue to which this task was submitted is full/.test(e.message));
+    await assert.rejects(
+      b({ x: f32([1, 1], [5]) }),
+      (e: Error) =>
+        e instanceof UnavailableError &&
+        e.code === 'UNAVAILABLE' &&
+        /The batch scheduling queue to which this task was submitted is full/.test(e.message),
+    );
     assert.ok(performance.now() - t0 < 1000);
-    await assert.rejects(b({ x: f32([3, 1], [1, 2, 3]) }), (e: Error) => e instanceof InvalidArgumentError
-      && e.message === 'Task size 3 is larger than maximum input batch size 2');
+    await assert.rejects(
+      b({ x: f32([3, 1], [1, 2, 3]) }),
+      (e: Error) => e instanceof InvalidArgumentError && e.message === 'Task size 3 is larger than maximum input batch size 2',
+    );
     assert.deepEqual(b.stats(), { calls: 4, rows: 4, batches: 2, running: 1, mergeDisabled: null });
     gate.release();
     await first;
-    assert.deepEqual((await Promise.all(queued)).map((o) => o.y.data()[0]), [2, 4, 6, 8]);
-    assert.deepEqual(rejected.map((e) => e.code), ['UNAVAILABLE', 'INVALID_ARGUMENT']);
+    assert.deepEqual(
+      (await Promise.all(queued)).map((o) => o.y.data()[0]),
+      [2, 4, 6, 8],
+    );
+    assert.deepEqual(
+      rejected.map((e) => e.code),
+      ['UNAVAILABLE', 'INVALID_ARGUMENT'],
+    );
   });
 
   it('an aborted call leaves the queue and never runs (DeadlineExceededError for a timeout, CancelledError otherwise)', async () => {
@@ -176,7 +238,10 @@ describe('createBatcher', () => {
     gate.release();
     await first;
     assert.equal((await kept).y.data()[0], 6);
-    assert.deepEqual(r.runs.map((x) => x.x), [[1], [3]]);
+    assert.deepEqual(
+      r.runs.map((x) => x.x),
+      [[1], [3]],
+    );
     clearInterval(keepAlive);
   });
 
@@ -212,8 +277,17 @@ describe('createBatcher', () => {
   it('10,000 calls against a slow model: the limits refuse the excess at once, every call gets an answer', async () => {
     const r = recorder({ delayMs: 30 });
     let maxQueued = 0;
-    const b = createBatcher(r.run, { maxBatchSize: 16, maxEnqueuedBatches: 4, numBatchThreads: 2, batchTimeoutMicros: 1000 },
-      { hooks: { onQueueDepth: (d) => { maxQueued = Math.max(maxQueued, d.rows); } } });
+    const b = createBatcher(
+      r.run,
+      { maxBatchSize: 16, maxEnqueuedBatches: 4, numBatchThreads: 2, batchTimeoutMicros: 1000 },
+      {
+        hooks: {
+          onQueueDepth: (d) => {
+            maxQueued = Math.max(maxQueued, d.rows);
+          },
+        },
+      },
+    );
     const results = await Promise.allSettled(Array.from({ length: 10_000 }, (_, i) => b({ x: f32([1, 1], [i]) })));
     const ok = results.filter((x) => x.status === 'fulfilled') as Array<PromiseFulfilledResult<Record<string, Tensor>>>;
     const refused = results.filter((x) => x.status === 'rejected' && x.reason instanceof UnavailableError);
@@ -246,7 +320,13 @@ describe('createBatcher', () => {
     const outs = await Promise.all([b({ x: f32([1, 2], [1, 2]) }), b({ x: f32([1, 3], [4, 5, 6]) })]);
     assert.deepEqual(r.runs[0].shapes, [[2, 3]]);
     assert.deepEqual(r.runs[0].x, [1, 2, 1, 4, 5, 6]);
-    assert.deepEqual(outs.map((o) => o.y.shape), [[1, 3], [1, 3]]);
+    assert.deepEqual(
+      outs.map((o) => o.y.shape),
+      [
+        [1, 3],
+        [1, 3],
+      ],
+    );
   });
 
   it('close() runs what is queued at once and refuses new calls', async () => {
@@ -262,9 +342,16 @@ describe('createBatcher', () => {
   });
 
   it('merges every dtype bit for bit: strings (binary), int64, float16 NaN payloads, complex, bool', async () => {
-    const echo: TensorFunction = async (inputs) => Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new Tensor(t.dtype, t.shape, t.data() as never)]));
+    const echo: TensorFunction = async (inputs) =>
+      Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, new Tensor(t.dtype, t.shape, t.data() as never)]));
     let runs = 0;
-    const b = createBatcher(async (i) => { runs++; return echo(i); }, { maxBatchSize: 8, numBatchThreads: 1 });
+    const b = createBatcher(
+      async (i) => {
+        runs++;
+        return echo(i);
+      },
+      { maxBatchSize: 8, numBatchThreads: 1 },
+    );
     const make = (seed: number) => ({
       s: new Tensor('string', [2, 1], [Uint8Array.of(0, 255, seed), new TextEncoder().encode(`é${seed}`)]),
       i: new Tensor('int64', [2], BigInt64Array.of(-(2n ** 63n), BigInt(seed))),
@@ -279,7 +366,11 @@ describe('createBatcher', () => {
       for (const k of Object.keys(calls[n]) as Array<keyof ReturnType<typeof make>>) {
         const a = calls[n][k];
         assert.deepEqual(o[k].shape, a.shape);
-        if (a.dtype === 'string') assert.deepEqual(o[k].bytes().map((x) => Array.from(x)), a.bytes().map((x) => Array.from(x)));
+        if (a.dtype === 'string')
+          assert.deepEqual(
+            o[k].bytes().map((x) => Array.from(x)),
+            a.bytes().map((x) => Array.from(x)),
+          );
         else assert.deepEqual(new Uint8Array((o[k].data() as Uint8Array).buffer), new Uint8Array((a.data() as Uint8Array).buffer));
       }
     });

@@ -13,7 +13,12 @@ import { SINGLE_THREADED, buildChain, calibratedChain } from './helpers/util';
 const FIXTURE = path.resolve(__dirname, '..', '..', '..', 'test', 'fixtures', 'tf2_mlp', 'saved_model.pb');
 
 /** Largest gap between ticks of a 10 ms interval while `fn` runs, and the loop-delay histogram's max. */
-interface Lag { maxGapMs: number; histMaxMs: number; histP99Ms: number; elapsedMs: number }
+interface Lag {
+  maxGapMs: number;
+  histMaxMs: number;
+  histP99Ms: number;
+  elapsedMs: number;
+}
 
 async function measureLag(fn: () => Promise<unknown> | unknown): Promise<Lag> {
   const hist = monitorEventLoopDelay({ resolution: 10 });
@@ -55,7 +60,9 @@ describe('concurrency', () => {
         result = await run;
         assert.ok((await read) > 1000);
       });
-      t.diagnostic(`run: ${lag.elapsedMs.toFixed(0)} ms (depth ${c.depth}), max interval gap ${lag.maxGapMs.toFixed(1)} ms, loop delay max ${lag.histMaxMs.toFixed(1)} ms, p99 ${lag.histP99Ms.toFixed(1)} ms, readFile done at ${readAt.toFixed(0)} ms`);
+      t.diagnostic(
+        `run: ${lag.elapsedMs.toFixed(0)} ms (depth ${c.depth}), max interval gap ${lag.maxGapMs.toFixed(1)} ms, loop delay max ${lag.histMaxMs.toFixed(1)} ms, p99 ${lag.histP99Ms.toFixed(1)} ms, readFile done at ${readAt.toFixed(0)} ms`,
+      );
       assert.ok(lag.elapsedMs > 400, `the run took only ${lag.elapsedMs} ms: not a long run`);
       // < 100 ms as a rule; a single late tick up to 200 ms is tolerated on a loaded 2-core machine.
       assert.ok(lag.histP99Ms < 100, `loop delay p99 ${lag.histP99Ms} ms during run()`);
@@ -65,7 +72,10 @@ describe('concurrency', () => {
 
       const blocked = await measureLag(() => c.session.runSync(c.y, feeds).dispose());
       t.diagnostic(`runSync: ${blocked.elapsedMs.toFixed(0)} ms, max interval gap ${blocked.maxGapMs.toFixed(1)} ms`);
-      assert.ok(blocked.maxGapMs >= 0.8 * blocked.elapsedMs, `runSync should block the loop: gap ${blocked.maxGapMs} ms of ${blocked.elapsedMs} ms`);
+      assert.ok(
+        blocked.maxGapMs >= 0.8 * blocked.elapsedMs,
+        `runSync should block the loop: gap ${blocked.maxGapMs} ms of ${blocked.elapsedMs} ms`,
+      );
       assert.ok(blocked.maxGapMs > 300 && blocked.histMaxMs > 300);
     } finally {
       c.dispose();
@@ -121,15 +131,29 @@ describe('concurrency', () => {
     y = g.addOperation('Mul', { inputs: [y, k] }).output(0);
     const s = new Session(g, { intraOpParallelism: 1, interOpParallelism: 2, usePerSessionThreads: true });
     try {
-      const feeds = Array.from({ length: 16 }, (_, i) => new Map<Output, Tensor>([
-        [x, new Tensor('float32', [n, n], Float32Array.from({ length: n * n }, (_, e) => (Math.floor(e / n) % 4) + i))],
-        [k, new Tensor('float32', [], [i + 1])],
-      ]));
+      const feeds = Array.from(
+        { length: 16 },
+        (_, i) =>
+          new Map<Output, Tensor>([
+            [
+              x,
+              new Tensor(
+                'float32',
+                [n, n],
+                Float32Array.from({ length: n * n }, (_, e) => (Math.floor(e / n) % 4) + i),
+              ),
+            ],
+            [k, new Tensor('float32', [], [i + 1])],
+          ]),
+      );
       const expected = (i: number, row: number) => ((row % 4) + i) * (i + 1);
       const check = (r: Tensor, i: number) => {
         const d = r.data() as Float32Array;
         for (let row = 0; row < n; row += 7) {
-          assert.ok(Math.abs(d[row * n + 3] - expected(i, row)) <= 1e-3 * Math.max(1, expected(i, row)), `run ${i} row ${row}: ${d[row * n + 3]} vs ${expected(i, row)}`);
+          assert.ok(
+            Math.abs(d[row * n + 3] - expected(i, row)) <= 1e-3 * Math.max(1, expected(i, row)),
+            `run ${i} row ${row}: ${d[row * n + 3]} vs ${expected(i, row)}`,
+          );
         }
       };
       check(await s.run(y, feeds[0]), 0); // warm-up
@@ -140,15 +164,28 @@ describe('concurrency', () => {
       const results = await Promise.all(feeds.map((f) => s.run(y, f)));
       const concurrent = performance.now() - t0;
       results.forEach(check);
-      t.diagnostic(`16 runs: sequential ${sequential.toFixed(0)} ms, concurrent ${concurrent.toFixed(0)} ms (speed-up ${(sequential / concurrent).toFixed(2)}×)`);
+      t.diagnostic(
+        `16 runs: sequential ${sequential.toFixed(0)} ms, concurrent ${concurrent.toFixed(0)} ms (speed-up ${(sequential / concurrent).toFixed(2)}×)`,
+      );
       assert.ok(concurrent < 1.5 * sequential + 50, `concurrent ${concurrent} ms vs sequential ${sequential} ms`);
 
       // and the same mix through independent sessions on the default (shared) pools
       const shared = buildChain(64, 5, {});
       const shared2 = buildChain(64, 5, SINGLE_THREADED);
-      const mixed = await Promise.all(Array.from({ length: 16 }, (_, i) => (i % 2 ? shared : shared2).session.run(
-        (i % 2 ? shared : shared2).y, new Map([[(i % 2 ? shared : shared2).x, new Tensor('float32', [64, 64], new Float32Array(4096).fill(i))]]))));
-      mixed.forEach((r, i) => assert.ok((r.data() as Float32Array).every((v) => Math.abs(v - i) < 1e-4), `mixed run ${i}`));
+      const mixed = await Promise.all(
+        Array.from({ length: 16 }, (_, i) =>
+          (i % 2 ? shared : shared2).session.run(
+            (i % 2 ? shared : shared2).y,
+            new Map([[(i % 2 ? shared : shared2).x, new Tensor('float32', [64, 64], new Float32Array(4096).fill(i))]]),
+          ),
+        ),
+      );
+      mixed.forEach((r, i) =>
+        assert.ok(
+          (r.data() as Float32Array).every((v) => Math.abs(v - i) < 1e-4),
+          `mixed run ${i}`,
+        ),
+      );
       shared.dispose();
       shared2.dispose();
     } finally {
@@ -166,20 +203,26 @@ describe('concurrency', () => {
       const feeds = new Map([[c.x, new Tensor('float32', [8, 8], new Float32Array(64).fill(2))]]);
       const ticks: number[] = [];
       let last = performance.now();
-      const timer = setInterval(() => { const now = performance.now(); ticks.push(now - last); last = now; }, 1);
+      const timer = setInterval(() => {
+        const now = performance.now();
+        ticks.push(now - last);
+        last = now;
+      }, 1);
       const end = performance.now() + 800;
       let runs = 0;
       let checked = 0;
-      await Promise.all(Array.from({ length: 16 }, async () => {
-        while (performance.now() < end) {
-          const r = await c.session.run(c.y, feeds);
-          if (runs++ % 97 === 0) {
-            assert.ok((r.data() as Float32Array).every((v) => Math.abs(v - 2) < 1e-5));
-            checked++;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (performance.now() < end) {
+            const r = await c.session.run(c.y, feeds);
+            if (runs++ % 97 === 0) {
+              assert.ok((r.data() as Float32Array).every((v) => Math.abs(v - 2) < 1e-5));
+              checked++;
+            }
+            r.dispose();
           }
-          r.dispose();
-        }
-      }));
+        }),
+      );
       clearInterval(timer);
       ticks.push(performance.now() - last);
       const maxGap = Math.max(...ticks);
@@ -192,34 +235,39 @@ describe('concurrency', () => {
     }
   });
 
-  it('run threads are named tfhub-run, and sleep (use no CPU) once idle', { skip: process.platform !== 'linux' ? 'reads /proc' : false }, async () => {
-    const g = new Graph();
-    const x = g.placeholder('float32', [2], 'x');
-    const y = g.addOperation('Neg', { inputs: [x] }).output(0);
-    const s = new Session(g);
-    try {
-      const input = new Tensor('float32', [2], [1, 2]);
-      await Promise.all(Array.from({ length: 8 }, () => s.run(y, new Map([[x, input]])).then((t) => t.dispose())));
-      const runThreads = () => readdirSync('/proc/self/task').flatMap((tid) => {
-        try {
-          if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'tfhub-run') return [];
-          const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          return [{ tid, ticks: Number(fields[11]) + Number(fields[12]) }]; // utime + stime
-        } catch {
-          return []; // the thread ended meanwhile
-        }
-      });
-      await new Promise((resolve) => setTimeout(resolve, 20)); // past any polling (100 µs by default)
-      const before = runThreads();
-      assert.ok(before.length >= 1, 'at least one run thread');
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const after = new Map(runThreads().map((t) => [t.tid, t.ticks]));
-      const busy = before.reduce((sum, t) => sum + ((after.get(t.tid) ?? t.ticks) - t.ticks), 0);
-      assert.ok(busy <= 2, `idle run threads used ${busy} clock ticks in 300 ms`);
-    } finally {
-      s.close();
-      g.dispose();
-    }
-  });
+  it(
+    'run threads are named tfhub-run, and sleep (use no CPU) once idle',
+    { skip: process.platform !== 'linux' ? 'reads /proc' : false },
+    async () => {
+      const g = new Graph();
+      const x = g.placeholder('float32', [2], 'x');
+      const y = g.addOperation('Neg', { inputs: [x] }).output(0);
+      const s = new Session(g);
+      try {
+        const input = new Tensor('float32', [2], [1, 2]);
+        await Promise.all(Array.from({ length: 8 }, () => s.run(y, new Map([[x, input]])).then((t) => t.dispose())));
+        const runThreads = () =>
+          readdirSync('/proc/self/task').flatMap((tid) => {
+            try {
+              if (readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() !== 'tfhub-run') return [];
+              const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+              const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+              return [{ tid, ticks: Number(fields[11]) + Number(fields[12]) }]; // utime + stime
+            } catch {
+              return []; // the thread ended meanwhile
+            }
+          });
+        await new Promise((resolve) => setTimeout(resolve, 20)); // past any polling (100 µs by default)
+        const before = runThreads();
+        assert.ok(before.length >= 1, 'at least one run thread');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const after = new Map(runThreads().map((t) => [t.tid, t.ticks]));
+        const busy = before.reduce((sum, t) => sum + ((after.get(t.tid) ?? t.ticks) - t.ticks), 0);
+        assert.ok(busy <= 2, `idle run threads used ${busy} clock ticks in 300 ms`);
+      } finally {
+        s.close();
+        g.dispose();
+      }
+    },
+  );
 });

@@ -4,10 +4,28 @@ import assert from 'node:assert/strict';
 
 import * as tfhub from '../../src';
 import {
-  AbortedError, AlreadyExistsError, CancelledError, DataLossError, DeadlineExceededError, ERROR_CLASSES_BY_CODE,
-  FailedPreconditionError, Graph, InternalError, InvalidArgumentError, NotFoundError, OutOfRangeError,
-  PermissionDeniedError, ResourceExhaustedError, Session, TFError, Tensor, TfhubError, UnauthenticatedError,
-  UnavailableError, UnimplementedError, UnknownError,
+  AbortedError,
+  AlreadyExistsError,
+  CancelledError,
+  DataLossError,
+  DeadlineExceededError,
+  ERROR_CLASSES_BY_CODE,
+  FailedPreconditionError,
+  Graph,
+  InternalError,
+  InvalidArgumentError,
+  NotFoundError,
+  OutOfRangeError,
+  PermissionDeniedError,
+  ResourceExhaustedError,
+  Session,
+  TFError,
+  Tensor,
+  TfhubError,
+  UnauthenticatedError,
+  UnavailableError,
+  UnimplementedError,
+  UnknownError,
 } from '../../src';
 import { binding } from '../../src/native';
 
@@ -47,7 +65,7 @@ describe('errors', () => {
     assert.deepEqual([base.name, base.code], ['TFError', 'UNKNOWN']);
   });
 
-  it('TfhubError: the library\'s own errors, with ERR_* codes and causes', () => {
+  it("TfhubError: the library's own errors, with ERR_* codes and causes", () => {
     const cause = new Error('inner');
     const e = new TfhubError('ERR_INTERNAL', 'outer', { cause });
     assert.ok(e instanceof Error && !(e instanceof TFError));
@@ -66,12 +84,17 @@ describe('errors', () => {
     const close = g.addOperation('QueueCloseV2', { inputs: [q] });
     const dequeue = g.addOperation('QueueDequeueV2', { inputs: [q], attrs: { component_types: ['float32'] } }).output(0);
     s.runSync(close);
-    assert.throws(() => s.runSync(dequeue), (e: Error) => e instanceof OutOfRangeError && /closed and has insufficient elements/.test(e.message));
+    assert.throws(
+      () => s.runSync(dequeue),
+      (e: Error) => e instanceof OutOfRangeError && /closed and has insufficient elements/.test(e.message),
+    );
     // NOT_FOUND and INVALID_ARGUMENT
     assert.throws(() => g.opDef('NotAnOp'), NotFoundError);
     assert.throws(() => g.importGraphDef(new Uint8Array([0xff])), InvalidArgumentError);
     // INVALID_ARGUMENT raised inside a kernel, with TF's node context in the message
-    const bad = g.addOperation('Reshape', { name: 'bad_reshape', inputs: [g.placeholder('float32', [-1], 'rx'), g.constant([3], 'rs', 'int32')] }).output(0);
+    const bad = g
+      .addOperation('Reshape', { name: 'bad_reshape', inputs: [g.placeholder('float32', [-1], 'rx'), g.constant([3], 'rs', 'int32')] })
+      .output(0);
     await assert.rejects(s.run(bad, { 'rx:0': [1, 2] }), (e: Error) => e instanceof InvalidArgumentError && /bad_reshape/.test(e.message));
     // after every error the session still runs
     assert.deepEqual(Array.from(s.runSync(bad, { 'rx:0': [1, 2, 3] }).data() as Float32Array), [1, 2, 3]);
@@ -82,14 +105,26 @@ describe('errors', () => {
   it('errors of the native layer: TfhubError with codes, TypeError for wrong kinds of arguments', () => {
     const t = new Tensor('float32', [1], [1]);
     t.dispose();
-    assert.throws(() => t.data(), (e: Error) => e instanceof TfhubError && (e as TfhubError).code === 'ERR_DISPOSED');
+    assert.throws(
+      () => t.data(),
+      (e: Error) => e instanceof TfhubError && (e as TfhubError).code === 'ERR_DISPOSED',
+    );
     const a = new Graph();
     const b = new Graph();
     const fromB = b.constant(1);
-    assert.throws(() => a.native.addOperation('Identity', 'x', [fromB.native], [], null, null, null),
-      (e: Error) => e instanceof TfhubError && (e as TfhubError).code === 'ERR_GRAPH_MISMATCH' && /belongs to another graph/.test(e.message));
-    assert.throws(() => binding().Tensor.fromData(1, [2 ** 40, 2 ** 40], new Float32Array(1)), { name: 'TfhubError', code: 'ERR_INVALID_SHAPE' });
-    assert.throws(() => binding().Tensor.fromData('float' as never, [1], new Float32Array(1)), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
+    assert.throws(
+      () => a.native.addOperation('Identity', 'x', [fromB.native], [], null, null, null),
+      (e: Error) =>
+        e instanceof TfhubError && (e as TfhubError).code === 'ERR_GRAPH_MISMATCH' && /belongs to another graph/.test(e.message),
+    );
+    assert.throws(() => binding().Tensor.fromData(1, [2 ** 40, 2 ** 40], new Float32Array(1)), {
+      name: 'TfhubError',
+      code: 'ERR_INVALID_SHAPE',
+    });
+    assert.throws(() => binding().Tensor.fromData('float' as never, [1], new Float32Array(1)), {
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_TYPE',
+    });
     assert.throws(() => a.native.operationByName(5 as never), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     a.dispose();
     b.dispose();

@@ -6,13 +6,27 @@ import { Graph, Output, Session, Tensor, TfhubError } from '../../src';
 import { graphAndSessionPerSuite } from './helpers/util';
 import { numbers as values } from '../helpers/numbers';
 
-
 describe('addGradients', () => {
   let g: Graph;
   let s: Session;
-  graphAndSessionPerSuite((graph, session) => { g = graph; s = session; });
+  graphAndSessionPerSuite((graph, session) => {
+    g = graph;
+    s = session;
+  });
 
-  const sum = (o: Output) => g.addOperation('Sum', { inputs: [o, g.constant(Array.from({ length: o.shape!.length }, (_, i) => i), undefined, 'int32')] }).output(0);
+  const sum = (o: Output) =>
+    g
+      .addOperation('Sum', {
+        inputs: [
+          o,
+          g.constant(
+            Array.from({ length: o.shape!.length }, (_, i) => i),
+            undefined,
+            'int32',
+          ),
+        ],
+      })
+      .output(0);
   const op = (type: string, ...inputs: Output[]) => g.addOperation(type, { inputs }).output(0);
 
   /** Checks d(ys)/d(xs) at `points` against central differences of the forward graph (run in TF). */
@@ -20,7 +34,8 @@ describe('addGradients', () => {
     const grads = g.addGradients(y, xs);
     assert.equal(grads.length, xs.length);
     grads.forEach((gr, i) => assert.deepEqual(gr.shape, xs[i].shape, `gradient ${i} shape`));
-    const feeds = (pts: number[][]) => new Map<Output, Tensor>(xs.map((x, i) => [x, new Tensor('float64', x.shape!, new Float64Array(pts[i]))]));
+    const feeds = (pts: number[][]) =>
+      new Map<Output, Tensor>(xs.map((x, i) => [x, new Tensor('float64', x.shape!, new Float64Array(pts[i]))]));
     const symbolic = s.runSync(grads, feeds(points)).map(values);
     const h = 1e-6;
     points.forEach((pt, i) => {
@@ -31,8 +46,10 @@ describe('addGradients', () => {
         minus[i][k] -= h;
         const numeric = (values(s.runSync(y, feeds(plus)))[0] - values(s.runSync(y, feeds(minus)))[0]) / (2 * h);
         const got = symbolic[i][k];
-        assert.ok(Math.abs(got - numeric) <= tolerance * Math.max(1, Math.abs(numeric)),
-          `${y.op.name}: d/d${xs[i].name}[${k}] symbolic ${got} vs numeric ${numeric}`);
+        assert.ok(
+          Math.abs(got - numeric) <= tolerance * Math.max(1, Math.abs(numeric)),
+          `${y.op.name}: d/d${xs[i].name}[${k}] symbolic ${got} vs numeric ${numeric}`,
+        );
       });
     });
   }
@@ -66,7 +83,15 @@ describe('addGradients', () => {
     const c = g.constant(new Tensor('float64', [2, 2], [1, -2, 0.5, 3]));
     const hidden = op('Tanh', g.addOperation('BiasAdd', { inputs: [op('MatMul', x, w), b] }).output(0));
     const y = sum(op('Mul', op('Square', hidden), c));
-    checkGradient(y, [x, w, b], [[0.1, -0.4, 0.7, 1.1, -0.2, 0.3], [0.5, -0.3, 0.2, 0.8, -0.6, 0.4], [0.05, -0.1]]);
+    checkGradient(
+      y,
+      [x, w, b],
+      [
+        [0.1, -0.4, 0.7, 1.1, -0.2, 0.3],
+        [0.5, -0.3, 0.2, 0.8, -0.6, 0.4],
+        [0.05, -0.1],
+      ],
+    );
   });
 
   it('several ys weighted by dys', () => {
@@ -84,16 +109,22 @@ describe('addGradients', () => {
     const x = g.placeholder('float32', [2], 'reach_x');
     const lonely = g.placeholder('float32', [3], 'lonely');
     const y = sum(op('Square', x));
-    assert.throws(() => g.addGradients(y, [x, lonely]), (e: Error) => {
-      assert.ok(e instanceof TfhubError);
-      assert.equal((e as TfhubError).code, 'ERR_UNCONNECTED_GRADIENT');
-      assert.match(e.message, /lonely:0/);
-      assert.doesNotMatch(e.message, /reach_x/);
-      return true;
-    });
+    assert.throws(
+      () => g.addGradients(y, [x, lonely]),
+      (e: Error) => {
+        assert.ok(e instanceof TfhubError);
+        assert.equal((e as TfhubError).code, 'ERR_UNCONNECTED_GRADIENT');
+        assert.match(e.message, /lonely:0/);
+        assert.doesNotMatch(e.message, /reach_x/);
+        return true;
+      },
+    );
     const [gx, gz] = g.addGradients(y, [x, lonely], null, { unconnected: 'zero' });
     assert.deepEqual(gz.shape, [3]);
-    const feed = new Map([[x, new Tensor('float32', [2], [1, 2])], [lonely, new Tensor('float32', [3], [7, 8, 9])]]);
+    const feed = new Map([
+      [x, new Tensor('float32', [2], [1, 2])],
+      [lonely, new Tensor('float32', [3], [7, 8, 9])],
+    ]);
     const [rx, rz] = s.runSync([gx, gz], feed);
     assert.deepEqual(Array.from(rx.data() as Float32Array), [2, 4]);
     assert.deepEqual(Array.from(rz.data() as Float32Array), [0, 0, 0]);

@@ -14,7 +14,9 @@ const SRC = path.resolve(__dirname, '..', '..', 'src');
 /** Runs `code` in a fresh node with `env` added; returns its exit status and output. */
 function child(code: string, env: Record<string, string>): { status: number | null; out: string } {
   const r = spawnSync(process.execPath, ['-e', code], {
-    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env }, encoding: 'utf8', timeout: 60_000,
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env },
+    encoding: 'utf8',
+    timeout: 60_000,
   });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
@@ -37,13 +39,23 @@ describe('the loader', () => {
     assert.equal(readAddonEnvironment({}).waitMicros, 0);
     assert.equal(readAddonEnvironment({ TFHUB_NODE_WAIT_US: '200' }).waitMicros, 200);
     for (const [name, value] of [
-      ['TFHUB_NODE_RUN_THREADS', '0'], ['TFHUB_NODE_RUN_THREADS', '1025'], ['TFHUB_NODE_RUN_THREADS', 'many'],
-      ['TFHUB_NODE_RUN_THREADS', '-2'], ['TFHUB_NODE_RUN_THREADS', '1.5'], ['TFHUB_NODE_RUN_THREADS', '9'.repeat(400)],
-      ['TFHUB_NODE_SPIN_US', '100001'], ['TFHUB_NODE_SPIN_US', '-1'], ['TFHUB_NODE_SPIN_US', '1e3'],
-      ['TFHUB_NODE_WAIT_US', '100001'], ['TFHUB_NODE_WAIT_US', 'x'],
+      ['TFHUB_NODE_RUN_THREADS', '0'],
+      ['TFHUB_NODE_RUN_THREADS', '1025'],
+      ['TFHUB_NODE_RUN_THREADS', 'many'],
+      ['TFHUB_NODE_RUN_THREADS', '-2'],
+      ['TFHUB_NODE_RUN_THREADS', '1.5'],
+      ['TFHUB_NODE_RUN_THREADS', '9'.repeat(400)],
+      ['TFHUB_NODE_SPIN_US', '100001'],
+      ['TFHUB_NODE_SPIN_US', '-1'],
+      ['TFHUB_NODE_SPIN_US', '1e3'],
+      ['TFHUB_NODE_WAIT_US', '100001'],
+      ['TFHUB_NODE_WAIT_US', 'x'],
     ]) {
-      assert.throws(() => readAddonEnvironment({ [name]: value }), (e: Error & { code?: string }) =>
-        e instanceof RangeError && e.code === 'ERR_INVALID_ENV' && e.message.includes(name), `${name}=${value}`);
+      assert.throws(
+        () => readAddonEnvironment({ [name]: value }),
+        (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ERR_INVALID_ENV' && e.message.includes(name),
+        `${name}=${value}`,
+      );
     }
   });
 
@@ -75,7 +87,7 @@ ${PROBE}`;
   });
 });
 
-describe('async rejections carry the caller\'s stack', () => {
+describe("async rejections carry the caller's stack", () => {
   it('Session.run: a TF error names the calling function', async () => {
     const g = new Graph();
     const v = g.addOperation('VarHandleOp', { name: 'v', attrs: { dtype: 'float32', shape: [] } }).output(0);
@@ -84,7 +96,10 @@ describe('async rejections carry the caller\'s stack', () => {
     async function callerOfRun(): Promise<unknown> {
       return s.run(read);
     }
-    const e = await callerOfRun().then(() => null, (err: unknown) => err as TFError);
+    const e = await callerOfRun().then(
+      () => null,
+      (err: unknown) => err as TFError,
+    );
     assert.ok(e instanceof TFError, String(e));
     assert.equal(e.code, 'FAILED_PRECONDITION');
     assert.match(e.stack ?? '', /callerOfRun/, e.stack);
@@ -98,7 +113,10 @@ describe('async rejections carry the caller\'s stack', () => {
     async function callerOfImport(): Promise<unknown> {
       return g.importGraphDefAsync(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]));
     }
-    const e = await callerOfImport().then(() => null, (err: unknown) => err as TFError);
+    const e = await callerOfImport().then(
+      () => null,
+      (err: unknown) => err as TFError,
+    );
     assert.ok(e instanceof TFError, String(e));
     assert.match(e.stack ?? '', /callerOfImport/, e.stack);
     g.dispose();

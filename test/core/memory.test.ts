@@ -42,7 +42,9 @@ describe('memory', { skip }, () => {
     const base = rss();
     for (let i = 0; i < 3; i++) await round();
     const growth = (rss() - base) / MiB;
-    t.diagnostic(`finalized ${collected}/${registered} native handles; RSS growth over 3 rounds of ~120 MiB each: ${growth.toFixed(1)} MiB`);
+    t.diagnostic(
+      `finalized ${collected}/${registered} native handles; RSS growth over 3 rounds of ~120 MiB each: ${growth.toFixed(1)} MiB`,
+    );
     // Without native finalizers each round would keep ~120 MiB of TF memory (360 MiB in all).
     assert.ok(growth < 60, `RSS grew by ${growth.toFixed(1)} MiB`);
     assert.ok(collected >= registered * 0.95, `only ${collected} of ${registered} native handles were finalized`);

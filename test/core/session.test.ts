@@ -2,14 +2,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
-import {
-  DeadlineExceededError, Graph, InvalidArgumentError, Operation, Output, Session, TFError, Tensor,
-} from '../../src';
+import { DeadlineExceededError, Graph, InvalidArgumentError, Operation, Output, Session, TFError, Tensor } from '../../src';
 import { binding } from '../../src/native';
 import { tensorflow } from '../../src/proto';
 import { calibratedChain, rejection } from './helpers/util';
 import { numbers as values } from '../helpers/numbers';
-
 
 describe('Session', () => {
   // y = 2x + b, z = x·x (elementwise); counter variable incremented by `inc`
@@ -24,9 +21,13 @@ describe('Session', () => {
     g = new Graph();
     x = g.placeholder('float32', [3], 'x');
     const b = g.placeholder('float32', [], 'b');
-    y = g.addOperation('AddV2', { name: 'y', inputs: [g.addOperation('Mul', { inputs: [x, g.constant(2, 'two')] }).output(0), b] }).output(0);
+    y = g
+      .addOperation('AddV2', { name: 'y', inputs: [g.addOperation('Mul', { inputs: [x, g.constant(2, 'two')] }).output(0), b] })
+      .output(0);
     z = g.addOperation('Mul', { name: 'z', inputs: [x, x] }).output(0);
-    const v = g.addOperation('VarHandleOp', { name: 'counter', attrs: { dtype: 'int32', shape: [], shared_name: 'session_test_counter' } }).output(0);
+    const v = g
+      .addOperation('VarHandleOp', { name: 'counter', attrs: { dtype: 'int32', shape: [], shared_name: 'session_test_counter' } })
+      .output(0);
     g.addOperation('AssignVariableOp', { name: 'counter_init', inputs: [v, g.constant(0, 'zero', 'int32')] });
     inc = g.addOperation('AssignAddVariableOp', { name: 'inc', inputs: [v, g.constant(1, 'one', 'int32')] });
     read = g.addOperation('ReadVariableOp', { name: 'read', inputs: [v], attrs: { dtype: 'int32' }, controlInputs: [] }).output(0);
@@ -68,8 +69,14 @@ describe('Session', () => {
     const expected = [3, 5, 7];
     const t = new Tensor('float32', [3], [1, 2, 3]);
     const feedsList: Array<Map<Output | string, unknown> | Record<string, unknown>> = [
-      new Map<Output | string, unknown>([[x, t], ['b:0', 1]]),
-      new Map<Output | string, unknown>([['x', [1, 2, 3]], ['b', new Tensor('float32', [], [1])]]),
+      new Map<Output | string, unknown>([
+        [x, t],
+        ['b:0', 1],
+      ]),
+      new Map<Output | string, unknown>([
+        ['x', [1, 2, 3]],
+        ['b', new Tensor('float32', [], [1])],
+      ]),
       { 'x:0': new Float32Array([1, 2, 3]), 'b:0': 1 },
       { x: [1, 2, 3], b: 1 },
     ];
@@ -78,7 +85,13 @@ describe('Session', () => {
     // a fed Tensor stays the caller's
     assert.equal(t.isDisposed, false);
     // Fetching fed tensors (or nothing at all) needs no TF run, as in Python; each result is a copy of its own.
-    const fedAgain = await s.run([x, x, 'b:0'], new Map<Output | string, unknown>([[x, t], ['b:0', 2]]) as never);
+    const fedAgain = await s.run(
+      [x, x, 'b:0'],
+      new Map<Output | string, unknown>([
+        [x, t],
+        ['b:0', 2],
+      ]) as never,
+    );
     assert.deepEqual(fedAgain.map(values), [[1, 2, 3], [1, 2, 3], [2]]);
     fedAgain[0].dispose();
     assert.deepEqual(values(fedAgain[1]), [1, 2, 3]);
@@ -106,10 +119,20 @@ describe('Session', () => {
     const si = gi.placeholder('string', [-1], 'si');
     const out = gi.addOperation('IdentityN', { inputs: [[xi, bi, si]] });
     const si2 = new Session(gi);
-    const [ri, rb, rs] = si2.runSync(out.outputs, new Map<Output, unknown>([[xi, [2n ** 60n, -1]], [bi, true], [si, ['a', new Uint8Array([0, 1])]]]) as never);
+    const [ri, rb, rs] = si2.runSync(
+      out.outputs,
+      new Map<Output, unknown>([
+        [xi, [2n ** 60n, -1]],
+        [bi, true],
+        [si, ['a', new Uint8Array([0, 1])]],
+      ]) as never,
+    );
     assert.deepEqual(Array.from(ri.data() as BigInt64Array), [2n ** 60n, -1n]);
     assert.equal(rb.array(), true);
-    assert.deepEqual(rs.bytes().map((u) => Array.from(u)), [[97], [0, 1]]);
+    assert.deepEqual(
+      rs.bytes().map((u) => Array.from(u)),
+      [[97], [0, 1]],
+    );
     si2.close();
     gi.dispose();
   });
@@ -139,7 +162,10 @@ describe('Session', () => {
   it('bad feeds and fetches are typed errors (run rejects, runSync throws)', async () => {
     const feeds = { 'x:0': [1, 2, 3], 'b:0': 0 };
     // wrong dtype (a Tensor is fed as is: TF checks it)
-    const wrongType = new Map<Output | string, unknown>([[x, new Tensor('int32', [3], [1, 2, 3])], ['b:0', 0]]);
+    const wrongType = new Map<Output | string, unknown>([
+      [x, new Tensor('int32', [3], [1, 2, 3])],
+      ['b:0', 0],
+    ]);
     const e1 = await rejection(s.run(y, wrongType as never));
     assert.ok(e1 instanceof InvalidArgumentError, String(e1));
     assert.equal(e1.code, 'INVALID_ARGUMENT');
@@ -178,8 +204,14 @@ describe('Session', () => {
     const other = new Graph();
     const foreign = other.placeholder('float32', [3], 'fx');
     const run = (inOps: unknown[], inTensors: unknown[], outOps: unknown[] = [], targets: unknown[] = []) =>
-      s.native.runSync(inOps as never, Int32Array.from(inOps.map(() => 0)), inTensors as never,
-        outOps as never, Int32Array.from(outOps.map(() => 0)), targets as never);
+      s.native.runSync(
+        inOps as never,
+        Int32Array.from(inOps.map(() => 0)),
+        inTensors as never,
+        outOps as never,
+        Int32Array.from(outOps.map(() => 0)),
+        targets as never,
+      );
     const cases: Array<[string, () => unknown, string]> = [
       ['Graph where a Tensor is expected', () => run([x.op.native], [g.native]), 'ERR_INVALID_HANDLE'],
       ['Tensor where an Operation is expected', () => run([t.native], [t.native]), 'ERR_INVALID_HANDLE'],
@@ -188,19 +220,35 @@ describe('Session', () => {
       ['forged Tensor prototype', () => run([x.op.native], [Object.create(Object.getPrototypeOf(t.native))]), 'ERR_INVALID_HANDLE'],
       ['Tensor as Session graph', () => new b.Session(t.native as never, null, null), 'ERR_INVALID_HANDLE'],
       ['plain object as Session graph', () => new b.Session({} as never, null, null), 'ERR_INVALID_HANDLE'],
-      ['Session as Operation in addOperation input', () => g.native.addOperation('Identity', 'bad', [[s.native as never, 0]], [], null, null, null), 'ERR_INVALID_ARG_TYPE'],
-      ['Tensor as control input', () => g.native.addOperation('NoOp', 'bad1', [], [], null, [t.native as never], null), 'ERR_INVALID_HANDLE'],
-      ['Graph as attr tensor', () => g.native.addOperation('Const', 'bad2', [], [['value', 'tensor', g.native as never]], null, null, null), 'ERR_INVALID_HANDLE'],
+      [
+        'Session as Operation in addOperation input',
+        () => g.native.addOperation('Identity', 'bad', [[s.native as never, 0]], [], null, null, null),
+        'ERR_INVALID_ARG_TYPE',
+      ],
+      [
+        'Tensor as control input',
+        () => g.native.addOperation('NoOp', 'bad1', [], [], null, [t.native as never], null),
+        'ERR_INVALID_HANDLE',
+      ],
+      [
+        'Graph as attr tensor',
+        () => g.native.addOperation('Const', 'bad2', [], [['value', 'tensor', g.native as never]], null, null, null),
+        'ERR_INVALID_HANDLE',
+      ],
       ['non-array inputs', () => s.native.runSync(null as never, new Int32Array(0), [], [], new Int32Array(0), []), 'ERR_INVALID_ARG_TYPE'],
       ['plain arrays as indices', () => s.native.runSync([], [] as never, [], [], [] as never, []), 'ERR_INVALID_ARG_TYPE'],
       ['fromData without data', () => b.Tensor.fromData(1, [1], undefined as never), 'ERR_INVALID_ARG_TYPE'],
     ];
     for (const [what, fn, code] of cases) {
-      assert.throws(fn, (e: Error & { code?: string }) => {
-        assert.ok(e instanceof TypeError, `${what}: ${e.constructor.name}`);
-        assert.equal(e.code, code, `${what}: ${e.message}`);
-        return true;
-      }, what);
+      assert.throws(
+        fn,
+        (e: Error & { code?: string }) => {
+          assert.ok(e instanceof TypeError, `${what}: ${e.constructor.name}`);
+          assert.equal(e.code, code, `${what}: ${e.message}`);
+          return true;
+        },
+        what,
+      );
     }
     assert.throws(() => new (b.Tensor as unknown as new () => unknown)(), { name: 'TypeError', code: 'ERR_ILLEGAL_CONSTRUCTOR' });
     const NativeOperation = (b as unknown as { Operation: new (...args: unknown[]) => unknown }).Operation;
@@ -289,7 +337,11 @@ describe('Session', () => {
     // raw config: a default operation timeout; the typed fields are merged over it
     const config = tensorflow.ConfigProto.encode({ operationTimeoutInMs: 150, interOpParallelismThreads: 7 }).finish();
     const timed = new Session(gg, {
-      config, intraOpParallelism: 1, interOpParallelism: 2, usePerSessionThreads: true, allowSoftPlacement: true,
+      config,
+      intraOpParallelism: 1,
+      interOpParallelism: 2,
+      usePerSessionThreads: true,
+      allowSoftPlacement: true,
     });
     let t0 = Date.now();
     const e1 = await rejection(timed.run(dequeue));
@@ -304,7 +356,10 @@ describe('Session', () => {
     // concurrent runs of one session: a dequeue waits for an enqueue issued after it
     const [value] = await Promise.all([plain.run(dequeue), plain.run([], undefined, { targets: [enqueue] })]);
     assert.deepEqual(values(value), [5]);
-    assert.throws(() => new Session(gg, { config: new Uint8Array([0xff, 0xff, 0xff]) }), (e: Error) => e instanceof InvalidArgumentError && /ConfigProto/.test(e.message));
+    assert.throws(
+      () => new Session(gg, { config: new Uint8Array([0xff, 0xff, 0xff]) }),
+      (e: Error) => e instanceof InvalidArgumentError && /ConfigProto/.test(e.message),
+    );
     timed.close();
     plain.close();
     gg.dispose();
@@ -338,10 +393,16 @@ describe('Session', () => {
 
   it('runMetadata receives the RunMetadata (step stats with FULL_TRACE); jit sessions give the same results', async () => {
     const trace = tensorflow.RunOptions.encode({ traceLevel: tensorflow.RunOptions.TraceLevel.FULL_TRACE }).finish();
-    const feed = new Map([[x, new Tensor('float32', [3], new Float32Array([1, 2, 3]))], [g.output('b:0'), new Tensor('float32', [], [1])]]);
+    const feed = new Map([
+      [x, new Tensor('float32', [3], new Float32Array([1, 2, 3]))],
+      [g.output('b:0'), new Tensor('float32', [], [1])],
+    ]);
     const seen: Uint8Array[] = [];
     const got = await s.run([y, z], feed, { runOptions: trace, runMetadata: (m) => seen.push(m) });
-    assert.deepEqual(got.map(values), [[3, 5, 7], [1, 4, 9]]);
+    assert.deepEqual(got.map(values), [
+      [3, 5, 7],
+      [1, 4, 9],
+    ]);
     const sync = s.runSync(y, feed, { runOptions: trace, inline: true, runMetadata: (m) => seen.push(m) });
     assert.deepEqual(values(sync), [3, 5, 7]);
     assert.equal(seen.length, 2);
@@ -352,16 +413,33 @@ describe('Session', () => {
     }
     // not traced: still called (partition graphs and cost graph are empty)
     let untraced: Uint8Array | null = null;
-    (await s.run(y, feed, { runMetadata: (m) => { untraced = m; } })).dispose();
+    (
+      await s.run(y, feed, {
+        runMetadata: (m) => {
+          untraced = m;
+        },
+      })
+    ).dispose();
     assert.ok(untraced !== null);
     // a throwing callback: the run's error is the callback's, its result tensors are freed
-    await assert.rejects(s.run(y, feed, { runMetadata: () => { throw new Error('boom'); } }), /boom/);
+    await assert.rejects(
+      s.run(y, feed, {
+        runMetadata: () => {
+          throw new Error('boom');
+        },
+      }),
+      /boom/,
+    );
     await assert.rejects(s.run(y, feed, { runMetadata: 'yes' as never }), { code: 'ERR_INVALID_ARG_TYPE' });
     assert.throws(() => new Session(g, { jit: 1 as never }), { code: 'ERR_INVALID_ARG_TYPE' });
     // XLA JIT: same values
     const jit = new Session(g, { jit: true });
     try {
-      for (let i = 0; i < 2; i++) assert.deepEqual((await jit.run([y, z], feed)).map(values), [[3, 5, 7], [1, 4, 9]]);
+      for (let i = 0; i < 2; i++)
+        assert.deepEqual((await jit.run([y, z], feed)).map(values), [
+          [3, 5, 7],
+          [1, 4, 9],
+        ]);
     } finally {
       jit.close();
     }

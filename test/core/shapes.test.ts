@@ -15,19 +15,33 @@ describe('shapes with unknown dimensions', () => {
     assert.equal(partialShape(undefined, 's'), null);
     // Every other element is named, with its index.
     const bad: Array<[unknown, RegExp]> = [
-      [[2, -2], /element 1 is -2/], [[undefined], /element 0 is undefined/], [[1.5], /element 0 is 1\.5/],
-      [[NaN], /element 0 is NaN/], [[Infinity], /element 0 is Infinity/], [[2 ** 53], /element 0 is 9007199254740992/],
-      [['3'], /element 0 is "3"/], [[3n], /element 0 is 3/], [[[1]], /element 0 is an array/], [[{}], /element 0 is an object/],
+      [[2, -2], /element 1 is -2/],
+      [[undefined], /element 0 is undefined/],
+      [[1.5], /element 0 is 1\.5/],
+      [[NaN], /element 0 is NaN/],
+      [[Infinity], /element 0 is Infinity/],
+      [[2 ** 53], /element 0 is 9007199254740992/],
+      [['3'], /element 0 is "3"/],
+      [[3n], /element 0 is 3/],
+      [[[1]], /element 0 is an array/],
+      [[{}], /element 0 is an object/],
       [[true], /element 0 is true/],
     ];
     for (const [shape, message] of bad) {
-      assert.throws(() => partialShape(shape, 'my shape'), (e: Error & { code?: string }) =>
-        e instanceof TypeError && e.code === 'ERR_INVALID_SHAPE' && message.test(e.message) && e.message.startsWith('my shape'), String(shape));
+      assert.throws(
+        () => partialShape(shape, 'my shape'),
+        (e: Error & { code?: string }) =>
+          e instanceof TypeError && e.code === 'ERR_INVALID_SHAPE' && message.test(e.message) && e.message.startsWith('my shape'),
+        String(shape),
+      );
     }
     for (const shape of ['2', 2, {}, { length: 2, 0: 1, 1: 2 }, new Int32Array([1, 2])]) {
       assert.throws(() => partialShape(shape, 's'), { code: 'ERR_INVALID_SHAPE' }, String(shape));
     }
-    assert.throws(() => partialShape(new Array(255).fill(1), 's'), (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ERR_INVALID_SHAPE');
+    assert.throws(
+      () => partialShape(new Array(255).fill(1), 's'),
+      (e: Error & { code?: string }) => e instanceof RangeError && e.code === 'ERR_INVALID_SHAPE',
+    );
   });
 
   it('graph.placeholder(dtype, [null, 2]) has shape [-1, 2] and takes any batch', () => {
@@ -39,9 +53,19 @@ describe('shapes with unknown dimensions', () => {
     assert.equal(g.placeholder('float32', null).shape, null);
     const y = g.addOperation('Sum', { inputs: [x, g.constant([1], 'axis', 'int32')] }).output(0);
     const s = new Session(g);
-    for (const batch of [[[1, 2]], [[1, 2], [3, 4], [5, 6]]]) {
+    for (const batch of [
+      [[1, 2]],
+      [
+        [1, 2],
+        [3, 4],
+        [5, 6],
+      ],
+    ]) {
       const out = s.runSync(y, { 'x:0': batch });
-      assert.deepEqual(Array.from(out.data() as Float32Array), batch.map(([a, b]) => a + b));
+      assert.deepEqual(
+        Array.from(out.data() as Float32Array),
+        batch.map(([a, b]) => a + b),
+      );
       out.dispose();
     }
     assert.throws(() => s.runSync(y, { 'x:0': [[1, 2, 3]] }), { code: 'ERR_FEED_SHAPE' });

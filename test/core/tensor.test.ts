@@ -12,9 +12,18 @@ function nativeCallsDuring(fn: () => void): number {
   const original = b.Tensor;
   let calls = 0;
   b.Tensor = {
-    fromData: (...args) => { calls++; return original.fromData(...args); },
-    fromStrings: (...args) => { calls++; return original.fromStrings(...args); },
-    fromDataNoCopy: (...args) => { calls++; return original.fromDataNoCopy(...args); },
+    fromData: (...args) => {
+      calls++;
+      return original.fromData(...args);
+    },
+    fromStrings: (...args) => {
+      calls++;
+      return original.fromStrings(...args);
+    },
+    fromDataNoCopy: (...args) => {
+      calls++;
+      return original.fromDataNoCopy(...args);
+    },
   };
   try {
     fn();
@@ -36,12 +45,16 @@ const CASES: Array<{ dtype: DType; shape: number[]; data: ArrayBufferView | Arra
   { dtype: 'uint32', shape: [3], data: new Uint32Array([0, 2 ** 32 - 1, 5]) },
   { dtype: 'uint64', shape: [3], data: new BigUint64Array([0n, 2n ** 64n - 1n, 2n ** 53n + 1n]) },
   { dtype: 'bool', shape: [3], data: new Uint8Array([1, 0, 1]) },
-  { dtype: 'float16', shape: [3], data: new Uint16Array([0x3c00, 0xc000, 0x7bff]) },   // 1, -2, 65504
-  { dtype: 'bfloat16', shape: [3], data: new Uint16Array([0x3f80, 0xc000, 0x4049]) },  // 1, -2, 3.140625
+  { dtype: 'float16', shape: [3], data: new Uint16Array([0x3c00, 0xc000, 0x7bff]) }, // 1, -2, 65504
+  { dtype: 'bfloat16', shape: [3], data: new Uint16Array([0x3f80, 0xc000, 0x4049]) }, // 1, -2, 3.140625
   { dtype: 'complex64', shape: [3], data: new Float32Array([1, 2, -3, 4.5, 0, -1]) },
   { dtype: 'complex128', shape: [1, 3], data: new Float64Array([Math.E, -Math.PI, 1e-300, 1e300, -0.5, 0.25]) },
   { dtype: 'string', shape: [3], data: ['', 'héllo wörld', '日本語 ✓'] },
-  { dtype: 'string', shape: [2, 2], data: [new Uint8Array([0, 255, 0, 128]), new Uint8Array([0xc3, 0x28]), new Uint8Array(0), new TextEncoder().encode('ok')] },
+  {
+    dtype: 'string',
+    shape: [2, 2],
+    data: [new Uint8Array([0, 255, 0, 128]), new Uint8Array([0xc3, 0x28]), new Uint8Array(0), new TextEncoder().encode('ok')],
+  },
 ];
 
 function contents(t: Tensor): unknown {
@@ -56,7 +69,10 @@ function expectedContents(dtype: DType, data: ArrayBufferView | Array<string | U
 describe('Tensor', () => {
   let g: Graph;
   let s: Session;
-  graphAndSessionPerSuite((graph, session) => { g = graph; s = session; });
+  graphAndSessionPerSuite((graph, session) => {
+    g = graph;
+    s = session;
+  });
 
   it('every dtype round-trips through a Const and through a fed Identity', () => {
     CASES.forEach(({ dtype, shape, data }, i) => {
@@ -70,7 +86,10 @@ describe('Tensor', () => {
       assert.equal(c.dtype, dtype);
       assert.deepEqual(c.shape, shape);
       const [fromConst, fromIdentity] = s.runSync([c, id], new Map([[p, t]]));
-      for (const [how, r] of [['Const', fromConst], ['Identity', fromIdentity]] as const) {
+      for (const [how, r] of [
+        ['Const', fromConst],
+        ['Identity', fromIdentity],
+      ] as const) {
         assert.equal(r.dtype, dtype, `${dtype} via ${how}`);
         assert.deepEqual(r.shape, shape, `${dtype} via ${how}`);
         assert.deepEqual(contents(r), expectedContents(dtype, data), `${dtype} via ${how}`);
@@ -96,7 +115,19 @@ describe('Tensor', () => {
     assert.deepEqual(castValues([1.5, -2, 0.1, 65520, 1e-10, 2049], 'float16'), [1.5, -2, 0.0999755859375, Infinity, 0, 2048]);
     assert.deepEqual(castValues([1.5, 3.14159, -1e6], 'bfloat16'), [1.5, 3.140625, -999424]);
     assert.deepEqual(Array.from(tensor([1.5, 65504], 'float16').data() as Uint16Array), [0x3e00, 0x7bff]);
-    assert.deepEqual(tensor([[1.5, -65504], [2 ** -24, Infinity]], 'float16').array(), [[1.5, -65504], [2 ** -24, Infinity]]);
+    assert.deepEqual(
+      tensor(
+        [
+          [1.5, -65504],
+          [2 ** -24, Infinity],
+        ],
+        'float16',
+      ).array(),
+      [
+        [1.5, -65504],
+        [2 ** -24, Infinity],
+      ],
+    );
     assert.deepEqual(tensor([3.14159, -0.5], 'bfloat16').array(), [3.140625, -0.5]);
     assert.ok(Number.isNaN((tensor([NaN], 'float16').array() as number[])[0]));
     // Integer dtypes refuse what they cannot hold rather than wrap or truncate it.
@@ -113,7 +144,9 @@ describe('Tensor', () => {
     assert.deepEqual(Array.from(new Tensor('uint64', [1], [2n ** 64n - 1n]).data()), [2n ** 64n - 1n]);
 
     const z = g.constant(new Tensor('complex64', [2], new Float32Array([1, 2, -3, 4.5])));
-    const [re, im, abs] = s.runSync(['Real', 'Imag', 'ComplexAbs'].map((type) => g.addOperation(type, { inputs: [z], attrs: { Tout: 'float32' } }).output(0)));
+    const [re, im, abs] = s.runSync(
+      ['Real', 'Imag', 'ComplexAbs'].map((type) => g.addOperation(type, { inputs: [z], attrs: { Tout: 'float32' } }).output(0)),
+    );
     assert.deepEqual(Array.from(re.data() as Float32Array), [1, -3]);
     assert.deepEqual(Array.from(im.data() as Float32Array), [2, 4.5]);
     assert.deepEqual(Array.from(abs.data() as Float32Array), [Math.fround(Math.sqrt(5)), Math.fround(Math.sqrt(9 + 20.25))]);
@@ -131,16 +164,36 @@ describe('Tensor', () => {
     const bytes = new Uint8Array([0x00, 0xff, 0x00, 0x80, 0x41]);
     const t = g.constant(new Tensor('string', [2], [bytes, 'añb']));
     const len = g.addOperation('StringLength', { inputs: [t] }).output(0);
-    const sub = g.addOperation('Substr', { inputs: [t, g.constant([1, 1], undefined, 'int32'), g.constant([3, 2], undefined, 'int32')] }).output(0);
+    const sub = g
+      .addOperation('Substr', { inputs: [t, g.constant([1, 1], undefined, 'int32'), g.constant([3, 2], undefined, 'int32')] })
+      .output(0);
     const [l, sb] = s.runSync([len, sub]);
     assert.deepEqual(Array.from(l.data() as Int32Array), [5, 4]); // bytes, not characters
-    assert.deepEqual(sb.bytes().map((b) => Array.from(b)), [[0xff, 0x00, 0x80], [0xc3, 0xb1]]);
+    assert.deepEqual(
+      sb.bytes().map((b) => Array.from(b)),
+      [
+        [0xff, 0x00, 0x80],
+        [0xc3, 0xb1],
+      ],
+    );
     assert.deepEqual(sb.strings()[1], 'ñ');
   });
 
   it('tensor() infers shape and dtype from nested JS values', () => {
     const cases: Array<[unknown, DType | undefined, DType, number[], unknown]> = [
-      [[[1, 2, 3], [4, 5, 6]], undefined, 'float32', [2, 3], [[1, 2, 3], [4, 5, 6]]],
+      [
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        undefined,
+        'float32',
+        [2, 3],
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+      ],
       [3.5, undefined, 'float32', [], 3.5],
       [[1, 2], 'int64', 'int64', [2], [1n, 2n]],
       [[1n, -2n], undefined, 'int64', [2], [1n, -2n]],
@@ -159,7 +212,10 @@ describe('Tensor', () => {
       t.dispose();
     }
     const c = tensor([1, 2, -3, 4], 'complex64', [2]);
-    assert.deepEqual(c.array(), [[1, 2], [-3, 4]]);
+    assert.deepEqual(c.array(), [
+      [1, 2],
+      [-3, 4],
+    ]);
     assert.equal(c.size, 2);
     assert.throws(() => tensor([2 ** 60], 'int64'), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE' });
     // Non-rectangular nesting is refused even when the element count happens to fit (as Python refuses it).
@@ -177,8 +233,18 @@ describe('Tensor', () => {
   it('data length must match shape × dtype: RangeError before anything crosses into C++', () => {
     const bad: Array<[string, () => unknown, string, string]> = [
       ['float32 [2,3] with 5 values', () => new Tensor('float32', [2, 3], new Float32Array(5)), 'RangeError', 'ERR_INVALID_DATA_LENGTH'],
-      ['float32 [2,3] from a 7-element array', () => new Tensor('float32', [2, 3], [1, 2, 3, 4, 5, 6, 7]), 'RangeError', 'ERR_INVALID_DATA_LENGTH'],
-      ['complex64 [2] with 2 floats (needs 4)', () => new Tensor('complex64', [2], new Float32Array(2)), 'RangeError', 'ERR_INVALID_DATA_LENGTH'],
+      [
+        'float32 [2,3] from a 7-element array',
+        () => new Tensor('float32', [2, 3], [1, 2, 3, 4, 5, 6, 7]),
+        'RangeError',
+        'ERR_INVALID_DATA_LENGTH',
+      ],
+      [
+        'complex64 [2] with 2 floats (needs 4)',
+        () => new Tensor('complex64', [2], new Float32Array(2)),
+        'RangeError',
+        'ERR_INVALID_DATA_LENGTH',
+      ],
       ['int64 [4] with 3 values', () => new Tensor('int64', [4], new BigInt64Array(3)), 'RangeError', 'ERR_INVALID_DATA_LENGTH'],
       ['string [2] with 3 strings', () => new Tensor('string', [2], ['a', 'b', 'c']), 'RangeError', 'ERR_INVALID_DATA_LENGTH'],
       ['scalar with 2 values', () => new Tensor('int32', [], new Int32Array(2)), 'RangeError', 'ERR_INVALID_DATA_LENGTH'],
@@ -198,15 +264,24 @@ describe('Tensor', () => {
       ['float32 from a string element', () => new Tensor('float32', [1], ['1'] as never), 'TypeError', 'ERR_INVALID_ARG_TYPE'],
     ];
     for (const [what, fn, name, code] of bad) {
-      const calls = nativeCallsDuring(() => assert.throws(fn, (e: Error & { code?: string }) => {
-        assert.equal(e.name, name, what);
-        assert.equal(e.code, code, what);
-        return true;
-      }, what));
+      const calls = nativeCallsDuring(() =>
+        assert.throws(
+          fn,
+          (e: Error & { code?: string }) => {
+            assert.equal(e.name, name, what);
+            assert.equal(e.code, code, what);
+            return true;
+          },
+          what,
+        ),
+      );
       assert.equal(calls, 0, `${what}: reached the native layer`);
     }
     // …and good data does cross, exactly once.
-    assert.equal(nativeCallsDuring(() => new Tensor('float32', [2, 3], new Float32Array(6)).dispose()), 1);
+    assert.equal(
+      nativeCallsDuring(() => new Tensor('float32', [2, 3], new Float32Array(6)).dispose()),
+      1,
+    );
   });
 
   it('copies data in and out: views with offsets, SharedArrayBuffers, later writes do not leak through', () => {
@@ -232,7 +307,10 @@ describe('Tensor', () => {
     const shape = t.shape;
     shape[0] = 99; // a copy
     assert.deepEqual(t.shape, [2, 3, 1]);
-    assert.deepEqual(t.array(), [[[1], [2], [3]], [[4], [5], [6]]]);
+    assert.deepEqual(t.array(), [
+      [[1], [2], [3]],
+      [[4], [5], [6]],
+    ]);
     assert.equal(String(t), 'Tensor(int32, [2, 3, 1])');
     const scalar = new Tensor('float64', [], [2.5]);
     assert.deepEqual([scalar.shape, scalar.rank, scalar.size, scalar.array()], [[], 0, 1, 2.5]);

@@ -24,7 +24,10 @@ const TASK = path.join(__dirname, 'finetune_task.js');
 const PS = '/job:ps/task:0';
 const BOUND_MS = 240_000; // every task exits on its own after this
 
-interface Cluster { ps: string[]; worker: string[] }
+interface Cluster {
+  ps: string[];
+  worker: string[];
+}
 
 async function makeCluster(): Promise<Cluster> {
   const [a, b, c] = [await freePort(), await freePort(), await freePort()];
@@ -44,17 +47,20 @@ function startWorker(options: TaskOptions): Child {
 
 /** The (global step after, loss) of each run a worker printed. */
 function steps(w: Child): Array<{ step: number; loss: number }> {
-  return w.lines.filter((l) => l.startsWith('STEP ')).map((l) => {
-    const [, s, v] = l.split(' ');
-    return { step: Number(s), loss: Number(v) };
-  });
+  return w.lines
+    .filter((l) => l.startsWith('STEP '))
+    .map((l) => {
+      const [, s, v] = l.split(' ');
+      return { step: Number(s), loss: Number(v) };
+    });
 }
 
 /** Resolves once `w` printed `n` STEP lines (polls its output). */
 async function untilSteps(w: Child, n: number, timeoutMs: number, pred: (s: { step: number }) => boolean = () => true): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (steps(w).filter(pred).length < n) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} steps; stdout:\n${w.lines.slice(-20).join('\n')}\nstderr:\n${w.stderr().slice(-2000)}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${n} steps; stdout:\n${w.lines.slice(-20).join('\n')}\nstderr:\n${w.stderr().slice(-2000)}`);
     if (w.proc.exitCode !== null) throw new Error(`worker exited (${w.proc.exitCode}); stderr:\n${w.stderr().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -73,17 +79,25 @@ function lastJson<T = Record<string, number[]>>(w: Child, tag: string): T {
 }
 
 function lastNumber(w: Child, tag: string): number {
-  return Number([...w.lines].reverse().find((l) => l.startsWith(tag + ' '))!.split(' ')[1]);
+  return Number(
+    [...w.lines]
+      .reverse()
+      .find((l) => l.startsWith(tag + ' '))!
+      .split(' ')[1],
+  );
 }
 
 /** Python's tf.train.load_checkpoint of `prefix`: every variable, flattened (null without Python TF). */
 function pythonCheckpoint(prefix: string): Record<string, number[]> | null {
-  const r = runPython(`
+  const r = runPython(
+    `
 import json, sys
 import tensorflow as tf
 reader = tf.train.load_checkpoint(sys.stdin.read())
 print(json.dumps({k: reader.get_tensor(k).reshape(-1).tolist() for k in reader.get_variable_to_shape_map()}))
-`, prefix);
+`,
+    prefix,
+  );
   if (!r) return null;
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number[]>;
@@ -126,7 +140,10 @@ async function singleProcessLosses(n: number): Promise<number[]> {
 function assertLossAsSingleProcess(loss: number, T: number, ref: number[], what: string): void {
   const lo = ref[Math.min(T + 4, ref.length - 1)];
   const hi = ref[Math.max(T - 8, 0)];
-  assert.ok(loss >= lo * 0.999 && loss <= hi, `${what}: loss ${loss} after ${T} updates, single-process ${ref[T]} (allowed ${lo} .. ${hi})`);
+  assert.ok(
+    loss >= lo * 0.999 && loss <= hi,
+    `${what}: loss ${loss} after ${T} updates, single-process ${ref[T]} (allowed ${lo} .. ${hi})`,
+  );
 }
 
 describe('between-graph replication: 1 ps + 2 worker processes fine-tune mlp_v1', () => {
@@ -141,7 +158,14 @@ describe('between-graph replication: 1 ps + 2 worker processes fine-tune mlp_v1'
       await Promise.all([w0.waitFor(/^DONE/, 180_000), w1.waitFor(/^DONE/, 180_000)]);
       for (const w of [w0, w1]) {
         const devices = lastJson<Record<string, string>>(w, 'DEVICES');
-        assert.deepEqual(Object.keys(devices).sort(), ['global_step', 'module/dense/bias', 'module/dense/kernel', 'module/dense_1/bias', 'module/dense_1/kernel', 'module/fruit/k']);
+        assert.deepEqual(Object.keys(devices).sort(), [
+          'global_step',
+          'module/dense/bias',
+          'module/dense/kernel',
+          'module/dense_1/bias',
+          'module/dense_1/kernel',
+          'module/fruit/k',
+        ]);
         for (const [name, device] of Object.entries(devices)) assert.equal(device, PS, name);
       }
       const [f0, f1] = [await finish(w0), await finish(w1)];
@@ -194,16 +218,27 @@ describe('between-graph replication: 1 ps + 2 worker processes fine-tune mlp_v1'
       await untilSteps(w1, 3, 60_000);
       const rejoined = steps(w1);
       assert.ok(rejoined[0].step > stepAtKill + 5);
-      assert.ok(rejoined[0].loss < lossesBefore[lossesBefore.length - 1].loss, `first loss after rejoining ${rejoined[0].loss} vs ${lossesBefore[lossesBefore.length - 1].loss} before the kill`);
+      assert.ok(
+        rejoined[0].loss < lossesBefore[lossesBefore.length - 1].loss,
+        `first loss after rejoining ${rejoined[0].loss} vs ${lossesBefore[lossesBefore.length - 1].loss} before the kill`,
+      );
       // Both train the shared variables again: the chief's step counter jumps by the other's runs.
       const chiefNow = steps(w0).length;
       await untilSteps(w0, chiefNow + 3, 60_000);
-      assert.ok(steps(w0).slice(chiefNow - 1).some((s, i, a) => i > 0 && s.step - a[i - 1].step >= 2), 'the chief sees the other worker\'s updates');
+      assert.ok(
+        steps(w0)
+          .slice(chiefNow - 1)
+          .some((s, i, a) => i > 0 && s.step - a[i - 1].step >= 2),
+        "the chief sees the other worker's updates",
+      );
 
       const deadline = Date.now() + 120_000;
       let latest: string | null = null;
       while (!(latest = await train.latestCheckpoint(dir)) || Number(/-(\d+)$/.exec(latest)![1]) < 30) {
-        if (Date.now() > deadline) throw new Error(`no checkpoint at step >= 30 (latest ${latest}); chief:\n${w0.lines.slice(-5).join('\n')}\n${w0.stderr().slice(-2000)}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `no checkpoint at step >= 30 (latest ${latest}); chief:\n${w0.lines.slice(-5).join('\n')}\n${w0.stderr().slice(-2000)}`,
+          );
         await new Promise((r) => setTimeout(r, 100));
       }
       for (const c of [ps, w0, w1]) c.kill();

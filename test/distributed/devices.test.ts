@@ -48,7 +48,10 @@ describe('graph.withDevice', () => {
     src.placeholder('float32', [2], 'x');
     src.constant(2, 'two');
     const r = g.withDevice(fn, () => g.importGraphDef(src.toGraphDef(), { prefix: 'imp', returnOperations: ['x', 'two'] }));
-    assert.deepEqual(r.operations.map((o) => o.device), ['', '/job:ps/task:0']);
+    assert.deepEqual(
+      r.operations.map((o) => o.device),
+      ['', '/job:ps/task:0'],
+    );
     assert.ok(seen.includes('Placeholder imp/x  float32'));
     g.dispose();
     src.dispose();
@@ -75,7 +78,14 @@ describe('train.replicaDeviceSetter', () => {
     g.withDevice(setter, () => {
       const step = train.getOrCreateGlobalStep(g);
       const x = g.placeholder('float32', [-1, 3], 'x');
-      const w = train.variable(g, { name: 'w', initialValue: [[1, 2], [3, 4], [5, 6]] });
+      const w = train.variable(g, {
+        name: 'w',
+        initialValue: [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+      });
       const b = train.variable(g, { name: 'b', initialValue: [0.5, -0.5] });
       const c = train.variable(g, { name: 'c', initialValue: [0.1, 0.2] });
       const mm = g.addOperation('MatMul', { inputs: [x, w.value()] }).output(0);
@@ -104,7 +114,14 @@ describe('train.replicaDeviceSetter', () => {
       const g = new Graph();
       g.withDevice(train.replicaDeviceSetter({ psTasks: 2, workerDevice: '/job:worker/task:1' }), () => {
         const x = g.placeholder('float32', [-1, 3], 'x');
-        const w = train.variable(g, { name: 'w', initialValue: [[1, 2], [3, 4], [5, 6]] });
+        const w = train.variable(g, {
+          name: 'w',
+          initialValue: [
+            [1, 2],
+            [3, 4],
+            [5, 6],
+          ],
+        });
         const mm = g.addOperation('MatMul', { name: 'mm', inputs: [x, w.value()] }).output(0);
         const h = g.withDevice('/job:ps/task:1/device:CPU:0', () => g.addOperation('Tanh', { name: 'h', inputs: [mm] }).output(0));
         const sq = g.addOperation('Square', { name: 'sq', inputs: [h] }).output(0);
@@ -122,7 +139,9 @@ describe('train.replicaDeviceSetter', () => {
       else {
         // Every gradient op sits with its forward op (e.g. the read's on the ps), or with the scopes.
         for (const o of grads) {
-          const forward = g.operations().find((f) => !f.name.startsWith('gradients/') && o.name.startsWith(`gradients/${f.name.replace(/\//g, '_')}_grad`));
+          const forward = g
+            .operations()
+            .find((f) => !f.name.startsWith('gradients/') && o.name.startsWith(`gradients/${f.name.replace(/\//g, '_')}_grad`));
           assert.equal(o.device, forward ? forward.device : '/job:worker/task:1', o.name);
         }
       }
@@ -133,22 +152,45 @@ describe('train.replicaDeviceSetter', () => {
   test('placed gradients compute the same numbers (two virtual CPUs, a tower scope, a TypeScript gradient on the path)', async () => {
     const build = (scoped: boolean, colocate: boolean) => {
       const g = new Graph();
-      const w = train.variable(g, { name: 'w', initialValue: [[0.5, -1], [2, 0.25], [-3, 1.5]] });
-      const x = g.constant([[1, 2, 3], [4, 5, 6]], 'x', 'float32');
+      const w = train.variable(g, {
+        name: 'w',
+        initialValue: [
+          [0.5, -1],
+          [2, 0.25],
+          [-3, 1.5],
+        ],
+      });
+      const x = g.constant(
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        'x',
+        'float32',
+      );
       const loss = g.withDevice(scoped ? '/device:CPU:0' : null, () => {
         const mm = g.addOperation('MatMul', { inputs: [x, w.value()] }).output(0);
         const h = g.withDevice(scoped ? '/device:CPU:1' : null, () => g.addOperation('Tanh', { inputs: [mm] }).output(0));
         // SparseSoftmaxCrossEntropyWithLogits has a TypeScript gradient: the mixed path is placed too.
-        const xent = g.addOperation('SparseSoftmaxCrossEntropyWithLogits', { inputs: [h, g.constant([1, 0], 'labels', 'int32')] }).output(0);
+        const xent = g
+          .addOperation('SparseSoftmaxCrossEntropyWithLogits', { inputs: [h, g.constant([1, 0], 'labels', 'int32')] })
+          .output(0);
         return g.addOperation('Sum', { inputs: [xent, g.constant([0], 'axes', 'int32')] }).output(0);
       });
-      const [grad] = g.withDevice(scoped ? '/device:CPU:0' : null, () => g.addGradients(loss, [w], null, { colocateGradientsWithOps: colocate }));
+      const [grad] = g.withDevice(scoped ? '/device:CPU:0' : null, () =>
+        g.addGradients(loss, [w], null, { colocateGradientsWithOps: colocate }),
+      );
       return { g, grad };
     };
     const values = async (scoped: boolean, colocate: boolean) => {
       const { g, grad } = build(scoped, colocate);
       if (scoped) {
-        const devices = new Set(g.operations().filter((o) => o.name.startsWith('gradients/')).map((o) => o.device));
+        const devices = new Set(
+          g
+            .operations()
+            .filter((o) => o.name.startsWith('gradients/'))
+            .map((o) => o.device),
+        );
         // Colocated: the read of w (built outside the scopes, no device) keeps its gradient without one.
         assert.deepEqual([...devices].sort(), colocate ? ['', '/device:CPU:0', '/device:CPU:1'] : ['/device:CPU:0']);
       }
@@ -169,10 +211,13 @@ describe('train.replicaDeviceSetter', () => {
     assert.deepEqual(await values(true, true), plain);
   });
 
-  test('hub.Module under the setter: variables on the ps, and their colocated initializers with them (Python\'s import rule)', async () => {
+  test("hub.Module under the setter: variables on the ps, and their colocated initializers with them (Python's import rule)", async () => {
     const g = new Graph();
     const spec = await hub.loadModuleSpec(path.join(FIXTURES, 'mlp_v1'));
-    g.withDevice(train.replicaDeviceSetter({ psTasks: 2, workerDevice: '/job:worker/task:0' }), () => new hub.Module(spec, { graph: g, trainable: true }));
+    g.withDevice(
+      train.replicaDeviceSetter({ psTasks: 2, workerDevice: '/job:worker/task:0' }),
+      () => new hub.Module(spec, { graph: g, trainable: true }),
+    );
     const kernel = g.operation('module/dense/kernel')!;
     assert.match(kernel.device, /^\/job:ps\/task:[01]$/);
     // Ops with `_class: loc:@module/dense/kernel` ignore the setter and take the variable's device.
@@ -188,12 +233,34 @@ describe('train.replicaDeviceSetter', () => {
     assert.equal(train.replicaDeviceSetter({ cluster: { worker: ['127.0.0.1:1'] } }), null);
     const g = new Graph();
     const sizes = [[100], [10], [10], [50], [1]];
-    const place = (setter: ReturnType<typeof train.replicaDeviceSetter>) => g.withDevice(setter, () =>
-      sizes.map((shape, i) => train.variable(g, { name: `v${i}`, initialValue: (gr: Graph) => gr.addOperation('Fill', { inputs: [gr.constant(shape, 's', 'int32'), gr.constant(0)] }).output(0), shape }).op.device));
+    const place = (setter: ReturnType<typeof train.replicaDeviceSetter>) =>
+      g.withDevice(setter, () =>
+        sizes.map(
+          (shape, i) =>
+            train.variable(g, {
+              name: `v${i}`,
+              initialValue: (gr: Graph) =>
+                gr.addOperation('Fill', { inputs: [gr.constant(shape, 's', 'int32'), gr.constant(0)] }).output(0),
+              shape,
+            }).op.device,
+        ),
+      );
     const cluster = { ps: ['127.0.0.1:1', '127.0.0.1:2'], worker: ['127.0.0.1:3'] };
-    assert.deepEqual(place(train.replicaDeviceSetter({ cluster })), ['/job:ps/task:0', '/job:ps/task:1', '/job:ps/task:0', '/job:ps/task:1', '/job:ps/task:0']);
+    assert.deepEqual(place(train.replicaDeviceSetter({ cluster })), [
+      '/job:ps/task:0',
+      '/job:ps/task:1',
+      '/job:ps/task:0',
+      '/job:ps/task:1',
+      '/job:ps/task:0',
+    ]);
     // Greedy: 100 → 0; 10 → 1; 10 → 1 (10 < 100); 50 → 1 (20 < 100); 1 → 1 (70 < 100).
-    assert.deepEqual(place(train.replicaDeviceSetter({ cluster, psStrategy: 'greedy' })), ['/job:ps/task:0', '/job:ps/task:1', '/job:ps/task:1', '/job:ps/task:1', '/job:ps/task:1']);
+    assert.deepEqual(place(train.replicaDeviceSetter({ cluster, psStrategy: 'greedy' })), [
+      '/job:ps/task:0',
+      '/job:ps/task:1',
+      '/job:ps/task:1',
+      '/job:ps/task:1',
+      '/job:ps/task:1',
+    ]);
     assert.deepEqual(place(train.replicaDeviceSetter({ psTasks: 3, psStrategy: () => 2 })), Array(5).fill('/job:ps/task:2'));
     assert.equal(train.byteSizeLoad({ type: 'VarHandleOp', name: 'v', device: '', attrs: { dtype: 'float64', shape: [3, 4] } }), 96);
     assert.throws(() => train.replicaDeviceSetter({ psTasks: -1 }), { code: 'ERR_INVALID_ARG_VALUE' });

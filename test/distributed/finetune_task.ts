@@ -31,7 +31,11 @@ export interface TaskOptions {
   maxMs?: number;
 }
 
-interface Oracle { x: TensorJson; target: TensorJson; learning_rate: number }
+interface Oracle {
+  x: TensorJson;
+  target: TensorJson;
+  learning_rate: number;
+}
 
 /** The fine-tuning graph of mlp_v1: loss = mean((module(x) - target)^2), SGD with a global step. */
 export async function buildFinetune(options: { setter?: ReturnType<typeof train.replicaDeviceSetter>; learningRate?: number }) {
@@ -57,7 +61,11 @@ function scalar(t: Tensor): number {
 
 async function main(): Promise<void> {
   const o = JSON.parse(process.argv[2]) as TaskOptions;
-  if (o.maxMs) setTimeout(() => { console.error(`task bound of ${o.maxMs} ms reached`); process.exit(3); }, o.maxMs).unref();
+  if (o.maxMs)
+    setTimeout(() => {
+      console.error(`task bound of ${o.maxMs} ms reached`);
+      process.exit(3);
+    }, o.maxMs).unref();
   const task = o.task ?? 0;
   const server = o.cluster ? new Server({ cluster: o.cluster, jobName: 'worker', taskIndex: task }) : null;
   const setter = o.cluster ? train.replicaDeviceSetter({ cluster: o.cluster, workerDevice: `/job:worker/task:${task}` }) : undefined;
@@ -65,15 +73,21 @@ async function main(): Promise<void> {
   const vars = g.getCollection<Variable>(GraphKeys.GLOBAL_VARIABLES);
   console.log(`DEVICES ${JSON.stringify(Object.fromEntries(vars.map((v) => [v.opName, v.op.device])))}`);
   const ts = new train.TrainingSession(g, {
-    target: server?.target, isChief: task === 0, checkpointDir: o.checkpointDir,
-    saveCheckpointSteps: o.saveCheckpointSteps, lastStep: o.lastStep, waitForChiefMs: 60_000,
+    target: server?.target,
+    isChief: task === 0,
+    checkpointDir: o.checkpointDir,
+    saveCheckpointSteps: o.saveCheckpointSteps,
+    lastStep: o.lastStep,
+    waitForChiefMs: 60_000,
     // As Python's between-graph workers: the session involves the ps and this task only, so it neither waits
     // for the other workers to start nor fails when one dies.
     config: o.cluster ? { deviceFilters: ['/job:ps', `/job:worker/task:${task}`] } : undefined,
   });
   const printValues = async () => {
     const ts_ = await ts.session.run(vars.map((v) => v.value()));
-    console.log(`VARS ${JSON.stringify(Object.fromEntries(vars.map((v, i) => [v.opName, Array.from(ts_[i].data() as ArrayLike<number>, Number)])))}`);
+    console.log(
+      `VARS ${JSON.stringify(Object.fromEntries(vars.map((v, i) => [v.opName, Array.from(ts_[i].data() as ArrayLike<number>, Number)])))}`,
+    );
     for (const t of ts_) t.dispose();
     console.log(`LOSS ${scalar(await ts.session.run(loss))}`);
   };
@@ -81,11 +95,16 @@ async function main(): Promise<void> {
   let paused: Promise<void> | null = null;
   let resume: () => void = () => undefined;
   let finished: () => void = () => undefined;
-  const finishing = new Promise<void>((resolve) => { finished = resolve; });
+  const finishing = new Promise<void>((resolve) => {
+    finished = resolve;
+  });
   const rl = readline.createInterface({ input: process.stdin });
   rl.on('line', (l) => {
     if (l.trim() === 'stop') stop = true;
-    if (l.trim() === 'pause') paused = new Promise<void>((resolve) => { resume = resolve; });
+    if (l.trim() === 'pause')
+      paused = new Promise<void>((resolve) => {
+        resume = resolve;
+      });
     if (l.trim() === 'resume') resume();
     if (l.trim() === 'finish') finished();
   });

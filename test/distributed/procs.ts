@@ -29,7 +29,10 @@ export interface Child {
 
 /** Spawns `cmd args` with stdout lines collected; every child is killed by `killAll`. */
 export function start(cmd: string, args: string[], env: Record<string, string> = {}, input?: string): Child {
-  const proc = spawn(cmd, args, { env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', CUDA_VISIBLE_DEVICES: '', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const proc = spawn(cmd, args, {
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', CUDA_VISIBLE_DEVICES: '', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   live.add(proc);
   const lines: string[] = [];
   let err = '';
@@ -43,7 +46,9 @@ export function start(cmd: string, args: string[], env: Record<string, string> =
     lines.push(...parts);
     for (const w of waiters.splice(0)) w();
   });
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { err = (err + d).slice(-20000); });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    err = (err + d).slice(-20000);
+  });
   proc.on('exit', (code, signal) => {
     exitValue = code ?? signal ?? 'unknown';
     live.delete(proc);
@@ -51,16 +56,35 @@ export function start(cmd: string, args: string[], env: Record<string, string> =
   });
   if (input !== undefined) proc.stdin!.end(input);
   return {
-    proc, lines,
+    proc,
+    lines,
     waitFor(re, timeoutMs) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${re} from ${cmd}; stdout:\n${lines.join('\n')}\nstderr:\n${err.slice(-3000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `timed out after ${timeoutMs} ms waiting for ${re} from ${cmd}; stdout:\n${lines.join('\n')}\nstderr:\n${err.slice(-3000)}`,
+              ),
+            ),
+          timeoutMs,
+        );
         const check = () => {
           for (const l of lines) {
             const m = l.match(re);
-            if (m) { clearTimeout(timer); resolve(m); return; }
+            if (m) {
+              clearTimeout(timer);
+              resolve(m);
+              return;
+            }
           }
-          if (exitValue !== null) { clearTimeout(timer); reject(new Error(`${cmd} exited (${exitValue}) before printing ${re}; stdout:\n${lines.join('\n')}\nstderr:\n${err.slice(-3000)}`)); return; }
+          if (exitValue !== null) {
+            clearTimeout(timer);
+            reject(
+              new Error(`${cmd} exited (${exitValue}) before printing ${re}; stdout:\n${lines.join('\n')}\nstderr:\n${err.slice(-3000)}`),
+            );
+            return;
+          }
           waiters.push(check);
         };
         check();

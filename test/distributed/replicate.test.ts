@@ -11,7 +11,14 @@ const X = Array.from({ length: 8 }, (_, i) => [((i * 7) % 5) - 2, ((i * 3) % 7) 
 const Y = Array.from({ length: 8 }, (_, i) => [((i * 5) % 3) - 1, ((i * 2) % 5) - 2].map((v) => v / 4));
 
 function modelVars(g: Graph) {
-  const w = train.variable(g, { name: 'w', initialValue: [[0.5, -0.25], [1, 0.75], [-0.5, 0.125]] });
+  const w = train.variable(g, {
+    name: 'w',
+    initialValue: [
+      [0.5, -0.25],
+      [1, 0.75],
+      [-0.5, 0.125],
+    ],
+  });
   const b = train.variable(g, { name: 'b', initialValue: [0.1, -0.2] });
   return { w, b };
 }
@@ -48,7 +55,9 @@ describe('train.replicate', () => {
       const m = modelVars(g);
       const devices = Array.from({ length: n }, (_, i) => `/device:CPU:${i}`);
       const per = X.length / n;
-      const r = train.replicate(g, devices, (_, i) => towerLoss(g, m.w.value(), m.b.value(), X.slice(i * per, (i + 1) * per), Y.slice(i * per, (i + 1) * per)));
+      const r = train.replicate(g, devices, (_, i) =>
+        towerLoss(g, m.w.value(), m.b.value(), X.slice(i * per, (i + 1) * per), Y.slice(i * per, (i + 1) * per)),
+      );
       for (let i = 0; i < n; i++) {
         const mm = g.operations().find((o) => o.name.startsWith(`tower_${i}/`) && o.type === 'MatMul')!;
         assert.equal(mm.device, `/device:CPU:${i}`);
@@ -61,14 +70,18 @@ describe('train.replicate', () => {
       assert.equal(s.listDevices().filter((d) => d.type === 'CPU').length, n);
       await s.run([], {}, { targets: [g.globalVariablesInitializer()] });
       const [gw, gb, l] = await values(s, [r.gradsAndVars[0][0]!, r.gradsAndVars[1][0]!, r.loss]);
-      const close = (a: number[], b: number[], what: string) => a.forEach((v, k) => assert.ok(Math.abs(v - b[k]) <= 1e-5, `${what}[${k}]: ${v} vs ${b[k]}`));
+      const close = (a: number[], b: number[], what: string) =>
+        a.forEach((v, k) => assert.ok(Math.abs(v - b[k]) <= 1e-5, `${what}[${k}]: ${v} vs ${b[k]}`));
       close(gw, gw1, 'dL/dw');
       close(gb, gb1, 'dL/db');
       close(l, l1, 'loss');
       // One SGD step with the averaged gradients = one whole-batch step.
       const step = new train.GradientDescentOptimizer(0.5).applyGradients(r.gradsAndVars);
       await s.run([], {}, { targets: [step] });
-      const step1 = new train.GradientDescentOptimizer(0.5).applyGradients([[grads1[0], m1.w], [grads1[1], m1.b]]);
+      const step1 = new train.GradientDescentOptimizer(0.5).applyGradients([
+        [grads1[0], m1.w],
+        [grads1[1], m1.b],
+      ]);
       await s1.run([], {}, { targets: [step1] });
       const [w, w1] = [(await values(s, [m.w.value()]))[0], (await values(s1, [m1.w.value()]))[0]];
       close(w, w1, 'w after a step');

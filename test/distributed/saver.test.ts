@@ -10,7 +10,15 @@ import { runPython } from '../helpers/python';
 
 async function model(options: { sharded?: boolean; maxToKeep?: number } = {}) {
   const g = new Graph();
-  const w = g.withDevice('/device:CPU:0', () => train.variable(g, { name: 'dense/w', initialValue: [[1.5, -2], [3, 4.25]] }));
+  const w = g.withDevice('/device:CPU:0', () =>
+    train.variable(g, {
+      name: 'dense/w',
+      initialValue: [
+        [1.5, -2],
+        [3, 4.25],
+      ],
+    }),
+  );
   const b = g.withDevice('/device:CPU:1', () => train.variable(g, { name: 'dense/b', initialValue: [5, 6], useResource: false }));
   const step = train.getOrCreateGlobalStep(g);
   const s = new Session(g, { deviceCount: { CPU: 2 } });
@@ -23,7 +31,20 @@ async function model(options: { sharded?: boolean; maxToKeep?: number } = {}) {
     return out;
   };
   const set = async (v: Variable, value: unknown) => s.run([], {}, { targets: [v.assign(g.constant(value, undefined, v.dtype))] });
-  return { g, s, w, b, step, saver, read, set, close: () => { s.close(); g.dispose(); } };
+  return {
+    g,
+    s,
+    w,
+    b,
+    step,
+    saver,
+    read,
+    set,
+    close: () => {
+      s.close();
+      g.dispose();
+    },
+  };
 }
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'tfhub-saver-'));
@@ -64,18 +85,38 @@ describe('train.Saver', () => {
         assert.equal(ckpt, path.join(dirs[i], 'model-3'));
         ckpts.push(ckpt);
       }
-      assert.deepEqual(fs.readdirSync(dirs[0]).filter((f) => f.startsWith('model-3.data-')), ['model-3.data-00000-of-00001']);
-      assert.deepEqual(fs.readdirSync(dirs[1]).filter((f) => f.startsWith('model-3.data-')), ['model-3.data-00000-of-00003', 'model-3.data-00001-of-00003', 'model-3.data-00002-of-00003']);
+      assert.deepEqual(
+        fs.readdirSync(dirs[0]).filter((f) => f.startsWith('model-3.data-')),
+        ['model-3.data-00000-of-00001'],
+      );
+      assert.deepEqual(
+        fs.readdirSync(dirs[1]).filter((f) => f.startsWith('model-3.data-')),
+        ['model-3.data-00000-of-00003', 'model-3.data-00001-of-00003', 'model-3.data-00002-of-00003'],
+      );
       const py = runPython(PY_ROUND_TRIP, JSON.stringify(dirs));
       if (!py) return t.skip('Python TensorFlow is not installed');
       assert.equal(py.status, 0, py.stderr.slice(-2000));
       const out = JSON.parse(py.stdout.trim().split('\n').pop()!);
       for (const [i, m] of models.entries()) {
-        assert.deepEqual(out[i].got, { w: [[1.5, -2], [3, 4.25]], b: [5, 6], step: 3 });
+        assert.deepEqual(out[i].got, {
+          w: [
+            [1.5, -2],
+            [3, 4.25],
+          ],
+          b: [5, 6],
+          step: 3,
+        });
         assert.deepEqual(out[i].paths, [ckpts[i]]);
         assert.equal(await train.latestCheckpoint(dirs[i]), path.join(dirs[i], 'py-7'));
         await m.saver.restore(m.s, (await train.latestCheckpoint(dirs[i]))!);
-        assert.deepEqual(await m.read(), { w: [[2.5, -1], [4, 5.25]], b: [10, 12], step: 3 });
+        assert.deepEqual(await m.read(), {
+          w: [
+            [2.5, -1],
+            [4, 5.25],
+          ],
+          b: [10, 12],
+          step: 3,
+        });
       }
     } finally {
       for (const m of models) m.close();
@@ -88,12 +129,21 @@ describe('train.Saver', () => {
     const m = await model({ maxToKeep: 2 });
     try {
       for (let i = 1; i <= 4; i++) await m.saver.save(m.s, path.join(dir, 'm'), { globalStep: i * 10 });
-      assert.deepEqual(fs.readdirSync(dir).sort(), ['checkpoint', 'm-30.data-00000-of-00001', 'm-30.index', 'm-40.data-00000-of-00001', 'm-40.index']);
+      assert.deepEqual(fs.readdirSync(dir).sort(), [
+        'checkpoint',
+        'm-30.data-00000-of-00001',
+        'm-30.index',
+        'm-40.data-00000-of-00001',
+        'm-40.index',
+      ]);
       const state = await train.getCheckpointState(dir);
       assert.equal(state!.modelCheckpointPath, path.join(dir, 'm-40'));
       assert.deepEqual(state!.allModelCheckpointPaths, [path.join(dir, 'm-30'), path.join(dir, 'm-40')]);
       assert.equal(state!.allModelCheckpointTimestamps.length, 2);
-      assert.match(fs.readFileSync(path.join(dir, 'checkpoint'), 'utf8'), /^model_checkpoint_path: ".*m-40"\nall_model_checkpoint_paths: ".*m-30"\nall_model_checkpoint_paths: ".*m-40"\nall_model_checkpoint_timestamps: [\d.]+\nall_model_checkpoint_timestamps: [\d.]+\nlast_preserved_timestamp: [\d.]+\n$/);
+      assert.match(
+        fs.readFileSync(path.join(dir, 'checkpoint'), 'utf8'),
+        /^model_checkpoint_path: ".*m-40"\nall_model_checkpoint_paths: ".*m-30"\nall_model_checkpoint_paths: ".*m-40"\nall_model_checkpoint_timestamps: [\d.]+\nall_model_checkpoint_timestamps: [\d.]+\nlast_preserved_timestamp: [\d.]+\n$/,
+      );
       assert.equal(await train.latestCheckpoint(path.join(dir, 'nothing-here')), null);
       const keepAll = new train.Saver({ maxToKeep: 0 });
       for (let i = 1; i <= 3; i++) await keepAll.save(m.s, path.join(dir, 'all'), { globalStep: i });
@@ -111,10 +161,14 @@ describe('train.Saver', () => {
     const m = await model();
     try {
       const good = await m.saver.save(m.s, path.join(dir, 'good'));
-      await m.set(m.w, [[9, 9], [9, 9]]);
+      await m.set(m.w, [
+        [9, 9],
+        [9, 9],
+      ]);
       const before = await m.read();
       const copy = (name: string) => {
-        for (const f of fs.readdirSync(dir).filter((f) => f.startsWith('good.'))) fs.copyFileSync(path.join(dir, f), path.join(dir, f.replace('good.', `${name}.`)));
+        for (const f of fs.readdirSync(dir).filter((f) => f.startsWith('good.')))
+          fs.copyFileSync(path.join(dir, f), path.join(dir, f.replace('good.', `${name}.`)));
         return path.join(dir, name);
       };
       const data = (p: string) => `${p}.data-00000-of-00001`;
@@ -129,8 +183,11 @@ describe('train.Saver', () => {
       const noData = copy('nodata');
       fs.rmSync(data(noData));
       const cases: Array<[string, RegExp | string]> = [
-        [flipped, 'DATA_LOSS'], [truncated, 'ERR_INVALID_CHECKPOINT'], [garbage, 'ERR_INVALID_CHECKPOINT'],
-        [noData, 'ERR_INVALID_CHECKPOINT'], [path.join(dir, 'absent'), 'ERR_CHECKPOINT_NOT_FOUND'],
+        [flipped, 'DATA_LOSS'],
+        [truncated, 'ERR_INVALID_CHECKPOINT'],
+        [garbage, 'ERR_INVALID_CHECKPOINT'],
+        [noData, 'ERR_INVALID_CHECKPOINT'],
+        [path.join(dir, 'absent'), 'ERR_CHECKPOINT_NOT_FOUND'],
       ];
       for (const [p, code] of cases) {
         await assert.rejects(m.saver.restore(m.s, p), (e: Error & { code?: string }) => e.code === code, p);
@@ -147,7 +204,10 @@ describe('train.Saver', () => {
       assert.deepEqual(await m.read(), before);
       os2.close();
       await m.saver.restore(m.s, good);
-      assert.deepEqual((await m.read()).w, [[1.5, -2], [3, 4.25]]);
+      assert.deepEqual((await m.read()).w, [
+        [1.5, -2],
+        [3, 4.25],
+      ]);
     } finally {
       m.close();
       fs.rmSync(dir, { recursive: true, force: true });

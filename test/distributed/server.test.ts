@@ -10,8 +10,15 @@ import { freePort, killAll, start } from './procs';
 
 after(killAll);
 
-const X = [[1, 2, 3], [4, 5, 6]];
-const W = [[0.5, -1], [2, 0.25], [-3, 1.5]];
+const X = [
+  [1, 2, 3],
+  [4, 5, 6],
+];
+const W = [
+  [0.5, -1],
+  [2, 0.25],
+  [-3, 1.5],
+];
 
 /** y = tanh(x @ w) + 1 on `device` (x, w constants). */
 function build(device: string): { g: Graph; y: Output } {
@@ -41,12 +48,20 @@ async function compute(device: string, target?: string): Promise<number[][]> {
 describe('Server', () => {
   test('bad cluster specs, task indices, jobs and ports in use are typed errors before anything starts', async () => {
     const bad: Array<[unknown, string]> = [
-      [null, 'ERR_INVALID_CLUSTER'], [[], 'ERR_INVALID_CLUSTER'], [{}, 'ERR_INVALID_CLUSTER'],
-      [{ '1ps': ['127.0.0.1:2222'] }, 'ERR_INVALID_CLUSTER'], [{ 'w/x': ['127.0.0.1:2222'] }, 'ERR_INVALID_CLUSTER'],
-      [{ worker: [] }, 'ERR_INVALID_CLUSTER'], [{ worker: 'h:1' }, 'ERR_INVALID_CLUSTER'], [{ worker: ['127.0.0.1'] }, 'ERR_INVALID_CLUSTER'],
-      [{ worker: ['127.0.0.1:0'] }, 'ERR_INVALID_CLUSTER'], [{ worker: ['127.0.0.1:70000'] }, 'ERR_INVALID_CLUSTER'],
-      [{ worker: ['127.0.0.1:x'] }, 'ERR_INVALID_CLUSTER'], [{ worker: [42] }, 'ERR_INVALID_CLUSTER'],
-      [{ worker: { '-1': '127.0.0.1:1' } }, 'ERR_INVALID_CLUSTER'], [{ worker: ['127.0.0.1:5', '127.0.0.1:5'] }, 'ERR_INVALID_CLUSTER'],
+      [null, 'ERR_INVALID_CLUSTER'],
+      [[], 'ERR_INVALID_CLUSTER'],
+      [{}, 'ERR_INVALID_CLUSTER'],
+      [{ '1ps': ['127.0.0.1:2222'] }, 'ERR_INVALID_CLUSTER'],
+      [{ 'w/x': ['127.0.0.1:2222'] }, 'ERR_INVALID_CLUSTER'],
+      [{ worker: [] }, 'ERR_INVALID_CLUSTER'],
+      [{ worker: 'h:1' }, 'ERR_INVALID_CLUSTER'],
+      [{ worker: ['127.0.0.1'] }, 'ERR_INVALID_CLUSTER'],
+      [{ worker: ['127.0.0.1:0'] }, 'ERR_INVALID_CLUSTER'],
+      [{ worker: ['127.0.0.1:70000'] }, 'ERR_INVALID_CLUSTER'],
+      [{ worker: ['127.0.0.1:x'] }, 'ERR_INVALID_CLUSTER'],
+      [{ worker: [42] }, 'ERR_INVALID_CLUSTER'],
+      [{ worker: { '-1': '127.0.0.1:1' } }, 'ERR_INVALID_CLUSTER'],
+      [{ worker: ['127.0.0.1:5', '127.0.0.1:5'] }, 'ERR_INVALID_CLUSTER'],
     ];
     for (const [cluster, code] of bad) {
       assert.throws(() => new Server({ cluster: cluster as never, jobName: 'worker' }), { code }, JSON.stringify(cluster));
@@ -56,7 +71,9 @@ describe('Server', () => {
     assert.throws(() => new Server({ cluster, jobName: 'ps' }), { code: 'ERR_INVALID_CLUSTER' });
     assert.throws(() => new Server({ cluster, jobName: 'worker', taskIndex: 1 }), { code: 'ERR_OUT_OF_RANGE' });
     assert.throws(() => new Server({ cluster, jobName: 'worker', taskIndex: 0.5 }), { code: 'ERR_INVALID_ARG_TYPE' });
-    assert.throws(() => new Server({ cluster: { worker: { 3: `127.0.0.1:${port}` } }, jobName: 'worker', taskIndex: 0 }), { code: 'ERR_OUT_OF_RANGE' });
+    assert.throws(() => new Server({ cluster: { worker: { 3: `127.0.0.1:${port}` } }, jobName: 'worker', taskIndex: 0 }), {
+      code: 'ERR_OUT_OF_RANGE',
+    });
     // A port some other socket listens on.
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
@@ -82,11 +99,17 @@ describe('Server', () => {
     assert.equal(worker.target, `grpc://127.0.0.1:${p0}`);
     const { g } = build('');
     const s = new Session(g, { target: worker.target });
-    const names = s.listDevices().map((d) => d.name).sort();
+    const names = s
+      .listDevices()
+      .map((d) => d.name)
+      .sort();
     s.close();
     g.dispose();
     assert.ok(names.includes('/job:worker/replica:0/task:0/device:CPU:0'), names.join());
-    assert.ok(names.includes('/job:ps/replica:0/task:0/device:CPU:0') && names.includes('/job:ps/replica:0/task:0/device:CPU:1'), names.join());
+    assert.ok(
+      names.includes('/job:ps/replica:0/task:0/device:CPU:0') && names.includes('/job:ps/replica:0/task:0/device:CPU:1'),
+      names.join(),
+    );
     const local = await compute('');
     assert.deepEqual(await compute('/job:ps/task:0/device:CPU:1', worker.target), local);
     // join() runs off the event loop: timers keep firing while it is pending; close() settles it.
@@ -129,7 +152,8 @@ server.join()
       try {
         m = await py.waitFor(/^RESULT (.*)$/, 110_000);
       } catch (e) {
-        if (/No module named '?tensorflow/.test(py.stderr()) || /ENOENT/.test(String(e))) return t.skip('Python TensorFlow is not installed');
+        if (/No module named '?tensorflow/.test(py.stderr()) || /ENOENT/.test(String(e)))
+          return t.skip('Python TensorFlow is not installed');
         throw e;
       }
       const fromPython = JSON.parse(m[1]) as { y: number[][]; devices: string[] };

@@ -44,14 +44,31 @@ describe('train.TrainingSession', () => {
 
       const a = build();
       const seen: number[] = [];
-      const ts = new train.TrainingSession(a.g, { checkpointDir: dir, saveCheckpointSteps: 3, lastStep: 7, hooks: [{ afterRun: ({ globalStep }) => { seen.push(globalStep); } }] });
+      const ts = new train.TrainingSession(a.g, {
+        checkpointDir: dir,
+        saveCheckpointSteps: 3,
+        lastStep: 7,
+        hooks: [
+          {
+            afterRun: ({ globalStep }) => {
+              seen.push(globalStep);
+            },
+          },
+        ],
+      });
       const losses: number[] = [];
       while (!ts.shouldStop) losses.push(await stepLoss(ts, a.loss, a.op));
       assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7]);
       assert.equal(await train.latestCheckpoint(dir), path.join(dir, 'model.ckpt-6'));
       await ts.close(); // the final save
       assert.equal(await train.latestCheckpoint(dir), path.join(dir, 'model.ckpt-7'));
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.index')).sort(), ['model.ckpt-3.index', 'model.ckpt-6.index', 'model.ckpt-7.index']);
+      assert.deepEqual(
+        fs
+          .readdirSync(dir)
+          .filter((f) => f.endsWith('.index'))
+          .sort(),
+        ['model.ckpt-3.index', 'model.ckpt-6.index', 'model.ckpt-7.index'],
+      );
 
       // Restart in a fresh graph: restored at step 7, losses continue exactly.
       const b = build();
@@ -62,7 +79,9 @@ describe('train.TrainingSession', () => {
       while (!ts2.shouldStop) losses.push(await stepLoss(ts2, b.loss, b.op));
       await ts2.close();
       assert.equal(losses.length, 10);
-      losses.forEach((l, i) => assert.ok(Math.abs(l - refLosses[i]) <= 1e-6 * Math.max(1, Math.abs(refLosses[i])), `step ${i}: ${l} vs ${refLosses[i]}`));
+      losses.forEach((l, i) =>
+        assert.ok(Math.abs(l - refLosses[i]) <= 1e-6 * Math.max(1, Math.abs(refLosses[i])), `step ${i}: ${l} vs ${refLosses[i]}`),
+      );
       assert.ok(losses[9] < losses[0]);
       assert.throws(() => new train.TrainingSession(new Graph()), { code: 'ERR_NO_VARIABLES' });
       assert.throws(() => new train.TrainingSession(b.g, { saveCheckpointSteps: 0 }), { code: 'ERR_INVALID_ARG_VALUE' });
@@ -74,7 +93,11 @@ describe('train.TrainingSession', () => {
   test('on a cluster: variables on the ps, a non-chief waits for the chief, both train the shared variables', async () => {
     const [p0, p1, p2] = [await freePort(), await freePort(), await freePort()];
     const cluster = { ps: [`127.0.0.1:${p0}`], worker: [`127.0.0.1:${p1}`, `127.0.0.1:${p2}`] };
-    const servers = [new Server({ cluster, jobName: 'ps' }), new Server({ cluster, jobName: 'worker', taskIndex: 0 }), new Server({ cluster, jobName: 'worker', taskIndex: 1 })];
+    const servers = [
+      new Server({ cluster, jobName: 'ps' }),
+      new Server({ cluster, jobName: 'worker', taskIndex: 0 }),
+      new Server({ cluster, jobName: 'worker', taskIndex: 1 }),
+    ];
     try {
       const chief = build('/job:worker/task:0');
       const other = build('/job:worker/task:1');
@@ -82,7 +105,9 @@ describe('train.TrainingSession', () => {
       const nonChief = new train.TrainingSession(other.g, { target: servers[2].target, isChief: false, waitForChiefMs: 20_000 });
       const waiting = nonChief.ready();
       let done = false;
-      void waiting.then(() => { done = true; });
+      void waiting.then(() => {
+        done = true;
+      });
       await new Promise((r) => setTimeout(r, 300));
       assert.equal(done, false, 'the non-chief must wait for the chief');
       const ts = new train.TrainingSession(chief.g, { target: servers[1].target });

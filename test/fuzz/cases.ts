@@ -18,7 +18,16 @@ import { Rng, caseSeed, mutateBytes, mutateMessage } from './mutate';
 const FIXTURES = path.join(__dirname, '../../../test/fixtures');
 
 /** The classes of mutation. */
-export const CLASSES = ['saved_model.bytes', 'saved_model.fields', 'tfhub_module', 'index.bytes', 'index.entries', 'data.bytes', 'fs', 'archive'] as const;
+export const CLASSES = [
+  'saved_model.bytes',
+  'saved_model.fields',
+  'tfhub_module',
+  'index.bytes',
+  'index.entries',
+  'data.bytes',
+  'fs',
+  'archive',
+] as const;
 /** One class of mutation. */
 export type CaseClass = (typeof CLASSES)[number];
 
@@ -32,7 +41,12 @@ export interface CaseResult {
   message?: string;
 }
 
-interface Built { dir: string; kind: 'tf2' | 'tf1' | 'archive'; what: string; cleanup?: () => void }
+interface Built {
+  dir: string;
+  kind: 'tf2' | 'tf1' | 'archive';
+  what: string;
+  cleanup?: () => void;
+}
 
 const TF2 = 'tf2_my_mul';
 const TF1 = 'mlp_v1';
@@ -48,7 +62,8 @@ function modelFiles(dir: string): string[] {
   const walk = (d: string): void => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p); else out.push(p);
+      if (e.isDirectory()) walk(p);
+      else out.push(p);
     }
   };
   walk(dir);
@@ -131,14 +146,30 @@ function build(cls: CaseClass, rng: Rng, tmp: string): Built {
       rmSync(target, { recursive: true, force: true });
       const odd = rng.pick(['fifo', 'directory', 'dev-zero', 'dev-urandom', 'empty', 'dangling', 'loop', 'self-dir'] as const);
       switch (odd) {
-        case 'fifo': execFileSync('mkfifo', [target]); break;
-        case 'directory': mkdirSync(target); break;
-        case 'dev-zero': symlinkSync('/dev/zero', target); break;
-        case 'dev-urandom': symlinkSync('/dev/urandom', target); break;
-        case 'empty': writeFileSync(target, ''); break;
-        case 'dangling': symlinkSync(path.join(tmp, 'nowhere'), target); break;
-        case 'loop': symlinkSync(target, target); break;
-        case 'self-dir': symlinkSync(dir, target); break;
+        case 'fifo':
+          execFileSync('mkfifo', [target]);
+          break;
+        case 'directory':
+          mkdirSync(target);
+          break;
+        case 'dev-zero':
+          symlinkSync('/dev/zero', target);
+          break;
+        case 'dev-urandom':
+          symlinkSync('/dev/urandom', target);
+          break;
+        case 'empty':
+          writeFileSync(target, '');
+          break;
+        case 'dangling':
+          symlinkSync(path.join(tmp, 'nowhere'), target);
+          break;
+        case 'loop':
+          symlinkSync(target, target);
+          break;
+        case 'self-dir':
+          symlinkSync(dir, target);
+          break;
       }
       return { dir, kind, what: `${name} ${path.relative(dir, target)} as ${odd}` };
     }
@@ -156,7 +187,13 @@ function build(cls: CaseClass, rng: Rng, tmp: string): Built {
   }
 }
 
-interface Member { name: string; type?: string; data?: Buffer; size?: number; linkname?: string }
+interface Member {
+  name: string;
+  type?: string;
+  data?: Buffer;
+  size?: number;
+  linkname?: string;
+}
 
 function header(m: Member, size: number): Buffer {
   const h = Buffer.alloc(512);
@@ -189,20 +226,56 @@ function rawTar(members: Member[]): Buffer {
 
 function archiveMembers(rng: Rng): { members: Member[]; what: string } {
   const pb = readFileSync(path.join(FIXTURES, TF2, 'saved_model.pb'));
-  const members: Member[] = [{ name: './', type: '5' }, { name: './saved_model.pb', data: pb }];
-  const kind = rng.pick(['traversal', 'absolute', 'symlink', 'hardlink', 'fifo', 'device', 'many', 'size-lie', 'long-name', 'dup', 'plain'] as const);
+  const members: Member[] = [
+    { name: './', type: '5' },
+    { name: './saved_model.pb', data: pb },
+  ];
+  const kind = rng.pick([
+    'traversal',
+    'absolute',
+    'symlink',
+    'hardlink',
+    'fifo',
+    'device',
+    'many',
+    'size-lie',
+    'long-name',
+    'dup',
+    'plain',
+  ] as const);
   switch (kind) {
-    case 'traversal': members.push({ name: rng.pick(['../x', 'a/../../x', './../../etc/x']), data: Buffer.from('x') }); break;
-    case 'absolute': members.push({ name: '/tmp/../x', data: Buffer.from('x') }); break;
-    case 'symlink': members.push({ name: './variables', type: '2', linkname: rng.pick(['/etc', '..', '/dev/zero']) }); break;
-    case 'hardlink': members.push({ name: './l', type: '1', linkname: '/etc/passwd' }); break;
-    case 'fifo': members.push({ name: './p', type: '6' }); break;
-    case 'device': members.push({ name: './d', type: rng.pick(['3', '4']) }); break;
-    case 'many': for (let i = 0; i < 200 + rng.int(3000); i++) members.push({ name: `./f${i}`, data: Buffer.from('') }); break;
-    case 'size-lie': members.push({ name: './big', size: 2 ** 33 - 1 }); break;
-    case 'long-name': members.push({ name: `./${'/'.repeat(99)}`, data: Buffer.from('y') }); break;
-    case 'dup': members.push({ name: './saved_model.pb', type: '5' }); break;
-    case 'plain': break;
+    case 'traversal':
+      members.push({ name: rng.pick(['../x', 'a/../../x', './../../etc/x']), data: Buffer.from('x') });
+      break;
+    case 'absolute':
+      members.push({ name: '/tmp/../x', data: Buffer.from('x') });
+      break;
+    case 'symlink':
+      members.push({ name: './variables', type: '2', linkname: rng.pick(['/etc', '..', '/dev/zero']) });
+      break;
+    case 'hardlink':
+      members.push({ name: './l', type: '1', linkname: '/etc/passwd' });
+      break;
+    case 'fifo':
+      members.push({ name: './p', type: '6' });
+      break;
+    case 'device':
+      members.push({ name: './d', type: rng.pick(['3', '4']) });
+      break;
+    case 'many':
+      for (let i = 0; i < 200 + rng.int(3000); i++) members.push({ name: `./f${i}`, data: Buffer.from('') });
+      break;
+    case 'size-lie':
+      members.push({ name: './big', size: 2 ** 33 - 1 });
+      break;
+    case 'long-name':
+      members.push({ name: `./${'/'.repeat(99)}`, data: Buffer.from('y') });
+      break;
+    case 'dup':
+      members.push({ name: './saved_model.pb', type: '5' });
+      break;
+    case 'plain':
+      break;
   }
   return { members, what: kind };
 }

@@ -41,19 +41,54 @@ export function mutateBytes(rng: Rng, input: Uint8Array): Buffer {
   for (let k = 0; k < n; k++) {
     const at = b.length === 0 ? 0 : rng.int(b.length);
     switch (rng.int(7)) {
-      case 0: if (b.length) b[at] ^= 1 << rng.int(8); break;
-      case 1: if (b.length) b[at] = rng.pick(INTERESTING_BYTES); break;
-      case 2: b = Buffer.concat([b.subarray(0, at), Buffer.from([rng.int(256)]), b.subarray(at)]); break;
-      case 3: b = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + rng.int(16)))]); break;
-      case 4: b = b.subarray(0, at); break;
-      case 5: b = Buffer.concat([b.subarray(0, at), b.subarray(at, Math.min(b.length, at + 1 + rng.int(64))), b.subarray(at)]); break;
-      default: if (b.length >= 10) b.fill(0xff, at, Math.min(b.length, at + 10)); break; // oversized varints
+      case 0:
+        if (b.length) b[at] ^= 1 << rng.int(8);
+        break;
+      case 1:
+        if (b.length) b[at] = rng.pick(INTERESTING_BYTES);
+        break;
+      case 2:
+        b = Buffer.concat([b.subarray(0, at), Buffer.from([rng.int(256)]), b.subarray(at)]);
+        break;
+      case 3:
+        b = Buffer.concat([b.subarray(0, at), b.subarray(Math.min(b.length, at + 1 + rng.int(16)))]);
+        break;
+      case 4:
+        b = b.subarray(0, at);
+        break;
+      case 5:
+        b = Buffer.concat([b.subarray(0, at), b.subarray(at, Math.min(b.length, at + 1 + rng.int(64))), b.subarray(at)]);
+        break;
+      default:
+        if (b.length >= 10) b.fill(0xff, at, Math.min(b.length, at + 10));
+        break; // oversized varints
     }
   }
   return b;
 }
 
-const INTERESTING_NUMBERS = [0, -1, 1, 2, 3, 7, 20, 21, 100, 101, 119, 255, 256, 65535, 2 ** 31 - 1, -(2 ** 31), 2 ** 32, 2 ** 40, 2 ** 53 - 1, -(2 ** 53)];
+const INTERESTING_NUMBERS = [
+  0,
+  -1,
+  1,
+  2,
+  3,
+  7,
+  20,
+  21,
+  100,
+  101,
+  119,
+  255,
+  256,
+  65535,
+  2 ** 31 - 1,
+  -(2 ** 31),
+  2 ** 32,
+  2 ** 40,
+  2 ** 53 - 1,
+  -(2 ** 53),
+];
 
 type Slot = { parent: Record<string, unknown> | unknown[]; key: string | number; value: unknown };
 
@@ -63,7 +98,9 @@ function isLongLike(v: unknown): v is { low: number; high: number } {
 
 function collect(v: unknown, out: Slot[], depth: number): void {
   if (depth > 60 || v === null || typeof v !== 'object' || v instanceof Uint8Array || isLongLike(v)) return;
-  const entries: Array<[string | number, unknown]> = Array.isArray(v) ? v.map((x, i) => [i, x]) : Object.entries(v).filter(([k]) => !k.startsWith('$'));
+  const entries: Array<[string | number, unknown]> = Array.isArray(v)
+    ? v.map((x, i) => [i, x])
+    : Object.entries(v).filter(([k]) => !k.startsWith('$'));
   for (const [key, value] of entries) {
     if (value === undefined) continue;
     out.push({ parent: v as Record<string, unknown>, key, value });
@@ -77,24 +114,45 @@ export function mutateMessage(rng: Rng, message: object): string {
   collect(message, slots, 0);
   if (slots.length === 0) return 'empty';
   const s = rng.pick(slots);
-  const set = (v: unknown): void => { (s.parent as Record<string | number, unknown>)[s.key] = v; };
+  const set = (v: unknown): void => {
+    (s.parent as Record<string | number, unknown>)[s.key] = v;
+  };
   const v = s.value;
   if (typeof v === 'number' || isLongLike(v)) {
     const n = rng.chance(0.8) ? rng.pick(INTERESTING_NUMBERS) : rng.int(1000) - 100;
     set(n);
     return `number ${String(s.key)}=${n}`;
   }
-  if (typeof v === 'boolean') { set(!v); return `bool ${String(s.key)}`; }
+  if (typeof v === 'boolean') {
+    set(!v);
+    return `bool ${String(s.key)}`;
+  }
   if (typeof v === 'string') {
     const choice = rng.int(4);
-    const nv = choice === 0 ? '' : choice === 1 ? v + rng.pick(['/', ':0', '^', '\0', ':99', '_1']) : choice === 2 ? v.split('').reverse().join('') : 'x'.repeat(1 + rng.int(5000));
+    const nv =
+      choice === 0
+        ? ''
+        : choice === 1
+          ? v + rng.pick(['/', ':0', '^', '\0', ':99', '_1'])
+          : choice === 2
+            ? v.split('').reverse().join('')
+            : 'x'.repeat(1 + rng.int(5000));
     set(nv);
     return `string ${String(s.key)}`;
   }
-  if (v instanceof Uint8Array) { set(mutateBytes(rng, v)); return `bytes ${String(s.key)}`; }
+  if (v instanceof Uint8Array) {
+    set(mutateBytes(rng, v));
+    return `bytes ${String(s.key)}`;
+  }
   if (Array.isArray(v)) {
-    if (v.length > 0 && rng.chance(0.5)) { v.splice(rng.int(v.length), 1); return `drop element of ${String(s.key)}`; }
-    if (v.length > 0) { v.push(v[rng.int(v.length)]); return `duplicate element of ${String(s.key)}`; }
+    if (v.length > 0 && rng.chance(0.5)) {
+      v.splice(rng.int(v.length), 1);
+      return `drop element of ${String(s.key)}`;
+    }
+    if (v.length > 0) {
+      v.push(v[rng.int(v.length)]);
+      return `duplicate element of ${String(s.key)}`;
+    }
     return 'empty array';
   }
   if (v && typeof v === 'object') {

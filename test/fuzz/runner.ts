@@ -84,7 +84,13 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzResult[]> {
         c.on('message', (m: CaseResult) => finish(m));
         c.on('exit', (code, sig) => {
           child = null;
-          finish({ id, cls: caseClassOf(o.seed, id, classes), what: `reproduce: --seed ${o.seed} --case ${id}`, outcome: 'crash', message: `worker exited (${sig ?? `code ${code}`})` });
+          finish({
+            id,
+            cls: caseClassOf(o.seed, id, classes),
+            what: `reproduce: --seed ${o.seed} --case ${id}`,
+            outcome: 'crash',
+            message: `worker exited (${sig ?? `code ${code}`})`,
+          });
         });
         c.send({ seed: o.seed, id, classes });
       });

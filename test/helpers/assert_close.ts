@@ -2,7 +2,12 @@
 import assert from 'node:assert/strict';
 
 /** Elementwise |got - want| <= atol + rtol·|want|, with the worst index in the message. */
-export function assertClose(got: ArrayLike<number> | number, want: ArrayLike<number> | number, tol: { rtol?: number; atol?: number } = {}, label = ''): void {
+export function assertClose(
+  got: ArrayLike<number> | number,
+  want: ArrayLike<number> | number,
+  tol: { rtol?: number; atol?: number } = {},
+  label = '',
+): void {
   const g = typeof got === 'number' ? [got] : Array.from(got);
   const w = typeof want === 'number' ? [want] : Array.from(want);
   const rtol = tol.rtol ?? 1e-5;

@@ -13,13 +13,17 @@ function varint(n: number | bigint): Buffer {
   for (;;) {
     const b = Number(v & 0x7fn);
     v >>= 7n;
-    if (v === 0n) { out.push(b); return Buffer.from(out); }
+    if (v === 0n) {
+      out.push(b);
+      return Buffer.from(out);
+    }
     out.push(b | 0x80);
   }
 }
 
 function readVarint(b: Uint8Array, p: number): [number, number] {
-  let r = 0, s = 1;
+  let r = 0,
+    s = 1;
   for (;;) {
     const x = b[p++];
     r += (x & 0x7f) * s;
@@ -28,10 +32,9 @@ function readVarint(b: Uint8Array, p: number): [number, number] {
   }
 }
 
-
 function readBlock(buf: Buffer, off: number, size: number): RawEntry[] {
   const raw = buf.subarray(off, off + size);
-  const block = buf[off + size] === 1 ? uncompressSync(raw, { asBuffer: true }) as Buffer : raw;
+  const block = buf[off + size] === 1 ? (uncompressSync(raw, { asBuffer: true }) as Buffer) : raw;
   const limit = block.length - 4 - 4 * block.readUInt32LE(block.length - 4);
   const out: RawEntry[] = [];
   let key = Buffer.alloc(0);
@@ -105,7 +108,12 @@ export function writeTable(file: string, entries: RawEntry[], options: { snappy?
 }
 
 /** Rewrites the BundleEntryProto of `key` in `<prefix>.index` through `edit` (a decoded, mutable message). */
-export function editEntry(prefix: string, key: string, edit: (e: tensorflow.BundleEntryProto) => void, options: { snappy?: boolean } = {}): void {
+export function editEntry(
+  prefix: string,
+  key: string,
+  edit: (e: tensorflow.BundleEntryProto) => void,
+  options: { snappy?: boolean } = {},
+): void {
   const entries = readTable(`${prefix}.index`);
   const hit = entries.find(([k]) => k.toString() === key);
   if (!hit) throw new Error(`no entry ${key}`);

@@ -15,7 +15,8 @@ export interface TensorJson {
 }
 
 /** A JSON file: an absolute path, or a name under test/fixtures. */
-export function readJson<T = any>(file: string): T { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function readJson<T = any>(file: string): T {
   return JSON.parse(fs.readFileSync(path.isAbsolute(file) ? file : path.join(FIXTURES, file), 'utf8')) as T;
 }
 
@@ -46,6 +47,8 @@ export function meanSquaredError(g: Graph, a: Output, b: Output): Output {
   const d = g.addOperation('Sub', { inputs: [a, b] }).output(0);
   const sq = g.addOperation('Square', { inputs: [d] }).output(0);
   const rank = g.addOperation('Rank', { inputs: [sq] }).output(0);
-  const axes = g.addOperation('Range', { inputs: [g.constant(new Tensor('int32', [], [0])), rank, g.constant(new Tensor('int32', [], [1]))] }).output(0);
+  const axes = g
+    .addOperation('Range', { inputs: [g.constant(new Tensor('int32', [], [0])), rank, g.constant(new Tensor('int32', [], [1]))] })
+    .output(0);
   return g.addOperation('Mean', { inputs: [sq, axes] }).output(0);
 }

@@ -10,7 +10,10 @@ export const PYTHON = process.env.TFHUB_PYTHON || 'python3';
  */
 export function runPython(script: string, input: string): { status: number | null; stdout: string; stderr: string } | null {
   const r = spawnSync(PYTHON, ['-c', script], {
-    input, encoding: 'utf8', timeout: 120_000, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', CUDA_VISIBLE_DEVICES: '' },
+    input,
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', CUDA_VISIBLE_DEVICES: '' },
   });
   if ((r.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return null;
   if (r.status !== 0 && /No module named '?tensorflow'?/.test(r.stderr)) return null;

@@ -20,11 +20,20 @@ import { CallJson, FIXTURES, OWN_FIXTURES, TensorJson, isTensorJson, readOracle,
  */
 const MIXES_ROWS = new Set(["batchnorm_v1['train']/default"]);
 
-interface Case { fixture: string; dir: string; tags?: string[]; signature: string; calls: Array<Record<string, TensorJson>> }
+interface Case {
+  fixture: string;
+  dir: string;
+  tags?: string[];
+  signature: string;
+  calls: Array<Record<string, TensorJson>>;
+}
 
 function cases(): Case[] {
   const out = new Map<string, Case>();
-  const files = [...readdirSync(FIXTURES).map((f) => path.join(FIXTURES, f)), ...readdirSync(OWN_FIXTURES).map((f) => path.join(OWN_FIXTURES, f))];
+  const files = [
+    ...readdirSync(FIXTURES).map((f) => path.join(FIXTURES, f)),
+    ...readdirSync(OWN_FIXTURES).map((f) => path.join(OWN_FIXTURES, f)),
+  ];
   for (const file of files.filter((f) => f.endsWith('.json'))) {
     const fixture = path.basename(file, '.json');
     const dir = fixture === 'half_plus_two_v1' ? '' : path.join(path.dirname(file), fixture);
@@ -50,10 +59,14 @@ function splitCall(inputs: Record<string, TensorJson>): Array<Record<string, Ten
   const whole = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, tensorOf(v)]));
   const rows = Object.values(inputs)[0].shape[0];
   if (Object.values(inputs).some((v) => v.shape.length === 0 || v.shape[0] !== rows)) return [whole];
-  const perRow = Array.from({ length: rows }, (_, r) => Object.fromEntries(Object.entries(inputs).map(([k, v]) => {
-    const width = v.shape.slice(1).reduce((a, b) => a * b, 1);
-    return [k, tensorOf({ dtype: v.dtype, shape: [1, ...v.shape.slice(1)], values: v.values.slice(r * width, (r + 1) * width) })];
-  })));
+  const perRow = Array.from({ length: rows }, (_, r) =>
+    Object.fromEntries(
+      Object.entries(inputs).map(([k, v]) => {
+        const width = v.shape.slice(1).reduce((a, b) => a * b, 1);
+        return [k, tensorOf({ dtype: v.dtype, shape: [1, ...v.shape.slice(1)], values: v.values.slice(r * width, (r + 1) * width) })];
+      }),
+    ),
+  );
   return [whole, ...perRow];
 }
 
@@ -66,16 +79,21 @@ describe('hub.load batching: merged calls give bit-identical outputs on every fi
 
   it('covers the fixtures with a batch dimension, string inputs and multi-output signatures among them', () => {
     const names = new Set(all.map((c) => c.fixture));
-    for (const n of ['tf2_mlp', 'keras_cnn_tf2', 'text_embedding_v1', 'token_embedding_v1', 'mlp_v1', 'text_table_tf2', 'functions_tf2']) assert.ok(names.has(n), n);
+    for (const n of ['tf2_mlp', 'keras_cnn_tf2', 'text_embedding_v1', 'token_embedding_v1', 'mlp_v1', 'text_table_tf2', 'functions_tf2'])
+      assert.ok(names.has(n), n);
   });
 
   for (const c of all) {
     const label = `${c.fixture}${c.tags ? JSON.stringify(c.tags).replace(/"/g, "'") : ''}/${c.signature}`;
     it(label, async () => {
-      const dir = c.dir || await extractHalfPlusTwo();
+      const dir = c.dir || (await extractHalfPlusTwo());
       const plain = await hub.load(dir, { tags: c.tags });
       const runs: BatchRunInfo[] = [];
-      const batched = withBatching(await hub.load(dir, { tags: c.tags }), { maxBatchSize: 1000, numBatchThreads: 1 }, { hooks: { onBatch: (i) => runs.push(i) } });
+      const batched = withBatching(
+        await hub.load(dir, { tags: c.tags }),
+        { maxBatchSize: 1000, numBatchThreads: 1 },
+        { hooks: { onBatch: (i) => runs.push(i) } },
+      );
       try {
         const sig = batched.signatures[c.signature] as BatchedSignatureFunction;
         const calls = c.calls.flatMap(splitCall);
@@ -86,10 +104,17 @@ describe('hub.load batching: merged calls give bit-identical outputs on every fi
           // Not batchable from its declaration (scalar inputs, fixed dimension 0, …): the plain signature.
           assert.equal(sig, batched.signatures[c.signature]);
         } else if (sig.batcher.stats().mergeDisabled === null && calls.length > 1) {
-          assert.ok(runs.some((r) => r.merged && r.calls > 1), `${label}: calls were not merged (${JSON.stringify(runs)})`);
+          assert.ok(
+            runs.some((r) => r.merged && r.calls > 1),
+            `${label}: calls were not merged (${JSON.stringify(runs)})`,
+          );
         }
         if (MIXES_ROWS.has(label)) {
-          assert.ok(merged.some((out, i) => Object.entries(out).some(([k, t]) => JSON.stringify(bytesOf(t as Tensor)) !== JSON.stringify(bytesOf(alone[i][k] as Tensor)))));
+          assert.ok(
+            merged.some((out, i) =>
+              Object.entries(out).some(([k, t]) => JSON.stringify(bytesOf(t as Tensor)) !== JSON.stringify(bytesOf(alone[i][k] as Tensor))),
+            ),
+          );
           return;
         }
         merged.forEach((out, i) => {
@@ -112,7 +137,8 @@ describe('hub.load batching: merged calls give bit-identical outputs on every fi
   it('signatures that cannot be merged keep working unbatched (sparse and ragged inputs, scalar inputs)', async () => {
     const model = await hub.load(path.join(FIXTURES, 'sparse_ragged_v1'), { batching: { maxBatchSize: 8 } });
     try {
-      for (const sig of Object.values(model.signatures)) assert.equal((sig as BatchedSignatureFunction).batcher, undefined, sig.signatureName);
+      for (const sig of Object.values(model.signatures))
+        assert.equal((sig as BatchedSignatureFunction).batcher, undefined, sig.signatureName);
     } finally {
       model.close();
     }
@@ -126,6 +152,8 @@ describe('hub.load batching: merged calls give bit-identical outputs on every fi
   });
 
   it('hub.load refuses bad batching parameters before loading anything', async () => {
-    await assert.rejects(hub.load('/nonexistent', { batching: { max_batch_size: { value: 0 } } as never }), { code: 'ERR_INVALID_BATCHING_PARAMETERS' });
+    await assert.rejects(hub.load('/nonexistent', { batching: { max_batch_size: { value: 0 } } as never }), {
+      code: 'ERR_INVALID_BATCHING_PARAMETERS',
+    });
   });
 });

@@ -6,10 +6,21 @@ import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node
 import path from 'node:path';
 
 import { Graph, Output, Tensor, hub } from '../../src';
-import { encodeModuleDef, tensorflow, google } from '../../src/proto';
+import { encodeModuleDef, tensorflow } from '../../src/proto';
 import {
-  JsonCall, JsonTensor, assertOutput, assertRejectsCode, assertThrowsCode, copyFixture, editSavedModel, fixtureDir,
-  fixtureJson, graphFor, sessionFor, setFirstAssetFilename, tempDir,
+  JsonCall,
+  JsonTensor,
+  assertOutput,
+  assertRejectsCode,
+  assertThrowsCode,
+  copyFixture,
+  editSavedModel,
+  fixtureDir,
+  fixtureJson,
+  graphFor,
+  sessionFor,
+  setFirstAssetFilename,
+  tempDir,
 } from './helpers';
 
 const TEXT_CALL = (fixtureJson('text_embedding_v1').calls as JsonCall[])[0];
@@ -29,13 +40,23 @@ describe('tfhub_module.pb validation (native_module.py Loader)', () => {
   test('testModuleWithMissingRequiredFeature: required features fail to load, naming the feature and the file', async (t) => {
     const dir = copyFixture('stateless_square_v1', tempDir(t));
     writeFileSync(path.join(dir, 'tfhub_module.pb'), encodeModuleDef({ format: 3, requiredFeatures: ['foo-test-missing'] }));
-    await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_UNSUPPORTED_MODULE_FEATURES', "Unsupported features: ['foo-test-missing']", 'tfhub_module.pb');
+    await assertRejectsCode(
+      hub.loadModuleSpec(dir),
+      'ERR_UNSUPPORTED_MODULE_FEATURES',
+      "Unsupported features: ['foo-test-missing']",
+      'tfhub_module.pb',
+    );
   });
 
   test('testUnsupportedModuleDefFormat: an empty tfhub_module.pb is format 0', async (t) => {
     const dir = copyFixture('stateless_square_v1', tempDir(t));
     writeFileSync(path.join(dir, 'tfhub_module.pb'), new Uint8Array(0));
-    await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_UNSUPPORTED_MODULE_FORMAT', 'Unsupported module def format: 0', path.join(dir, 'tfhub_module.pb'));
+    await assertRejectsCode(
+      hub.loadModuleSpec(dir),
+      'ERR_UNSUPPORTED_MODULE_FORMAT',
+      'Unsupported module def format: 0',
+      path.join(dir, 'tfhub_module.pb'),
+    );
     writeFileSync(path.join(dir, 'tfhub_module.pb'), encodeModuleDef({ format: 2 as never }));
     await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_UNSUPPORTED_MODULE_FORMAT', 'format: 2');
   });
@@ -61,7 +82,11 @@ describe('tfhub_module.pb validation (native_module.py Loader)', () => {
   test('testMissingModuleDef: a directory with neither file is "<path>/tfhub_module.pb; No such file or directory"', async (t) => {
     const dir = path.join(tempDir(t), 'empty');
     mkdirSync(dir);
-    await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_MODULE_NOT_FOUND', `${path.join(dir, 'tfhub_module.pb')}; No such file or directory`);
+    await assertRejectsCode(
+      hub.loadModuleSpec(dir),
+      'ERR_MODULE_NOT_FOUND',
+      `${path.join(dir, 'tfhub_module.pb')}; No such file or directory`,
+    );
     await assertRejectsCode(hub.loadModuleSpec(path.join(dir, 'nope')), 'ERR_HANDLE_NOT_FOUND', 'does not exist');
   });
 });
@@ -83,7 +108,9 @@ describe('saved_model.pb and checkpoint damage', () => {
 
   test('testNoMetaGraphs: a SavedModel without meta graphs is rejected', async (t) => {
     const dir = copyFixture('stateless_square_v1', tempDir(t));
-    editSavedModel(dir, (sm) => { sm.metaGraphs = []; });
+    editSavedModel(dir, (sm) => {
+      sm.metaGraphs = [];
+    });
     await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_INVALID_MODULE', 'no meta graphs');
   });
 
@@ -126,12 +153,16 @@ describe('saved_model.pb and checkpoint damage', () => {
     const k = m.variableMap['fruit/k'] as hub.Variable;
     assert.deepEqual(k.shape, [3]);
     const s = sessionFor(t, g);
-    await assertRejectsCode(async () => {
-      await s.run(g.globalVariablesInitializer());
-      // Should the restore have succeeded, the variable must still have its declared shape.
-      const v = await s.run(k.value());
-      assert.deepEqual(v.shape, [3], 'restored value has the declared shape');
-    }, 'INVALID_ARGUMENT', 'fruit/k');
+    await assertRejectsCode(
+      async () => {
+        await s.run(g.globalVariablesInitializer());
+        // Should the restore have succeeded, the variable must still have its declared shape.
+        const v = await s.run(k.value());
+        assert.deepEqual(v.shape, [3], 'restored value has the declared shape');
+      },
+      'INVALID_ARGUMENT',
+      'fruit/k',
+    );
   });
 });
 
@@ -141,12 +172,19 @@ describe('graph content checks at load and construction (native_module.py _Modul
     editSavedModel(dir, (sm) => {
       sm.metaGraphs[0].collectionDef = { ...sm.metaGraphs[0].collectionDef, my_scope: { nodeList: { value: ['x:0'] } } };
     });
-    await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_UNSUPPORTED_COLLECTIONS', "Unsupported collections in graph: ['my_scope']", 'dropCollections');
+    await assertRejectsCode(
+      hub.loadModuleSpec(dir),
+      'ERR_UNSUPPORTED_COLLECTIONS',
+      "Unsupported collections in graph: ['my_scope']",
+      'dropCollections',
+    );
   });
 
   test('testDuplicateTags: two graph variants with the same tag set fail with "used repeatedly"', async (t) => {
     const dir = copyFixture('mlp_v1', tempDir(t));
-    editSavedModel(dir, (sm) => { sm.metaGraphs[1].metaInfoDef!.tags = []; });
+    editSavedModel(dir, (sm) => {
+      sm.metaGraphs[1].metaInfoDef!.tags = [];
+    });
     await assertRejectsCode(hub.loadModuleSpec(dir), 'ERR_DUPLICATE_TAGS', 'Tags [] used repeatedly');
   });
 
@@ -185,7 +223,10 @@ describe('assets resolve relative to where the module is loaded from (testModule
     const y = m.call((TEXT_CALL.inputs.sentences as JsonTensor).values as string[]) as Output;
     const s = sessionFor(t, g);
     const assets = await s.run(g.getCollection<Output>(hub.GraphKeys.ASSET_FILEPATHS));
-    assert.deepEqual(assets.map((a) => a.strings()[0]), [path.join(copy, 'assets', 'tokens.txt'), path.join(copy, 'assets', 'tokens.txt')]);
+    assert.deepEqual(
+      assets.map((a) => a.strings()[0]),
+      [path.join(copy, 'assets', 'tokens.txt'), path.join(copy, 'assets', 'tokens.txt')],
+    );
     await s.run([g.globalVariablesInitializer(), g.tablesInitializer()]);
     assertOutput(await s.run(y), TEXT_CALL.outputs.default, 'embeddings from the copy');
   });
@@ -231,11 +272,11 @@ describe('assets resolve relative to where the module is loaded from (testModule
     writeFileSync(path.join(dir, 'assets', 'tokens.txt'), 'zero\none\ntwo\n');
     const f = await hub.evalFunctionForModule(dir);
     t.after(() => f.close());
-    const out = await f.call([0, 1, 2, 3].map(BigInt)) as Tensor;
+    const out = (await f.call([0, 1, 2, 3].map(BigInt))) as Tensor;
     assert.deepEqual(out.strings(), ['zero', 'one', 'two', 'UNK']);
     // The fixture's own vocabulary is untouched.
     const orig = await hub.evalFunctionForModule(fixtureDir('hash_table_v1'));
     t.after(() => orig.close());
-    assert.deepEqual((await orig.call([1n]) as Tensor).strings(), ['hello']);
+    assert.deepEqual(((await orig.call([1n])) as Tensor).strings(), ['hello']);
   });
 });

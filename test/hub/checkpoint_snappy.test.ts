@@ -20,8 +20,14 @@ const REAL = fixtureDir('real/half_plus_two_tf2_cpu');
 function dataBlockTypes(prefix: string): number[] {
   const buf = readFileSync(`${prefix}.index`);
   const varint = (b: Uint8Array, p: number): [number, number] => {
-    let r = 0, s = 1;
-    for (;;) { const x = b[p++]; r += (x & 0x7f) * s; if (x < 0x80) return [r, p]; s *= 128; }
+    let r = 0,
+      s = 1;
+    for (;;) {
+      const x = b[p++];
+      r += (x & 0x7f) * s;
+      if (x < 0x80) return [r, p];
+      s *= 128;
+    }
   };
   const f = buf.subarray(buf.length - 48);
   let p = varint(f, 0)[1];
@@ -29,7 +35,7 @@ function dataBlockTypes(prefix: string): number[] {
   const [off, p2] = varint(f, p);
   const [size] = varint(f, p2);
   const raw = buf.subarray(off, off + size);
-  const block: Buffer = buf[off + size] === 1 ? uncompressSync(raw, { asBuffer: true }) as Buffer : raw;
+  const block: Buffer = buf[off + size] === 1 ? (uncompressSync(raw, { asBuffer: true }) as Buffer) : raw;
   const limit = block.length - 4 - 4 * block.readUInt32LE(block.length - 4);
   const types: number[] = [];
   for (let q = 0; q < limit;) {
@@ -51,7 +57,7 @@ async function checkTf2Calls(model: hub.LoadedModel, calls: JsonCall[], what: st
   for (const call of calls) {
     if (!call.signature) continue;
     const inputs = Object.fromEntries(Object.entries(call.inputs).map(([k, v]) => [k, moduleInputOf(v)]));
-    const out = await model.signatures[call.signature](inputs as never) as Record<string, unknown>;
+    const out = (await model.signatures[call.signature](inputs as never)) as Record<string, unknown>;
     for (const [k, expected] of Object.entries(call.outputs)) assertOutput(out[k], expected, `${what} ${call.signature} ${k}`);
     n++;
   }
@@ -68,14 +74,20 @@ describe('snappy-compressed checkpoint indexes', () => {
   });
 
   test('the reader gives the same entries for the compressed and the uncompressed index', async () => {
-    for (const [a, b] of [['snappy_tf2_mlp', 'tf2_mlp'], ['snappy_mlp_v1', 'mlp_v1']]) {
+    for (const [a, b] of [
+      ['snappy_tf2_mlp', 'tf2_mlp'],
+      ['snappy_mlp_v1', 'mlp_v1'],
+    ]) {
       const x = await readCheckpointIndex(path.join(fixtureDir(a), 'variables', 'variables'));
       const y = await readCheckpointIndex(path.join(fixtureDir(b), 'variables', 'variables'));
-      assert.deepEqual([...x.entries.values()], [...y.entries.values()].map((e) => ({ ...e })));
+      assert.deepEqual(
+        [...x.entries.values()],
+        [...y.entries.values()].map((e) => ({ ...e })),
+      );
     }
   });
 
-  test('hub.load: TF Serving\'s saved_model_half_plus_two_tf2_cpu matches Python (4 calls)', async () => {
+  test("hub.load: TF Serving's saved_model_half_plus_two_tf2_cpu matches Python (4 calls)", async () => {
     const model = await hub.load(REAL);
     try {
       assert.equal(await checkTf2Calls(model, fixtureJson('real/half_plus_two_tf2_cpu').calls, 'half_plus_two_tf2_cpu'), 4);
@@ -87,7 +99,7 @@ describe('snappy-compressed checkpoint indexes', () => {
   test('hub.load: tf2_mlp with a snappy index matches tf2_mlp.json', async () => {
     const model = await hub.load(SNAPPY_TF2);
     try {
-      assert.ok(await checkTf2Calls(model, fixtureJson('tf2_mlp').calls, 'snappy_tf2_mlp') >= 1);
+      assert.ok((await checkTf2Calls(model, fixtureJson('tf2_mlp').calls, 'snappy_tf2_mlp')) >= 1);
     } finally {
       model.close();
     }
@@ -98,17 +110,20 @@ describe('snappy-compressed checkpoint indexes', () => {
     const layer = await KerasLayer.load(SNAPPY_TF2, { signature: 'serving_default', signatureOutputsAsDict: true });
     const g = new Graph();
     const s = new Session(g);
-    t.after(() => { s.close(); g.dispose(); });
+    t.after(() => {
+      s.close();
+      g.dispose();
+    });
     const x = g.constant(moduleInputOf(call.inputs.x) as never);
     const y = layer.apply(g, { x }) as Record<string, Output>;
     await s.run(g.globalVariablesInitializer());
-    const got = await s.run(y as never) as Record<string, unknown>;
+    const got = (await s.run(y as never)) as Record<string, unknown>;
     for (const [k, expected] of Object.entries(call.outputs)) assertOutput(got[k], expected, `KerasLayer ${k}`);
     const out = path.join(tempDir(t), 'exported');
     await layer.export(out, s);
     const again = await hub.load(out);
     try {
-      assert.ok(await checkTf2Calls(again, [call], 'exported') === 1);
+      assert.ok((await checkTf2Calls(again, [call], 'exported')) === 1);
     } finally {
       again.close();
     }
@@ -125,7 +140,7 @@ describe('snappy-compressed checkpoint indexes', () => {
         const inputs = Object.fromEntries(Object.entries(call.inputs).map(([k, v]) => [k, moduleInputOf(v)]));
         const outputs = m.call(inputs as never, { signature: call.signature, asDict: true });
         await session.run(g.globalVariablesInitializer());
-        const got = await session.run(outputs as never) as Record<string, unknown>;
+        const got = (await session.run(outputs as never)) as Record<string, unknown>;
         for (const [k, expected] of Object.entries(call.outputs)) assertOutput(got[k], expected, `mlp_v1 ${k}`);
       } finally {
         session.close();

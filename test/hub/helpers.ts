@@ -16,9 +16,23 @@ export const hasFixture = (name: string): boolean =>
   existsSync(path.join(FIXTURES, name, 'saved_model.pb')) && existsSync(path.join(FIXTURES, `${name}.json`));
 
 /** A tensor as the fixture JSON files write it. */
-export interface JsonTensor { dtype: string; shape: number[]; values: Array<number | string | boolean> }
-export interface JsonSparse { kind: 'sparse'; indices: JsonTensor; values: JsonTensor; dense_shape: JsonTensor }
-export interface JsonRagged { kind: 'ragged'; ragged_rank: number; flat_values: JsonTensor; row_splits: JsonTensor[] }
+export interface JsonTensor {
+  dtype: string;
+  shape: number[];
+  values: Array<number | string | boolean>;
+}
+export interface JsonSparse {
+  kind: 'sparse';
+  indices: JsonTensor;
+  values: JsonTensor;
+  dense_shape: JsonTensor;
+}
+export interface JsonRagged {
+  kind: 'ragged';
+  ragged_rank: number;
+  flat_values: JsonTensor;
+  row_splits: JsonTensor[];
+}
 export type JsonValue = JsonTensor | JsonSparse | JsonRagged;
 export interface JsonCall {
   tags?: string[];
@@ -61,7 +75,11 @@ export function assertTensor(actual: Tensor, expected: JsonTensor, label: string
     return;
   }
   if (expected.dtype === 'bool') {
-    assert.deepEqual(Array.from(actual.data() as Uint8Array, (b) => b !== 0), expected.values, `${label}: values`);
+    assert.deepEqual(
+      Array.from(actual.data() as Uint8Array, (b) => b !== 0),
+      expected.values,
+      `${label}: values`,
+    );
     return;
   }
   const got = Array.from(actual.data() as ArrayLike<number | bigint>, Number);
@@ -114,7 +132,11 @@ export function assertThrowsCode(fn: () => unknown, code: string, ...keywords: A
 }
 
 /** Like assertThrowsCode for promises. */
-export async function assertRejectsCode(p: Promise<unknown> | (() => Promise<unknown>), code: string, ...keywords: Array<string | RegExp>): Promise<Error> {
+export async function assertRejectsCode(
+  p: Promise<unknown> | (() => Promise<unknown>),
+  code: string,
+  ...keywords: Array<string | RegExp>
+): Promise<Error> {
   let caught: unknown;
   try {
     await (typeof p === 'function' ? p() : p);

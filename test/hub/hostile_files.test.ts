@@ -29,10 +29,18 @@ const ODDITIES: Oddity[] = ['fifo', 'socket', 'directory', 'dev-zero', 'dev-uran
 async function replaceBy(file: string, kind: Oddity): Promise<() => void> {
   rmSync(file, { force: true, recursive: true });
   switch (kind) {
-    case 'fifo': execFileSync('mkfifo', [file]); return () => undefined;
-    case 'directory': mkdirSync(file); return () => undefined;
-    case 'dev-zero': symlinkSync('/dev/zero', file); return () => undefined;
-    case 'dev-urandom': symlinkSync('/dev/urandom', file); return () => undefined;
+    case 'fifo':
+      execFileSync('mkfifo', [file]);
+      return () => undefined;
+    case 'directory':
+      mkdirSync(file);
+      return () => undefined;
+    case 'dev-zero':
+      symlinkSync('/dev/zero', file);
+      return () => undefined;
+    case 'dev-urandom':
+      symlinkSync('/dev/urandom', file);
+      return () => undefined;
     case 'socket': {
       const server = net.createServer();
       await new Promise<void>((resolve) => server.listen(file, resolve));
@@ -46,8 +54,12 @@ const fresh = (fixture: string, dir: string): string => copyFixture(fixture, dir
 
 describe('special files in place of model files', () => {
   for (const [api, fixture, load] of LOADERS) {
-    const files = ['saved_model.pb', 'variables/variables.index', 'variables/variables.data-00000-of-00001',
-      ...(fixture === 'mlp_v1' ? ['tfhub_module.pb'] : [])];
+    const files = [
+      'saved_model.pb',
+      'variables/variables.index',
+      'variables/variables.data-00000-of-00001',
+      ...(fixture === 'mlp_v1' ? ['tfhub_module.pb'] : []),
+    ];
     test(`${api}: ${files.join(', ')} as a FIFO, socket, directory, /dev/zero or /dev/urandom symlink → ERR_NOT_REGULAR_FILE, promptly`, async (t) => {
       const dir = tempDir(t);
       for (const f of files) {
@@ -71,9 +83,17 @@ describe('special files in place of model files', () => {
     const file = path.join(dir, 'f.pb');
     writeFileSync(file, Buffer.alloc(2048, 7));
     assert.equal((await readModelFile(file)).length, 2048);
-    await assertRejectsCode(() => readModelFile(file, { maxBytes: 2047 }), 'ERR_MODEL_FILE_TOO_LARGE', '2048', 'TFHUB_NODE_MAX_MODEL_FILE_BYTES');
+    await assertRejectsCode(
+      () => readModelFile(file, { maxBytes: 2047 }),
+      'ERR_MODEL_FILE_TOO_LARGE',
+      '2048',
+      'TFHUB_NODE_MAX_MODEL_FILE_BYTES',
+    );
     const saved = process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES;
-    t.after(() => { if (saved === undefined) delete process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES; else process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES = saved; });
+    t.after(() => {
+      if (saved === undefined) delete process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES;
+      else process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES = saved;
+    });
     process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES = '1k';
     await assertRejectsCode(() => readModelFile(file), 'ERR_MODEL_FILE_TOO_LARGE');
     await assertRejectsCode(() => hub.load(fresh('tf2_mlp', dir)), 'ERR_MODEL_FILE_TOO_LARGE', 'saved_model.pb');
@@ -90,21 +110,112 @@ const VAR = 'w1/.ATTRIBUTES/VARIABLE_VALUE';
 const OG = '_CHECKPOINTABLE_OBJECT_GRAPH';
 type Edit = [what: string, key: string | null, edit: (e: tensorflow.BundleEntryProto) => void];
 const TF2_EDITS: Edit[] = [
-  ['dtype 101 (a reference type)', VAR, (e) => { e.dtype = 101 as never; }],
-  ['dtype 0 (invalid)', VAR, (e) => { e.dtype = 0; }],
-  ['dtype 77 (unknown)', VAR, (e) => { e.dtype = 77 as never; }],
-  ['dtype resource', VAR, (e) => { e.dtype = 20 as never; }],
-  ['a dimension of -1', VAR, (e) => { e.shape!.dim![0].size = -1; }],
-  ['a shape of unknown rank', VAR, (e) => { e.shape = { unknownRank: true, dim: [] } as never; }],
-  ['a size inconsistent with the shape', VAR, (e) => { e.size = 12; }],
-  ['a shape inconsistent with the size', VAR, (e) => { e.shape!.dim![0].size = 17; }],
-  ['2^62 elements', VAR, (e) => { e.shape!.dim![0].size = 2 ** 31; e.shape!.dim![1].size = 2 ** 31; }],
-  ['an offset beyond the shard', VAR, (e) => { e.offset = 1e9; }],
-  ['a shard that does not exist', VAR, (e) => { e.shardId = 3; }],
-  ['a 2^40-byte object graph string', OG, (e) => { e.size = 2 ** 40; }],
-  ['a 2^32-byte object graph string', OG, (e) => { e.size = 2 ** 32; }],
-  ['a slice of the wrong rank', VAR, (e) => { e.slices = [{ extent: [{ start: 0 }] } as never]; }],
-  ['a slice beyond its dimension', VAR, (e) => { e.slices = [{ extent: [{ start: 10, length: 10 }, {}] } as never]; }],
+  [
+    'dtype 101 (a reference type)',
+    VAR,
+    (e) => {
+      e.dtype = 101 as never;
+    },
+  ],
+  [
+    'dtype 0 (invalid)',
+    VAR,
+    (e) => {
+      e.dtype = 0;
+    },
+  ],
+  [
+    'dtype 77 (unknown)',
+    VAR,
+    (e) => {
+      e.dtype = 77 as never;
+    },
+  ],
+  [
+    'dtype resource',
+    VAR,
+    (e) => {
+      e.dtype = 20 as never;
+    },
+  ],
+  [
+    'a dimension of -1',
+    VAR,
+    (e) => {
+      e.shape!.dim![0].size = -1;
+    },
+  ],
+  [
+    'a shape of unknown rank',
+    VAR,
+    (e) => {
+      e.shape = { unknownRank: true, dim: [] } as never;
+    },
+  ],
+  [
+    'a size inconsistent with the shape',
+    VAR,
+    (e) => {
+      e.size = 12;
+    },
+  ],
+  [
+    'a shape inconsistent with the size',
+    VAR,
+    (e) => {
+      e.shape!.dim![0].size = 17;
+    },
+  ],
+  [
+    '2^62 elements',
+    VAR,
+    (e) => {
+      e.shape!.dim![0].size = 2 ** 31;
+      e.shape!.dim![1].size = 2 ** 31;
+    },
+  ],
+  [
+    'an offset beyond the shard',
+    VAR,
+    (e) => {
+      e.offset = 1e9;
+    },
+  ],
+  [
+    'a shard that does not exist',
+    VAR,
+    (e) => {
+      e.shardId = 3;
+    },
+  ],
+  [
+    'a 2^40-byte object graph string',
+    OG,
+    (e) => {
+      e.size = 2 ** 40;
+    },
+  ],
+  [
+    'a 2^32-byte object graph string',
+    OG,
+    (e) => {
+      e.size = 2 ** 32;
+    },
+  ],
+  [
+    'a slice of the wrong rank',
+    VAR,
+    (e) => {
+      e.slices = [{ extent: [{ start: 0 }] } as never];
+    },
+  ],
+  [
+    'a slice beyond its dimension',
+    VAR,
+    (e) => {
+      e.slices = [{ extent: [{ start: 10, length: 10 }, {}] } as never];
+    },
+  ],
 ];
 
 describe('checkpoint entries are checked before any restore op runs', () => {
@@ -115,10 +226,13 @@ describe('checkpoint entries are checked before any restore op runs', () => {
         for (const [what, key, edit] of TF2_EDITS) {
           const copy = fresh('tf2_mlp', dir);
           editEntry(path.join(copy, 'variables', 'variables'), key!, edit, { snappy });
-          await assert.rejects(() => load(copy), (e: Error & { code?: string }) => {
-            assert.equal(e.code, 'ERR_INVALID_CHECKPOINT', `${what}: ${e.code} ${e.message}`);
-            return true;
-          });
+          await assert.rejects(
+            () => load(copy),
+            (e: Error & { code?: string }) => {
+              assert.equal(e.code, 'ERR_INVALID_CHECKPOINT', `${what}: ${e.code} ${e.message}`);
+              return true;
+            },
+          );
         }
       }
     });
@@ -126,7 +240,17 @@ describe('checkpoint entries are checked before any restore op runs', () => {
 
   test('hub.loadModuleSpec (TF1 restore path): a ref dtype, a -1 dim, a bad size → ERR_INVALID_CHECKPOINT', async (t) => {
     const dir = tempDir(t);
-    for (const edit of [(e: tensorflow.BundleEntryProto) => { e.dtype = 101 as never; }, (e: tensorflow.BundleEntryProto) => { e.shape!.dim![0].size = -1; }, (e: tensorflow.BundleEntryProto) => { e.size = 3; }]) {
+    for (const edit of [
+      (e: tensorflow.BundleEntryProto) => {
+        e.dtype = 101 as never;
+      },
+      (e: tensorflow.BundleEntryProto) => {
+        e.shape!.dim![0].size = -1;
+      },
+      (e: tensorflow.BundleEntryProto) => {
+        e.size = 3;
+      },
+    ]) {
       const copy = fresh('mlp_v1', dir);
       editEntry(path.join(copy, 'variables', 'variables'), 'dense/kernel', edit);
       await assertRejectsCode(() => hub.loadModuleSpec(copy), 'ERR_INVALID_CHECKPOINT');
@@ -146,7 +270,8 @@ describe('checkpoint entries are checked before any restore op runs', () => {
     const lenBytes = [0x80, 0x80, 0x80, 0x80, 0x80, 0x20];
     Buffer.from(lenBytes).copy(data, off);
     writeFileSync(shard, data);
-    for (const [, , load] of LOADERS.filter(([, f]) => f === 'tf2_mlp')) await assertRejectsCode(() => load(copy), 'ERR_INVALID_CHECKPOINT');
+    for (const [, , load] of LOADERS.filter(([, f]) => f === 'tf2_mlp'))
+      await assertRejectsCode(() => load(copy), 'ERR_INVALID_CHECKPOINT');
   });
 
   test('oversized varints and out-of-range blocks in the index table are refused', async (t) => {

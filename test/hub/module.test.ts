@@ -8,9 +8,29 @@ import path from 'node:path';
 import { Graph, Operation, Output, Session, Tensor, hub, variable } from '../../src';
 import { tensorflow } from '../../src/proto';
 import {
-  JsonCall, JsonRagged, JsonSparse, JsonTensor, assertClose, assertOutput, assertRejectsCode, assertTensor,
-  assertThrowsCode, copyFixture, editSavedModel, fixtureDir, fixtureJson, graphFor, hasFixture, initialize,
-  moduleInputOf, nums, reduceSum, sessionFor, spec, tempDir, tensorOf,
+  JsonCall,
+  JsonRagged,
+  JsonSparse,
+  JsonTensor,
+  assertClose,
+  assertOutput,
+  assertRejectsCode,
+  assertTensor,
+  assertThrowsCode,
+  copyFixture,
+  editSavedModel,
+  fixtureDir,
+  fixtureJson,
+  graphFor,
+  hasFixture,
+  initialize,
+  moduleInputOf,
+  nums,
+  reduceSum,
+  sessionFor,
+  spec,
+  tempDir,
+  tensorOf,
 } from './helpers';
 
 const { GraphKeys } = hub;
@@ -84,13 +104,21 @@ describe('ModuleSpec: format and spec-level API (native_module_test)', () => {
 
   test('testSpecGettersWithUnknownTags: spec-level getters raise "SavedModelHandler has no graph with tags"', async () => {
     const s = await spec('mlp_v1');
-    assertThrowsCode(() => s.getSignatureNames({ tags: ['nope'] }), 'ERR_NO_SUCH_GRAPH_VARIANT', "SavedModelHandler has no graph with tags: ['nope']", "[[], ['train']]");
+    assertThrowsCode(
+      () => s.getSignatureNames({ tags: ['nope'] }),
+      'ERR_NO_SUCH_GRAPH_VARIANT',
+      "SavedModelHandler has no graph with tags: ['nope']",
+      "[[], ['train']]",
+    );
     assertThrowsCode(() => s.getInputInfoDict('default', { tags: ['train', 'x'] }), 'ERR_NO_SUCH_GRAPH_VARIANT', "['train', 'x']");
     assertThrowsCode(() => s.getAttachedMessage('label_info', null, { tags: ['nope'] }), 'ERR_NO_SUCH_GRAPH_VARIANT');
   });
 
   test('testGetUnsupportedCollections: lists the keys hub modules cannot hold, sorted', () => {
-    assert.deepEqual(hub.getUnsupportedCollections(['variables', 'my_scope', 'update_ops', 'global_step', 'asset_filepaths']), ['global_step', 'my_scope']);
+    assert.deepEqual(hub.getUnsupportedCollections(['variables', 'my_scope', 'update_ops', 'global_step', 'asset_filepaths']), [
+      'global_step',
+      'my_scope',
+    ]);
     assert.deepEqual(hub.getUnsupportedCollections([...hub.SUPPORTED_COLLECTIONS]), []);
   });
 
@@ -107,7 +135,11 @@ describe('ModuleSpec: format and spec-level API (native_module_test)', () => {
   test('testUnknownModuleSpecType: a non-spec raises TypeError "Unknown module spec type"', () => {
     const g = new Graph();
     try {
-      const e = assertThrowsCode(() => new hub.Module('/some/path' as never, { graph: g }), 'ERR_INVALID_ARG_TYPE', 'Unknown module spec type');
+      const e = assertThrowsCode(
+        () => new hub.Module('/some/path' as never, { graph: g }),
+        'ERR_INVALID_ARG_TYPE',
+        'Unknown module spec type',
+      );
       assert.ok(e instanceof TypeError);
     } finally {
       g.dispose();
@@ -129,7 +161,12 @@ describe('graph-variant selection by tags (module.py)', () => {
   test('testModuleTags: a tag set that is only a superset/subset fails, naming it and listing the available ones', async (t) => {
     const s = await spec('mlp_v1');
     const g = graphFor(t);
-    assertThrowsCode(() => new hub.Module(s, { graph: g, tags: ['train', 'gpu'] }), 'ERR_NO_SUCH_GRAPH_VARIANT', "No such graph variant: tags=['gpu', 'train']", "[[], ['train']]");
+    assertThrowsCode(
+      () => new hub.Module(s, { graph: g, tags: ['train', 'gpu'] }),
+      'ERR_NO_SUCH_GRAPH_VARIANT',
+      "No such graph variant: tags=['gpu', 'train']",
+      "[[], ['train']]",
+    );
     assertThrowsCode(() => new hub.Module(s, { graph: g, tags: ['serve'] }), 'ERR_NO_SUCH_GRAPH_VARIANT', "tags=['serve']");
     const a = await spec('attachments_v1');
     assertThrowsCode(() => new hub.Module(a, { graph: g, tags: ['train'] }), 'ERR_NO_SUCH_GRAPH_VARIANT', "[[], ['alt']]");
@@ -169,13 +206,26 @@ describe('state scope and apply scope names (module_test _try_get_state_scope)',
   test('testTryGetStateScope: module, module_1, ...; a custom name is uniquified the same way', async (t) => {
     const s = await spec('stateless_square_v1');
     const g = graphFor(t);
-    const names = [new hub.Module(s, { graph: g }), new hub.Module(s, { graph: g }), new hub.Module(s, { graph: g, name: 'emb' }), new hub.Module(s, { graph: g, name: 'emb' })]
-      .map((m) => [m.scope, m.name]);
-    assert.deepEqual(names, [['module', 'module'], ['module_1', 'module_1'], ['emb', 'emb'], ['emb_1', 'emb_1']]);
+    const names = [
+      new hub.Module(s, { graph: g }),
+      new hub.Module(s, { graph: g }),
+      new hub.Module(s, { graph: g, name: 'emb' }),
+      new hub.Module(s, { graph: g, name: 'emb' }),
+    ].map((m) => [m.scope, m.name]);
+    assert.deepEqual(names, [
+      ['module', 'module'],
+      ['module_1', 'module_1'],
+      ['emb', 'emb'],
+      ['emb_1', 'emb_1'],
+    ]);
     assert.ok(g.operation('module_1/x'), 'state graph imported under module_1/');
     // names TF cannot use as a scope are refused up front, typed
     for (const bad of ['', '/x', 'a b', 'x/', '_x']) {
-      assert.throws(() => new hub.Module(s, { graph: g, name: bad }), { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' }, JSON.stringify(bad));
+      assert.throws(
+        () => new hub.Module(s, { graph: g, name: bad }),
+        { name: 'TypeError', code: 'ERR_INVALID_ARG_VALUE' },
+        JSON.stringify(bad),
+      );
     }
   });
 
@@ -224,14 +274,24 @@ describe('variables and state (native_module_test)', () => {
     const m = new hub.Module(s, { graph: g });
     const m1 = new hub.Module(s, { graph: g });
     assert.deepEqual(Object.keys(m.variableMap), ['dense/bias', 'dense/kernel', 'dense_1/bias', 'dense_1/kernel', 'fruit/k']);
-    assert.deepEqual(m.variables.map((v) => v.name), ['module/dense/bias:0', 'module/dense/kernel:0', 'module/dense_1/bias:0', 'module/dense_1/kernel:0', 'module/fruit/k:0']);
+    assert.deepEqual(
+      m.variables.map((v) => v.name),
+      ['module/dense/bias:0', 'module/dense/kernel:0', 'module/dense_1/bias:0', 'module/dense_1/kernel:0', 'module/fruit/k:0'],
+    );
     assert.deepEqual(m1.variables.map((v) => v.name)[4], 'module_1/fruit/k:0');
     const kernel = m.variableMap['dense/kernel'] as hub.Variable;
     assert.deepEqual(kernel.shape, [50, 64]);
     assert.equal(kernel.dtype, 'float32');
     assert.equal(kernel.isResource, true);
     assert.equal(kernel.op.type, 'VarHandleOp');
-    assert.deepEqual(g.getCollection<hub.Variable>(GraphKeys.GLOBAL_VARIABLES).map((v) => v.name).filter((n) => n.startsWith('module/')).sort(), m.variables.map((v) => v.name));
+    assert.deepEqual(
+      g
+        .getCollection<hub.Variable>(GraphKeys.GLOBAL_VARIABLES)
+        .map((v) => v.name)
+        .filter((n) => n.startsWith('module/'))
+        .sort(),
+      m.variables.map((v) => v.name),
+    );
   });
 
   test('testVariablesRestoredByInitializer: values come from variables/variables only after globalVariablesInitializer', async (t) => {
@@ -240,7 +300,10 @@ describe('variables and state (native_module_test)', () => {
     const m = new hub.Module(s, { graph: g });
     const k = m.variableMap['fruit/k'] as hub.Variable;
     assert.equal(m.initializers.length, 5);
-    assert.ok(m.initializers.every((i) => i.name.startsWith('module/checkpoint_initializer/')), 'initializers restore from the checkpoint');
+    assert.ok(
+      m.initializers.every((i) => i.name.startsWith('module/checkpoint_initializer/')),
+      'initializers restore from the checkpoint',
+    );
     const restore = g.operations().filter((o) => o.type === 'RestoreV2' && o.name.startsWith('module/'));
     assert.equal(restore.length, 1);
     const sess = sessionFor(t, g);
@@ -252,7 +315,11 @@ describe('variables and state (native_module_test)', () => {
     const o = (call.inputs.oranges as JsonTensor).values as number[];
     const cats = (call.outputs.cats as JsonTensor).values as number[];
     const kValue = nums(await sess.run(k.value()))[0];
-    assertClose(a.map((ai, i) => ai * kValue + o[i]), cats, 'apples * k + oranges');
+    assertClose(
+      a.map((ai, i) => ai * kValue + o[i]),
+      cats,
+      'apples * k + oranges',
+    );
   });
 
   test('testResourceVariables: VarHandleOp shared_name equals its scoped name', async (t) => {
@@ -292,7 +359,10 @@ describe('variables and state (native_module_test)', () => {
     const m = new hub.Module(s, { graph: g });
     const nVars = g.getCollection(GraphKeys.GLOBAL_VARIABLES).length;
     const a = m.call({ apples: [1], oranges: [1] }, { signature: 'fruit_to_pet', asDict: true }) as Record<string, Output>;
-    const b = g.withNameScope('foo', () => m.call({ apples: [2], oranges: [0] }, { signature: 'fruit_to_pet', asDict: true }) as Record<string, Output>);
+    const b = g.withNameScope(
+      'foo',
+      () => m.call({ apples: [2], oranges: [0] }, { signature: 'fruit_to_pet', asDict: true }) as Record<string, Output>,
+    );
     const x = new Tensor('float32', [1, 50], new Float32Array(50).fill(0.5));
     const d1 = m.call(x) as Output;
     const d2 = g.withNameScope('bar', () => m.call(x) as Output);
@@ -312,7 +382,9 @@ describe('variables and state (native_module_test)', () => {
     assert.deepEqual(nums(cb), [2 * 3 + 0]);
     assert.deepEqual(nums(y1), nums(y2), 'default applied in two scopes gives the same values');
     // Changing the shared state changes every application.
-    await sess.run((m.variableMap['dense_1/bias'] as hub.Variable).assign(g.constant(new Tensor('float32', [10], new Float32Array(10).fill(100)))));
+    await sess.run(
+      (m.variableMap['dense_1/bias'] as hub.Variable).assign(g.constant(new Tensor('float32', [10], new Float32Array(10).fill(100)))),
+    );
     const [z1, z2] = await sess.run([d1, d2]);
     assert.ok(nums(z1).every((v, i) => Math.abs(v - nums(y1)[i]) > 50));
     assert.deepEqual(nums(z1), nums(z2));
@@ -327,10 +399,30 @@ describe('variables and state (native_module_test)', () => {
     assert.deepEqual(Object.keys(m.variableMap), ['emb']);
     const parts = m.variableMap.emb as hub.Variable[];
     assert.ok(Array.isArray(parts));
-    assert.deepEqual(parts.map((p) => p.name), ['module/emb/part_0:0', 'module/emb/part_1:0', 'module/emb/part_2:0']);
-    assert.deepEqual(parts.map((p) => p.saveSliceInfo!.varOffset), [[0, 0], [2, 0], [4, 0]]);
-    assert.deepEqual(parts.map((p) => p.saveSliceInfo!.fullShape), [[6, 2], [6, 2], [6, 2]]);
-    assert.deepEqual(m.variables.map((v) => v.name), parts.map((p) => p.name));
+    assert.deepEqual(
+      parts.map((p) => p.name),
+      ['module/emb/part_0:0', 'module/emb/part_1:0', 'module/emb/part_2:0'],
+    );
+    assert.deepEqual(
+      parts.map((p) => p.saveSliceInfo!.varOffset),
+      [
+        [0, 0],
+        [2, 0],
+        [4, 0],
+      ],
+    );
+    assert.deepEqual(
+      parts.map((p) => p.saveSliceInfo!.fullShape),
+      [
+        [6, 2],
+        [6, 2],
+        [6, 2],
+      ],
+    );
+    assert.deepEqual(
+      m.variables.map((v) => v.name),
+      parts.map((p) => p.name),
+    );
     const sess = sessionFor(t, g);
     await sess.run(g.globalVariablesInitializer());
     const values = await sess.run(parts.map((p) => p.value()));
@@ -383,7 +475,7 @@ describe('variables and state (native_module_test)', () => {
     await m.export(dir, sess);
     const f = await hub.evalFunctionForModule(dir);
     t.after(() => f.close());
-    const out = await f.call({ apples: [1, 2], oranges: [1, 1] }, { signature: 'fruit_to_pet', asDict: true }) as Record<string, Tensor>;
+    const out = (await f.call({ apples: [1, 2], oranges: [1, 1] }, { signature: 'fruit_to_pet', asDict: true })) as Record<string, Tensor>;
     assert.deepEqual(nums(out.cats), [10, 19]);
     assert.deepEqual(nums(out.dogs), [-8, -7]);
     assert.deepEqual((await hub.loadModuleSpec(dir)).getTags(), [[], ['train']]);
@@ -393,10 +485,14 @@ describe('variables and state (native_module_test)', () => {
     const { s, m, sess } = await mlpWithK9(t);
     const base = tempDir(t);
     const original = copyFixture('mlp_v1', base, 'original');
-    const snapshot = (dir: string) => readdirSync(dir, { recursive: true }).map(String).sort().map((f) => {
-      const full = path.join(dir, f);
-      return `${f}:${statSync(full).isFile() ? readFileSync(full).toString('base64') : 'dir'}`;
-    });
+    const snapshot = (dir: string) =>
+      readdirSync(dir, { recursive: true })
+        .map(String)
+        .sort()
+        .map((f) => {
+          const full = path.join(dir, f);
+          return `${f}:${statSync(full).isFile() ? readFileSync(full).toString('base64') : 'dir'}`;
+        });
     const before = snapshot(original);
     await assert.rejects(m.export(original, sess), { code: 'ERR_ALREADY_EXISTS', message: /not empty \(it holds a model\)/ });
     assert.deepEqual(snapshot(original), before, 'the existing module is untouched');
@@ -410,7 +506,9 @@ describe('variables and state (native_module_test)', () => {
     await m.export(empty, sess);
     assert.ok(existsSync(path.join(empty, 'tfhub_module.pb')));
     // a failing export (its checkpoint does not fit) leaves neither the target nor a temp directory behind
-    await assert.rejects(s.export(path.join(base, 'failed'), { checkpointPath: path.join(base, 'nope') }), { code: 'ERR_CHECKPOINT_NOT_FOUND' });
+    await assert.rejects(s.export(path.join(base, 'failed'), { checkpointPath: path.join(base, 'nope') }), {
+      code: 'ERR_CHECKPOINT_NOT_FOUND',
+    });
     assert.deepEqual(readdirSync(base).sort(), ['empty', 'original', 'other']);
   });
 
@@ -426,14 +524,20 @@ describe('variables and state (native_module_test)', () => {
     await s.export(second, { checkpointPath });
     const f = await hub.evalFunctionForModule(second);
     t.after(() => f.close());
-    const out = await f.call({ apples: [1, 2], oranges: [1, 1] }, { signature: 'fruit_to_pet', asDict: true }) as Record<string, Tensor>;
+    const out = (await f.call({ apples: [1, 2], oranges: [1, 1] }, { signature: 'fruit_to_pet', asDict: true })) as Record<string, Tensor>;
     assert.deepEqual(nums(out.cats), [10, 19]);
 
-    await assert.rejects(s.export(path.join(base, 'x'), { checkpointPath, nameTransform: (k) => `model/${k}` }),
-      { code: 'ERR_CHECKPOINT_KEY_NOT_FOUND', message: /Tensor model\/dense\/bias is not found in .* checkpoint/ });
-    await assert.rejects(s.export(path.join(base, 'y'), { checkpointPath, nameTransform: (k) => (k === 'fruit/k' ? 'dense/bias' : k) }),
-      { code: 'ERR_CHECKPOINT_SHAPE', message: /Shape of variable module\S*fruit\/k\S* \(\) doesn't match with shape of tensor dense\/bias \(64,\) from checkpoint reader/ });
-    await assert.rejects(s.export(path.join(base, 'z'), { checkpointPath: path.join(first, 'nope') }), { code: 'ERR_CHECKPOINT_NOT_FOUND' });
+    await assert.rejects(s.export(path.join(base, 'x'), { checkpointPath, nameTransform: (k) => `model/${k}` }), {
+      code: 'ERR_CHECKPOINT_KEY_NOT_FOUND',
+      message: /Tensor model\/dense\/bias is not found in .* checkpoint/,
+    });
+    await assert.rejects(s.export(path.join(base, 'y'), { checkpointPath, nameTransform: (k) => (k === 'fruit/k' ? 'dense/bias' : k) }), {
+      code: 'ERR_CHECKPOINT_SHAPE',
+      message: /Shape of variable module\S*fruit\/k\S* \(\) doesn't match with shape of tensor dense\/bias \(64,\) from checkpoint reader/,
+    });
+    await assert.rejects(s.export(path.join(base, 'z'), { checkpointPath: path.join(first, 'nope') }), {
+      code: 'ERR_CHECKPOINT_NOT_FOUND',
+    });
     for (const d of ['x', 'y', 'z']) assert.equal(existsSync(path.join(base, d, 'tfhub_module.pb')), false, `${d}: nothing written`);
   });
 });
@@ -456,14 +560,24 @@ describe('collections exported to the caller (native_module_test)', () => {
     const s = await spec('mlp_v1');
     const g = graphFor(t);
     new hub.Module(s, { graph: g, tags: ['train'], trainable: true });
-    assert.deepEqual(g.getCollection<hub.Variable>(GraphKeys.TRAINABLE_VARIABLES).map((v) => v.name).sort(), ref.trainable_variables);
+    assert.deepEqual(
+      g
+        .getCollection<hub.Variable>(GraphKeys.TRAINABLE_VARIABLES)
+        .map((v) => v.name)
+        .sort(),
+      ref.trainable_variables,
+    );
     const losses = g.getCollection<Output>(GraphKeys.REGULARIZATION_LOSSES);
     assert.equal(losses.length, 1);
     assert.ok(losses[0] instanceof Output);
     assert.ok(losses[0].name.startsWith('module/'), `loss lives in the state scope: ${losses[0].name}`);
     const sess = sessionFor(t, g);
     await sess.run(g.globalVariablesInitializer());
-    assertClose(nums(await sess.run(losses[0])), ref.train_graph_regularization_losses, 'regularization loss (0.01 * l2_loss(dense/kernel))');
+    assertClose(
+      nums(await sess.run(losses[0])),
+      ref.train_graph_regularization_losses,
+      'regularization loss (0.01 * l2_loss(dense/kernel))',
+    );
   });
 
   test('testTrainModule: trainable: true fine-tunes — loss, gradients and one SGD step match Python', async (t) => {
@@ -472,7 +586,10 @@ describe('collections exported to the caller (native_module_test)', () => {
     const g = graphFor(t);
     const m = new hub.Module(s, { graph: g, trainable: true });
     const y = m.call(g.constant(tensorOf(ref.x))) as Output;
-    const loss = op(g, 'Mean', [op(g, 'Square', [op(g, 'Sub', [y, g.constant(tensorOf(ref.target))])]), g.constant(new Tensor('int32', [2], [0, 1]))]);
+    const loss = op(g, 'Mean', [
+      op(g, 'Square', [op(g, 'Sub', [y, g.constant(tensorOf(ref.target))])]),
+      g.constant(new Tensor('int32', [2], [0, 1])),
+    ]);
     const keys = Object.keys(ref.gradients).sort();
     const vars = keys.map((k) => m.variableMap[k] as hub.Variable);
     const grads = g.addGradients(loss, vars);
@@ -570,7 +687,7 @@ describe('collections exported to the caller (native_module_test)', () => {
     const sess = sessionFor(t, g);
     await sess.run(g.globalVariablesInitializer());
     assertTensor(await sess.run(mean.value()), upd.moving_mean_before, 'moving_mean before');
-    const [out] = await sess.run([y, ...updates]) as Tensor[];
+    const [out] = (await sess.run([y, ...updates])) as Tensor[];
     assertTensor(out, upd.outputs.default, 'train-mode output');
     assertTensor(await sess.run(mean.value()), upd.moving_mean_after, 'moving_mean after one update');
     assertTensor(await sess.run(variance.value()), upd.moving_variance_after, 'moving_variance after one update');
@@ -628,7 +745,7 @@ describe('applying signatures (native_module_test / module_test)', () => {
     assert.deepEqual(nums(r), [100, 4]);
   });
 
-  test('testConvertToTensor: a string for a float32 input raises "Can\'t convert \'default\'"', async (t) => {
+  test("testConvertToTensor: a string for a float32 input raises \"Can't convert 'default'\"", async (t) => {
     const s = await spec('stateless_square_v1');
     const g = graphFor(t);
     const m = new hub.Module(s, { graph: g });
@@ -657,7 +774,12 @@ describe('applying signatures (native_module_test / module_test)', () => {
     const s = await spec('stateless_square_v1');
     const g = graphFor(t);
     const m = new hub.Module(s, { graph: g });
-    const e = assertThrowsCode(() => m.call({ x: [1], y: [2] }, { signature: 'two_inputs' }), 'ERR_NO_DEFAULT_OUTPUT', "There is no output named 'default'", 'asDict');
+    const e = assertThrowsCode(
+      () => m.call({ x: [1], y: [2] }, { signature: 'two_inputs' }),
+      'ERR_NO_DEFAULT_OUTPUT',
+      "There is no output named 'default'",
+      'asDict',
+    );
     assert.ok(e instanceof TypeError);
     const r = m.call({ x: [3], y: [4] }, { signature: 'two_inputs', asDict: true }) as Record<string, Output>;
     const sess = sessionFor(t, g);
@@ -677,7 +799,7 @@ describe('applying signatures (native_module_test / module_test)', () => {
     assertThrowsCode(() => s.getInputInfoDict('nope'), 'ERR_UNKNOWN_SIGNATURE', "'nope'");
   });
 
-  test('testConvertDictInputs: missing inputs are named, sorted ("missing [\'x\', \'y\']")', async (t) => {
+  test("testConvertDictInputs: missing inputs are named, sorted (\"missing ['x', 'y']\")", async (t) => {
     const s = await spec('stateless_square_v1');
     const g = graphFor(t);
     const m = new hub.Module(s, { graph: g });
@@ -694,14 +816,22 @@ describe('applying signatures (native_module_test / module_test)', () => {
     const m = new hub.Module(s, { graph: g });
     const e = assertThrowsCode(() => m.call({ default: [1], y: [2] }), 'ERR_SIGNATURE_INPUTS', "extra given ['y']");
     assert.ok(!e.message.includes('missing'));
-    assertThrowsCode(() => m.call({ z: [1], x: [1], a: [2] }, { signature: 'two_inputs', asDict: true }), 'ERR_SIGNATURE_INPUTS', "Cannot convert dict_inputs: missing ['y'], extra given ['a', 'z']");
+    assertThrowsCode(
+      () => m.call({ z: [1], x: [1], a: [2] }, { signature: 'two_inputs', asDict: true }),
+      'ERR_SIGNATURE_INPUTS',
+      "Cannot convert dict_inputs: missing ['y'], extra given ['a', 'z']",
+    );
   });
 
   test('testMultipleInputs: a single value for a multi-input signature raises "Signature expects multiple inputs. Use a dict."', async (t) => {
     const s = await spec('stateless_square_v1');
     const g = graphFor(t);
     const m = new hub.Module(s, { graph: g });
-    const e = assertThrowsCode(() => m.call([1, 2], { signature: 'two_inputs', asDict: true }), 'ERR_SIGNATURE_INPUTS', 'Signature expects multiple inputs. Use a dict.');
+    const e = assertThrowsCode(
+      () => m.call([1, 2], { signature: 'two_inputs', asDict: true }),
+      'ERR_SIGNATURE_INPUTS',
+      'Signature expects multiple inputs. Use a dict.',
+    );
     assert.ok(e instanceof TypeError);
     assertThrowsCode(() => m.call(3, { signature: 'two_inputs', asDict: true }), 'ERR_SIGNATURE_INPUTS', 'Use a dict.');
   });
@@ -736,7 +866,11 @@ describe('applying signatures (native_module_test / module_test)', () => {
     const ints = g.placeholder('int32', [-1], 'ints');
     assertThrowsCode(() => m.call(ints), 'ERR_INPUT_DTYPE', "Can't convert 'default'", 'int32', 'float32');
     assertThrowsCode(() => m.call(new Tensor('float64', [1], [1])), 'ERR_INPUT_DTYPE', 'float64');
-    assertThrowsCode(() => m.call({ x: [1], y: g.placeholder('string', [-1]) }, { signature: 'two_inputs', asDict: true }), 'ERR_INPUT_DTYPE', "Can't convert 'y'");
+    assertThrowsCode(
+      () => m.call({ x: [1], y: g.placeholder('string', [-1]) }, { signature: 'two_inputs', asDict: true }),
+      'ERR_INPUT_DTYPE',
+      "Can't convert 'y'",
+    );
   });
 
   test('testInputShape: an incompatible static shape raises "Got TensorSpec(shape=(1, 3), ...). Expected TensorSpec(shape=(None, 50), ...)"', async (t) => {
@@ -759,7 +893,12 @@ describe('applying signatures (native_module_test / module_test)', () => {
     assertThrowsCode(() => m.call([1, 2], { signature: 'ragged' }), 'ERR_INPUT_KIND', 'Expected RaggedTensor');
     const sq = await spec('stateless_square_v1');
     const m2 = new hub.Module(sq, { graph: g });
-    assertThrowsCode(() => m2.call({ indices: [[0]], values: [1], denseShape: [1] }), 'ERR_INPUT_KIND', "Can't convert 'default'", 'Expected Tensor');
+    assertThrowsCode(
+      () => m2.call({ indices: [[0]], values: [1], denseShape: [1] }),
+      'ERR_INPUT_KIND',
+      "Can't convert 'default'",
+      'Expected Tensor',
+    );
   });
 
   test('testModuleAppliedInOtherGraph: "Module must be applied in the graph it was instantiated for."', async (t) => {
@@ -767,8 +906,16 @@ describe('applying signatures (native_module_test / module_test)', () => {
     const g = graphFor(t);
     const other = graphFor(t);
     const m = new hub.Module(s, { graph: g });
-    assertThrowsCode(() => m.call(other.placeholder('float32', [-1])), 'ERR_GRAPH_MISMATCH', 'Module must be applied in the graph it was instantiated for.');
-    assertThrowsCode(() => m.call({ x: [1], y: other.placeholder('float32', [-1]) }, { signature: 'two_inputs', asDict: true }), 'ERR_GRAPH_MISMATCH', 'Module must be applied');
+    assertThrowsCode(
+      () => m.call(other.placeholder('float32', [-1])),
+      'ERR_GRAPH_MISMATCH',
+      'Module must be applied in the graph it was instantiated for.',
+    );
+    assertThrowsCode(
+      () => m.call({ x: [1], y: other.placeholder('float32', [-1]) }, { signature: 'two_inputs', asDict: true }),
+      'ERR_GRAPH_MISMATCH',
+      'Module must be applied',
+    );
   });
 
   test('testSparseTensors: SparseTensor in and out; applying twice squares the values twice, indices/shape unchanged', async (t) => {
@@ -785,12 +932,27 @@ describe('applying signatures (native_module_test / module_test)', () => {
     const r = await sess.run(twice);
     assertTensor(r.indices, input.indices, 'indices');
     assertTensor(r.denseShape, input.dense_shape, 'dense shape');
-    assertClose(nums(r.values), (input.values.values as number[]).map((v) => v ** 4), 'values ** 4');
+    assertClose(
+      nums(r.values),
+      (input.values.values as number[]).map((v) => v ** 4),
+      'values ** 4',
+    );
     // Sparse components given as JS arrays and as Outputs.
-    const ph = { indices: g.placeholder('int64', [-1, 2]), values: g.placeholder('float32', [-1]), denseShape: g.placeholder('int64', [2]) };
+    const ph = {
+      indices: g.placeholder('int64', [-1, 2]),
+      values: g.placeholder('float32', [-1]),
+      denseShape: g.placeholder('int64', [2]),
+    };
     const fromPh = m.call(ph) as Sparse;
     const fromJs = m.call({ indices: [[0n, 1n]], values: [3], denseShape: [2n, 2n] }) as Sparse;
-    const [p, j] = await sess.run([fromPh.values, fromJs.values], new Map<Output, unknown>([[ph.indices, tensorOf(input.indices)], [ph.values, [2, 3, 4]], [ph.denseShape, tensorOf(input.dense_shape)]]) as never);
+    const [p, j] = await sess.run(
+      [fromPh.values, fromJs.values],
+      new Map<Output, unknown>([
+        [ph.indices, tensorOf(input.indices)],
+        [ph.values, [2, 3, 4]],
+        [ph.denseShape, tensorOf(input.dense_shape)],
+      ]) as never,
+    );
     assert.deepEqual(nums(p), [4, 9, 16]);
     assert.deepEqual(nums(j), [9]);
   });
@@ -802,7 +964,13 @@ describe('applying signatures (native_module_test / module_test)', () => {
       for (const mg of sm.metaGraphs) mg.signatureDef!.default.inputs!.default.tensorShape = { dim: [{ size: -1 }, { size: 4 }] };
     });
     const m = new hub.Module(await hub.loadModuleSpec(dir), { graph: graphFor(t) });
-    assertThrowsCode(() => m.call({ indices: [[0n, 4n]], values: [1], denseShape: [3n, 5n] }), 'ERR_INPUT_SHAPE', "Can't convert 'default'", 'shape=(3, 5)', 'shape=(None, 4)');
+    assertThrowsCode(
+      () => m.call({ indices: [[0n, 4n]], values: [1], denseShape: [3n, 5n] }),
+      'ERR_INPUT_SHAPE',
+      "Can't convert 'default'",
+      'shape=(3, 5)',
+      'shape=(None, 4)',
+    );
     assertThrowsCode(() => m.call({ indices: [[0n, 1n]], values: [1], denseShape: new Tensor('int64', [2], [3n, 5n]) }), 'ERR_INPUT_SHAPE');
     m.call({ indices: [[0n, 1n]], values: [1], denseShape: [3n, 4n] }); // fits
   });
@@ -818,7 +986,11 @@ describe('applying signatures (native_module_test / module_test)', () => {
     const twice = m.call({ values: once.flatValues, rowSplits: once.rowSplits } as never, { signature: 'ragged' }) as Ragged;
     const sess = sessionFor(t, g);
     const r = await sess.run({ flatValues: twice.flatValues, rowSplits: twice.rowSplits });
-    assertClose(nums(r.flatValues), (input.flat_values.values as number[]).map((v) => v ** 4), 'flat values ** 4');
+    assertClose(
+      nums(r.flatValues),
+      (input.flat_values.values as number[]).map((v) => v ** 4),
+      'flat values ** 4',
+    );
     assertTensor(r.rowSplits[0], input.row_splits[0], 'row splits');
     const js = m.call({ values: [1, 2, 3], rowSplits: [0n, 1n, 3n] } as never, { signature: 'ragged' }) as Ragged;
     assert.deepEqual(nums(await sess.run(js.flatValues)), [1, 4, 9]);
@@ -838,8 +1010,12 @@ describe('applying signatures (native_module_test / module_test)', () => {
     assert.equal(info.kind, 'IndexedSlicesSpec');
     const g = graphFor(t);
     const m = new hub.Module(s, { graph: g });
-    assertThrowsCode(() => m.call({ values: [1], rowSplits: [0n, 1n] } as never, { signature: 'ragged' }), 'ERR_UNSUPPORTED_SIGNATURE_TYPE',
-      "Signature 'ragged' expects a IndexedSlicesSpec for input 'default'", 'not supported');
+    assertThrowsCode(
+      () => m.call({ values: [1], rowSplits: [0n, 1n] } as never, { signature: 'ragged' }),
+      'ERR_UNSUPPORTED_SIGNATURE_TYPE',
+      "Signature 'ragged' expects a IndexedSlicesSpec for input 'default'",
+      'not supported',
+    );
     // The other signature still works.
     const y = m.call({ indices: [[0n, 0n]], values: [5], denseShape: [1n, 1n] }) as Sparse;
     const sess = sessionFor(t, g);
@@ -851,11 +1027,22 @@ describe('applying signatures (native_module_test / module_test)', () => {
     const g = graphFor(t);
     const dep = g.addOperation('NoOp', { name: 'dep' });
     const m = new hub.Module(s, { graph: g });
-    const out = m.call({ apples: [1], oranges: [2] }, { signature: 'fruit_to_pet', asDict: true, controlDependencies: [dep] }) as Record<string, Output>;
-    const dependent = g.operations().filter((o) => o.controlInputs.some((c) => c.name === 'dep')).map((o) => o.name);
+    const out = m.call({ apples: [1], oranges: [2] }, { signature: 'fruit_to_pet', asDict: true, controlDependencies: [dep] }) as Record<
+      string,
+      Output
+    >;
+    const dependent = g
+      .operations()
+      .filter((o) => o.controlInputs.some((c) => c.name === 'dep'))
+      .map((o) => o.name);
     assert.ok(dependent.length > 0);
-    assert.ok(dependent.every((n) => n.startsWith('module_apply_fruit_to_pet/')), 'only apply-scope ops depend on it');
-    assert.ok(dependent.includes('module_apply_fruit_to_pet/apples') || dependent.includes('module_apply_fruit_to_pet/mul_1/ReadVariableOp'));
+    assert.ok(
+      dependent.every((n) => n.startsWith('module_apply_fruit_to_pet/')),
+      'only apply-scope ops depend on it',
+    );
+    assert.ok(
+      dependent.includes('module_apply_fruit_to_pet/apples') || dependent.includes('module_apply_fruit_to_pet/mul_1/ReadVariableOp'),
+    );
     const sess = sessionFor(t, g);
     await sess.run(g.globalVariablesInitializer());
     const k = nums(await sess.run((m.variableMap['fruit/k'] as hub.Variable).value()))[0];
@@ -872,9 +1059,14 @@ describe('control flow modules (native_module_test testCond/testWhile, v1 and v2
     const v2 = new hub.Module(await spec('control_flow_v2'), { graph: g });
     const calls = fixtureJson('control_flow_v1').calls as JsonCall[];
     const sess = sessionFor(t, g);
-    const fetches = calls.map((c) => [v1, v2, v1].map((m, i) => (i === 2
-      ? g.withNameScope('again', () => m.call(tensorOf(c.inputs.default as JsonTensor), { asDict: true }))
-      : m.call(tensorOf(c.inputs.default as JsonTensor), { asDict: true })) as Record<string, Output>));
+    const fetches = calls.map((c) =>
+      [v1, v2, v1].map(
+        (m, i) =>
+          (i === 2
+            ? g.withNameScope('again', () => m.call(tensorOf(c.inputs.default as JsonTensor), { asDict: true }))
+            : m.call(tensorOf(c.inputs.default as JsonTensor), { asDict: true })) as Record<string, Output>,
+      ),
+    );
     await sess.run(g.globalVariablesInitializer());
     for (const [i, c] of calls.entries()) {
       for (const [j, f] of fetches[i].entries()) {
@@ -901,7 +1093,11 @@ describe('control flow modules (native_module_test testCond/testWhile, v1 and v2
     const sess = sessionFor(t, g);
     await sess.run(g.globalVariablesInitializer());
     for (const [i, call] of calls.entries()) {
-      assertTensor(await sess.run(gx, new Map([[x, tensorOf(call.inputs.default as JsonTensor)]])), call.gradient!.value, `call ${i}: d sum(y) / dx`);
+      assertTensor(
+        await sess.run(gx, new Map([[x, tensorOf(call.inputs.default as JsonTensor)]])),
+        call.gradient!.value,
+        `call ${i}: d sum(y) / dx`,
+      );
     }
   });
 
@@ -929,7 +1125,7 @@ describe('control flow modules (native_module_test testCond/testWhile, v1 and v2
         await sess.run(w.assign(g.constant(new Tensor('float32', [3], wk))));
         return nums(await sess.run(loss, feed))[0];
       };
-      const fd = (await at(eps) - await at(-eps)) / (2 * eps);
+      const fd = ((await at(eps)) - (await at(-eps))) / (2 * eps);
       assert.ok(Math.abs(fd - grad[k]) <= 2e-2 * (1 + Math.abs(fd)), `d loss / dw[${k}]: ${grad[k]} vs central difference ${fd}`);
     }
   });
@@ -960,7 +1156,11 @@ describe('attached messages (native_module_test testAttachedMessage*)', () => {
     assert.equal(attrString(s.getAttachedMessage('only_default')), 'present only in tags []');
     const hex = fixtureJson('attachments_v1').variants[0].attached_hex.info as string;
     assert.equal(Buffer.from(s.getAttachedMessage('info')!).toString('hex'), hex, 'raw bytes without a decoder');
-    assert.equal(s.getAttachedMessage('info', (b) => b.length), hex.length / 2, 'a decoder function');
+    assert.equal(
+      s.getAttachedMessage('info', (b) => b.length),
+      hex.length / 2,
+      'a decoder function',
+    );
   });
 
   test('testAttachedMessageAbsent: a missing key gives null, or "No attached message for key" when required', async (t) => {
@@ -968,12 +1168,24 @@ describe('attached messages (native_module_test testAttachedMessage*)', () => {
     const s = await spec('attachments_v1');
     assert.equal(s.getAttachedMessage('nope'), null);
     assert.equal(s.getAttachedMessage('only_default', null, { tags: ['alt'] }), null);
-    assertThrowsCode(() => s.getAttachedMessage('nope', null, { required: true }), 'ERR_NO_ATTACHED_MESSAGE', "No attached message for key 'nope' in graph version [] of Hub Module");
-    assertThrowsCode(() => s.getAttachedMessage('only_default', null, { tags: ['alt'], required: true }), 'ERR_NO_ATTACHED_MESSAGE', "graph version ['alt']");
+    assertThrowsCode(
+      () => s.getAttachedMessage('nope', null, { required: true }),
+      'ERR_NO_ATTACHED_MESSAGE',
+      "No attached message for key 'nope' in graph version [] of Hub Module",
+    );
+    assertThrowsCode(
+      () => s.getAttachedMessage('only_default', null, { tags: ['alt'], required: true }),
+      'ERR_NO_ATTACHED_MESSAGE',
+      "graph version ['alt']",
+    );
     const stateless = await spec('stateless_square_v1');
     assert.equal(stateless.getAttachedMessage('info'), null, 'no attachments collection at all');
     const g = graphFor(t);
-    assertThrowsCode(() => new hub.Module(s, { graph: g }).getAttachedMessage('nope', null, { required: true }), 'ERR_NO_ATTACHED_MESSAGE', "'nope'");
+    assertThrowsCode(
+      () => new hub.Module(s, { graph: g }).getAttachedMessage('nope', null, { required: true }),
+      'ERR_NO_ATTACHED_MESSAGE',
+      "'nope'",
+    );
   });
 
   test('testAttachedMessagePerVariant: each graph variant has its own attachments (spec with tags and Module)', async (t) => {
@@ -1009,17 +1221,17 @@ describe('evalFunctionForModule (module_test testEvalFunctionForModule*)', () =>
   test('testEvalFunctionForModule: single input, dict input, dict output, explicit signature and tags', async (t) => {
     const f = await hub.evalFunctionForModule(fixtureDir('stateless_square_v1'));
     t.after(() => f.close());
-    assert.deepEqual(nums(await f.call([2]) as Tensor), [4]);
-    assert.deepEqual(nums(await f.call({ default: [3] }) as Tensor), [9]);
-    assert.deepEqual(nums(await f.call(new Tensor('float32', [2], [1, 5])) as Tensor), [1, 25]);
-    const two = await f.call({ x: [2], y: [4] }, { signature: 'two_inputs', asDict: true }) as Record<string, Tensor>;
+    assert.deepEqual(nums((await f.call([2])) as Tensor), [4]);
+    assert.deepEqual(nums((await f.call({ default: [3] })) as Tensor), [9]);
+    assert.deepEqual(nums((await f.call(new Tensor('float32', [2], [1, 5]))) as Tensor), [1, 25]);
+    const two = (await f.call({ x: [2], y: [4] }, { signature: 'two_inputs', asDict: true })) as Record<string, Tensor>;
     assert.deepEqual([nums(two.product), nums(two.sum)], [[8], [6]]);
     assert.ok(f.module instanceof hub.Module);
     assert.ok(f.session instanceof Session);
     if (hasFixture('attachments_v1')) {
       const alt = await hub.evalFunctionForModule(await spec('attachments_v1'), { tags: ['alt'] });
       t.after(() => alt.close());
-      assert.deepEqual(nums(await alt.call([1, -2], { signature: 'default' }) as Tensor), [3, 0]);
+      assert.deepEqual(nums((await alt.call([1, -2], { signature: 'default' })) as Tensor), [3, 0]);
     }
   });
 
@@ -1027,7 +1239,14 @@ describe('evalFunctionForModule (module_test testEvalFunctionForModule*)', () =>
     if (skipUnless(t, 'sparse_ragged_v1')) return;
     const f = await hub.evalFunctionForModule(fixtureDir('sparse_ragged_v1'));
     t.after(() => f.close());
-    const out = await f.call({ indices: [[0n, 0n], [1n, 2n]], values: [2, 3], denseShape: [2n, 3n] }) as { indices: Tensor; values: Tensor; denseShape: Tensor };
+    const out = (await f.call({
+      indices: [
+        [0n, 0n],
+        [1n, 2n],
+      ],
+      values: [2, 3],
+      denseShape: [2n, 3n],
+    })) as { indices: Tensor; values: Tensor; denseShape: Tensor };
     assert.deepEqual(nums(out.values), [4, 9]);
     assert.deepEqual(nums(out.indices), [0, 0, 1, 2]);
     assert.deepEqual(nums(out.denseShape), [2, 3]);

@@ -5,14 +5,22 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 
 import { Graph, Session, hub } from '../../src';
-import {
-  JsonCall, assertOutput, extractHalfPlusTwo, fixtureDir, fixtureJson, hasFixture, moduleInputOf,
-} from './helpers';
+import { JsonCall, assertOutput, extractHalfPlusTwo, fixtureDir, fixtureJson, hasFixture, moduleInputOf } from './helpers';
 
 const TF1_FIXTURES = [
-  'mlp_v1', 'mlp_refvars_v1', 'text_embedding_v1', 'token_embedding_v1', 'half_plus_two_v1',
-  'stateless_square_v1', 'sparse_ragged_v1', 'hash_table_v1', 'control_flow_v1', 'control_flow_v2',
-  'partitioned_v1', 'batchnorm_v1', 'attachments_v1',
+  'mlp_v1',
+  'mlp_refvars_v1',
+  'text_embedding_v1',
+  'token_embedding_v1',
+  'half_plus_two_v1',
+  'stateless_square_v1',
+  'sparse_ragged_v1',
+  'hash_table_v1',
+  'control_flow_v1',
+  'control_flow_v2',
+  'partitioned_v1',
+  'batchnorm_v1',
+  'attachments_v1',
 ];
 
 async function moduleDir(name: string): Promise<string | null> {
@@ -43,7 +51,7 @@ describe('hub.Module reproduces the Python outputs of every TF1 fixture', () => 
           const session = new Session(graph);
           try {
             await session.run([graph.globalVariablesInitializer(), graph.tablesInitializer()]);
-            const result = await session.run(outputs as never) as Record<string, unknown>;
+            const result = (await session.run(outputs as never)) as Record<string, unknown>;
             for (const [k, expected] of Object.entries(call.outputs)) {
               assertOutput(result[k], expected, `${name} ${call.signature} tags=${JSON.stringify(call.tags ?? [])} ${k}`);
             }
@@ -72,7 +80,7 @@ describe('hub.Module reproduces the Python outputs of every TF1 fixture', () => 
             const keys = Object.keys(call.inputs);
             const values = Object.fromEntries(keys.map((k) => [k, moduleInputOf(call.inputs[k])]));
             const input = keys.length === 1 && keys[0] === 'default' ? values.default : values;
-            const result = await f.call(input, { signature: call.signature, asDict: true }) as Record<string, unknown>;
+            const result = (await f.call(input, { signature: call.signature, asDict: true })) as Record<string, unknown>;
             for (const [k, expected] of Object.entries(call.outputs)) {
               assertOutput(result[k], expected, `${name} ${call.signature} tags=${tagsKey} ${k}`);
             }

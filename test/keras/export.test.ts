@@ -32,7 +32,11 @@ async function fineTuneAndExport(): Promise<FineTuned> {
   const loss = meanSquaredError(g, y, constant(g, finetune.target, 'target'));
   const weights = layer.trainableWeights(g);
   const grads = g.addGradients(loss, weights);
-  const step = sgdStep(g, weights.map((v, i) => [grads[i], v]), 0.1);
+  const step = sgdStep(
+    g,
+    weights.map((v, i) => [grads[i], v]),
+    0.1,
+  );
   const s = new Session(g);
   const { dir: root, cleanup } = tempDir('export');
   const dir = path.join(root, 'exported');
@@ -60,9 +64,12 @@ describe('KerasLayer.export', () => {
     const index = await readCheckpointIndex(path.join(MLP, 'variables', 'variables'));
     const got = Object.fromEntries([...index.entries.values()].map((e) => [e.key, [e.dtype, e.shape]]));
     assert.deepEqual(got, {
-      '_CHECKPOINTABLE_OBJECT_GRAPH': ['string', []], 'b1/.ATTRIBUTES/VARIABLE_VALUE': ['float32', [32]],
-      'b2/.ATTRIBUTES/VARIABLE_VALUE': ['float32', [4]], 'save_counter/.ATTRIBUTES/VARIABLE_VALUE': ['int64', []],
-      'step/.ATTRIBUTES/VARIABLE_VALUE': ['int32', []], 'w1/.ATTRIBUTES/VARIABLE_VALUE': ['float32', [16, 32]],
+      _CHECKPOINTABLE_OBJECT_GRAPH: ['string', []],
+      'b1/.ATTRIBUTES/VARIABLE_VALUE': ['float32', [32]],
+      'b2/.ATTRIBUTES/VARIABLE_VALUE': ['float32', [4]],
+      'save_counter/.ATTRIBUTES/VARIABLE_VALUE': ['int64', []],
+      'step/.ATTRIBUTES/VARIABLE_VALUE': ['int32', []],
+      'w1/.ATTRIBUTES/VARIABLE_VALUE': ['float32', [16, 32]],
       'w2/.ATTRIBUTES/VARIABLE_VALUE': ['float32', [32, 4]],
     });
     const graph = decodeTrackableObjectGraph(await readCheckpointString(index, '_CHECKPOINTABLE_OBJECT_GRAPH'), 'object graph');
@@ -78,10 +85,13 @@ describe('KerasLayer.export', () => {
       const model = await hub.load(ft.dir);
       try {
         const xt = new Tensor('float32', finetune.x.shape, finetune.x.values as number[]);
-        const got = values(await model.call(xt, false) as Tensor);
+        const got = values((await model.call(xt, false)) as Tensor);
         xt.dispose();
         assert.deepEqual(got, ft.output);
-        assert.deepEqual(model.variables.map((v) => v.name), [...ft.variables.keys()]);
+        assert.deepEqual(
+          model.variables.map((v) => v.name),
+          [...ft.variables.keys()],
+        );
         for (const v of model.variables) assert.deepEqual(values(await v.read()), ft.variables.get(v.name), v.name);
         // A layer over the export computes the same.
         const again = await KerasLayer.load(ft.dir);
@@ -124,11 +134,18 @@ describe('KerasLayer.export', () => {
         return;
       }
       assert.equal(r.status, 0, `python failed: ${r.stderr}`);
-      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as { output: number[]; variables: Record<string, number[]>; trainable: string[]; losses: number[] };
+      const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as {
+        output: number[];
+        variables: Record<string, number[]>;
+        trainable: string[];
+        losses: number[];
+      };
       assert.deepEqual(out.trainable, ['w1:0', 'b1:0', 'w2:0', 'b2:0']);
       assert.deepEqual(Object.keys(out.variables).sort(), [...ft.variables.keys()].sort());
       for (const [name, v] of ft.variables) assert.deepEqual(out.variables[name].map(Math.fround), v, name);
-      out.output.forEach((v, i) => assert.ok(Math.abs(v - ft.output[i]) <= 1e-5 * Math.max(1, Math.abs(v)), `output ${i}: Python ${v}, Node ${ft.output[i]}`));
+      out.output.forEach((v, i) =>
+        assert.ok(Math.abs(v - ft.output[i]) <= 1e-5 * Math.max(1, Math.abs(v)), `output ${i}: Python ${v}, Node ${ft.output[i]}`),
+      );
       assert.equal(out.losses.length, 1);
     } finally {
       ft.cleanup();
@@ -160,8 +177,9 @@ describe('KerasLayer.export', () => {
 
   test('checkpoint tensors of objects not in the graph (a MutableHashTable, save_counter) are copied from the original', async () => {
     const FUNCTIONS = path.join(TF2_FIXTURES, 'functions_tf2');
-    const tokens = readJson<{ calls: Array<{ callable?: string; inputs: TensorJson[]; outputs: TensorJson }> }>(path.join(TF2_FIXTURES, 'functions_tf2.json'))
-      .calls.find((c) => c.callable === 'tokens')!;
+    const tokens = readJson<{ calls: Array<{ callable?: string; inputs: TensorJson[]; outputs: TensorJson }> }>(
+      path.join(TF2_FIXTURES, 'functions_tf2.json'),
+    ).calls.find((c) => c.callable === 'tokens')!;
     const layer = await KerasLayer.load(FUNCTIONS, { trainable: true });
     const g = new Graph();
     const weights = layer.trainableWeights(g);
@@ -179,9 +197,9 @@ describe('KerasLayer.export', () => {
       const model = await hub.load(dir);
       try {
         const t = new Tensor('string', tokens.inputs[0].shape, tokens.inputs[0].values as string[]);
-        assert.deepEqual(values(await model.functions.tokens(t) as Tensor), tokens.outputs.values.map(Number), 'the restored table');
+        assert.deepEqual(values((await model.functions.tokens(t)) as Tensor), tokens.outputs.values.map(Number), 'the restored table');
         t.dispose();
-        const restored = model.variables.find((v) => v.name === (v0.name.replace(/^keras_layer\//, '')));
+        const restored = model.variables.find((v) => v.name === v0.name.replace(/^keras_layer\//, ''));
         assert.ok(restored, `${v0.name} in the export`);
         assert.ok(values(await restored!.read()).every((x) => x === 0));
       } finally {
@@ -195,12 +213,18 @@ describe('KerasLayer.export', () => {
   });
 
   test('keras_cnn_tf2 (variables the signature does not use are copied) and a TF1 Hub module (hub.Module.export)', async () => {
-    const cnn = await KerasLayer.load(path.join(FIXTURES, 'keras_cnn_tf2'), { signature: 'serving_default', outputKey: 'output_0', trainable: true });
+    const cnn = await KerasLayer.load(path.join(FIXTURES, 'keras_cnn_tf2'), {
+      signature: 'serving_default',
+      outputKey: 'output_0',
+      trainable: true,
+    });
     const fx = readJson<{ image: TensorJson }>('keras_cnn_tf2_finetune.json');
     const g = new Graph();
     const out = cnn.apply(g, constant(g, fx.image)) as Output;
     const bias = cnn.trainableWeights(g).find((v: Variable) => v.name === 'keras_layer/dense/bias:0')!;
-    const bump = bias.assign(g.addOperation('AddV2', { inputs: [bias.value(), g.constant(new Tensor('float32', [3], [0.5, -0.5, 0.25]))] }).output(0));
+    const bump = bias.assign(
+      g.addOperation('AddV2', { inputs: [bias.value(), g.constant(new Tensor('float32', [3], [0.5, -0.5, 0.25]))] }).output(0),
+    );
     const s = new Session(g);
     const { dir, cleanup } = tempDir('cnn');
     try {

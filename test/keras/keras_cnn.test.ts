@@ -9,10 +9,20 @@ import { KerasLayer } from '../../src/hub/keras_layer';
 import { FIXTURES, TensorJson, assertClose, constant, meanSquaredError, readJson, sgdStep, values, withSession } from './helpers';
 
 const CNN = path.join(FIXTURES, 'keras_cnn_tf2');
-const oracle = readJson<{ calls: Array<{ signature: string; inputs: Record<string, TensorJson>; outputs: Record<string, TensorJson> }> }>('keras_cnn_tf2.json');
+const oracle = readJson<{ calls: Array<{ signature: string; inputs: Record<string, TensorJson>; outputs: Record<string, TensorJson> }> }>(
+  'keras_cnn_tf2.json',
+);
 const fx = readJson<{
-  image: TensorJson; target: TensorJson; output: TensorJson; loss_before: number; trainable_variables: string[]; variables: string[];
-  gradients: TensorJson[]; input_gradient: TensorJson; learning_rate: number; loss_after_one_step: number;
+  image: TensorJson;
+  target: TensorJson;
+  output: TensorJson;
+  loss_before: number;
+  trainable_variables: string[];
+  variables: string[];
+  gradients: TensorJson[];
+  input_gradient: TensorJson;
+  learning_rate: number;
+  loss_after_one_step: number;
 }>('keras_cnn_tf2_finetune.json');
 
 function names(vars: Variable[]): string[] {
@@ -46,7 +56,11 @@ describe('KerasLayer over keras_cnn_tf2 (signature serving_default)', () => {
     assert.deepEqual(names(layer.nonTrainableWeights(g)), ['bn/moving_mean:0', 'bn/moving_variance:0']);
     assert.deepEqual(names(g.getCollection<Variable>(GraphKeys.TRAINABLE_VARIABLES)), fx.trainable_variables);
     const grads = g.addGradients(loss, [...weights, image]);
-    const step = sgdStep(g, weights.map((v, i) => [grads[i], v]), fx.learning_rate);
+    const step = sgdStep(
+      g,
+      weights.map((v, i) => [grads[i], v]),
+      fx.learning_rate,
+    );
     await withSession(g, async (s) => {
       await s.run(g.globalVariablesInitializer());
       const [o, l, ...gs] = await s.run([out, loss, ...grads]);

@@ -9,8 +9,14 @@ import { FIXTURES, TensorJson, assertClose, constant, meanSquaredError, readJson
 
 const MODULE = path.join(FIXTURES, 'mlp_v1');
 const fx = readJson<{
-  x: TensorJson; target: TensorJson; learning_rate: number; loss_before: number; gradients: Record<string, TensorJson>;
-  loss_after_one_step: number; trainable_variables: string[]; train_graph_regularization_losses: number[];
+  x: TensorJson;
+  target: TensorJson;
+  learning_rate: number;
+  loss_before: number;
+  gradients: Record<string, TensorJson>;
+  loss_after_one_step: number;
+  trainable_variables: string[];
+  train_graph_regularization_losses: number[];
 }>('mlp_v1_finetune.json');
 
 describe('KerasLayer over a TF1 Hub module (mlp_v1)', () => {
@@ -41,8 +47,12 @@ describe('KerasLayer over a TF1 Hub module (mlp_v1)', () => {
     assert.equal(g.getCollection(GraphKeys.TRAINABLE_VARIABLES).length, fx.trainable_variables.length);
     const grads = g.addGradients(loss, weights, null, { unconnected: 'null' });
     const byName = new Map(weights.map((v, i) => [v.opName.replace(/^keras_layer\//, ''), grads[i]]));
-    assert.equal(byName.get('fruit/k'), null, 'fruit/k is not on the default signature\'s path');
-    const step = sgdStep(g, weights.map((v, i) => [grads[i], v] as [Output, Variable]).filter(([gr]) => gr !== null), fx.learning_rate);
+    assert.equal(byName.get('fruit/k'), null, "fruit/k is not on the default signature's path");
+    const step = sgdStep(
+      g,
+      weights.map((v, i) => [grads[i], v] as [Output, Variable]).filter(([gr]) => gr !== null),
+      fx.learning_rate,
+    );
     await withSession(g, async (s) => {
       await s.run(g.globalVariablesInitializer());
       assertClose(values(await s.run(loss)), fx.loss_before, { rtol: 1e-5 }, 'loss');

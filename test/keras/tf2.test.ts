@@ -8,7 +8,13 @@ import { KerasLayer } from '../../src/hub/keras_layer';
 import { FIXTURES, TF2_FIXTURES, TensorJson, assertClose, constant, meanSquaredError, readJson, values, withSession } from './helpers';
 
 const MLP = path.join(FIXTURES, 'tf2_mlp');
-const finetune = readJson<{ x: TensorJson; target: TensorJson; loss_before: number; gradients: Record<string, TensorJson>; regularization_losses: number[] }>('tf2_mlp_finetune.json');
+const finetune = readJson<{
+  x: TensorJson;
+  target: TensorJson;
+  loss_before: number;
+  gradients: Record<string, TensorJson>;
+  regularization_losses: number[];
+}>('tf2_mlp_finetune.json');
 const mlpOracle = readJson<{ calls: Array<{ signature?: string; callable?: string; inputs: unknown; outputs: unknown }> }>('tf2_mlp.json');
 const mlpCall = mlpOracle.calls.find((c) => c.callable === '__call__')!;
 const mlpSignature = mlpOracle.calls.find((c) => c.signature === 'serving_default')!;
@@ -42,7 +48,7 @@ describe('KerasLayer over tf2_mlp (__call__)', () => {
     });
   });
 
-  test('outputs equal the oracle and hub.load\'s __call__', async () => {
+  test("outputs equal the oracle and hub.load's __call__", async () => {
     const layer = await KerasLayer.load(MLP);
     const [xJson] = mlpCall.inputs as [TensorJson, TensorJson];
     const g = new Graph();
@@ -50,7 +56,7 @@ describe('KerasLayer over tf2_mlp (__call__)', () => {
     const model = await hub.load(MLP);
     try {
       const xt = new Tensor('float32', xJson.shape, xJson.values as number[]);
-      const want = values(await model.call(xt, false) as Tensor);
+      const want = values((await model.call(xt, false)) as Tensor);
       xt.dispose();
       await withSession(g, async (s) => {
         await s.run(g.globalVariablesInitializer());
@@ -86,7 +92,12 @@ describe('KerasLayer over tf2_mlp (__call__)', () => {
     const layer = await KerasLayer.load(MLP, { trainable: true });
     const g = new Graph();
     const x = g.placeholder('float32', [-1, 16], 'x');
-    const handles = () => g.operations().filter((op) => op.type === 'VarHandleOp').map((op) => op.name).sort();
+    const handles = () =>
+      g
+        .operations()
+        .filter((op) => op.type === 'VarHandleOp')
+        .map((op) => op.name)
+        .sort();
     const y1 = layer.apply(g, x) as Output;
     const first = handles();
     assert.deepEqual(first, ['keras_layer/b1', 'keras_layer/b2', 'keras_layer/step', 'keras_layer/w1', 'keras_layer/w2']);
@@ -138,8 +149,15 @@ describe('KerasLayer over tf2_mlp (__call__)', () => {
     assert.ok(trainable.trainableWeights(g2).every((v) => v.trainable));
     const losses = trainable.losses(g2);
     assert.equal(losses.length, finetune.regularization_losses.length);
-    assert.deepEqual(trainable.losses(g2).map((l) => l.name), losses.map((l) => l.name), 'the same Outputs on every call');
-    assert.deepEqual(g2.getCollection<Output>(GraphKeys.REGULARIZATION_LOSSES).map((l) => l.name), losses.map((l) => l.name));
+    assert.deepEqual(
+      trainable.losses(g2).map((l) => l.name),
+      losses.map((l) => l.name),
+      'the same Outputs on every call',
+    );
+    assert.deepEqual(
+      g2.getCollection<Output>(GraphKeys.REGULARIZATION_LOSSES).map((l) => l.name),
+      losses.map((l) => l.name),
+    );
     // The loss depends on w1: a gradient flows.
     const [dw1] = g2.addGradients(losses[0], [trainable.trainableWeights(g2)[0]]);
     await withSession(g2, async (s) => {
@@ -202,16 +220,35 @@ describe('KerasLayer signatures', () => {
     x.dispose();
     await withSession(g, async (s) => {
       await s.run(g.globalVariablesInitializer());
-      assertClose(values(await s.run(y)), (mlpSignature.outputs as Record<string, TensorJson>).logits.values as number[], { rtol: 1e-5 }, 'logits');
+      assertClose(
+        values(await s.run(y)),
+        (mlpSignature.outputs as Record<string, TensorJson>).logits.values as number[],
+        { rtol: 1e-5 },
+        'logits',
+      );
     });
   });
 
-  test('option errors as Python\'s ValueErrors', async () => {
-    await assert.rejects(KerasLayer.load(MLP, { signature: 'serving_default' }), { code: 'ERR_INVALID_ARG_VALUE', message: /either outputKey or signatureOutputsAsDict/ });
-    await assert.rejects(KerasLayer.load(MLP, { signature: 'serving_default', outputKey: 'logits', signatureOutputsAsDict: true }), { code: 'ERR_INVALID_ARG_VALUE' });
-    await assert.rejects(KerasLayer.load(MLP, { signatureOutputsAsDict: true }), { code: 'ERR_INVALID_ARG_VALUE', message: /only valid if specifying a signature/ });
-    await assert.rejects(KerasLayer.load(MLP, { signature: 'nope', outputKey: 'logits' }), { code: 'ERR_UNKNOWN_SIGNATURE', message: /'serving_default', 'logits_only'|'logits_only', 'serving_default'/ });
-    await assert.rejects(KerasLayer.load(MLP, { signature: 'serving_default', outputKey: 'nope' }), { code: 'ERR_INVALID_ARG_VALUE', message: /output key 'nope'/ });
+  test("option errors as Python's ValueErrors", async () => {
+    await assert.rejects(KerasLayer.load(MLP, { signature: 'serving_default' }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: /either outputKey or signatureOutputsAsDict/,
+    });
+    await assert.rejects(KerasLayer.load(MLP, { signature: 'serving_default', outputKey: 'logits', signatureOutputsAsDict: true }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+    });
+    await assert.rejects(KerasLayer.load(MLP, { signatureOutputsAsDict: true }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: /only valid if specifying a signature/,
+    });
+    await assert.rejects(KerasLayer.load(MLP, { signature: 'nope', outputKey: 'logits' }), {
+      code: 'ERR_UNKNOWN_SIGNATURE',
+      message: /'serving_default', 'logits_only'|'logits_only', 'serving_default'/,
+    });
+    await assert.rejects(KerasLayer.load(MLP, { signature: 'serving_default', outputKey: 'nope' }), {
+      code: 'ERR_INVALID_ARG_VALUE',
+      message: /output key 'nope'/,
+    });
     await assert.rejects(KerasLayer.load(MLP, { trainable: 1 as never }), { code: 'ERR_INVALID_ARG_TYPE' });
     await assert.rejects(KerasLayer.load(path.join(FIXTURES, 'nope')), { code: 'ERR_HANDLE_NOT_FOUND' });
     await assert.rejects(KerasLayer.load(path.join(FIXTURES, 'multi_tag_tf2')), { code: 'ERR_UNSUPPORTED_SAVED_MODEL' });
@@ -227,14 +264,19 @@ describe('KerasLayer signatures', () => {
     assert.throws(() => layer.apply(g, other.placeholder('float32', [-1, 16])), { code: 'ERR_GRAPH_MISMATCH' });
     other.dispose();
     const sig = await KerasLayer.load(MLP, { signature: 'serving_default', outputKey: 'logits' });
-    assert.throws(() => sig.apply(g, { y: g.placeholder('float32', [-1, 16]) }), { code: 'ERR_SIGNATURE_INPUTS', message: /missing \['x'\], extra given \['y'\]/ });
+    assert.throws(() => sig.apply(g, { y: g.placeholder('float32', [-1, 16]) }), {
+      code: 'ERR_SIGNATURE_INPUTS',
+      message: /missing \['x'\], extra given \['y'\]/,
+    });
     g.dispose();
   });
 });
 
 describe('KerasLayer training argument and resources', () => {
   const FUNCTIONS = path.join(TF2_FIXTURES, 'functions_tf2');
-  const calls = readJson<{ calls: Array<{ callable?: string; inputs: TensorJson[]; kwargs?: Record<string, unknown>; outputs: TensorJson }> }>(path.join(TF2_FIXTURES, 'functions_tf2.json')).calls;
+  const calls = readJson<{
+    calls: Array<{ callable?: string; inputs: TensorJson[]; kwargs?: Record<string, unknown>; outputs: TensorJson }>;
+  }>(path.join(TF2_FIXTURES, 'functions_tf2.json')).calls;
   const inference = calls.find((c) => c.callable === '__call__' && !c.kwargs?.training)!;
   const training = calls.find((c) => c.callable === '__call__' && c.kwargs?.training === true)!;
 
@@ -259,8 +301,10 @@ describe('KerasLayer training argument and resources', () => {
     });
   });
 
-  test('a lookup table over an asset (text_table_tf2): created and initialized in the caller\'s graph', async () => {
-    const oracle = readJson<{ calls: Array<{ callable?: string; inputs: TensorJson[]; outputs: TensorJson }> }>('text_table_tf2.json').calls.find((c) => c.callable === '__call__')!;
+  test("a lookup table over an asset (text_table_tf2): created and initialized in the caller's graph", async () => {
+    const oracle = readJson<{ calls: Array<{ callable?: string; inputs: TensorJson[]; outputs: TensorJson }> }>(
+      'text_table_tf2.json',
+    ).calls.find((c) => c.callable === '__call__')!;
     const layer = await KerasLayer.load(path.join(FIXTURES, 'text_table_tf2'));
     const g = new Graph();
     const ids = layer.apply(g, oracle.inputs[0].values as string[]) as Output;
@@ -278,7 +322,9 @@ describe('KerasLayer training argument and resources', () => {
 
 describe('KerasLayer over other TF2 models', () => {
   test('tf2_my_mul (the reusable SavedModel example): output, weights, losses', async () => {
-    const fx = readJson<{ calls: Array<{ inputs: TensorJson[]; outputs: TensorJson }>; regularization_losses: number[] }>('tf2_my_mul.json');
+    const fx = readJson<{ calls: Array<{ inputs: TensorJson[]; outputs: TensorJson }>; regularization_losses: number[] }>(
+      'tf2_my_mul.json',
+    );
     const layer = await KerasLayer.load(path.join(FIXTURES, 'tf2_my_mul'), { trainable: true });
     const g = new Graph();
     const y = layer.apply(g, constant(g, fx.calls[0].inputs[0])) as Output;
@@ -311,8 +357,10 @@ describe('KerasLayer over other TF2 models', () => {
 });
 
 describe('KerasLayer: checkpoints', () => {
-  test('a checkpoint tensor whose shape differs from the variable\'s is refused at load, as hub.load refuses it', async () => {
-    await assert.rejects(KerasLayer.load(path.join(TF2_FIXTURES, 'ckpt_shape_mismatch_tf2'), { trainable: true }),
-      { code: 'ERR_CHECKPOINT_SHAPE', message: /Received incompatible tensor with shape \(1,\) when attempting to restore variable .* with shape \(3,\)/ });
+  test("a checkpoint tensor whose shape differs from the variable's is refused at load, as hub.load refuses it", async () => {
+    await assert.rejects(KerasLayer.load(path.join(TF2_FIXTURES, 'ckpt_shape_mismatch_tf2'), { trainable: true }), {
+      code: 'ERR_CHECKPOINT_SHAPE',
+      message: /Received incompatible tensor with shape \(1,\) when attempting to restore variable .* with shape \(3,\)/,
+    });
   });
 });

@@ -38,25 +38,34 @@ test('copy: false falls back to a copy for SharedArrayBuffer views and keeps len
   const t = new Tensor('float32', [4], shared, { copy: false });
   shared[0] = 7;
   assert.equal(t.data()[0], 0, 'copied, not aliased');
-  assert.throws(() => new Tensor('float32', [5], new Float32Array(4), { copy: false }), { name: 'RangeError', code: 'ERR_INVALID_DATA_LENGTH' });
+  assert.throws(() => new Tensor('float32', [5], new Float32Array(4), { copy: false }), {
+    name: 'RangeError',
+    code: 'ERR_INVALID_DATA_LENGTH',
+  });
   t.dispose();
 });
 
-test('copy: false releases the JS array once TF lets go of it (reference dropped on the JS thread)', { skip: gc ? false : 'needs --expose-gc' }, async () => {
-  let collected = false;
-  const registry = new FinalizationRegistry(() => { collected = true; });
-  (() => {
-    const arr = new Float64Array(1 << 16).fill(3);
-    registry.register(arr, 'arr');
-    const t = new Tensor('float64', [1 << 16], arr, { copy: false });
-    t.dispose();
-  })();
-  for (let i = 0; i < 20 && !collected; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-    gc!();
-  }
-  assert.ok(collected, 'the typed array was garbage-collected after dispose');
-});
+test(
+  'copy: false releases the JS array once TF lets go of it (reference dropped on the JS thread)',
+  { skip: gc ? false : 'needs --expose-gc' },
+  async () => {
+    let collected = false;
+    const registry = new FinalizationRegistry(() => {
+      collected = true;
+    });
+    (() => {
+      const arr = new Float64Array(1 << 16).fill(3);
+      registry.register(arr, 'arr');
+      const t = new Tensor('float64', [1 << 16], arr, { copy: false });
+      t.dispose();
+    })();
+    for (let i = 0; i < 20 && !collected; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      gc!();
+    }
+    assert.ok(collected, 'the typed array was garbage-collected after dispose');
+  },
+);
 
 test('copy: false under load: 2000 runs with fresh arrays do not grow memory', async () => {
   const g = new Graph();

@@ -17,7 +17,12 @@ function moduleDoc(decl: ts.Declaration): string {
 
 function undocumentedSymbols(entry: string): string[] {
   const program = ts.createProgram([entry], {
-    target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.CommonJS, strict: true, skipLibCheck: true, noEmit: true, types: [],
+    target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.CommonJS,
+    strict: true,
+    skipLibCheck: true,
+    noEmit: true,
+    types: [],
   });
   const checker = program.getTypeChecker();
   const missing: string[] = [];

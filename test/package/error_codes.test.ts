@@ -8,7 +8,10 @@ import { ERROR_CODES, isErrorCode } from '../../src/error_codes';
 
 const root = path.resolve(__dirname, '..', '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const gen = require(path.join(root, 'scripts', 'gen-docs.js')) as { DOC: string; renderDoc(doc: string, codes: Record<string, string>): string };
+const gen = require(path.join(root, 'scripts', 'gen-docs.js')) as {
+  DOC: string;
+  renderDoc(doc: string, codes: Record<string, string>): string;
+};
 
 /** Codes of Node.js itself that src/ matches on (e.g. retryable stream errors); tfhub-node never throws them. */
 const NODE_CODES = new Set(['ERR_STREAM_PREMATURE_CLOSE']);
@@ -44,7 +47,9 @@ function literals(): Map<string, string[]> {
 }
 
 test('every error code used in src/ and native/ is in ERROR_CODES', () => {
-  const missing = [...literals()].filter(([code]) => !isErrorCode(code) && !NODE_CODES.has(code)).map(([code, at]) => `${code} (${at.join(', ')})`);
+  const missing = [...literals()]
+    .filter(([code]) => !isErrorCode(code) && !NODE_CODES.has(code))
+    .map(([code, at]) => `${code} (${at.join(', ')})`);
   assert.deepEqual(missing, [], `codes missing from src/error_codes.ts:\n  ${missing.join('\n  ')}`);
 });
 

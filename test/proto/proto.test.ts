@@ -30,8 +30,14 @@ import { FIXTURES } from '../helpers/fixtures';
 import { DType, baseDtype, dtypeFromTf, isRefDtype, tfDataType } from '../../src/dtypes';
 
 // Generic codec over a generated message class (the project keeps named helpers only for what it uses).
-const dec = <T>(type: { decode(r: Uint8Array): T; getTypeUrl(p?: string): string }, what = 'message') => (b: Uint8Array, w = what): T => decodeMessage(type as never, b, w) as T;
-const enc = <P>(type: { encode(m: P): { finish(): Uint8Array } }) => (m: P): Uint8Array => encodeMessage(type as never, m as never);
+const dec =
+  <T>(type: { decode(r: Uint8Array): T; getTypeUrl(p?: string): string }, what = 'message') =>
+  (b: Uint8Array, w = what): T =>
+    decodeMessage(type as never, b, w) as T;
+const enc =
+  <P>(type: { encode(m: P): { finish(): Uint8Array } }) =>
+  (m: P): Uint8Array =>
+    encodeMessage(type as never, m as never);
 const decodeAttrValue = dec(tensorflow.AttrValue, 'AttrValue');
 const decodeNodeDef = dec(tensorflow.NodeDef, 'NodeDef');
 const encodeNodeDef = enc<tensorflow.INodeDef>(tensorflow.NodeDef);
@@ -44,8 +50,6 @@ const encodeTrackableObjectGraph = enc<tensorflow.ITrackableObjectGraph>(tensorf
 const encodeBundleEntry = enc<tensorflow.IBundleEntryProto>(tensorflow.BundleEntryProto);
 const dtypeName = (v: number): DType => dtypeFromTf(v);
 const isLong = (v: unknown): boolean => typeof v === 'object' && v !== null && typeof (v as { low?: unknown }).low === 'number';
-
-
 
 const fixture = (rel: string): Buffer => readFileSync(path.join(FIXTURES, rel));
 const utf8 = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? new Uint8Array(0)).toString('utf8');
@@ -100,7 +104,11 @@ describe('proto: TF1 Hub module mlp_v1', () => {
       assert.equal(dtypeName(x.dtype!), 'float32');
       assert.deepEqual(dimsOf(x.tensorShape), [-1, 50]);
       // a hostile dimension below -1 is a coded error
-      assert.throws(() => dimsOf({ dim: [{ size: 2 }, { size: -7 }] }), { name: 'RangeError', code: 'ERR_INVALID_PROTO', message: /dim 1: -7 is not a size/ });
+      assert.throws(() => dimsOf({ dim: [{ size: 2 }, { size: -7 }] }), {
+        name: 'RangeError',
+        code: 'ERR_INVALID_PROTO',
+        message: /dim 1: -7 is not a size/,
+      });
       assert.deepEqual(Object.keys(def.outputs ?? {}).sort(), ['default', 'hidden_activations']);
       assert.deepEqual(dimsOf(def.outputs!.default.tensorShape), [-1, 10]);
       assert.deepEqual(dimsOf(def.outputs!.hidden_activations.tensorShape), [-1, 64]);
@@ -165,7 +173,10 @@ describe('proto: TF1 Hub module mlp_v1', () => {
     const matmul = m.metaInfoDef!.strippedOpList!.op!.find((o) => o.name === 'MatMul')!;
     assert.deepEqual(
       matmul.inputArg!.map((a) => [a.name, a.typeAttr]),
-      [['a', 'T'], ['b', 'T']],
+      [
+        ['a', 'T'],
+        ['b', 'T'],
+      ],
     );
     assert.ok(matmul.attr!.some((a) => a.name === 'transpose_a' && a.type === 'bool' && a.defaultValue?.b === false));
 
@@ -295,7 +306,11 @@ describe('proto: roundtrips', () => {
       library: {
         function: [
           {
-            signature: { name: 'f', inputArg: [{ name: 'a', type: tensorflow.DataType.DT_FLOAT }], outputArg: [{ name: 'b', typeAttr: 'T' }] },
+            signature: {
+              name: 'f',
+              inputArg: [{ name: 'a', type: tensorflow.DataType.DT_FLOAT }],
+              outputArg: [{ name: 'b', typeAttr: 'T' }],
+            },
             ret: { b: 'a' },
           },
         ],
@@ -312,11 +327,17 @@ describe('proto: roundtrips', () => {
     const c = g.node![1];
     assert.equal(c.device, '/device:CPU:0');
     const t = c.attr!.value.tensor!;
-    assert.deepEqual(t.int64Val!.map((v) => toBigInt(v)), [big, -5n]);
+    assert.deepEqual(
+      t.int64Val!.map((v) => toBigInt(v)),
+      [big, -5n],
+    );
     assert.ok(t.int64Val!.every(isLong));
     assert.equal(toBigInt(c.attr!.big.i), big);
     assert.throws(() => toSafeNumber(c.attr!.big.i, 'attr big'), /attr big/);
-    assert.deepEqual(c.attr!.seeds.list!.i!.map((v) => toBigInt(v)), [1n, -(2n ** 63n)]);
+    assert.deepEqual(
+      c.attr!.seeds.list!.i!.map((v) => toBigInt(v)),
+      [1n, -(2n ** 63n)],
+    );
     assert.deepEqual(c.attr!.seeds.list!.s!.map(utf8), ['a', 'bc']);
     // oneof members that hold a default value are still present
     assert.equal(c.attr!.zero.value, 'i');
@@ -329,7 +350,12 @@ describe('proto: roundtrips', () => {
   });
 
   test('fixture saved_model.pb files survive decode -> encode -> decode', () => {
-    for (const rel of ['mlp_v1/saved_model.pb', 'text_embedding_v1/saved_model.pb', 'tf2_mlp/saved_model.pb', 'tf2_my_mul/saved_model.pb']) {
+    for (const rel of [
+      'mlp_v1/saved_model.pb',
+      'text_embedding_v1/saved_model.pb',
+      'tf2_mlp/saved_model.pb',
+      'tf2_my_mul/saved_model.pb',
+    ]) {
       const bytes = fixture(rel);
       const first = decodeSavedModel(bytes, rel);
       const re = encodeSavedModel(first);
@@ -419,7 +445,10 @@ describe('proto: roundtrips', () => {
 describe('proto: malformed bytes', () => {
   test('truncated saved_model.pb -> ProtoDecodeError naming the file', () => {
     const bytes = fixture('mlp_v1/saved_model.pb');
-    const err = assertInvalid(() => decodeSavedModel(bytes.subarray(0, Math.floor(bytes.length / 2)), 'mlp_v1/saved_model.pb'), 'mlp_v1/saved_model.pb');
+    const err = assertInvalid(
+      () => decodeSavedModel(bytes.subarray(0, Math.floor(bytes.length / 2)), 'mlp_v1/saved_model.pb'),
+      'mlp_v1/saved_model.pb',
+    );
     assert.equal(err.messageType, 'tensorflow.SavedModel');
     assert.ok(err.cause instanceof Error);
     for (const cut of [1, 7, 100, bytes.length - 1]) assertInvalid(() => decodeSavedModel(bytes.subarray(0, cut)));
@@ -491,7 +520,10 @@ describe('proto: int64 helpers', () => {
     assert.equal(toSafeNumber(toLong(Number.MAX_SAFE_INTEGER), 'x'), Number.MAX_SAFE_INTEGER);
     assert.equal(toSafeNumber(null, 'x'), 0);
     assert.equal(toSafeNumber(42n, 'x'), 42);
-    assert.throws(() => toSafeNumber(toLong(2n ** 53n + 1n), 'dim 3 of w'), (e: unknown) => e instanceof RangeError && /dim 3 of w/.test(e.message));
+    assert.throws(
+      () => toSafeNumber(toLong(2n ** 53n + 1n), 'dim 3 of w'),
+      (e: unknown) => e instanceof RangeError && /dim 3 of w/.test(e.message),
+    );
     assert.throws(() => toSafeNumber(1.5, 'half'), RangeError);
     assert.throws(() => toSafeNumber(2 ** 60, 'big'), RangeError);
     assert.equal(toBigInt(toLong(2n ** 64n - 1n, true)), 2n ** 64n - 1n);

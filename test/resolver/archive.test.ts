@@ -38,7 +38,18 @@ describe('resolver: hostile archives', () => {
   });
 
   it('absolute member names are taken relative to the entry, as Python does (never written outside)', async () => {
-    server.routes.set('/abs.tar', serve(tinyModuleTar([{ name: '/etc/tfhub-node-evil', data: 'x' }, { name: '/abs/deep/f', data: 'y' }], false)));
+    server.routes.set(
+      '/abs.tar',
+      serve(
+        tinyModuleTar(
+          [
+            { name: '/etc/tfhub-node-evil', data: 'x' },
+            { name: '/abs/deep/f', data: 'y' },
+          ],
+          false,
+        ),
+      ),
+    );
     const p = await resolve(`${server.base}/abs.tar`, opts());
     assert.equal(fs.readFileSync(path.join(p, 'etc/tfhub-node-evil'), 'utf8'), 'x');
     assert.equal(fs.readFileSync(path.join(p, 'abs/deep/f'), 'utf8'), 'y', 'parents are created for files (Python fails here)');
@@ -62,7 +73,13 @@ describe('resolver: hostile archives', () => {
       assert.match(e.message, re);
     }
     // A symlink followed by a file written "through" it never gets that far.
-    const e = await refused('through.tar.gz', tinyModuleTar([{ name: 'out', type: '2', linkname: root }, { name: 'out/pwned', data: 'x' }]));
+    const e = await refused(
+      'through.tar.gz',
+      tinyModuleTar([
+        { name: 'out', type: '2', linkname: root },
+        { name: 'out/pwned', data: 'x' },
+      ]),
+    );
     assert.equal(e.code, 'ERR_UNSAFE_ARCHIVE');
   });
 
@@ -78,7 +95,12 @@ describe('resolver: hostile archives', () => {
   });
 
   it('a decompression bomb stops at the cap without writing past it', async () => {
-    const bomb = gzipSync(rawTar([{ name: './saved_model.pb', data: 'g' }, { name: './zeros', data: Buffer.alloc(64 * 1024 * 1024) }]));
+    const bomb = gzipSync(
+      rawTar([
+        { name: './saved_model.pb', data: 'g' },
+        { name: './zeros', data: Buffer.alloc(64 * 1024 * 1024) },
+      ]),
+    );
     assert.ok(bomb.length < 200_000);
     const t0 = Date.now();
     const e = await refused('bomb.tar.gz', bomb, { maxExtractBytes: 1024 * 1024 });
@@ -87,11 +109,18 @@ describe('resolver: hostile archives', () => {
   });
 
   it('corrupt headers, conflicting members and unsupported compressions are invalid archives', async () => {
-    const good = rawTar([{ name: './saved_model.pb', data: 'g' }, { name: './x', data: 'y' }]);
+    const good = rawTar([
+      { name: './saved_model.pb', data: 'g' },
+      { name: './x', data: 'y' },
+    ]);
     const badSum = Buffer.from(good);
     badSum[1024 + 10] ^= 0xff; // damage the second header
     assert.equal((await refused('sum.tar', badSum)).code, 'ERR_INVALID_ARCHIVE');
-    const conflict = rawTar([{ name: './saved_model.pb', data: 'g' }, { name: './a', data: 'file' }, { name: './a/b', data: 'under a file' }]);
+    const conflict = rawTar([
+      { name: './saved_model.pb', data: 'g' },
+      { name: './a', data: 'file' },
+      { name: './a/b', data: 'under a file' },
+    ]);
     assert.equal((await refused('conflict.tar', conflict)).code, 'ERR_INVALID_ARCHIVE');
     const bz = await refused('m.tar.bz2', Buffer.concat([Buffer.from('BZh91AY&SY'), Buffer.alloc(600, 7)]));
     assert.equal(bz.code, 'ERR_INVALID_ARCHIVE');
@@ -116,10 +145,16 @@ describe('resolver: hostile archives', () => {
     async function* one(b: Buffer) {
       for (let i = 0; i < b.length; i += 777) yield b.subarray(i, i + 777);
     }
-    const archive = rawTar([
-      { name: '.', type: '5' }, { name: './d/', type: '5' }, { name: './d/f', data: 'first' }, { name: './d/f', data: 'second!' },
-      { name: 'long/' + 'x'.repeat(90), data: 'deep' },
-    ], true);
+    const archive = rawTar(
+      [
+        { name: '.', type: '5' },
+        { name: './d/', type: '5' },
+        { name: './d/f', data: 'first' },
+        { name: './d/f', data: 'second!' },
+        { name: 'long/' + 'x'.repeat(90), data: 'deep' },
+      ],
+      true,
+    );
     const stats = await extractTar(one(archive), dest, { handle: 'h', maxBytes: 1e6 });
     assert.equal(fs.readFileSync(path.join(dest, 'd/f'), 'utf8'), 'second!');
     assert.equal(fs.readFileSync(path.join(dest, 'long', 'x'.repeat(90)), 'utf8'), 'deep');

@@ -49,7 +49,9 @@ describe('archives: member-count limit and zstd', () => {
     assert.equal(resolveSettings({}).maxExtractEntries, 10_000);
     assert.equal(resolveSettings({ maxExtractEntries: 7 }).maxExtractEntries, 7);
     await withEnv({ TFHUB_MAX_EXTRACT_ENTRIES: '12' }, async () => assert.equal(resolveSettings({}).maxExtractEntries, 12));
-    await withEnv({ TFHUB_MAX_EXTRACT_ENTRIES: 'many' }, async () => assert.throws(() => resolveSettings({}), { code: 'ERR_INVALID_SETTING' }));
+    await withEnv({ TFHUB_MAX_EXTRACT_ENTRIES: 'many' }, async () =>
+      assert.throws(() => resolveSettings({}), { code: 'ERR_INVALID_SETTING' }),
+    );
     assert.throws(() => resolveSettings({ maxExtractEntries: -1 }), { code: 'ERR_INVALID_SETTING' });
   });
 

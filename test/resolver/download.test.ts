@@ -9,7 +9,19 @@ import * as path from 'node:path';
 
 import { cacheEntryName, readDescriptor, resolve } from '../../src/hub/resolver';
 import {
-  FIXTURES, TestServer, isolateEnv, ls, rawTar, redirect, rejection, rmrf, serve, sleep, startServer, tarballOf, tmpDir,
+  FIXTURES,
+  TestServer,
+  isolateEnv,
+  ls,
+  rawTar,
+  redirect,
+  rejection,
+  rmrf,
+  serve,
+  sleep,
+  startServer,
+  tarballOf,
+  tmpDir,
   withEnv,
 } from './helpers/util';
 
@@ -37,9 +49,11 @@ function assertSameTree(actual: string, expected: string): void {
   for (const [k, v] of e) assert.ok(a.get(k)!.equals(v), `content of ${k}`);
 }
 
-const DESCRIPTOR_RE = (handle: string): RegExp => new RegExp(
-  `^Module: ${handle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\nDownload Time: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d{6})?\\n` +
-  `Downloader Hostname: ${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .PID:${process.pid}.$`);
+const DESCRIPTOR_RE = (handle: string): RegExp =>
+  new RegExp(
+    `^Module: ${handle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\nDownload Time: \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d(\\.\\d{6})?\\n` +
+      `Downloader Hostname: ${os.hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} .PID:${process.pid}.$`,
+  );
 
 describe('resolver over HTTP', () => {
   let restoreEnv: () => void;
@@ -100,7 +114,10 @@ describe('resolver over HTTP', () => {
       });
       const p = await resolve(`${server.base}/mock_module`, opts());
       assert.deepEqual(ls(p), ['file1', 'file2', 'file3']);
-      assert.deepEqual(server.requests.map((r) => r.url), ['/mock_module?tf-hub-format=compressed', '/mock_module.tar.gz']);
+      assert.deepEqual(
+        server.requests.map((r) => r.url),
+        ['/mock_module?tf-hub-format=compressed', '/mock_module.tar.gz'],
+      );
     });
 
     it('testModuleDescriptor: Module / Download Time / Downloader Hostname (PID)', async () => {
@@ -145,7 +162,10 @@ describe('resolver over HTTP', () => {
       assert.equal(server.requests[0].url, '/mlp_v1.tar.gz', 'direct archive links are fetched as given');
       assert.equal(await resolve(handle, opts()), p);
       assert.equal(server.requests.length, 1);
-      assert.deepEqual([...tree(p).keys()].map((k) => fs.statSync(path.join(p, k)).mtimeMs), mtimes);
+      assert.deepEqual(
+        [...tree(p).keys()].map((k) => fs.statSync(path.join(p, k)).mtimeMs),
+        mtimes,
+      );
       assert.deepEqual(ls(cache), [cacheEntryName(handle), `${cacheEntryName(handle)}.descriptor.txt`]);
     });
 
@@ -200,7 +220,10 @@ describe('resolver over HTTP', () => {
     server.routes.set('/final/mlp.tgz', serve(mlpTgz));
     const p = await resolve(`${server.base}/a`, opts());
     assertSameTree(p, path.join(FIXTURES, 'mlp_v1'));
-    assert.deepEqual(server.requests.map((r) => r.url), ['/a?tf-hub-format=compressed', '/b', '/c?x=1', '/d', '/e', '/final/mlp.tgz']);
+    assert.deepEqual(
+      server.requests.map((r) => r.url),
+      ['/a?tf-hub-format=compressed', '/b', '/c?x=1', '/d', '/e', '/final/mlp.tgz'],
+    );
     assert.equal(path.basename(p), cacheEntryName(`${server.base}/a`), 'the entry is named after the handle, not the final URL');
   });
 
@@ -277,7 +300,18 @@ describe('resolver over HTTP', () => {
 
   it('an archive without module content, or an HTML page, is not a valid module', async () => {
     server.routes.set('/empty.tar', serve(Buffer.alloc(1024)));
-    server.routes.set('/nested.tar.gz', serve(rawTar([{ name: 'model/', type: '5' }, { name: 'model/saved_model.pb', data: 'graph' }], true)));
+    server.routes.set(
+      '/nested.tar.gz',
+      serve(
+        rawTar(
+          [
+            { name: 'model/', type: '5' },
+            { name: 'model/saved_model.pb', data: 'graph' },
+          ],
+          true,
+        ),
+      ),
+    );
     server.routes.set('/page', serve('<!doctype html><html><body>' + 'x'.repeat(2000) + '</body></html>', 'text/html; charset=utf-8'));
     assert.equal((await rejection(resolve(`${server.base}/empty.tar`, opts()))).code, 'ERR_INVALID_ARCHIVE');
     const nested = await rejection(resolve(`${server.base}/nested.tar.gz`, opts()));
@@ -359,7 +393,9 @@ describe('resolver over HTTP', () => {
     };
     const handle = `${server.base}/start`;
     try {
-      await withEnv({ TFHUB_DOWNLOAD_PROGRESS: '1' }, () => resolve(handle, opts({ onProgress: (e: { bytes: number; total?: number; url: string }) => events.push(e) })));
+      await withEnv({ TFHUB_DOWNLOAD_PROGRESS: '1' }, () =>
+        resolve(handle, opts({ onProgress: (e: { bytes: number; total?: number; url: string }) => events.push(e) })),
+      );
     } finally {
       process.stderr.write = orig;
     }
@@ -395,7 +431,8 @@ describe('resolver over HTTP', () => {
     const handle = `${server.base}/mlp.tar.gz`;
     const p = await resolve(handle, opts());
     // What systemd-tmpfiles leaves: directories without their files.
-    for (const f of ['saved_model.pb', 'tfhub_module.pb', 'variables/variables.index', 'variables/variables.data-00000-of-00001']) fs.rmSync(path.join(p, f));
+    for (const f of ['saved_model.pb', 'tfhub_module.pb', 'variables/variables.index', 'variables/variables.data-00000-of-00001'])
+      fs.rmSync(path.join(p, f));
     assert.deepEqual(ls(p), ['variables']);
     assert.equal(await resolve(handle, opts()), p);
     assertSameTree(p, path.join(FIXTURES, 'mlp_v1'));
@@ -490,7 +527,10 @@ describe('resolver over HTTP', () => {
     const entry = path.join(cache, '32f2b2259e1cc8ca58c876921748361283e73997');
     fs.mkdirSync(cache, { recursive: true });
     fs.cpSync(path.join(FIXTURES, 'mlp_v1'), entry, { recursive: true });
-    fs.writeFileSync(`${entry}.descriptor.txt`, `Module: ${handle}\nDownload Time: 2026-11-22 12:00:22.158888\nDownloader Hostname: pyhost (PID:77)`);
+    fs.writeFileSync(
+      `${entry}.descriptor.txt`,
+      `Module: ${handle}\nDownload Time: 2026-11-22 12:00:22.158888\nDownloader Hostname: pyhost (PID:77)`,
+    );
     assert.equal(await resolve(handle, opts()), entry, 'no network: tfhub.dev is never contacted');
     const d = await readDescriptor(entry);
     assert.deepEqual([d?.module, d?.downloadTime, d?.hostname, d?.pid], [handle, '2026-11-22 12:00:22.158888', 'pyhost', 77]);
@@ -502,7 +542,10 @@ describe('resolver over HTTP', () => {
     const ours = `${server.base}/google/mlp/1`;
     const p = await resolve(ours, opts());
     assert.equal(path.basename(p), cacheEntryName(ours));
-    assert.deepEqual(ls(cache).filter((n) => n.startsWith(cacheEntryName(ours))), [cacheEntryName(ours), `${cacheEntryName(ours)}.descriptor.txt`]);
+    assert.deepEqual(
+      ls(cache).filter((n) => n.startsWith(cacheEntryName(ours))),
+      [cacheEntryName(ours), `${cacheEntryName(ours)}.descriptor.txt`],
+    );
     const text = fs.readFileSync(`${p}.descriptor.txt`, 'utf8');
     assert.match(text, DESCRIPTOR_RE(ours));
     assert.equal(text.split('\n').length, 3);
@@ -520,7 +563,11 @@ describe('resolver over HTTP', () => {
         server.requests.length = 0;
         rmrf(cache);
         await withEnv({ TFHUB_MODEL_LOAD_FORMAT: fmt }, () => resolve(handle, opts()));
-        assert.deepEqual(server.requests.map((r) => r.url), ['/google/m/1?tf-hub-format=compressed'], String(fmt));
+        assert.deepEqual(
+          server.requests.map((r) => r.url),
+          ['/google/m/1?tf-hub-format=compressed'],
+          String(fmt),
+        );
       }
     });
 
@@ -535,7 +582,10 @@ describe('resolver over HTTP', () => {
       const e = await withEnv({ TFHUB_MODEL_LOAD_FORMAT: 'UNCOMPRESSED' }, () => rejection(resolve(handle, opts())));
       assert.equal(e.code, 'ERR_UNSUPPORTED_HANDLE');
       assert.match(e.message, /gs:\/\/tfhub-modules\/google\/model\/1\/uncompressed/);
-      assert.deepEqual(server.requests.map((r) => r.url), ['/google/model/1?tf-hub-format=uncompressed']);
+      assert.deepEqual(
+        server.requests.map((r) => r.url),
+        ['/google/model/1?tf-hub-format=uncompressed'],
+      );
       assert.equal(fs.existsSync(cache), false, 'UNCOMPRESSED mode never touches the cache');
     });
 

@@ -9,9 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { cacheEntryName, lockOwnerIsDead, resolve } from '../../src/hub/resolver';
-import {
-  CHILD, FIXTURES, TestServer, ls, rejection, rmrf, serve, sleep, tarballOf, useServerAndCache, waitFor,
-} from './helpers/util';
+import { CHILD, FIXTURES, TestServer, ls, rejection, rmrf, serve, sleep, tarballOf, useServerAndCache, waitFor } from './helpers/util';
 
 interface ChildResult {
   ok: boolean;
@@ -20,7 +18,11 @@ interface ChildResult {
   message?: string;
 }
 
-function spawnResolver(handle: string, options: Record<string, unknown>, env: Record<string, string> = {}): { proc: ChildProcess; done: Promise<{ result?: ChildResult; code: number | null; signal: string | null; stderr: string }> } {
+function spawnResolver(
+  handle: string,
+  options: Record<string, unknown>,
+  env: Record<string, string> = {},
+): { proc: ChildProcess; done: Promise<{ result?: ChildResult; code: number | null; signal: string | null; stderr: string }> } {
   const proc = spawn(process.execPath, [CHILD, JSON.stringify({ handle, options, env })], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
@@ -28,7 +30,11 @@ function spawnResolver(handle: string, options: Record<string, unknown>, env: Re
   proc.stderr!.on('data', (c) => (err += c));
   const done = new Promise<{ result?: ChildResult; code: number | null; signal: string | null; stderr: string }>((res) => {
     proc.on('exit', (code, signal) => {
-      const lines = out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as ChildResult & { started?: number });
+      const lines = out
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as ChildResult & { started?: number });
       res({ result: lines.find((l) => l.started === undefined), code, signal, stderr: err });
     });
   });
@@ -68,7 +74,9 @@ describe('resolver: locks and concurrency', () => {
   it('4 processes resolving one new handle at once: exactly one download, one entry, all get it', async () => {
     server.routes.set('/shared/1', slowArchive(500));
     const handle = `${server.base}/shared/1`;
-    const children = Array.from({ length: 4 }, () => spawnResolver(handle, { cacheDir: cache, lockPollIntervalMs: 20, retryDelayMs: 5 }, { TFHUB_DOWNLOAD_PROGRESS: '1' }));
+    const children = Array.from({ length: 4 }, () =>
+      spawnResolver(handle, { cacheDir: cache, lockPollIntervalMs: 20, retryDelayMs: 5 }, { TFHUB_DOWNLOAD_PROGRESS: '1' }),
+    );
     const results = await Promise.all(children.map((c) => c.done));
     for (const r of results) {
       assert.equal(r.code, 0, r.stderr);
@@ -154,7 +162,7 @@ describe('resolver: locks and concurrency', () => {
       assert.equal(server.requests.length, 0);
     });
 
-    it('keeps waiting while the holder\'s temp dir grows, past the lock timeout', async () => {
+    it("keeps waiting while the holder's temp dir grows, past the lock timeout", async () => {
       server.routes.set('/m.tar.gz', serve(mlpTgz));
       const handle = `${server.base}/m.tar.gz`;
       const entry = entryOf(handle);
@@ -209,7 +217,7 @@ describe('resolver: locks and concurrency', () => {
     });
   });
 
-  it('an AbortSignal ends the wait for another process\'s lock, leaving that lock alone', async () => {
+  it("an AbortSignal ends the wait for another process's lock, leaving that lock alone", async () => {
     const handle = `${server.base}/m.tar.gz`;
     const lock = `${entryOf(handle)}.lock`;
     const contents = `${os.hostname()}.${process.ppid}.cafe`;

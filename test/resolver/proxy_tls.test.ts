@@ -11,7 +11,18 @@ import * as path from 'node:path';
 
 import { resolve } from '../../src/hub/resolver';
 import {
-  FIXTURES, RESOLVER_FIXTURES, TestServer, isolateEnv, ls, rejection, rmrf, serve, startServer, tarballOf, tmpDir, withEnv,
+  FIXTURES,
+  RESOLVER_FIXTURES,
+  TestServer,
+  isolateEnv,
+  ls,
+  rejection,
+  rmrf,
+  serve,
+  startServer,
+  tarballOf,
+  tmpDir,
+  withEnv,
 } from './helpers/util';
 
 interface Proxy {
@@ -39,10 +50,13 @@ async function startProxy(tunnelPort: number, requireAuth?: string): Promise<Pro
       return;
     }
     const target = new URL(req.url ?? '');
-    const up = http.request({ host: target.hostname, port: target.port, path: target.pathname + target.search, headers: req.headers }, (r) => {
-      res.writeHead(r.statusCode ?? 502, r.headers);
-      r.pipe(res);
-    });
+    const up = http.request(
+      { host: target.hostname, port: target.port, path: target.pathname + target.search, headers: req.headers },
+      (r) => {
+        res.writeHead(r.statusCode ?? 502, r.headers);
+        r.pipe(res);
+      },
+    );
     up.on('error', () => res.destroy());
     up.end();
   });
@@ -74,10 +88,11 @@ async function startProxy(tunnelPort: number, requireAuth?: string): Promise<Pro
     url: `http://127.0.0.1:${port}`,
     connects,
     forwards,
-    close: () => new Promise<void>((r) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => r());
-    }),
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
   };
 }
 
@@ -97,10 +112,13 @@ describe('resolver: TLS and proxies', () => {
       cert: fs.readFileSync(path.join(RESOLVER_FIXTURES, 'tls/cert.pem')),
       key: fs.readFileSync(path.join(RESOLVER_FIXTURES, 'tls/key.pem')),
     };
-    secure = await startServer({
-      '/mock_module.tar.gz': serve(tgz),
-      '/tfhub-modules/google/bit/s-r50x1/1.tar.gz': serve(tgz),
-    }, https.createServer(tls) as unknown as http.Server);
+    secure = await startServer(
+      {
+        '/mock_module.tar.gz': serve(tgz),
+        '/tfhub-modules/google/bit/s-r50x1/1.tar.gz': serve(tgz),
+      },
+      https.createServer(tls) as unknown as http.Server,
+    );
     plain = await startServer({ '/mock_module.tar.gz': serve(tgz) });
   });
   after(async () => {
@@ -139,8 +157,14 @@ describe('resolver: TLS and proxies', () => {
         const handle = 'https://hub.tensorflow.google.cn/google/bit/s-r50x1/1';
         const p = await withEnv({ HTTPS_PROXY: proxy.url, TFHUB_DISABLE_CERT_VALIDATION: 'true' }, () => resolve(handle, opts()));
         assert.deepEqual(ls(p), ['saved_model.pb', 'tfhub_module.pb', 'variables']);
-        assert.deepEqual(proxy.connects.map((c) => c.target), ['gcs.tensorflow.google.cn:443']);
-        assert.deepEqual(secure.requests.map((r) => [r.url, r.headers.host]), [['/tfhub-modules/google/bit/s-r50x1/1.tar.gz', 'gcs.tensorflow.google.cn']]);
+        assert.deepEqual(
+          proxy.connects.map((c) => c.target),
+          ['gcs.tensorflow.google.cn:443'],
+        );
+        assert.deepEqual(
+          secure.requests.map((r) => [r.url, r.headers.host]),
+          [['/tfhub-modules/google/bit/s-r50x1/1.tar.gz', 'gcs.tensorflow.google.cn']],
+        );
       } finally {
         await proxy.close();
       }
@@ -172,13 +196,18 @@ describe('resolver: TLS and proxies', () => {
     try {
       const handle = `${plain.base}/mock_module.tar.gz`;
       await withEnv({ HTTP_PROXY: proxy.url }, () => resolve(handle, opts()));
-      assert.deepEqual(proxy.forwards.map((f) => f.url), [handle]);
+      assert.deepEqual(
+        proxy.forwards.map((f) => f.url),
+        [handle],
+      );
       assert.equal(plain.requests.length, 1);
       rmrf(cache);
       // A dead proxy that must not be used.
       await withEnv({ HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: 'localhost,127.0.0.1' }, () => resolve(handle, opts()));
       assert.equal(plain.requests.length, 2);
-      const dead = await withEnv({ http_proxy: 'http://127.0.0.1:9' }, () => rejection(resolve(handle, opts({ cacheDir: path.join(root, 'c2') }))));
+      const dead = await withEnv({ http_proxy: 'http://127.0.0.1:9' }, () =>
+        rejection(resolve(handle, opts({ cacheDir: path.join(root, 'c2') }))),
+      );
       assert.equal(dead.code, 'ERR_NETWORK');
       assert.match(dead.message, /ECONNREFUSED/);
     } finally {

@@ -38,9 +38,13 @@ describe('regexes over untrusted text are linear (100,000-character inputs)', ()
     assert.equal(redactCredentials('123://u:p@h'), '123://u:p@h');
     assert.equal(redactCredentials('x://a:b/c://d:e@f'), 'x://a:b/c://d:***@f');
     for (const [what, s] of [
-      ['x*N', 'x'.repeat(N)], ['a://*', 'a://'.repeat(N / 4)], ['a://b:*', 'a://b:'.repeat(N / 6)],
-      ['scheme run + ://', 'a'.repeat(N) + '://' + 'u'.repeat(N) + ':'], ['password run', 'h://u:' + 'p'.repeat(N)],
-      ['://:*', '://:'.repeat(N / 4)], ['a:// u:p@ *', 'a://u:p@'.repeat(N / 8)],
+      ['x*N', 'x'.repeat(N)],
+      ['a://*', 'a://'.repeat(N / 4)],
+      ['a://b:*', 'a://b:'.repeat(N / 6)],
+      ['scheme run + ://', 'a'.repeat(N) + '://' + 'u'.repeat(N) + ':'],
+      ['password run', 'h://u:' + 'p'.repeat(N)],
+      ['://:*', '://:'.repeat(N / 4)],
+      ['a:// u:p@ *', 'a://u:p@'.repeat(N / 8)],
     ] as Array<[string, string]>) {
       timed(`redactCredentials(${what})`, () => redactCredentials(s));
     }
@@ -57,7 +61,13 @@ describe('regexes over untrusted text are linear (100,000-character inputs)', ()
   it('parseByteSize (TFHUB_MAX_EXTRACT_BYTES, TFHUB_NODE_MAX_MODEL_FILE_BYTES) is linear on long runs of spaces and digits', () => {
     assert.equal(parseByteSize('  512M  '), 512 * 1024 ** 2);
     assert.equal(parseByteSize('1 kib'), 1024);
-    for (const s of ['1' + ' '.repeat(N) + 'x', ' '.repeat(N) + '1x', '1'.repeat(N) + '.', '1.' + '1'.repeat(N) + 'x', '1' + ' '.repeat(N) + 'k' + ' '.repeat(N) + 'x']) {
+    for (const s of [
+      '1' + ' '.repeat(N) + 'x',
+      ' '.repeat(N) + '1x',
+      '1'.repeat(N) + '.',
+      '1.' + '1'.repeat(N) + 'x',
+      '1' + ' '.repeat(N) + 'k' + ' '.repeat(N) + 'x',
+    ]) {
       timed('parseByteSize', () => assert.equal(parseByteSize(s), undefined));
     }
     const saved = process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES;
@@ -65,7 +75,8 @@ describe('regexes over untrusted text are linear (100,000-character inputs)', ()
       process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES = '1' + ' '.repeat(N) + 'x';
       timed('maxModelFileBytes', () => assert.throws(() => maxModelFileBytes(), { code: 'ERR_INVALID_SETTING' }));
     } finally {
-      if (saved === undefined) delete process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES; else process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES = saved;
+      if (saved === undefined) delete process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES;
+      else process.env.TFHUB_NODE_MAX_MODEL_FILE_BYTES = saved;
     }
   });
 

@@ -5,9 +5,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import {
-  appendFormatQuery, bytesToReadableStr, bypassProxy, cacheEntryName, compressedDownloadUrl, descriptorFilename,
-  formatDescriptor, isTarUrl, lockFileContents, lockFilename, parseLockContents, proxyFor, pythonDateTime,
-  resolveCacheDir, safeMemberPath, taskUidFromLockContents, tempDownloadDir, ResolveError,
+  appendFormatQuery,
+  bytesToReadableStr,
+  bypassProxy,
+  cacheEntryName,
+  compressedDownloadUrl,
+  descriptorFilename,
+  formatDescriptor,
+  isTarUrl,
+  lockFileContents,
+  lockFilename,
+  parseLockContents,
+  proxyFor,
+  pythonDateTime,
+  resolveCacheDir,
+  safeMemberPath,
+  taskUidFromLockContents,
+  tempDownloadDir,
+  ResolveError,
 } from '../../src/hub/resolver';
 import { TfhubError } from '../../src/errors';
 import { parseQsl, quotePlus, urlencode } from '../../src/hub/resolver/url';
@@ -28,8 +43,10 @@ describe('resolver units', () => {
         ['https://example.com/module', 'https://example.com/module?tf-hub-format=compressed'],
         ['https://example.com/module?extra=abc', 'https://example.com/module?extra=abc&tf-hub-format=compressed'],
         ['https://example.com/module?extra=abc', 'https://example.com/module?extra=abc&tf-hub-format=compressed'],
-        ['https://example.com/module?extra=abc&tf-hub-format=test',
-          'https://example.com/module?extra=abc&tf-hub-format=test&tf-hub-format=compressed'],
+        [
+          'https://example.com/module?extra=abc&tf-hub-format=test',
+          'https://example.com/module?extra=abc&tf-hub-format=test&tf-hub-format=compressed',
+        ],
       ];
       for (const [handle, expected] of cases) assert.equal(appendFormatQuery(handle), expected, handle);
     });
@@ -43,9 +60,19 @@ describe('resolver units', () => {
       assert.equal(appendFormatQuery('HTTPS://h/m'), 'https://h/m?tf-hub-format=compressed');
       assert.equal(appendFormatQuery('https://h'), 'https://h?tf-hub-format=compressed');
       assert.equal(appendFormatQuery('https://h/m', 'uncompressed'), 'https://h/m?tf-hub-format=uncompressed');
-      assert.deepEqual(parseQsl('a=1&&b=%zz&c=%E2%82%AC'), [['a', '1'], ['b', '%zz'], ['c', '€']]);
+      assert.deepEqual(parseQsl('a=1&&b=%zz&c=%E2%82%AC'), [
+        ['a', '1'],
+        ['b', '%zz'],
+        ['c', '€'],
+      ]);
       assert.equal(quotePlus("a b/c?d=e&f~g_h.i-j!*'()"), 'a+b%2Fc%3Fd%3De%26f~g_h.i-j%21%2A%27%28%29');
-      assert.equal(urlencode([['k', 'v v'], ['é', '']]), 'k=v+v&%C3%A9=');
+      assert.equal(
+        urlencode([
+          ['k', 'v v'],
+          ['é', ''],
+        ]),
+        'k=v+v&%C3%A9=',
+      );
     });
 
     it('testIsTarFile', () => {
@@ -57,15 +84,19 @@ describe('resolver units', () => {
     });
 
     it('testLoadFromCn: hub.tensorflow.google.cn maps to the GCS mirror, without a query', () => {
-      assert.equal(compressedDownloadUrl('https://hub.tensorflow.google.cn/google/bit/s-r50x1/1'),
-        'https://gcs.tensorflow.google.cn/tfhub-modules/google/bit/s-r50x1/1.tar.gz');
+      assert.equal(
+        compressedDownloadUrl('https://hub.tensorflow.google.cn/google/bit/s-r50x1/1'),
+        'https://gcs.tensorflow.google.cn/tfhub-modules/google/bit/s-r50x1/1.tar.gz',
+      );
     });
 
     it('direct .tar/.tar.gz/.tgz links are fetched as given; other URLs get the format query', () => {
       assert.equal(compressedDownloadUrl('https://s.example/m.tar.gz?X-Sig=abc'), 'https://s.example/m.tar.gz?X-Sig=abc');
       assert.equal(compressedDownloadUrl('https://s.example/m.tgz'), 'https://s.example/m.tgz');
-      assert.equal(compressedDownloadUrl('https://tfhub.dev/google/nnlm-en-dim128/1'),
-        'https://tfhub.dev/google/nnlm-en-dim128/1?tf-hub-format=compressed');
+      assert.equal(
+        compressedDownloadUrl('https://tfhub.dev/google/nnlm-en-dim128/1'),
+        'https://tfhub.dev/google/nnlm-en-dim128/1?tf-hub-format=compressed',
+      );
     });
   });
 
@@ -95,7 +126,14 @@ describe('resolver units', () => {
         assert.equal(resolveCacheDir(), '/env/cache2');
       });
       await withEnv({ TFHUB_CACHE_DIR: 'gs://bucket/cache' }, async () => {
-        const e = (() => { try { resolveCacheDir(); } catch (x) { return x as ResolveError; } return null; })();
+        const e = (() => {
+          try {
+            resolveCacheDir();
+          } catch (x) {
+            return x as ResolveError;
+          }
+          return null;
+        })();
         assert.equal(e?.code, 'ERR_INVALID_SETTING');
         assert.match(e!.message, /TFHUB_CACHE_DIR/);
       });
@@ -104,7 +142,10 @@ describe('resolver units', () => {
 
   it('cache entry = sha1 hex of the handle exactly as given (Python: hashlib.sha1(handle.encode("utf8")))', () => {
     assert.equal(cacheEntryName('https://tfhub.dev/google/nnlm-en-dim128/1'), '32f2b2259e1cc8ca58c876921748361283e73997');
-    assert.notEqual(cacheEntryName('https://tfhub.dev/google/nnlm-en-dim128/1/'), cacheEntryName('https://tfhub.dev/google/nnlm-en-dim128/1'));
+    assert.notEqual(
+      cacheEntryName('https://tfhub.dev/google/nnlm-en-dim128/1/'),
+      cacheEntryName('https://tfhub.dev/google/nnlm-en-dim128/1'),
+    );
     assert.match(cacheEntryName('https://h/é'), /^[0-9a-f]{40}$/);
   });
 
@@ -121,7 +162,10 @@ describe('resolver units', () => {
     assert.equal(pythonDateTime(d, 158888), '2026-11-22 12:00:22.158888');
     assert.equal(pythonDateTime(d, 0), '2026-11-22 12:00:22');
     const text = formatDescriptor('https://h/m', { date: d, microseconds: 5 });
-    assert.equal(text, `Module: https://h/m\nDownload Time: 2026-11-22 12:00:22.000005\nDownloader Hostname: ${os.hostname()} (PID:${process.pid})`);
+    assert.equal(
+      text,
+      `Module: https://h/m\nDownload Time: 2026-11-22 12:00:22.000005\nDownloader Hostname: ${os.hostname()} (PID:${process.pid})`,
+    );
   });
 
   it('bytes_to_readable_str', () => {
@@ -140,13 +184,24 @@ describe('resolver units', () => {
     assert.equal(safeMemberPath('h', '/abs/f'), 'abs/f');
     assert.equal(safeMemberPath('h', 'a//b/./c/'), 'a/b/c');
     for (const bad of ['/../', 'hello/../../bla', '..', '../evil.txt', './../x', 'a/\0b']) {
-      assert.throws(() => safeMemberPath('h', bad), (e: ResolveError) => e.code === 'ERR_UNSAFE_ARCHIVE', bad);
+      assert.throws(
+        () => safeMemberPath('h', bad),
+        (e: ResolveError) => e.code === 'ERR_UNSAFE_ARCHIVE',
+        bad,
+      );
     }
     assert.throws(() => safeMemberPath('h', '../evil.txt'), /Relative path '\.\.\/evil\.txt' is invalid\./i);
   });
 
   it('TFHUB_DISABLE_CERT_VALIDATION: only the exact string "true" disables checks', async () => {
-    for (const [value, validation] of [[undefined, true], ['', true], ['TRUE', true], ['1', true], ['True', true], ['true', false]] as const) {
+    for (const [value, validation] of [
+      [undefined, true],
+      ['', true],
+      ['TRUE', true],
+      ['1', true],
+      ['True', true],
+      ['true', false],
+    ] as const) {
       await withEnv({ TFHUB_DISABLE_CERT_VALIDATION: value }, async () => {
         assert.equal(resolveSettings({ cacheDir: '/c' }).certValidation, validation, String(value));
       });
@@ -159,23 +214,38 @@ describe('resolver units', () => {
       await withEnv({ TFHUB_MODEL_LOAD_FORMAT: v }, async () => assert.equal(resolveSettings({ cacheDir: '/c' }).loadFormat, v));
     }
     await withEnv({ TFHUB_MODEL_LOAD_FORMAT: 'compressed' }, async () => {
-      assert.throws(() => resolveSettings({ cacheDir: '/c' }), (e: ResolveError) => e.code === 'ERR_INVALID_SETTING' && /TFHUB_MODEL_LOAD_FORMAT/.test(e.message));
+      assert.throws(
+        () => resolveSettings({ cacheDir: '/c' }),
+        (e: ResolveError) => e.code === 'ERR_INVALID_SETTING' && /TFHUB_MODEL_LOAD_FORMAT/.test(e.message),
+      );
       assert.equal(resolveSettings({ cacheDir: '/c', loadFormat: 'COMPRESSED' }).loadFormat, 'COMPRESSED');
     });
   });
 
   it('numeric and boolean settings from the environment are validated', async () => {
-    await withEnv({ TFHUB_LOCK_TIMEOUT_SEC: '1.5', TFHUB_HTTP_TIMEOUT_SEC: '2', TFHUB_MAX_EXTRACT_BYTES: '3M', TFHUB_OFFLINE: 'yes' }, async () => {
-      const s = resolveSettings({ cacheDir: '/c' });
-      assert.equal(s.lockTimeoutMs, 1500);
-      assert.equal(s.httpTimeoutMs, 2000);
-      assert.equal(s.maxExtractBytes, 3 * 1024 * 1024);
-      assert.equal(s.offline, true);
-      assert.equal(resolveSettings({ cacheDir: '/c', offline: false, lockTimeoutMs: 7 }).offline, false);
-    });
-    for (const [k, v] of [['TFHUB_LOCK_TIMEOUT_SEC', '-1'], ['TFHUB_HTTP_TIMEOUT_SEC', 'soon'], ['TFHUB_MAX_EXTRACT_BYTES', '1e99x'], ['TFHUB_OFFLINE', 'maybe']]) {
+    await withEnv(
+      { TFHUB_LOCK_TIMEOUT_SEC: '1.5', TFHUB_HTTP_TIMEOUT_SEC: '2', TFHUB_MAX_EXTRACT_BYTES: '3M', TFHUB_OFFLINE: 'yes' },
+      async () => {
+        const s = resolveSettings({ cacheDir: '/c' });
+        assert.equal(s.lockTimeoutMs, 1500);
+        assert.equal(s.httpTimeoutMs, 2000);
+        assert.equal(s.maxExtractBytes, 3 * 1024 * 1024);
+        assert.equal(s.offline, true);
+        assert.equal(resolveSettings({ cacheDir: '/c', offline: false, lockTimeoutMs: 7 }).offline, false);
+      },
+    );
+    for (const [k, v] of [
+      ['TFHUB_LOCK_TIMEOUT_SEC', '-1'],
+      ['TFHUB_HTTP_TIMEOUT_SEC', 'soon'],
+      ['TFHUB_MAX_EXTRACT_BYTES', '1e99x'],
+      ['TFHUB_OFFLINE', 'maybe'],
+    ]) {
       await withEnv({ [k]: v }, async () => {
-        assert.throws(() => resolveSettings({ cacheDir: '/c' }), (e: ResolveError) => e.code === 'ERR_INVALID_SETTING' && e.message.includes(k), k);
+        assert.throws(
+          () => resolveSettings({ cacheDir: '/c' }),
+          (e: ResolveError) => e.code === 'ERR_INVALID_SETTING' && e.message.includes(k),
+          k,
+        );
       });
     }
     assert.throws(() => resolveSettings({ cacheDir: '/c', retries: -1 }), /options\.retries/);
@@ -185,18 +255,24 @@ describe('resolver units', () => {
   });
 
   it('proxies: urllib selection and no_proxy matching', async () => {
-    await withEnv({ https_proxy: 'http://p:3128', HTTP_PROXY: 'proxy.local:8080', NO_PROXY: '.internal.example,localhost:9000' }, async () => {
-      assert.equal(proxyFor(new URL('https://tfhub.dev/x'))?.href, 'http://p:3128/');
-      assert.equal(proxyFor(new URL('http://tfhub.dev/x'))?.href, 'http://proxy.local:8080/');
-      assert.equal(proxyFor(new URL('https://a.internal.example/x')), null);
-      assert.equal(proxyFor(new URL('https://internal.example/x')), null);
-      assert.equal(proxyFor(new URL('http://localhost:9000/x')), null);
-      assert.notEqual(proxyFor(new URL('http://localhost:9001/x')), null);
-    });
+    await withEnv(
+      { https_proxy: 'http://p:3128', HTTP_PROXY: 'proxy.local:8080', NO_PROXY: '.internal.example,localhost:9000' },
+      async () => {
+        assert.equal(proxyFor(new URL('https://tfhub.dev/x'))?.href, 'http://p:3128/');
+        assert.equal(proxyFor(new URL('http://tfhub.dev/x'))?.href, 'http://proxy.local:8080/');
+        assert.equal(proxyFor(new URL('https://a.internal.example/x')), null);
+        assert.equal(proxyFor(new URL('https://internal.example/x')), null);
+        assert.equal(proxyFor(new URL('http://localhost:9000/x')), null);
+        assert.notEqual(proxyFor(new URL('http://localhost:9001/x')), null);
+      },
+    );
     assert.equal(bypassProxy(new URL('http://x.y/'), '*'), true);
     assert.equal(bypassProxy(new URL('http://notexample.com/'), 'example.com'), false);
     await withEnv({ https_proxy: 'socks5://p:1080' }, async () => {
-      assert.throws(() => proxyFor(new URL('https://tfhub.dev/x')), (e: ResolveError) => e.code === 'ERR_INVALID_SETTING');
+      assert.throws(
+        () => proxyFor(new URL('https://tfhub.dev/x')),
+        (e: ResolveError) => e.code === 'ERR_INVALID_SETTING',
+      );
     });
   });
 

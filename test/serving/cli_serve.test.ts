@@ -12,17 +12,29 @@ import { REST_FIXTURES, ROOT, SERVING_FIXTURES, call, freePort, tempDir } from '
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 
-interface Result { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
+interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
 
 function cli(args: string[], timeoutMs = 60_000): Promise<Result> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
   });
 }
 
@@ -38,7 +50,10 @@ function waitFor(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<st
       }
     };
     child.stderr!.on('data', on);
-    child.on('close', () => { clearTimeout(timer); reject(new Error(`exited: ${seen}`)); });
+    child.on('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`exited: ${seen}`));
+    });
   });
 }
 
@@ -70,10 +85,16 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
     const t = tempDir('tfhub-cli-');
     try {
       const cases: Array<[string, RegExp]> = [
-        ['model_config_list {\n  config {\n    name: "a"\n    base_path: "/x"\n    bogus_field: 3\n  }\n}\n', /:5:5: Message type "tensorflow.serving.ModelConfig" has no field named "bogus_field"\./],
+        [
+          'model_config_list {\n  config {\n    name: "a"\n    base_path: "/x"\n    bogus_field: 3\n  }\n}\n',
+          /:5:5: Message type "tensorflow.serving.ModelConfig" has no field named "bogus_field"\./,
+        ],
         ['model_config_list {\n  config {\n    name: "a"\n', /:4:1: Expected identifier, got: end of input/],
         ['model_config_list { config { name: a } }', /:1:36: Expected string, got: a/],
-        ['model_config_list { config { name: "a" base_path: "/x" model_version_policy { latest { num_versions: -1 } } } }', /:1:102: Integer out of range \(-1\)/], // num_versions is a uint32
+        [
+          'model_config_list { config { name: "a" base_path: "/x" model_version_policy { latest { num_versions: -1 } } } }',
+          /:1:102: Integer out of range \(-1\)/,
+        ], // num_versions is a uint32
         ['model_config_list { config { name: "a\n" } }', /:1:36: String literal is not terminated/],
       ];
       for (const [text, re] of cases) {
@@ -90,13 +111,29 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
     }
   });
 
-  it('--help lists tensorflow_model_server\'s flags, exit 0', async () => {
+  it("--help lists tensorflow_model_server's flags, exit 0", async () => {
     const r = await cli(['serve', '--help']);
     assert.equal(r.code, 0);
-    for (const f of ['port', 'grpc_socket_path', 'rest_api_port', 'rest_api_timeout_in_ms', 'model_name', 'model_base_path', 'model_config_file',
-      'model_config_file_poll_wait_seconds', 'file_system_poll_wait_seconds', 'saved_model_tags', 'tensorflow_intra_op_parallelism',
-      'tensorflow_inter_op_parallelism', 'enable_batching', 'batching_parameters_file', 'monitoring_config_file', 'enable_model_warmup',
-      'grpc_channel_arguments', 'rest_api_num_threads']) {
+    for (const f of [
+      'port',
+      'grpc_socket_path',
+      'rest_api_port',
+      'rest_api_timeout_in_ms',
+      'model_name',
+      'model_base_path',
+      'model_config_file',
+      'model_config_file_poll_wait_seconds',
+      'file_system_poll_wait_seconds',
+      'saved_model_tags',
+      'tensorflow_intra_op_parallelism',
+      'tensorflow_inter_op_parallelism',
+      'enable_batching',
+      'batching_parameters_file',
+      'monitoring_config_file',
+      'enable_model_warmup',
+      'grpc_channel_arguments',
+      'rest_api_num_threads',
+    ]) {
       assert.match(r.stdout, new RegExp(`--${f}=`), f);
     }
     const top = await cli(['--help']);
@@ -110,11 +147,33 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
     const grpcPort = await freePort();
     const socket = path.join(t.dir, 'grpc.sock');
     const file = path.join(t.dir, 'models.config');
-    fs.writeFileSync(file, `# two models\nmodel_config_list {\n  config {\n    name: 'saved_model_half_plus_three'\n    base_path: "${path.join(REST_FIXTURES, 'half_plus_three')}"\n  }\n  config: {\n    name: "half"\n    base_path: "${path.join(SERVING_FIXTURES, 'half_plus')}"\n    model_version_policy { specific { versions: 1 } }\n    version_labels { key: "stable" value: 1 }\n  }\n}\n`);
-    const child = spawn(process.execPath, [CLI, 'serve', `--port=${grpcPort}`, `--grpc_socket_path=${socket}`, '--grpc_channel_arguments=grpc.max_concurrent_streams=64,grpc.not_a_grpc_js_arg=1', '--rest_api_port', String(port), '--bind_address=127.0.0.1', `--model_config_file=${file}`, '--allow_version_labels_for_unavailable_models', '--file_system_poll_wait_seconds', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    fs.writeFileSync(
+      file,
+      `# two models\nmodel_config_list {\n  config {\n    name: 'saved_model_half_plus_three'\n    base_path: "${path.join(REST_FIXTURES, 'half_plus_three')}"\n  }\n  config: {\n    name: "half"\n    base_path: "${path.join(SERVING_FIXTURES, 'half_plus')}"\n    model_version_policy { specific { versions: 1 } }\n    version_labels { key: "stable" value: 1 }\n  }\n}\n`,
+    );
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'serve',
+        `--port=${grpcPort}`,
+        `--grpc_socket_path=${socket}`,
+        '--grpc_channel_arguments=grpc.max_concurrent_streams=64,grpc.not_a_grpc_js_arg=1',
+        '--rest_api_port',
+        String(port),
+        '--bind_address=127.0.0.1',
+        `--model_config_file=${file}`,
+        '--allow_version_labels_for_unavailable_models',
+        '--file_system_poll_wait_seconds',
+        '0',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const exited = new Promise<Result>((resolve) => {
       let stderr = '';
-      child.stderr!.on('data', (d) => { stderr += d; });
+      child.stderr!.on('data', (d) => {
+        stderr += d;
+      });
       child.on('close', (code, signal) => resolve({ code, signal, stdout: '', stderr }));
     });
     try {
@@ -142,17 +201,23 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
       // progress when the signal arrives; the body is sent only after the signal.)
       const body = `{"inputs": [${new Array(400_000).fill('1.0').join(',')}]}`;
       const answered = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const req = http.request(`${url}/v1/models/saved_model_half_plus_three:predict`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
-          timeout: 30_000,
-        }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => { text += c; });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-          res.on('error', reject);
-        });
+        const req = http.request(
+          `${url}/v1/models/saved_model_half_plus_three:predict`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), expect: '100-continue' },
+            timeout: 30_000,
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => {
+              text += c;
+            });
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+            res.on('error', reject);
+          },
+        );
         req.on('error', reject);
         req.on('timeout', () => req.destroy(new Error('timed out')));
         req.on('continue', () => {

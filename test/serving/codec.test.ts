@@ -4,7 +4,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Tensor } from '../../src';
 import { tensorFromProto, tensorToProto } from '../../src/serving/codec/tensor_proto';
-import { exampleToJson, serializeExampleJson, serializedExamplesFromInput, serializedExamplesFromJson } from '../../src/serving/codec/example';
+import {
+  exampleToJson,
+  serializeExampleJson,
+  serializedExamplesFromInput,
+  serializedExamplesFromJson,
+} from '../../src/serving/codec/example';
 import { JsonDecimal, parseJson } from '../../src/serving/rest/json';
 import { decodeMessage, encodeMessage, servingTypes } from '../../src/serving/proto';
 import { FixtureTensor, SERVING_FIXTURES, assertTensorEquals, fixtureTensor } from './helpers';
@@ -55,12 +60,19 @@ describe('serving codec: TensorProto', () => {
     const shape = (...d: Array<number | string>) => ({ dim: d.map((size) => ({ size })) });
     expectInvalid(() => tensorFromProto({ dtype: 1, tensorShape: shape(2 ** 20, 2 ** 20), floatVal: [1] }), /over the limit/);
     expectInvalid(() => tensorFromProto({ dtype: 7, tensorShape: shape(2 ** 40), stringVal: [Buffer.from('x')] }), /over the limit/);
-    expectInvalid(() => tensorFromProto({ dtype: 1, tensorShape: shape('9223372036854775807', '9223372036854775807'), floatVal: [] }), /too many elements|too large/);
-    expectInvalid(() => tensorFromProto({ dtype: 1, tensorShape: shape(3), tensorContent: new Uint8Array(8) }), /tensor_content has 8 bytes.*needs 12/);
+    expectInvalid(
+      () => tensorFromProto({ dtype: 1, tensorShape: shape('9223372036854775807', '9223372036854775807'), floatVal: [] }),
+      /too many elements|too large/,
+    );
+    expectInvalid(
+      () => tensorFromProto({ dtype: 1, tensorShape: shape(3), tensorContent: new Uint8Array(8) }),
+      /tensor_content has 8 bytes.*needs 12/,
+    );
     expectInvalid(() => tensorFromProto({ dtype: 1, tensorShape: shape(2), floatVal: [1, 2, 3] }), /3 values given/);
     expectInvalid(() => tensorFromProto({ dtype: 1, tensorShape: shape(-1), floatVal: [] }), /sizes >= 0/);
     expectInvalid(() => tensorFromProto({ dtype: 1, tensorShape: { unknownRank: true } }), /unknown rank/);
-    for (const dtype of [0, 20, 21, 24, 101, 999, undefined]) expectInvalid(() => tensorFromProto({ dtype, floatVal: [1] }), /DataType|cannot receive/);
+    for (const dtype of [0, 20, 21, 24, 101, 999, undefined])
+      expectInvalid(() => tensorFromProto({ dtype, floatVal: [1] }), /DataType|cannot receive/);
     expectInvalid(() => tensorFromProto({ dtype: 4, tensorShape: shape(1), intVal: [256] }), /out of range for uint8/);
     expectInvalid(() => tensorFromProto({ dtype: 10, tensorShape: shape(1), tensorContent: Uint8Array.of(2) }), /bool/);
     expectInvalid(() => tensorFromProto({ dtype: 8, tensorShape: shape(1), scomplexVal: [1] }), /pairs/);
@@ -71,8 +83,14 @@ describe('serving codec: TensorProto', () => {
 
   test('no values fill with zeros; fewer repeat the last (TensorFlow)', () => {
     assert.deepEqual(Array.from(tensorFromProto({ dtype: 3, tensorShape: { dim: [{ size: 3 }] } }).data() as Int32Array), [0, 0, 0]);
-    assert.deepEqual(Array.from(tensorFromProto({ dtype: 3, tensorShape: { dim: [{ size: 3 }] }, intVal: [4, 5] }).data() as Int32Array), [4, 5, 5]);
-    assert.deepEqual(tensorFromProto({ dtype: 7, tensorShape: { dim: [{ size: 2 }] }, stringVal: [Buffer.from('a')] }).strings(), ['a', 'a']);
+    assert.deepEqual(
+      Array.from(tensorFromProto({ dtype: 3, tensorShape: { dim: [{ size: 3 }] }, intVal: [4, 5] }).data() as Int32Array),
+      [4, 5, 5],
+    );
+    assert.deepEqual(tensorFromProto({ dtype: 7, tensorShape: { dim: [{ size: 2 }] }, stringVal: [Buffer.from('a')] }).strings(), [
+      'a',
+      'a',
+    ]);
   });
 });
 
@@ -126,15 +144,24 @@ describe('serving codec: tf.Example', () => {
 
   test('Input protos: example_list and example_list_with_context give the bytes TF Serving feeds', () => {
     const fed = serializedExamplesFromInput(b64(codec.input_with_context.proto_b64));
-    assert.deepEqual(fed.map((b) => Buffer.from(b).toString('base64')), codec.input_with_context.fed_b64);
+    assert.deepEqual(
+      fed.map((b) => Buffer.from(b).toString('base64')),
+      codec.input_with_context.fed_b64,
+    );
     // what the model sees: the merged example (the example's own features win)
     fed.forEach((b, i) => {
       const m = decodeMessage(servingTypes().Example, b, 'merged');
       const want = decodeMessage(servingTypes().Example, b64(codec.input_with_context.merged_b64[i]), 'want');
-      assert.deepEqual(servingTypes().Example.toObject(m as never, { bytes: String }), servingTypes().Example.toObject(want as never, { bytes: String }));
+      assert.deepEqual(
+        servingTypes().Example.toObject(m as never, { bytes: String }),
+        servingTypes().Example.toObject(want as never, { bytes: String }),
+      );
     });
     const list = serializedExamplesFromInput(b64(codec.input_list.proto_b64));
-    assert.deepEqual(list.map((b) => Buffer.from(b).toString('base64')), codec.input_list.fed_b64);
+    assert.deepEqual(
+      list.map((b) => Buffer.from(b).toString('base64')),
+      codec.input_list.fed_b64,
+    );
   });
 
   test('hostile Input bytes: empty, truncated, garbage', () => {

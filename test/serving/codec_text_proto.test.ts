@@ -26,23 +26,56 @@ describe('serving text-format protos against the schema', () => {
   }
 
   test('BatchingParameters and MonitoringConfig readers', () => {
-    assert.deepEqual(parseBatchingParametersText('max_batch_size { value: 4 } allowed_batch_sizes: [2, 4]'), { maxBatchSize: { value: 4 }, allowedBatchSizes: [2, 4] });
+    assert.deepEqual(parseBatchingParametersText('max_batch_size { value: 4 } allowed_batch_sizes: [2, 4]'), {
+      maxBatchSize: { value: 4 },
+      allowedBatchSizes: [2, 4],
+    });
     assert.deepEqual(parseMonitoringConfigText('prometheus_config { enable: true }'), { prometheusConfig: { enable: true } });
   });
 
   test('errors name file:line:column, as TextFormat::Parser refuses them', () => {
     const B = (t: string) => () => parseBatchingParametersText(t, 'b.txt');
     expectError(B('max_batch_size { value: 4 }\nmax_batch_sise { value: 4 }'), 'b.txt:2:1', /has no field named "max_batch_sise"/);
-    expectError(B('max_batch_size { value: 4 }\nmax_batch_size { value: 5 }'), 'b.txt:2:1', /Non-repeated field "max_batch_size" is specified multiple times/);
+    expectError(
+      B('max_batch_size { value: 4 }\nmax_batch_size { value: 5 }'),
+      'b.txt:2:1',
+      /Non-repeated field "max_batch_size" is specified multiple times/,
+    );
     expectError(B('max_batch_size { value: "x" }'), 'b.txt:1:25', /Expected integer/);
     expectError(B('max_batch_size { value: 9223372036854775808 }'), 'b.txt:1:25', /out of range/);
     expectError(B('max_batch_size: 4'), 'b.txt:1:', /Expected "\{"/);
     expectError(B('pad_variable_length_inputs: maybe'), 'b.txt:1:', /boolean/);
     expectError(B('max_batch_size { value: 1.5 }'), 'b.txt:1:25', /Expected integer, got: 1.5/);
     expectError(B('maxBatchSize { value: 1 }'), 'b.txt:1:1', /no field named "maxBatchSize"/);
-    expectError(() => parseTextProto('tensorflow.serving.ModelServerConfig', 'model_config_list {}\ncustom_model_config {}', 'c.txt'), 'c.txt:2:1', /Any|oneof/);
-    expectError(() => parseTextProto('tensorflow.serving.ModelServerConfig', 'model_config_list { config { model_type: NOPE } }', 'c.txt'), 'c.txt:1:', /Unknown enumeration value of "NOPE"/);
-    expectError(() => parseTextProto('tensorflow.serving.ModelServerConfig', 'model_config_list { config { model_version_policy { latest {} all {} } } }', 'c.txt'), 'c.txt:1:', /another member of oneof "policy_choice"/);
-    expectError(() => parseTextProto('tensorflow.serving.ModelServerConfig', 'model_config_list { config { version_labels { key: "a" val: 1 } } }', 'c.txt'), 'c.txt:1:', /ModelConfig.VersionLabelsEntry" has no field named "val"/);
+    expectError(
+      () => parseTextProto('tensorflow.serving.ModelServerConfig', 'model_config_list {}\ncustom_model_config {}', 'c.txt'),
+      'c.txt:2:1',
+      /Any|oneof/,
+    );
+    expectError(
+      () => parseTextProto('tensorflow.serving.ModelServerConfig', 'model_config_list { config { model_type: NOPE } }', 'c.txt'),
+      'c.txt:1:',
+      /Unknown enumeration value of "NOPE"/,
+    );
+    expectError(
+      () =>
+        parseTextProto(
+          'tensorflow.serving.ModelServerConfig',
+          'model_config_list { config { model_version_policy { latest {} all {} } } }',
+          'c.txt',
+        ),
+      'c.txt:1:',
+      /another member of oneof "policy_choice"/,
+    );
+    expectError(
+      () =>
+        parseTextProto(
+          'tensorflow.serving.ModelServerConfig',
+          'model_config_list { config { version_labels { key: "a" val: 1 } } }',
+          'c.txt',
+        ),
+      'c.txt:1:',
+      /ModelConfig.VersionLabelsEntry" has no field named "val"/,
+    );
   });
 });

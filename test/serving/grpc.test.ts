@@ -41,10 +41,19 @@ function assertStatus(r: { error?: grpc.ServiceError }, code: grpc.status, re?: 
 }
 
 const examplesInput = (withContext: boolean) => {
-  const ex = (example.serialized_b64 as string[]).map((s) => servingTypes().Example.toObject(decodeMessage(servingTypes().Example, Buffer.from(s, 'base64'), 'ex')));
+  const ex = (example.serialized_b64 as string[]).map((s) =>
+    servingTypes().Example.toObject(decodeMessage(servingTypes().Example, Buffer.from(s, 'base64'), 'ex')),
+  );
   if (!withContext) return { exampleList: { examples: ex } };
   // context supplies scale 2.0 to the first example, which has none; the others keep their own
-  return { exampleListWithContext: { context: servingTypes().Example.toObject(decodeMessage(servingTypes().Example, serializeExampleJson(parseJson('{"scale": 2.0}')), 'ctx')), examples: ex } };
+  return {
+    exampleListWithContext: {
+      context: servingTypes().Example.toObject(
+        decodeMessage(servingTypes().Example, serializeExampleJson(parseJson('{"scale": 2.0}')), 'ctx'),
+      ),
+      examples: ex,
+    },
+  };
 };
 
 describe('serving gRPC: PredictionService and ModelService on a ModelServer', () => {
@@ -63,7 +72,7 @@ describe('serving gRPC: PredictionService and ModelService on a ModelServer', ()
     dir?.remove();
   });
 
-  test('Predict: every tf2_multi signature, requests in both TensorProto encodings, outputs equal Python\'s', async () => {
+  test("Predict: every tf2_multi signature, requests in both TensorProto encodings, outputs equal Python's", async () => {
     for (const call of tf2.calls) {
       for (const content of [false, true]) {
         const inputs = Object.fromEntries(Object.entries(call.inputs).map(([k, v]) => [k, proto(v as FixtureTensor, content)]));
@@ -79,7 +88,11 @@ describe('serving gRPC: PredictionService and ModelService on a ModelServer', ()
 
   test('Predict: output_filter, and the default signature when none is named', async () => {
     const call = tf2.calls.find((c: { signature: string }) => c.signature === 'multi_output');
-    const r = await callRaw(h, 'Predict', { modelSpec: { name: 'tf2', signatureName: 'multi_output' }, inputs: { x: proto(call.inputs.x) }, outputFilter: ['argmax'] });
+    const r = await callRaw(h, 'Predict', {
+      modelSpec: { name: 'tf2', signatureName: 'multi_output' },
+      inputs: { x: proto(call.inputs.x) },
+      outputFilter: ['argmax'],
+    });
     assert.deepEqual(Object.keys(r.response.outputs), ['argmax']);
     assert.ok(r.response.outputs.argmax.int64Val, 'int64 answered in int64_val');
     const d = tf2.calls[0];
@@ -90,7 +103,12 @@ describe('serving gRPC: PredictionService and ModelService on a ModelServer', ()
 
   test('Predict: version, version_label and latest pick the right version', async () => {
     const x = half.versions['1'].inputs.x;
-    for (const [spec, v] of [[{}, '2'], [{ version: { value: 1 } }, '1'], [{ versionLabel: 'stable' }, '1'], [{ versionLabel: 'canary' }, '2']] as const) {
+    for (const [spec, v] of [
+      [{}, '2'],
+      [{ version: { value: 1 } }, '1'],
+      [{ versionLabel: 'stable' }, '1'],
+      [{ versionLabel: 'canary' }, '2'],
+    ] as const) {
       const r = await callRaw(h, 'Predict', { modelSpec: { name: 'half', ...spec }, inputs: { x: proto(x) } });
       assert.ifError(r.error);
       assert.equal(r.response.modelSpec.version.value, v);
@@ -98,19 +116,24 @@ describe('serving gRPC: PredictionService and ModelService on a ModelServer', ()
     }
   });
 
-  test('Classify and Regress on tf.Example input (list and with context) equal Python\'s', async () => {
+  test("Classify and Regress on tf.Example input (list and with context) equal Python's", async () => {
     const c = await callRaw(h, 'Classify', { modelSpec: { name: 'example', signatureName: 'classify' }, input: examplesInput(false) });
     assert.ifError(c.error);
     const got = c.response.result.classifications;
     assert.equal(got.length, example.classify.scores.length);
     got.forEach((row: { classes: Array<{ label: string; score: number }> }, i: number) => {
-      assert.deepEqual(row.classes.map((x) => x.label), example.classify.labels);
+      assert.deepEqual(
+        row.classes.map((x) => x.label),
+        example.classify.labels,
+      );
       row.classes.forEach((x, j) => assert.ok(Math.abs(x.score - example.classify.scores[i][j]) < 1e-6));
     });
     const r = await callRaw(h, 'Regress', { modelSpec: { name: 'example', signatureName: 'regress' }, input: examplesInput(false) });
     assert.ifError(r.error);
     const values = r.response.result.regressions.map((x: { value: number }) => x.value);
-    values.forEach((v: number, i: number) => assert.ok(Math.abs(v - example.regress.values[i]) < 1e-5, `${v} vs ${example.regress.values[i]}`));
+    values.forEach((v: number, i: number) =>
+      assert.ok(Math.abs(v - example.regress.values[i]) < 1e-5, `${v} vs ${example.regress.values[i]}`),
+    );
     const rc = await callRaw(h, 'Regress', { modelSpec: { name: 'example', signatureName: 'regress' }, input: examplesInput(true) });
     const ctxValues = rc.response.result.regressions.map((x: { value: number }) => x.value);
     assert.ok(Math.abs(ctxValues[0] - 2 * example.regress.values[0]) < 1e-5, 'context scale applies where the example has none');
@@ -129,8 +152,25 @@ describe('serving gRPC: PredictionService and ModelService on a ModelServer', ()
     assert.equal(r.response.results.length, 2);
     assert.equal(r.response.results[0].classificationResult.classifications.length, 3);
     assert.ok(Math.abs(r.response.results[1].regressionResult.regressions[2].value - example.regress.values[2]) < 1e-5);
-    assertStatus(await callRaw(h, 'MultiInference', { tasks: [{ modelSpec: { name: 'example', signatureName: 'predict' }, methodName: 'tensorflow/serving/predict' }], input: examplesInput(false) }), grpc.status.UNIMPLEMENTED, /Unsupported signature method_name/);
-    assertStatus(await callRaw(h, 'MultiInference', { tasks: [{ modelSpec: { name: 'example', signatureName: 'regress' }, methodName: 'tensorflow/serving/regress' }, { modelSpec: { name: 'half' }, methodName: 'tensorflow/serving/regress' }], input: examplesInput(false) }), grpc.status.INVALID_ARGUMENT, /same model name/);
+    assertStatus(
+      await callRaw(h, 'MultiInference', {
+        tasks: [{ modelSpec: { name: 'example', signatureName: 'predict' }, methodName: 'tensorflow/serving/predict' }],
+        input: examplesInput(false),
+      }),
+      grpc.status.UNIMPLEMENTED,
+      /Unsupported signature method_name/,
+    );
+    assertStatus(
+      await callRaw(h, 'MultiInference', {
+        tasks: [
+          { modelSpec: { name: 'example', signatureName: 'regress' }, methodName: 'tensorflow/serving/regress' },
+          { modelSpec: { name: 'half' }, methodName: 'tensorflow/serving/regress' },
+        ],
+        input: examplesInput(false),
+      }),
+      grpc.status.INVALID_ARGUMENT,
+      /same model name/,
+    );
   });
 
   test('GetModelMetadata: signature defs packed in an Any as a SignatureDefMap', async () => {
@@ -139,18 +179,35 @@ describe('serving gRPC: PredictionService and ModelService on a ModelServer', ()
     assert.deepEqual(r.response.modelSpec, { name: 'example', version: { value: '1' } });
     const any = r.response.metadata.signature_def;
     assert.equal(any.type_url, 'type.googleapis.com/tensorflow.serving.SignatureDefMap');
-    const map = servingTypes().SignatureDefMap.toObject(decodeMessage(servingTypes().SignatureDefMap, any.value, 'map')) as { signatureDef: Record<string, { methodName: string }> };
+    const map = servingTypes().SignatureDefMap.toObject(decodeMessage(servingTypes().SignatureDefMap, any.value, 'map')) as {
+      signatureDef: Record<string, { methodName: string }>;
+    };
     assert.deepEqual(Object.keys(map.signatureDef).sort(), ['classify', 'predict', 'regress', 'serving_default']);
     assert.equal(map.signatureDef.classify.methodName, 'tensorflow/serving/classify');
-    assertStatus(await callRaw(h, 'GetModelMetadata', { modelSpec: { name: 'example' } }), grpc.status.INVALID_ARGUMENT, /at least one metadata_field/);
-    assertStatus(await callRaw(h, 'GetModelMetadata', { modelSpec: { name: 'example' }, metadataField: ['x'] }), grpc.status.INVALID_ARGUMENT, /Metadata field x is not supported/);
+    assertStatus(
+      await callRaw(h, 'GetModelMetadata', { modelSpec: { name: 'example' } }),
+      grpc.status.INVALID_ARGUMENT,
+      /at least one metadata_field/,
+    );
+    assertStatus(
+      await callRaw(h, 'GetModelMetadata', { modelSpec: { name: 'example' }, metadataField: ['x'] }),
+      grpc.status.INVALID_ARGUMENT,
+      /Metadata field x is not supported/,
+    );
   });
 
   test('GetModelStatus: every version AVAILABLE, errors as TF Serving gives them', async () => {
     const r = await callRaw(h, 'GetModelStatus', { modelSpec: { name: 'half' } });
     assert.ifError(r.error);
-    const st = r.response.modelVersionStatus.map((s: { version: string; state: string; status: { errorCode?: string } }) => [s.version, s.state, s.status.errorCode ?? 'OK']);
-    assert.deepEqual(st.sort(), [['1', 'AVAILABLE', 'OK'], ['2', 'AVAILABLE', 'OK']]);
+    const st = r.response.modelVersionStatus.map((s: { version: string; state: string; status: { errorCode?: string } }) => [
+      s.version,
+      s.state,
+      s.status.errorCode ?? 'OK',
+    ]);
+    assert.deepEqual(st.sort(), [
+      ['1', 'AVAILABLE', 'OK'],
+      ['2', 'AVAILABLE', 'OK'],
+    ]);
     assertStatus(await callRaw(h, 'GetModelStatus', { modelSpec: { name: 'nope' } }), grpc.status.NOT_FOUND);
     assertStatus(await callRaw(h, 'GetModelStatus', {}), grpc.status.INVALID_ARGUMENT, /Missing ModelSpec/);
   });
@@ -167,27 +224,59 @@ describe('serving gRPC: PredictionService and ModelService on a ModelServer', ()
   test('hostile requests get INVALID_ARGUMENT / NOT_FOUND / FAILED_PRECONDITION and the server keeps answering', async () => {
     const x = proto(tf2.calls[0].inputs.x);
     const predictWith = (inputs: object, spec: object = { name: 'tf2' }) => callRaw(h, 'Predict', { modelSpec: spec, inputs });
-    assertStatus(await predictWith({ x: { dtype: 9, tensorShape: { dim: [{ size: 2 }, { size: 3 }] }, int64Val: [1, 2, 3, 4, 5, 6] } }), grpc.status.INVALID_ARGUMENT);
-    assertStatus(await predictWith({ x: { dtype: 1, tensorShape: { dim: [{ size: 2 }, { size: 3 }] }, tensorContent: Buffer.alloc(20) } }), grpc.status.INVALID_ARGUMENT, /tensor parsing error: x.*tensor_content has 20 bytes/);
-    assertStatus(await predictWith({ x: { dtype: 1, tensorShape: { dim: [{ size: 2 ** 20 }, { size: 2 ** 20 }] }, floatVal: [1] } }), grpc.status.INVALID_ARGUMENT, /over the limit/);
-    assertStatus(await predictWith({ x: { dtype: 1, tensorShape: { dim: [{ size: '9223372036854775807' }, { size: 2 }] }, floatVal: [1] } }), grpc.status.INVALID_ARGUMENT);
+    assertStatus(
+      await predictWith({ x: { dtype: 9, tensorShape: { dim: [{ size: 2 }, { size: 3 }] }, int64Val: [1, 2, 3, 4, 5, 6] } }),
+      grpc.status.INVALID_ARGUMENT,
+    );
+    assertStatus(
+      await predictWith({ x: { dtype: 1, tensorShape: { dim: [{ size: 2 }, { size: 3 }] }, tensorContent: Buffer.alloc(20) } }),
+      grpc.status.INVALID_ARGUMENT,
+      /tensor parsing error: x.*tensor_content has 20 bytes/,
+    );
+    assertStatus(
+      await predictWith({ x: { dtype: 1, tensorShape: { dim: [{ size: 2 ** 20 }, { size: 2 ** 20 }] }, floatVal: [1] } }),
+      grpc.status.INVALID_ARGUMENT,
+      /over the limit/,
+    );
+    assertStatus(
+      await predictWith({ x: { dtype: 1, tensorShape: { dim: [{ size: '9223372036854775807' }, { size: 2 }] }, floatVal: [1] } }),
+      grpc.status.INVALID_ARGUMENT,
+    );
     assertStatus(await predictWith({ x: { dtype: 77, floatVal: [1] } }), grpc.status.INVALID_ARGUMENT, /DataType 77/);
     assertStatus(await predictWith({ y: x }), grpc.status.INVALID_ARGUMENT, /input size does not match signature|Missing/);
     assertStatus(await predictWith({ x }, { name: 'nope' }), grpc.status.NOT_FOUND);
     assertStatus(await predictWith({ x }, { name: 'tf2', version: { value: 7 } }), grpc.status.NOT_FOUND);
-    assertStatus(await predictWith({ x }, { name: 'half', versionLabel: 'nolabel' }), grpc.status.INVALID_ARGUMENT, /Unrecognized servable version label: nolabel/);
-    assertStatus(await predictWith({ x }, { name: 'tf2', signatureName: 'nosig' }), grpc.status.FAILED_PRECONDITION, /Serving signature key "nosig" not found/);
+    assertStatus(
+      await predictWith({ x }, { name: 'half', versionLabel: 'nolabel' }),
+      grpc.status.INVALID_ARGUMENT,
+      /Unrecognized servable version label: nolabel/,
+    );
+    assertStatus(
+      await predictWith({ x }, { name: 'tf2', signatureName: 'nosig' }),
+      grpc.status.FAILED_PRECONDITION,
+      /Serving signature key "nosig" not found/,
+    );
     assertStatus(await callRaw(h, 'Predict', { inputs: { x } }), grpc.status.INVALID_ARGUMENT, /Missing ModelSpec/);
     assertStatus(await callRaw(h, 'Predict', Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f])), grpc.status.INVALID_ARGUMENT);
-    assertStatus(await callRaw(h, 'Classify', { modelSpec: { name: 'example', signatureName: 'classify' } }), grpc.status.INVALID_ARGUMENT, /Input is empty/);
-    assertStatus(await callRaw(h, 'Classify', { modelSpec: { name: 'example', signatureName: 'regress' }, input: examplesInput(false) }), grpc.status.INVALID_ARGUMENT, /classification signature method_name/);
+    assertStatus(
+      await callRaw(h, 'Classify', { modelSpec: { name: 'example', signatureName: 'classify' } }),
+      grpc.status.INVALID_ARGUMENT,
+      /Input is empty/,
+    );
+    assertStatus(
+      await callRaw(h, 'Classify', { modelSpec: { name: 'example', signatureName: 'regress' }, input: examplesInput(false) }),
+      grpc.status.INVALID_ARGUMENT,
+      /classification signature method_name/,
+    );
     const ok = await predictWith({ x });
     assert.ifError(ok.error);
     assertTensorEquals(outputsOf(ok.response).y, tf2.calls[0].outputs.y);
   });
 
   test('HandleReloadConfigRequest adds and removes models', async () => {
-    const cfg = (names: string[]) => ({ config: { modelConfigList: { config: names.map((n) => ({ name: n, basePath: path.join(dir.dir, n) })) } } });
+    const cfg = (names: string[]) => ({
+      config: { modelConfigList: { config: names.map((n) => ({ name: n, basePath: path.join(dir.dir, n) })) } },
+    });
     const r = await callRaw(h, 'HandleReloadConfigRequest', cfg(['example', 'tf2', 'half']));
     assert.ifError(r.error);
     assertStatus(await callRaw(h, 'GetModelStatus', { modelSpec: { name: 'counter' } }), grpc.status.NOT_FOUND);
@@ -201,12 +290,13 @@ describe('serving gRPC: PredictionService and ModelService on a ModelServer', ()
 describe('serving gRPC: deadlines and cancellation', () => {
   test('a call past its deadline is DEADLINE_EXCEEDED and the backend sees the abort', async () => {
     let aborted = false;
-    const never = (_q: unknown, _i: unknown, opts?: { signal?: AbortSignal }) => new Promise<never>((_resolve, reject) => {
-      opts?.signal?.addEventListener('abort', () => {
-        aborted = true;
-        reject(opts.signal!.reason);
+    const never = (_q: unknown, _i: unknown, opts?: { signal?: AbortSignal }) =>
+      new Promise<never>((_resolve, reject) => {
+        opts?.signal?.addEventListener('abort', () => {
+          aborted = true;
+          reject(opts.signal!.reason);
+        });
       });
-    });
     const backend = { predict: never, classify: never, regress: never } as never;
     const h = await startGrpc(backend);
     try {

@@ -26,7 +26,8 @@ export async function startGrpc(backend: ServingBackend): Promise<GrpcHarness> {
   const address = `127.0.0.1:${port}`;
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   return {
-    address, client,
+    address,
+    client,
     close: async () => {
       client.close();
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
@@ -36,16 +37,26 @@ export async function startGrpc(backend: ServingBackend): Promise<GrpcHarness> {
 }
 
 /** Result of a raw call: the decoded response (plain object, Longs as strings, bytes as Buffers) or the error. */
-export interface CallResult { error?: grpc.ServiceError; response?: any } // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface CallResult {
+  error?: grpc.ServiceError;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  response?: any;
+}
 
 const SERVICE_OF: Record<string, string> = {
-  Predict: 'PredictionService', Classify: 'PredictionService', Regress: 'PredictionService',
-  MultiInference: 'PredictionService', GetModelMetadata: 'PredictionService',
-  GetModelStatus: 'ModelService', HandleReloadConfigRequest: 'ModelService',
+  Predict: 'PredictionService',
+  Classify: 'PredictionService',
+  Regress: 'PredictionService',
+  MultiInference: 'PredictionService',
+  GetModelMetadata: 'PredictionService',
+  GetModelStatus: 'ModelService',
+  HandleReloadConfigRequest: 'ModelService',
 };
 const TYPES: Record<string, [string, string]> = {
-  Predict: ['PredictRequest', 'PredictResponse'], Classify: ['ClassificationRequest', 'ClassificationResponse'],
-  Regress: ['RegressionRequest', 'RegressionResponse'], MultiInference: ['MultiInferenceRequest', 'MultiInferenceResponse'],
+  Predict: ['PredictRequest', 'PredictResponse'],
+  Classify: ['ClassificationRequest', 'ClassificationResponse'],
+  Regress: ['RegressionRequest', 'RegressionResponse'],
+  MultiInference: ['MultiInferenceRequest', 'MultiInferenceResponse'],
   GetModelMetadata: ['GetModelMetadataRequest', 'GetModelMetadataResponse'],
   GetModelStatus: ['GetModelStatusRequest', 'GetModelStatusResponse'],
   HandleReloadConfigRequest: ['ReloadConfigRequest', 'ReloadConfigResponse'],

@@ -14,16 +14,25 @@ import { SERVING_FIXTURES } from './helpers';
 
 const CLIENT = path.join(__dirname, '../../../test/serving/py/tfs_client.py');
 const probe = spawnSync(PYTHON, ['-c', 'import grpc, grpc_tools'], { encoding: 'utf8', timeout: 60_000 });
-const skip = probe.status === 0 ? false : `python3 with grpcio and grpcio-tools is not available (${(probe.error?.message ?? probe.stderr ?? '').trim().split('\n').pop()}); CI must install them (test/requirements.txt)`;
+const skip =
+  probe.status === 0
+    ? false
+    : `python3 with grpcio and grpcio-tools is not available (${(probe.error?.message ?? probe.stderr ?? '').trim().split('\n').pop()}); CI must install them (test/requirements.txt)`;
 
 /** Runs the client without blocking the event loop (the server answers from this process). */
 function runClient(address: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(PYTHON, [CLIENT, address, PROTO_INCLUDE_DIRS.join(path.delimiter), SERVING_FIXTURES], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' } });
+    const child = spawn(PYTHON, [CLIENT, address, PROTO_INCLUDE_DIRS.join(path.delimiter), SERVING_FIXTURES], {
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
     child.on('close', (code) => {
       clearTimeout(timer);
@@ -58,17 +67,22 @@ describe('serving gRPC: a Python grpcio client', { skip }, () => {
   test('Predict: every tf2_multi signature (float, int64 past 2^53, bytes, float16, bfloat16, multi-output) equals Python TF', () => {
     const tf2 = fixture('tf2_multi.json');
     assert.equal(result.predict.length, tf2.calls.length);
-    tf2.calls.forEach((call: any, i: number) => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    tf2.calls.forEach((call: any, i: number) => {
       const got = result.predict[i];
       assert.equal(got.signature, call.signature);
       assert.equal(got.version, 1);
-      for (const [k, want] of Object.entries<any>(call.outputs)) { // eslint-disable-line @typescript-eslint/no-explicit-any
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      for (const [k, want] of Object.entries<any>(call.outputs)) {
         const g = got.outputs[k];
         assert.equal(g.dtype, want.dtype, `${call.signature}.${k}`);
         assert.deepEqual(g.shape, want.shape);
         if (want.b64) assert.deepEqual(g.b64, want.b64);
         else if (want.dtype === 'int64') assert.deepEqual(g.values, want.values.map(String));
-        else g.values.forEach((v: number, j: number) => assert.ok(close(v, want.values[j]), `${call.signature}.${k}[${j}]: ${v} vs ${want.values[j]}`));
+        else
+          g.values.forEach((v: number, j: number) =>
+            assert.ok(close(v, want.values[j]), `${call.signature}.${k}[${j}]: ${v} vs ${want.values[j]}`),
+          );
       }
     });
   });
@@ -84,7 +98,10 @@ describe('serving gRPC: a Python grpcio client', { skip }, () => {
   test('Classify, Regress and MultiInference equal Python TF on the same tf.Examples', () => {
     const ex = fixture('tf1_example.json');
     result.classify.forEach((row: Array<[string, number]>, i: number) => {
-      assert.deepEqual(row.map((c) => c[0]), ex.classify.labels);
+      assert.deepEqual(
+        row.map((c) => c[0]),
+        ex.classify.labels,
+      );
       row.forEach((c, j) => assert.ok(close(c[1], ex.classify.scores[i][j]), `score ${i},${j}`));
     });
     result.regress.forEach((v: number, i: number) => assert.ok(close(v, ex.regress.values[i]), `regress ${i}: ${v}`));
@@ -94,14 +111,24 @@ describe('serving gRPC: a Python grpcio client', { skip }, () => {
   test('GetModelMetadata unpacks as a SignatureDefMap; GetModelStatus lists both versions AVAILABLE', () => {
     assert.equal(result.metadata.type_url, 'type.googleapis.com/tensorflow.serving.SignatureDefMap');
     assert.deepEqual(result.metadata.methods, {
-      classify: 'tensorflow/serving/classify', predict: 'tensorflow/serving/predict',
-      regress: 'tensorflow/serving/regress', serving_default: 'tensorflow/serving/predict',
+      classify: 'tensorflow/serving/classify',
+      predict: 'tensorflow/serving/predict',
+      regress: 'tensorflow/serving/regress',
+      serving_default: 'tensorflow/serving/predict',
     });
     assert.deepEqual(result.metadata.predict_input, { dtype: 1, shape: [-1, 2] });
-    assert.deepEqual(result.status, [[1, 'AVAILABLE', 0], [2, 'AVAILABLE', 0]]);
+    assert.deepEqual(result.status, [
+      [1, 'AVAILABLE', 0],
+      [2, 'AVAILABLE', 0],
+    ]);
   });
 
   test('status codes: NOT_FOUND, INVALID_ARGUMENT (2^40 elements, wrong dtype, no ModelSpec)', () => {
-    assert.deepEqual(result.errors, { unknown_model: 'NOT_FOUND', huge_shape: 'INVALID_ARGUMENT', wrong_dtype: 'INVALID_ARGUMENT', missing_spec: 'INVALID_ARGUMENT' });
+    assert.deepEqual(result.errors, {
+      unknown_model: 'NOT_FOUND',
+      huge_shape: 'INVALID_ARGUMENT',
+      wrong_dtype: 'INVALID_ARGUMENT',
+      missing_spec: 'INVALID_ARGUMENT',
+    });
   });
 });

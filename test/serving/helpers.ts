@@ -8,7 +8,12 @@ import { float16Value, bfloat16Value } from '../../src/tensor';
 export const SERVING_FIXTURES = path.join(__dirname, '../../../test/serving/fixtures');
 
 /** A tensor as make_serving_models.py writes it. */
-export interface FixtureTensor { dtype: string; shape: number[]; values?: Array<number | string | boolean>; b64?: string[] }
+export interface FixtureTensor {
+  dtype: string;
+  shape: number[];
+  values?: Array<number | string | boolean>;
+  b64?: string[];
+}
 
 /** Plain values of a fixture tensor: numbers, bigints (int64/uint64), booleans or Buffers (strings). */
 export function fixtureValues(t: FixtureTensor): unknown[] {
@@ -38,6 +43,11 @@ export function assertTensorEquals(got: Tensor, want: FixtureTensor, label = '')
   const g = tensorValues(got);
   const w = fixtureValues(want);
   if (/^float|^bfloat/.test(want.dtype)) {
-    g.forEach((v, i) => assert.ok(Math.abs((v as number) - (w[i] as number)) <= 1e-6 * Math.max(1, Math.abs(w[i] as number)), `${label}[${i}]: ${v} vs ${w[i]}`));
+    g.forEach((v, i) =>
+      assert.ok(
+        Math.abs((v as number) - (w[i] as number)) <= 1e-6 * Math.max(1, Math.abs(w[i] as number)),
+        `${label}[${i}]: ${v} vs ${w[i]}`,
+      ),
+    );
   } else assert.deepEqual(g, w, label);
 }

@@ -37,14 +37,27 @@ describe('tfhub-node inspect', () => {
 
   test('--tag_set and --signature_def print what saved_model_cli does', async () => {
     const sm = await readSavedModel(ORACLES.tf1_example);
-    assert.equal(formatShowTagSet(sm, 'serve'), 'The given SavedModel MetaGraphDef contains SignatureDefs with the following keys:\nSignatureDef key: "classify"\nSignatureDef key: "predict"\nSignatureDef key: "regress"\nSignatureDef key: "serving_default"\n');
+    assert.equal(
+      formatShowTagSet(sm, 'serve'),
+      'The given SavedModel MetaGraphDef contains SignatureDefs with the following keys:\nSignatureDef key: "classify"\nSignatureDef key: "predict"\nSignatureDef key: "regress"\nSignatureDef key: "serving_default"\n',
+    );
     const all = fs.readFileSync(path.join(SERVING_FIXTURES, 'tf1_example.saved_model_cli.txt'), 'utf8');
     const block = formatShowTagSet(sm, 'serve', 'regress');
-    assert.ok(all.includes(block.split('\n').map((l) => (l ? `  ${l}` : l)).join('\n')), block);
+    assert.ok(
+      all.includes(
+        block
+          .split('\n')
+          .map((l) => (l ? `  ${l}` : l))
+          .join('\n'),
+      ),
+      block,
+    );
   });
 
   test('exit codes: 0, 2 for bad flags, 1 for a missing model', async () => {
-    const log = console.log, err = console.error, write = process.stdout.write;
+    const log = console.log,
+      err = console.error,
+      write = process.stdout.write;
     const out: string[] = [];
     console.log = (s: string) => out.push(s);
     console.error = (s: string) => out.push(s);

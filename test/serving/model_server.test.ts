@@ -19,11 +19,14 @@ describe('serving.ModelServer (embedded)', { timeout: 120_000 }, () => {
   const logs: string[] = [];
   before(async () => {
     server = new serving.ModelServer({
-      config: serving.parseModelServerConfig(`
+      config: serving.parseModelServerConfig(
+        `
         model_config_list {
           config { name: "ex" base_path: "${path.join(REST_FIXTURES, 'example_base')}" }
           config { name: "multi" base_path: "${path.join(REST_FIXTURES, 'multi_base')}" model_platform: "tensorflow" }
-        }`, 'inline.config'),
+        }`,
+        'inline.config',
+      ),
       fileSystemPollWaitSeconds: 0,
       log: (l) => logs.push(l),
     });
@@ -33,13 +36,36 @@ describe('serving.ModelServer (embedded)', { timeout: 120_000 }, () => {
 
   it('predict: plain JS values or Tensors in, Tensors out; by name or by ModelSpec', async () => {
     const c = EXAMPLE.predict;
-    const plain = await server.predict('ex', { x: [[1, 2], [-3, 0.5], [0, 0]] }, { signatureName: 'predict' });
+    const plain = await server.predict(
+      'ex',
+      {
+        x: [
+          [1, 2],
+          [-3, 0.5],
+          [0, 0],
+        ],
+      },
+      { signatureName: 'predict' },
+    );
     assert.deepEqual(plain.modelSpec, { name: 'ex', version: 1, signatureName: 'predict' });
     assert.deepEqual(Array.from(plain.outputs.y.data() as Float32Array), c.outputs.y.values);
-    const t = await server.predict({ name: 'ex', version: 1n, signatureName: 'predict' }, { x: new Tensor('float32', [3, 2], c.inputs.x.values) });
+    const t = await server.predict(
+      { name: 'ex', version: 1n, signatureName: 'predict' },
+      { x: new Tensor('float32', [3, 2], c.inputs.x.values) },
+    );
     assert.deepEqual(t.outputs.y.shape, c.outputs.y.shape);
     const call = MULTI.calls.find((k: { signature: string }) => k.signature === 'multi_output');
-    const filtered = await server.predict('multi', { x: [[1, 2], [3, -4], [0.5, 0.25]] }, { signatureName: 'multi_output', outputFilter: ['sum'] });
+    const filtered = await server.predict(
+      'multi',
+      {
+        x: [
+          [1, 2],
+          [3, -4],
+          [0.5, 0.25],
+        ],
+      },
+      { signatureName: 'multi_output', outputFilter: ['sum'] },
+    );
     assert.deepEqual(Object.keys(filtered.outputs), ['sum']);
     assert.deepEqual(Array.from(filtered.outputs.sum.data() as Float32Array), call.outputs.sum.values);
   });
@@ -47,26 +73,65 @@ describe('serving.ModelServer (embedded)', { timeout: 120_000 }, () => {
   it('classify / regress on serialized tf.Examples written by Python', async () => {
     const examples = EXAMPLE.serialized_b64.map((b: string) => new Uint8Array(Buffer.from(b, 'base64')));
     const cls = await server.classify({ name: 'ex', signatureName: 'classify' }, examples);
-    assert.deepEqual(cls.classifications.map((r) => r.map((p) => p.label)), EXAMPLE.classify.labels.map(() => EXAMPLE.classify.labels).slice(0, 3));
+    assert.deepEqual(
+      cls.classifications.map((r) => r.map((p) => p.label)),
+      EXAMPLE.classify.labels.map(() => EXAMPLE.classify.labels).slice(0, 3),
+    );
     cls.classifications.forEach((row, i) => row.forEach((p, j) => assert.equal(p.score, Math.fround(EXAMPLE.classify.scores[i][j]))));
     const reg = await server.regress({ name: 'ex', signatureName: 'regress' }, examples);
     assert.deepEqual(reg.values, EXAMPLE.regress.values.map(Math.fround));
-    await assert.rejects(server.regress({ name: 'ex', signatureName: 'classify' }, examples), { code: 'INVALID_ARGUMENT', message: /Expected regression signature method_name/ });
-    await assert.rejects(server.classify({ name: 'ex', signatureName: 'classify' }, []), { code: 'INVALID_ARGUMENT', message: 'Input is empty.' });
+    await assert.rejects(server.regress({ name: 'ex', signatureName: 'classify' }, examples), {
+      code: 'INVALID_ARGUMENT',
+      message: /Expected regression signature method_name/,
+    });
+    await assert.rejects(server.classify({ name: 'ex', signatureName: 'classify' }, []), {
+      code: 'INVALID_ARGUMENT',
+      message: 'Input is empty.',
+    });
   });
 
-  it('errors are TF error classes with TF Serving\'s messages', async () => {
-    await assert.rejects(server.predict('nope', { x: [1] }), { name: 'NotFoundError', code: 'NOT_FOUND', message: 'Servable not found for request: Latest(nope)' });
-    await assert.rejects(server.predict('ex', { x: [[1, 2]] }, { signatureName: 'nope' }), { code: 'FAILED_PRECONDITION', message: 'Serving signature key "nope" not found.' });
-    await assert.rejects(server.predict('ex', { x: [[1, 2]], z: [1] }, { signatureName: 'predict' }), { code: 'INVALID_ARGUMENT', message: /input size does not match signature: 2!=1 len\(\{x,z\}\) != len\(\{x\}\)\. Sent extra: \{z\}\. Missing but required: \{\}\./ });
+  it("errors are TF error classes with TF Serving's messages", async () => {
+    await assert.rejects(server.predict('nope', { x: [1] }), {
+      name: 'NotFoundError',
+      code: 'NOT_FOUND',
+      message: 'Servable not found for request: Latest(nope)',
+    });
+    await assert.rejects(server.predict('ex', { x: [[1, 2]] }, { signatureName: 'nope' }), {
+      code: 'FAILED_PRECONDITION',
+      message: 'Serving signature key "nope" not found.',
+    });
+    await assert.rejects(server.predict('ex', { x: [[1, 2]], z: [1] }, { signatureName: 'predict' }), {
+      code: 'INVALID_ARGUMENT',
+      message:
+        /input size does not match signature: 2!=1 len\(\{x,z\}\) != len\(\{x\}\)\. Sent extra: \{z\}\. Missing but required: \{\}\./,
+    });
     await assert.rejects(server.predict('ex', { x: [[1, 2, 3]] }, { signatureName: 'predict' }), { code: 'INVALID_ARGUMENT' });
     await assert.rejects(server.predict('ex', { x: [['a', 'b']] }, { signatureName: 'predict' }), { code: 'INVALID_ARGUMENT' });
-    await assert.rejects(server.predict('ex', { x: [[1, 2]] }, { signatureName: 'predict', outputFilter: ['q'] }), { code: 'INVALID_ARGUMENT', message: /output tensor alias not found in signature: q/ });
-    await assert.rejects(server.predict('ex', { x: [[1, 2]] }, { version: 1, versionLabel: 'a' }), { code: 'INVALID_ARGUMENT', message: /cannot be supplied/ });
+    await assert.rejects(server.predict('ex', { x: [[1, 2]] }, { signatureName: 'predict', outputFilter: ['q'] }), {
+      code: 'INVALID_ARGUMENT',
+      message: /output tensor alias not found in signature: q/,
+    });
+    await assert.rejects(server.predict('ex', { x: [[1, 2]] }, { version: 1, versionLabel: 'a' }), {
+      code: 'INVALID_ARGUMENT',
+      message: /cannot be supplied/,
+    });
     const ac = new AbortController();
     ac.abort();
     await assert.rejects(server.predict('ex', { x: [[1, 2]] }, { signatureName: 'predict', signal: ac.signal }), { code: 'CANCELLED' });
-    assert.throws(() => new serving.ModelServer({ config: { modelConfigList: { config: [{ name: 'a', basePath: '/x' }, { name: 'a', basePath: '/y' }] } } }), { code: 'INVALID_ARGUMENT' });
+    assert.throws(
+      () =>
+        new serving.ModelServer({
+          config: {
+            modelConfigList: {
+              config: [
+                { name: 'a', basePath: '/x' },
+                { name: 'a', basePath: '/y' },
+              ],
+            },
+          },
+        }),
+      { code: 'INVALID_ARGUMENT' },
+    );
   });
 
   it('metadata and status', async () => {
@@ -85,13 +150,28 @@ describe('serving.ModelServer (embedded)', { timeout: 120_000 }, () => {
                  version_labels { key: "stable" value: 2 } version_labels { key: 'canary' value: 3 } }
         config { name: "c" base_path: "/m/c" model_version_policy { latest { num_versions: 2 } } }
       }`);
-    assert.deepEqual(c, { modelConfigList: { config: [
-      { name: 'a', basePath: '/m/a', modelVersionPolicy: { all: {} } },
-      { name: 'b', basePath: '/m/b', modelVersionPolicy: { specific: { versions: [1, 2, 3] } }, versionLabels: { stable: 2, canary: 3 } },
-      { name: 'c', basePath: '/m/c', modelVersionPolicy: { latest: { numVersions: 2 } } },
-    ] } });
-    assert.throws(() => serving.parseModelServerConfig('model_config_list { config { name: "a" } config { name: "b" }', 'f.config'), { code: 'ERR_TEXT_FORMAT', message: /^f\.config:1:\d+: / });
-    assert.throws(() => serving.parseModelServerConfig('model_config_list { config { model_version_policy { all {} latest {} } } }'), /another member of oneof "policy_choice"/);
+    assert.deepEqual(c, {
+      modelConfigList: {
+        config: [
+          { name: 'a', basePath: '/m/a', modelVersionPolicy: { all: {} } },
+          {
+            name: 'b',
+            basePath: '/m/b',
+            modelVersionPolicy: { specific: { versions: [1, 2, 3] } },
+            versionLabels: { stable: 2, canary: 3 },
+          },
+          { name: 'c', basePath: '/m/c', modelVersionPolicy: { latest: { numVersions: 2 } } },
+        ],
+      },
+    });
+    assert.throws(() => serving.parseModelServerConfig('model_config_list { config { name: "a" } config { name: "b" }', 'f.config'), {
+      code: 'ERR_TEXT_FORMAT',
+      message: /^f\.config:1:\d+: /,
+    });
+    assert.throws(
+      () => serving.parseModelServerConfig('model_config_list { config { model_version_policy { all {} latest {} } } }'),
+      /another member of oneof "policy_choice"/,
+    );
   });
 
   it('ModelServerConfig: the text file and the gRPC message (wire bytes) give the same object', () => {
@@ -99,15 +179,22 @@ describe('serving.ModelServer (embedded)', { timeout: 120_000 }, () => {
       config { name: "a" base_path: "/m/a" model_type: TENSORFLOW model_version_policy { latest { num_versions: 2 } } }
       config { name: "b" base_path: "/m/b" model_version_policy { specific { versions: [4, 9007199254740991] } } version_labels { key: "x" value: 4 } }
     }`;
-    const expected = { modelConfigList: { config: [
-      { name: 'a', basePath: '/m/a', modelPlatform: 'tensorflow', modelVersionPolicy: { latest: { numVersions: 2 } } },
-      { name: 'b', basePath: '/m/b', modelVersionPolicy: { specific: { versions: [4, 9007199254740991] } }, versionLabels: { x: 4 } },
-    ] } };
+    const expected = {
+      modelConfigList: {
+        config: [
+          { name: 'a', basePath: '/m/a', modelPlatform: 'tensorflow', modelVersionPolicy: { latest: { numVersions: 2 } } },
+          { name: 'b', basePath: '/m/b', modelVersionPolicy: { specific: { versions: [4, 9007199254740991] } }, versionLabels: { x: 4 } },
+        ],
+      },
+    };
     assert.deepEqual(serving.parseModelServerConfig(text), expected);
     const type = messageType('tensorflow.serving.ModelServerConfig');
     const wire = type.encode(type.fromObject(parseTextProto('tensorflow.serving.ModelServerConfig', text))).finish();
     assert.deepEqual(configFromMessage(type.decode(wire) as never), expected);
     const big = type.fromObject({ modelConfigList: { config: [{ name: 'c', basePath: '/c', versionLabels: { y: '9007199254740993' } }] } });
-    assert.throws(() => configFromMessage(type.decode(type.encode(big).finish()) as never), { code: 'INVALID_ARGUMENT', message: /version label y: 9007199254740993 is out of range/ });
+    assert.throws(() => configFromMessage(type.decode(type.encode(big).finish()) as never), {
+      code: 'INVALID_ARGUMENT',
+      message: /version label y: 9007199254740993 is out of range/,
+    });
   });
 });

@@ -16,7 +16,9 @@ describe('ModelServer with server-side batching', { timeout: 120_000 }, () => {
   let server: serving.ModelServer;
   before(async () => {
     server = new serving.ModelServer({
-      modelName: 'half', modelBasePath: path.join(SERVING_FIXTURES, 'half_plus'), fileSystemPollWaitSeconds: 0,
+      modelName: 'half',
+      modelBasePath: path.join(SERVING_FIXTURES, 'half_plus'),
+      fileSystemPollWaitSeconds: 0,
       batching: { maxBatchSize: 4, batchTimeoutMicros: 400_000, numBatchThreads: 1 },
     });
     await server.start();
@@ -28,7 +30,10 @@ describe('ModelServer with server-side batching', { timeout: 120_000 }, () => {
     const t0 = performance.now();
     const outs = await Promise.all(xs.map((x) => server.predict('half', { x })));
     const ms = performance.now() - t0;
-    assert.deepEqual(outs.map((o) => Array.from(o.outputs.y.data() as Float32Array)), [[3], [3.5], [4], [1]]);
+    assert.deepEqual(
+      outs.map((o) => Array.from(o.outputs.y.data() as Float32Array)),
+      [[3], [3.5], [4], [1]],
+    );
     assert.ok(outs.every((o) => o.modelSpec.version === 2));
     // Four rows fill max_batch_size, so the batch runs without waiting for the 400 ms timeout (bound kept loose).
     assert.ok(ms < 4000, `${ms} ms`);
@@ -55,9 +60,20 @@ describe('tfhub-node serve --batching_parameters_file', { timeout: 60_000 }, () 
     it(`a ${name} error exits with code 2 and names the problem`, () => {
       const file = path.join(dir, `${name.replace(' ', '_')}.txt`);
       writeFileSync(file, text);
-      const r = spawnSync(process.execPath, [CLI, 'serve', '--enable_batching', `--batching_parameters_file=${file}`,
-        '--model_name=half', `--model_base_path=${path.join(SERVING_FIXTURES, 'half_plus')}`, '--rest_api_port=0', '--port=0'],
-      { encoding: 'utf8', timeout: 30_000 });
+      const r = spawnSync(
+        process.execPath,
+        [
+          CLI,
+          'serve',
+          '--enable_batching',
+          `--batching_parameters_file=${file}`,
+          '--model_name=half',
+          `--model_base_path=${path.join(SERVING_FIXTURES, 'half_plus')}`,
+          '--rest_api_port=0',
+          '--port=0',
+        ],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
       assert.equal(r.status, 2, r.stderr);
       assert.match(r.stderr, why);
     });

@@ -25,9 +25,15 @@ async function listen(handler: http.RequestListener): Promise<{ srv: http.Server
   return { srv, url: `http://127.0.0.1:${(srv.address() as AddressInfo).port}` };
 }
 
-function post(url: string, body: string, signal?: AbortSignal): Promise<{ status: number; json: { error?: string; predictions?: number[] } }> {
-  return fetch(url, { method: 'POST', body, signal: signal ?? AbortSignal.timeout(30_000) })
-    .then(async (r) => ({ status: r.status, json: await r.json() as { error?: string; predictions?: number[] } }));
+function post(
+  url: string,
+  body: string,
+  signal?: AbortSignal,
+): Promise<{ status: number; json: { error?: string; predictions?: number[] } }> {
+  return fetch(url, { method: 'POST', body, signal: signal ?? AbortSignal.timeout(30_000) }).then(async (r) => ({
+    status: r.status,
+    json: (await r.json()) as { error?: string; predictions?: number[] },
+  }));
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,7 +48,9 @@ describe('serving: deadlines and cancellation drop queued work', { timeout: 120_
   before(async () => {
     cpSync(path.join(SERVING_FIXTURES, 'row_counter'), path.join(tmp.dir, '1'), { recursive: true });
     server = new ModelServer({
-      modelName: 'rc', modelBasePath: tmp.dir, fileSystemPollWaitSeconds: 0,
+      modelName: 'rc',
+      modelBasePath: tmp.dir,
+      fileSystemPollWaitSeconds: 0,
       batching: { maxBatchSize: 64, batchTimeoutMicros: BATCH_TIMEOUT_MS * 1000, numBatchThreads: 1, maxEnqueuedBatches: 8 },
     });
     await server.start();
@@ -96,7 +104,10 @@ describe('serving: deadlines and cancellation drop queued work', { timeout: 120_
     const ctl = control();
     const body = '{"instances": [1, 2, 3, 4]}';
     const closed = new Promise<string>((resolve) => {
-      const req = http.request(`${untimed.url}/v1/models/rc:predict`, { method: 'POST', headers: { 'content-length': Buffer.byteLength(body) } });
+      const req = http.request(`${untimed.url}/v1/models/rc:predict`, {
+        method: 'POST',
+        headers: { 'content-length': Buffer.byteLength(body) },
+      });
       req.on('error', (e) => resolve(e.message));
       req.on('response', () => resolve('answered'));
       req.end(body);
@@ -126,8 +137,15 @@ describe('serving: deadlines and cancellation drop queued work', { timeout: 120_
     const { messageType, encodeMessage } = await import('../../src/serving/proto');
     const bytes = Buffer.from(encodeMessage(messageType('tensorflow.serving.PredictRequest'), predictRequest));
     const code = await new Promise<number>((resolve) => {
-      const call = g.client.makeUnaryRequest('/tensorflow.serving.PredictionService/Predict', (b: Buffer) => b, (b: Buffer) => b, bytes,
-        new grpc.Metadata(), {}, (error) => resolve(error ? (error as grpc.ServiceError).code : 0));
+      const call = g.client.makeUnaryRequest(
+        '/tensorflow.serving.PredictionService/Predict',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        new grpc.Metadata(),
+        {},
+        (error) => resolve(error ? (error as grpc.ServiceError).code : 0),
+      );
       setTimeout(() => call.cancel(), 150);
     });
     assert.equal(code, grpc.status.CANCELLED);

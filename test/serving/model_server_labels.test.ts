@@ -12,7 +12,9 @@ import { ROOT, SERVING_FIXTURES, tempDir } from './rest_helpers';
 
 const HALF = path.join(SERVING_FIXTURES, 'half_plus');
 const config = (labels?: Record<string, number>): ModelServerConfigObject => ({
-  modelConfigList: { config: [{ name: 'half', basePath: HALF, modelVersionPolicy: { all: {} }, ...(labels ? { versionLabels: labels } : {}) }] },
+  modelConfigList: {
+    config: [{ name: 'half', basePath: HALF, modelVersionPolicy: { all: {} }, ...(labels ? { versionLabels: labels } : {}) }],
+  },
 });
 const refused = (version: number) => ({
   code: 'FAILED_PRECONDITION',
@@ -49,7 +51,11 @@ describe('serving: version labels (server_core.cc)', { timeout: 120_000 }, () =>
   });
 
   it('--allow_version_labels_for_unavailable_models: new labels may point anywhere; moving one still needs an available version', async () => {
-    const s = new ModelServer({ config: config({ stable: 1, canary: 2 }), fileSystemPollWaitSeconds: 0, allowVersionLabelsForUnavailableModels: true });
+    const s = new ModelServer({
+      config: config({ stable: 1, canary: 2 }),
+      fileSystemPollWaitSeconds: 0,
+      allowVersionLabelsForUnavailableModels: true,
+    });
     try {
       await s.start();
       assert.equal(await versionFor(s, 'stable'), 1);
@@ -73,15 +79,34 @@ describe('serving: version labels (server_core.cc)', { timeout: 120_000 }, () =>
     const t = tempDir('tfhub-labels-');
     try {
       const file = path.join(t.dir, 'models.config');
-      fs.writeFileSync(file, `model_config_list { config { name: "half" base_path: "${HALF}" model_version_policy { all {} } version_labels { key: "stable" value: 1 } } }\n`);
-      const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/cli.js'), 'serve', '--port=0', '--rest_api_port=0', `--model_config_file=${file}`, '--file_system_poll_wait_seconds=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      fs.writeFileSync(
+        file,
+        `model_config_list { config { name: "half" base_path: "${HALF}" model_version_policy { all {} } version_labels { key: "stable" value: 1 } } }\n`,
+      );
+      const child = spawn(
+        process.execPath,
+        [
+          path.join(ROOT, 'dist/src/cli.js'),
+          'serve',
+          '--port=0',
+          '--rest_api_port=0',
+          `--model_config_file=${file}`,
+          '--file_system_poll_wait_seconds=0',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let stderr = '';
-      child.stderr.on('data', (d) => { stderr += d; });
+      child.stderr.on('data', (d) => {
+        stderr += d;
+      });
       const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       clearTimeout(timer);
       assert.equal(code, 1, stderr);
-      assert.match(stderr, /Failed to start server\. Error: Request to assign label to version 1 of model half, which is not currently available for inference/);
+      assert.match(
+        stderr,
+        /Failed to start server\. Error: Request to assign label to version 1 of model half, which is not currently available for inference/,
+      );
     } finally {
       t.remove();
     }

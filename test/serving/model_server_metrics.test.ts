@@ -13,7 +13,11 @@ import { readJson } from '../helpers/oracle';
 import { REST_FIXTURES, RestServer, SERVING_FIXTURES, call, startRest } from './rest_helpers';
 
 /** One sample of the text format: metric name, labels, value. */
-interface Sample { name: string; labels: Record<string, string>; value: number }
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
 
 /** Parses Prometheus text format (the subset prom-client and TF Serving write); TYPE lines by name. */
 function parseProm(text: string): { samples: Sample[]; types: Map<string, string> } {
@@ -52,23 +56,28 @@ async function scrape(s: RestServer, p = '/monitoring/prometheus/metrics') {
 
 const HALF = path.join(SERVING_FIXTURES, 'half_plus');
 // tf1_example.json's examples_json, written with decimals (1.0 is a float feature, 1 an int64 one).
-const CLASSIFY_BODY = '{"signature_name": "classify", "examples": [{"x": [1.0, 2.0]}, {"scale": 2.0, "x": [-3.0, 0.5]}, {"scale": 0.5, "x": [0.0, 0.0]}]}';
+const CLASSIFY_BODY =
+  '{"signature_name": "classify", "examples": [{"x": [1.0, 2.0]}, {"scale": 2.0, "x": [-3.0, 0.5]}, {"scale": 0.5, "x": [0.0, 0.0]}]}';
 const EXAMPLES = readJson(path.join(SERVING_FIXTURES, 'tf1_example.json')).examples_json;
 
 describe('serving: Prometheus metrics', { timeout: 180_000 }, () => {
   let s: RestServer;
   before(async () => {
     s = await startRest({
-      config: { modelConfigList: { config: [
-        { name: 'half', basePath: HALF, modelVersionPolicy: { all: {} } },
-        { name: 'ex', basePath: path.join(REST_FIXTURES, 'example_base') },
-      ] } },
+      config: {
+        modelConfigList: {
+          config: [
+            { name: 'half', basePath: HALF, modelVersionPolicy: { all: {} } },
+            { name: 'ex', basePath: path.join(REST_FIXTURES, 'example_base') },
+          ],
+        },
+      },
       monitoring: parseMonitoringConfigText('prometheus_config { enable: true }', 'monitoring.config'),
     });
   });
   after(async () => s?.close());
 
-  it('request counts and latencies equal the REST and gRPC requests made, with TF Serving\'s names, labels and buckets', async () => {
+  it("request counts and latencies equal the REST and gRPC requests made, with TF Serving's names, labels and buckets", async () => {
     const okRest = 7;
     for (let i = 0; i < okRest; i++) {
       const r = await call(`${s.url}/v1/models/half/versions/${1 + (i % 2)}:predict`, 'POST', JSON.stringify({ instances: [1, 2, i] }));
@@ -86,7 +95,10 @@ describe('serving: Prometheus metrics', { timeout: 180_000 }, () => {
     const okGrpc = 5;
     try {
       for (let i = 0; i < okGrpc; i++) {
-        const r = await callRaw(g, 'Predict', { modelSpec: { name: 'half' }, inputs: { x: { dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: 2 }] }, floatVal: [1, i] } } });
+        const r = await callRaw(g, 'Predict', {
+          modelSpec: { name: 'half' },
+          inputs: { x: { dtype: 'DT_FLOAT', tensorShape: { dim: [{ size: 2 }] }, floatVal: [1, i] } },
+        });
         assert.ok(r.response, r.error?.message);
       }
       const bad = await callRaw(g, 'Predict', { modelSpec: { name: 'half' }, inputs: { nope: { dtype: 'DT_FLOAT', floatVal: [1] } } });
@@ -130,13 +142,17 @@ describe('serving: Prometheus metrics', { timeout: 180_000 }, () => {
     assert.equal(value(samples, ':tensorflow:serving:request_example_count_total', { model: 'ex' }), 2 * EXAMPLES.length);
     assert.equal(value(samples, `${lat}_count`, { model_name: 'ex', API: 'classify', entrypoint: 'REST' }), 2);
     // Loads: both half versions, once each.
-    assert.equal(value(samples, ':tensorflow:cc:saved_model:load_attempt_count', { model_path: path.join(HALF, '1'), status: 'success' }), 1);
+    assert.equal(
+      value(samples, ':tensorflow:cc:saved_model:load_attempt_count', { model_path: path.join(HALF, '1'), status: 'success' }),
+      1,
+    );
     assert.equal(value(samples, ':tfhub_node:serving:model_load_latency_count', { model_name: 'half', version: '2', status: 'OK' }), 1);
   });
 
   it('the page is at prometheus_config.path, only when enabled; the registry is the embedding API', async () => {
     const custom = await startRest({
-      modelName: 'half', modelBasePath: HALF,
+      modelName: 'half',
+      modelBasePath: HALF,
       monitoring: { prometheusConfig: { enable: true, path: '/metrics' } },
     });
     const off = await startRest({ modelName: 'half', modelBasePath: HALF, monitoring: { prometheusConfig: { enable: false } } });
@@ -149,7 +165,10 @@ describe('serving: Prometheus metrics', { timeout: 180_000 }, () => {
       // Library calls are not requests of a front end: request_count stays empty; the signature series counts them.
       const text = await off.server.metrics.text();
       assert.doesNotMatch(text, /^:tensorflow:serving:request_count\{/m);
-      assert.match(text, /^:tfhub_node:serving:signature_latency_count\{model_name="half",version="2",signature="serving_default",status="OK"\} 1$/m);
+      assert.match(
+        text,
+        /^:tfhub_node:serving:signature_latency_count\{model_name="half",version="2",signature="serving_default",status="OK"\} 1$/m,
+      );
       assert.equal(typeof off.server.metrics.registry.getSingleMetric(':tensorflow:serving:request_count')?.get, 'function');
     } finally {
       await custom.close();
@@ -158,8 +177,12 @@ describe('serving: Prometheus metrics', { timeout: 180_000 }, () => {
   });
 
   it('requiring the package loads neither prom-client nor @grpc/grpc-js (they load when a server starts / serves gRPC)', () => {
-    const code = "require(process.argv[1]); console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /node_modules[\\\\/](prom-client|@grpc[\\\\/]grpc-js)[\\\\/]/.test(k))))";
-    const out = execFileSync(process.execPath, ['-e', code, path.join(__dirname, '../../src')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const code =
+      'require(process.argv[1]); console.log(JSON.stringify(Object.keys(require.cache).filter((k) => /node_modules[\\\\/](prom-client|@grpc[\\\\/]grpc-js)[\\\\/]/.test(k))))';
+    const out = execFileSync(process.execPath, ['-e', code, path.join(__dirname, '../../src')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), []);
   });
 
@@ -171,8 +194,13 @@ describe('serving: Prometheus metrics', { timeout: 180_000 }, () => {
     });
     try {
       const n = 8;
-      const rs = await Promise.all(Array.from({ length: n }, (_, i) => call(`${b.url}/v1/models/half:predict`, 'POST', JSON.stringify({ instances: [i] }))));
-      assert.deepEqual(rs.map((r) => r.status), Array(n).fill(200));
+      const rs = await Promise.all(
+        Array.from({ length: n }, (_, i) => call(`${b.url}/v1/models/half:predict`, 'POST', JSON.stringify({ instances: [i] }))),
+      );
+      assert.deepEqual(
+        rs.map((r) => r.status),
+        Array(n).fill(200),
+      );
       const { samples, types } = await scrape(b);
       const labels = { model_name: 'half', version: '2', signature: 'serving_default' };
       assert.equal(value(samples, ':tfhub_node:serving:batch_size_sum', labels), n);

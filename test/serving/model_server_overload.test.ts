@@ -25,22 +25,39 @@ function rssOf(pid: number): number {
   return m ? Number(m[1]) * 1024 : 0;
 }
 
-
-interface Tally { ok: number; refused: number; other: string[]; refusedMs: number[]; okMs: number[]; peakRss: number; baseRss: number }
+interface Tally {
+  ok: number;
+  refused: number;
+  other: string[];
+  refusedMs: number[];
+  okMs: number[];
+  peakRss: number;
+  baseRss: number;
+}
 
 /** Runs `n` requests at once through `send`, sampling the server's RSS while they are in flight. */
 async function load(pid: number, n: number, send: (i: number) => Promise<'ok' | 'refused' | string>): Promise<Tally> {
   const baseRss = rssOf(pid);
   let peakRss = baseRss;
-  const sampler = setInterval(() => { peakRss = Math.max(peakRss, rssOf(pid)); }, 20);
+  const sampler = setInterval(() => {
+    peakRss = Math.max(peakRss, rssOf(pid));
+  }, 20);
   const t: Tally = { ok: 0, refused: 0, other: [], refusedMs: [], okMs: [], peakRss: 0, baseRss };
   const t0 = performance.now();
   try {
-    await Promise.all(Array.from({ length: n }, async (_, i) => {
-      const r = await send(i);
-      const ms = performance.now() - t0;
-      if (r === 'ok') { t.ok++; t.okMs.push(ms); } else if (r === 'refused') { t.refused++; t.refusedMs.push(ms); } else t.other.push(r);
-    }));
+    await Promise.all(
+      Array.from({ length: n }, async (_, i) => {
+        const r = await send(i);
+        const ms = performance.now() - t0;
+        if (r === 'ok') {
+          t.ok++;
+          t.okMs.push(ms);
+        } else if (r === 'refused') {
+          t.refused++;
+          t.refusedMs.push(ms);
+        } else t.other.push(r);
+      }),
+    );
   } finally {
     clearInterval(sampler);
   }
@@ -50,7 +67,8 @@ async function load(pid: number, n: number, send: (i: number) => Promise<'ok' | 
 
 function check(t: Tally, what: string): void {
   const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
-  const summary = `${what}: ${t.ok} answered, ${t.refused} refused (median at ${median(t.refusedMs)?.toFixed(0)} ms), ` +
+  const summary =
+    `${what}: ${t.ok} answered, ${t.refused} refused (median at ${median(t.refusedMs)?.toFixed(0)} ms), ` +
     `${t.other.length} other, RSS ${(t.baseRss / 2 ** 20).toFixed(0)} -> peak ${(t.peakRss / 2 ** 20).toFixed(0)} MiB`;
   process.stderr.write(`# ${summary}\n`);
   assert.deepEqual(t.other.slice(0, 5), [], summary);
@@ -71,15 +89,30 @@ describe('serving under overload: queue limits refuse at once, every request ans
     const params = path.join(tmp.dir, 'batching.txt');
     writeFileSync(params, BATCHING_TEXT);
     const [grpcPort, restPort] = [await freePort(), await freePort()];
-    child = spawn(process.execPath, [CLI, 'serve', `--port=${grpcPort}`, `--rest_api_port=${restPort}`, '--model_name=rc',
-      `--model_base_path=${path.join(tmp.dir, 'rc')}`, '--enable_batching', `--batching_parameters_file=${params}`, '--rest_api_timeout_in_ms=0'],
-    { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'serve',
+        `--port=${grpcPort}`,
+        `--rest_api_port=${restPort}`,
+        '--model_name=rc',
+        `--model_base_path=${path.join(tmp.dir, 'rc')}`,
+        '--enable_batching',
+        `--batching_parameters_file=${params}`,
+        '--rest_api_timeout_in_ms=0',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let log = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`serve did not start: ${log}`)), 120_000);
       child!.stderr!.on('data', (d) => {
         log += d;
-        if (/Exporting HTTP\/REST API/.test(log)) { clearTimeout(timer); resolve(); }
+        if (/Exporting HTTP\/REST API/.test(log)) {
+          clearTimeout(timer);
+          resolve();
+        }
       });
       child!.on('exit', () => reject(new Error(`serve exited: ${log}`)));
     });
@@ -102,11 +135,22 @@ describe('serving under overload: queue limits refuse at once, every request ans
     const resType = messageType('tensorflow.serving.PredictResponse');
     const bytes = Buffer.from(encodeMessage(type, { modelSpec: { name: 'rc', signatureName: 'rows_seen' }, inputs: {} }));
     return new Promise((resolve, reject) => {
-      client.makeUnaryRequest('/tensorflow.serving.PredictionService/Predict', (b: Buffer) => b, (b: Buffer) => b, bytes, new grpc.Metadata(),
-        { deadline: Date.now() + 30_000 }, (error, response) => {
+      client.makeUnaryRequest(
+        '/tensorflow.serving.PredictionService/Predict',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        bytes,
+        new grpc.Metadata(),
+        { deadline: Date.now() + 30_000 },
+        (error, response) => {
           if (error) reject(error);
-          else resolve((resType.toObject(resType.decode(response as Buffer)) as { outputs: { rows: { floatVal: number[] } } }).outputs.rows.floatVal[0]);
-        });
+          else
+            resolve(
+              (resType.toObject(resType.decode(response as Buffer)) as { outputs: { rows: { floatVal: number[] } } }).outputs.rows
+                .floatVal[0],
+            );
+        },
+      );
     });
   }
 
@@ -122,20 +166,37 @@ describe('serving under overload: queue limits refuse at once, every request ans
     const type = messageType('tensorflow.serving.PredictRequest');
     const resType = messageType('tensorflow.serving.PredictResponse');
     const rows0 = await rowsSeen();
-    const t = await load(child!.pid!, N, (i) => new Promise((resolve) => {
-      const x = i % 7;
-      const bytes = Buffer.from(encodeMessage(type, { modelSpec: { name: 'rc', signatureName: 'slow' }, inputs: { x: { dtype: 1, tensorShape: { dim: [{ size: 1 }] }, floatVal: [x] } } }));
-      client.makeUnaryRequest('/tensorflow.serving.PredictionService/Predict', (b: Buffer) => b, (b: Buffer) => b, bytes, new grpc.Metadata(),
-        { deadline: Date.now() + 240_000 }, (error, response) => {
-          if (error) {
-            const e = error as grpc.ServiceError;
-            resolve(e.code === grpc.status.UNAVAILABLE && /queue .* is full/.test(e.details) ? 'refused' : `${e.code} ${e.details}`);
-            return;
-          }
-          const out = resType.toObject(resType.decode(response as Buffer)) as { outputs: { y: { floatVal: number[] } } };
-          resolve(out.outputs.y.floatVal[0] === 2 * x + 1 ? 'ok' : `wrong answer ${JSON.stringify(out.outputs.y)} for ${x}`);
-        });
-    }));
+    const t = await load(
+      child!.pid!,
+      N,
+      (i) =>
+        new Promise((resolve) => {
+          const x = i % 7;
+          const bytes = Buffer.from(
+            encodeMessage(type, {
+              modelSpec: { name: 'rc', signatureName: 'slow' },
+              inputs: { x: { dtype: 1, tensorShape: { dim: [{ size: 1 }] }, floatVal: [x] } },
+            }),
+          );
+          client.makeUnaryRequest(
+            '/tensorflow.serving.PredictionService/Predict',
+            (b: Buffer) => b,
+            (b: Buffer) => b,
+            bytes,
+            new grpc.Metadata(),
+            { deadline: Date.now() + 240_000 },
+            (error, response) => {
+              if (error) {
+                const e = error as grpc.ServiceError;
+                resolve(e.code === grpc.status.UNAVAILABLE && /queue .* is full/.test(e.details) ? 'refused' : `${e.code} ${e.details}`);
+                return;
+              }
+              const out = resType.toObject(resType.decode(response as Buffer)) as { outputs: { y: { floatVal: number[] } } };
+              resolve(out.outputs.y.floatVal[0] === 2 * x + 1 ? 'ok' : `wrong answer ${JSON.stringify(out.outputs.y)} for ${x}`);
+            },
+          );
+        }),
+    );
     check(t, 'gRPC');
     assert.equal(await rowsSeen(), rows0 + t.ok, 'only the accepted calls ran');
   });
@@ -145,22 +206,32 @@ describe('serving under overload: queue limits refuse at once, every request ans
     const url = new URL(`${restUrl}/v1/models/rc:predict`);
     const rows0 = await rowsSeen();
     try {
-      const t = await load(child!.pid!, N, (i) => new Promise((resolve) => {
-        const x = i % 7;
-        const body = `{"signature_name": "slow", "instances": [${x}]}`;
-        const req = http.request({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-length': body.length } }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => { text += c; });
-          res.on('end', () => {
-            if (res.statusCode === 503 && /queue .* is full/.test(text)) resolve('refused');
-            else if (res.statusCode === 200 && JSON.parse(text).predictions[0] === 2 * x + 1) resolve('ok');
-            else resolve(`${res.statusCode} ${text.slice(0, 200)}`);
-          });
-        });
-        req.on('error', (e) => resolve(`socket error ${e.message}`));
-        req.end(body);
-      }));
+      const t = await load(
+        child!.pid!,
+        N,
+        (i) =>
+          new Promise((resolve) => {
+            const x = i % 7;
+            const body = `{"signature_name": "slow", "instances": [${x}]}`;
+            const req = http.request(
+              { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-length': body.length } },
+              (res) => {
+                let text = '';
+                res.setEncoding('utf8');
+                res.on('data', (c: string) => {
+                  text += c;
+                });
+                res.on('end', () => {
+                  if (res.statusCode === 503 && /queue .* is full/.test(text)) resolve('refused');
+                  else if (res.statusCode === 200 && JSON.parse(text).predictions[0] === 2 * x + 1) resolve('ok');
+                  else resolve(`${res.statusCode} ${text.slice(0, 200)}`);
+                });
+              },
+            );
+            req.on('error', (e) => resolve(`socket error ${e.message}`));
+            req.end(body);
+          }),
+      );
       check(t, 'REST');
       assert.equal(await rowsSeen(), rows0 + t.ok, 'only the accepted requests ran');
     } finally {

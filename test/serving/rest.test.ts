@@ -11,7 +11,11 @@ const MULTI = readJson(path.join(SERVING_FIXTURES, 'tf2_multi.json'));
 const HALF = readJson(path.join(SERVING_FIXTURES, 'half_plus.json'));
 const EXAMPLE = readJson(path.join(SERVING_FIXTURES, 'tf1_example.json'));
 /** JSON text with every number written as a decimal (TF Serving reads `1` as int64 and `1.0` as float). */
-const floatsJson = (v: unknown): string => JSON.stringify(v, (_, x) => (typeof x === 'number' ? `@@${Number.isInteger(x) ? x.toFixed(1) : x}@@` : x)).replace(/"@@([^@]*)@@"/g, '$1');
+const floatsJson = (v: unknown): string =>
+  JSON.stringify(v, (_, x) => (typeof x === 'number' ? `@@${Number.isInteger(x) ? x.toFixed(1) : x}@@` : x)).replace(
+    /"@@([^@]*)@@"/g,
+    '$1',
+  );
 const callOf = (sig: string) => MULTI.calls.find((c: { signature: string }) => c.signature === sig);
 
 describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
@@ -23,7 +27,12 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
         modelConfigList: {
           config: [
             { name: 'saved_model_half_plus_three', basePath: path.join(REST_FIXTURES, 'half_plus_three') },
-            { name: 'half', basePath: path.join(SERVING_FIXTURES, 'half_plus'), modelVersionPolicy: { all: {} }, versionLabels: { stable: 1, canary: 2 } },
+            {
+              name: 'half',
+              basePath: path.join(SERVING_FIXTURES, 'half_plus'),
+              modelVersionPolicy: { all: {} },
+              versionLabels: { stable: 1, canary: 2 },
+            },
             { name: 'multi', basePath: path.join(REST_FIXTURES, 'multi_base') },
             { name: 'ex', basePath: path.join(REST_FIXTURES, 'example_base') },
           ],
@@ -36,9 +45,11 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
   it('curl: model status', async () => {
     const r = await call(`${s.url}/v1/models/saved_model_half_plus_three`, 'GET');
     assert.equal(r.status, 200);
-    assert.deepEqual(r.json, { model_version_status: [{ version: '123', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }] });
+    assert.deepEqual(r.json, {
+      model_version_status: [{ version: '123', state: 'AVAILABLE', status: { error_code: 'OK', error_message: '' } }],
+    });
     // protobuf's JSON printer layout (one-space indent), as the example prints it
-    assert.match(r.text, /^\{\n "model_version_status": \[\n  \{\n   "version": "123",/);
+    assert.match(r.text, /^\{\n "model_version_status": \[\n {2}\{\n {3}"version": "123",/);
   });
 
   it('curl: predict {"instances": [1.0,2.0,5.0]} → predictions from Python', async () => {
@@ -49,13 +60,15 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
   });
 
   it('curl: regress on the tensorflow/serving/regress signature', async () => {
-    const body = JSON.stringify({ signature_name: 'tensorflow/serving/regress', examples: HP3.regress.examples }).replace(/"x":1/g, '"x":1.0').replace(/"x":2/g, '"x":2.0');
+    const body = JSON.stringify({ signature_name: 'tensorflow/serving/regress', examples: HP3.regress.examples })
+      .replace(/"x":1/g, '"x":1.0')
+      .replace(/"x":2/g, '"x":2.0');
     const r = await call(`${s.url}/v1/models/saved_model_half_plus_three:regress`, 'POST', body);
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json, { results: HP3.regress.results });
   });
 
-  it('curl: an unknown model is 404 with TF Serving\'s message', async () => {
+  it("curl: an unknown model is 404 with TF Serving's message", async () => {
     const r = await call(`${s.url}/v1/models/half_nope:predict`, 'POST', '{"instances": [1.0,5.0]}');
     assert.equal(r.status, 404);
     assert.deepEqual(r.json, { error: 'Servable not found for request: Latest(half_nope)' });
@@ -72,13 +85,22 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
 
   it('columnar inputs give outputs; versions and labels pick the version (half_plus: 0.5x+2 / 0.5x+3)', async () => {
     const x = HALF.versions['1'].inputs.x.values;
-    for (const [where, v] of [['/versions/1', '1'], ['/versions/2', '2'], ['/labels/stable', '1'], ['/labels/canary', '2'], ['', '2']]) {
+    for (const [where, v] of [
+      ['/versions/1', '1'],
+      ['/versions/2', '2'],
+      ['/labels/stable', '1'],
+      ['/labels/canary', '2'],
+      ['', '2'],
+    ]) {
       const r = await call(`${s.url}/v1/models/half${where}:predict`, 'POST', JSON.stringify({ inputs: { x } }));
       assert.equal(r.status, 200, r.text);
       assert.deepEqual(r.json, { outputs: HALF.versions[v].outputs.y.values }, where);
     }
     const st = await call(`${s.url}/v1/models/half`, 'GET');
-    assert.deepEqual(st.json.model_version_status.map((m: { version: string }) => m.version), ['2', '1']);
+    assert.deepEqual(
+      st.json.model_version_status.map((m: { version: string }) => m.version),
+      ['2', '1'],
+    );
     const lab = await call(`${s.url}/v1/models/half/labels/canary`, 'GET');
     assert.equal(lab.json.model_version_status[0].version, '2');
   });
@@ -86,10 +108,21 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
   it('multi-input row format, multi-output predictions as objects (tf2_multi multi_output)', async () => {
     const c = callOf('multi_output');
     const x = c.inputs.x.values;
-    const rows = [[x[0], x[1]], [x[2], x[3]], [x[4], x[5]]];
-    const r = await call(`${s.url}/v1/models/multi:predict`, 'POST', JSON.stringify({ signature_name: 'multi_output', instances: rows.map((row) => ({ x: row })) }));
+    const rows = [
+      [x[0], x[1]],
+      [x[2], x[3]],
+      [x[4], x[5]],
+    ];
+    const r = await call(
+      `${s.url}/v1/models/multi:predict`,
+      'POST',
+      JSON.stringify({ signature_name: 'multi_output', instances: rows.map((row) => ({ x: row })) }),
+    );
     assert.equal(r.status, 200, r.text);
-    assert.deepEqual(r.json.predictions, [0, 1, 2].map((i) => ({ argmax: c.outputs.argmax.values[i], prod: c.outputs.prod.values[i], sum: c.outputs.sum.values[i] })));
+    assert.deepEqual(
+      r.json.predictions,
+      [0, 1, 2].map((i) => ({ argmax: c.outputs.argmax.values[i], prod: c.outputs.prod.values[i], sum: c.outputs.sum.values[i] })),
+    );
     const col = await call(`${s.url}/v1/models/multi:predict`, 'POST', JSON.stringify({ signature_name: 'multi_output', inputs: rows }));
     assert.deepEqual(col.json.outputs, { argmax: c.outputs.argmax.values, prod: c.outputs.prod.values, sum: c.outputs.sum.values });
   });
@@ -110,13 +143,20 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
 
   it('{"b64": …} strings in; string outputs out', async () => {
     const c = callOf('strings');
-    const r = await call(`${s.url}/v1/models/multi:predict`, 'POST', JSON.stringify({ signature_name: 'strings', inputs: { s: c.inputs.s.b64.slice(0, 2).map((b: string) => ({ b64: b })) } }));
+    const r = await call(
+      `${s.url}/v1/models/multi:predict`,
+      'POST',
+      JSON.stringify({ signature_name: 'strings', inputs: { s: c.inputs.s.b64.slice(0, 2).map((b: string) => ({ b64: b })) } }),
+    );
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json.outputs.length, c.outputs.length.values.slice(0, 2));
-    assert.deepEqual(r.json.outputs.upper, c.outputs.upper.b64.slice(0, 2).map((b: string) => Buffer.from(b, 'base64').toString('utf8')));
+    assert.deepEqual(
+      r.json.outputs.upper,
+      c.outputs.upper.b64.slice(0, 2).map((b: string) => Buffer.from(b, 'base64').toString('utf8')),
+    );
   });
 
-  it('status of unknown versions and models: TF Serving\'s 404 messages', async () => {
+  it("status of unknown versions and models: TF Serving's 404 messages", async () => {
     let r = await call(`${s.url}/v1/models/half/versions/9`, 'GET');
     assert.deepEqual([r.status, r.json], [404, { error: 'Could not find version 9 of model half' }]);
     r = await call(`${s.url}/v1/models/nope`, 'GET');
@@ -128,18 +168,33 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
   });
 
   it('classify and regress on tf.Example JSON (tf1_example, scores and values from Python)', async () => {
-    const c = await call(`${s.url}/v1/models/ex:classify`, 'POST', `{"signature_name": "classify", "examples": ${floatsJson(EXAMPLE.examples_json)}}`);
+    const c = await call(
+      `${s.url}/v1/models/ex:classify`,
+      'POST',
+      `{"signature_name": "classify", "examples": ${floatsJson(EXAMPLE.examples_json)}}`,
+    );
     assert.equal(c.status, 200, c.text);
     assert.equal(c.json.results.length, 3);
     c.json.results.forEach((row: Array<[string, number]>, i: number) => {
-      assert.deepEqual(row.map((p) => p[0]), EXAMPLE.classify.labels);
+      assert.deepEqual(
+        row.map((p) => p[0]),
+        EXAMPLE.classify.labels,
+      );
       row.forEach((p, j) => assert.equal(Math.fround(p[1]), Math.fround(EXAMPLE.classify.scores[i][j])));
     });
-    const r = await call(`${s.url}/v1/models/ex:regress`, 'POST', `{"signature_name": "regress", "examples": ${floatsJson(EXAMPLE.examples_json)}}`);
+    const r = await call(
+      `${s.url}/v1/models/ex:regress`,
+      'POST',
+      `{"signature_name": "regress", "examples": ${floatsJson(EXAMPLE.examples_json)}}`,
+    );
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.json.results.map(Math.fround), EXAMPLE.regress.values.map(Math.fround));
     // context: features shared by every example
-    const ctx = await call(`${s.url}/v1/models/ex:regress`, 'POST', `{"signature_name": "regress", "context": {"scale": 2.0}, "examples": [{"x": [-3.0, 0.5]}]}`);
+    const ctx = await call(
+      `${s.url}/v1/models/ex:regress`,
+      'POST',
+      `{"signature_name": "regress", "context": {"scale": 2.0}, "examples": [{"x": [-3.0, 0.5]}]}`,
+    );
     assert.deepEqual(ctx.json, { results: [EXAMPLE.regress.values[1]] });
     // a predict signature is not a regression signature
     const bad = await call(`${s.url}/v1/models/ex:regress`, 'POST', '{"signature_name": "predict", "examples": [{"x": [1.0, 2.0]}]}');

@@ -32,7 +32,10 @@ export async function startRest(options: ModelServerOptions): Promise<RestServer
   await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
   return {
-    server, http: srv, url, logs,
+    server,
+    http: srv,
+    url,
+    logs,
     close: async () => {
       srv.closeAllConnections();
       await new Promise<void>((resolve) => srv.close(() => resolve()));
@@ -42,13 +45,20 @@ export async function startRest(options: ModelServerOptions): Promise<RestServer
 }
 
 /** A request; resolves with the status and the parsed JSON body (or the raw text when it is not JSON). */
-export async function call(url: string, method: 'GET' | 'POST' | 'PUT' | 'DELETE', body?: string): Promise<{ status: number; json: any; text: string }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+export async function call(
+  url: string,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  body?: string,
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+): Promise<{ status: number; json: any; text: string }> {
   const r = await fetch(url, { method, body, signal: AbortSignal.timeout(30_000) });
   const text = await r.text();
   let json: unknown = undefined;
   try {
     json = JSON.parse(text.replace(/\bNaN\b/g, '"NaN"').replace(/-?\bInfinity\b/g, '"Infinity"'));
-  } catch { /* not JSON */ }
+  } catch {
+    /* not JSON */
+  }
   return { status: r.status, json, text };
 }
 

@@ -13,10 +13,22 @@ function raw(url: string, chunks: Array<string | Buffer>, opts: { gapMs?: number
   return new Promise((resolve, reject) => {
     const sock = net.connect(Number(port), '127.0.0.1');
     let got = '';
-    const timer = setTimeout(() => { sock.destroy(); resolve(got); }, 20_000);
-    sock.on('data', (d) => { got += d.toString('latin1'); });
-    sock.on('error', (e) => { clearTimeout(timer); got ? resolve(got) : reject(e); });
-    sock.on('close', () => { clearTimeout(timer); resolve(got); });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      resolve(got);
+    }, 20_000);
+    sock.on('data', (d) => {
+      got += d.toString('latin1');
+    });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      if (got) resolve(got);
+      else reject(e);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
     sock.on('connect', async () => {
       for (const c of chunks) {
         if (sock.destroyed) return;
@@ -32,7 +44,11 @@ describe('serving REST: hostile requests', { timeout: 180_000 }, () => {
   let s: RestServer;
   let predict: string;
   before(async () => {
-    s = await startRest({ modelName: 'm', modelBasePath: path.join(REST_FIXTURES, 'half_plus_three'), rest: { maxBodyBytes: LIMIT, timeoutMs: 1500 } });
+    s = await startRest({
+      modelName: 'm',
+      modelBasePath: path.join(REST_FIXTURES, 'half_plus_three'),
+      rest: { maxBodyBytes: LIMIT, timeoutMs: 1500 },
+    });
     predict = `${s.url}/v1/models/m:predict`;
   });
   after(async () => s?.close());
@@ -43,8 +59,21 @@ describe('serving REST: hostile requests', { timeout: 180_000 }, () => {
   }
 
   it('malformed JSON of every kind: 400 with a JSON Parse error naming the offset', async () => {
-    const bodies = ['', '{', '{"instances": [1.0,', '{"instances": [1.0]}}', '{"instances": [1.0] "x": 1}', '[1, 2]', '"str"', 'nul',
-      '{"instances": [01]}', '{"instances": ["\\x"]}', '\u0000', '{"a":1,}', '{"instances": [1.0]} trailing'];
+    const bodies = [
+      '',
+      '{',
+      '{"instances": [1.0,',
+      '{"instances": [1.0]}}',
+      '{"instances": [1.0] "x": 1}',
+      '[1, 2]',
+      '"str"',
+      'nul',
+      '{"instances": [01]}',
+      '{"instances": ["\\x"]}',
+      '\u0000',
+      '{"a":1,}',
+      '{"instances": [1.0]} trailing',
+    ];
     for (const b of bodies) {
       const r = await call(predict, 'POST', b);
       assert.equal(r.status, 400, `${JSON.stringify(b)}: ${r.text}`);
@@ -76,13 +105,16 @@ describe('serving REST: hostile requests', { timeout: 180_000 }, () => {
   });
 
   it('a 100 MB body is refused by its declared length; the server still answers', async () => {
-    const resp = await raw(s.url, [`POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`, Buffer.alloc(64 * 1024, 0x20)]);
+    const resp = await raw(s.url, [
+      `POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: ${100 * 1024 * 1024}\r\n\r\n`,
+      Buffer.alloc(64 * 1024, 0x20),
+    ]);
     assert.match(resp, /^HTTP\/1\.1 413/);
     assert.match(resp, /"error": "Request body of 104857600 bytes is larger than the limit of 1048576 bytes"/);
     await stillServes();
   });
 
-  it('wrong dtypes, ragged lists and wrong keys: 400 with TF Serving\'s messages', async () => {
+  it("wrong dtypes, ragged lists and wrong keys: 400 with TF Serving's messages", async () => {
     const cases: Array<[string, RegExp]> = [
       ['{"instances": ["a"]}', /Type: String is not of expected type: float/],
       ['{"instances": [true]}', /Type: True is not of expected type: float/],
@@ -144,13 +176,19 @@ describe('serving REST: hostile requests', { timeout: 180_000 }, () => {
     assert.match(resp, /^HTTP\/1\.1 408/);
     // a client trickling one byte at a time also ends at the deadline
     const body = '{"instances": [1.0]}';
-    const trickle = await raw(s.url, [`POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, ...body.split('')], { gapMs: 120 });
+    const trickle = await raw(
+      s.url,
+      [`POST /v1/models/m:predict HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`, ...body.split('')],
+      { gapMs: 120 },
+    );
     assert.match(trickle, /^HTTP\/1\.1 408/);
     await stillServes();
   });
 
   it('200 concurrent bad and good requests: every one answered, none failed wrongly', async () => {
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => call(predict, 'POST', i % 2 ? '{"instances": [1.0]}' : '{"instances": ["x"]}')));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => call(predict, 'POST', i % 2 ? '{"instances": [1.0]}' : '{"instances": ["x"]}')),
+    );
     results.forEach((r, i) => assert.equal(r.status, i % 2 ? 200 : 400));
     await stillServes();
   });

@@ -43,11 +43,22 @@ describe('serving versions: policies, failures, reloads, swaps under load', { ti
       fs.mkdirSync(path.join(t.dir, 'not_a_version'));
       const s = await startRest({
         allowVersionLabelsForUnavailableModels: true,
-        config: { modelConfigList: { config: [{ name: 'm', basePath: t.dir, modelVersionPolicy: { latest: { numVersions: 3 } }, versionLabels: { stable: 2 } }] } },
+        config: {
+          modelConfigList: {
+            config: [{ name: 'm', basePath: t.dir, modelVersionPolicy: { latest: { numVersions: 3 } }, versionLabels: { stable: 2 } }],
+          },
+        },
       });
       try {
         const st = await call(`${s.url}/v1/models/m`, 'GET');
-        assert.deepEqual(st.json.model_version_status.map((v: { version: string; state: string }) => [v.version, v.state]), [['4', 'END'], ['3', 'AVAILABLE'], ['2', 'AVAILABLE']]);
+        assert.deepEqual(
+          st.json.model_version_status.map((v: { version: string; state: string }) => [v.version, v.state]),
+          [
+            ['4', 'END'],
+            ['3', 'AVAILABLE'],
+            ['2', 'AVAILABLE'],
+          ],
+        );
         const broken = st.json.model_version_status[0].status;
         assert.notEqual(broken.error_code, 'OK');
         assert.match(broken.error_message, /saved_model\.pb|protobuf|decode/i);
@@ -61,8 +72,13 @@ describe('serving versions: policies, failures, reloads, swaps under load', { ti
         assert.equal(s.logs.filter((l) => /^Successfully loaded/.test(l)).length, 2);
         assert.equal(s.logs.filter((l) => /version: 4\}.*failed/.test(l)).length, 1, s.logs.join('\n'));
         // specific{[1]}: the config reload loads 1 and unloads 2 and 3
-        await s.server.reloadConfig({ modelConfigList: { config: [{ name: 'm', basePath: t.dir, modelVersionPolicy: { specific: { versions: [1] } } }] } });
-        const after = s.server.getModelStatus('m').filter((v) => v.state === 'AVAILABLE').map((v) => v.version);
+        await s.server.reloadConfig({
+          modelConfigList: { config: [{ name: 'm', basePath: t.dir, modelVersionPolicy: { specific: { versions: [1] } } }] },
+        });
+        const after = s.server
+          .getModelStatus('m')
+          .filter((v) => v.state === 'AVAILABLE')
+          .map((v) => v.version);
         assert.deepEqual(after, [1]);
         assert.equal(s.logs.filter((l) => /^Successfully unloaded/.test(l)).length, 2);
       } finally {
@@ -76,12 +92,18 @@ describe('serving versions: policies, failures, reloads, swaps under load', { ti
   it('reloadConfig adds and removes models', async () => {
     const s = await startRest({ modelName: 'a', modelBasePath: path.join(SERVING_FIXTURES, 'half_plus') });
     try {
-      await s.server.reloadConfig({ modelConfigList: { config: [{ name: 'b', basePath: path.join(SERVING_FIXTURES, 'half_plus'), modelVersionPolicy: { specific: { versions: [1] } } }] } });
+      await s.server.reloadConfig({
+        modelConfigList: {
+          config: [{ name: 'b', basePath: path.join(SERVING_FIXTURES, 'half_plus'), modelVersionPolicy: { specific: { versions: [1] } } }],
+        },
+      });
       const b = await call(`${s.url}/v1/models/b:predict`, 'POST', JSON.stringify({ inputs: { x: X } }));
       assert.deepEqual(b.json.outputs, Y1);
       const a = await call(`${s.url}/v1/models/a:predict`, 'POST', JSON.stringify({ inputs: { x: X } }));
       assert.equal(a.status, 404);
-      await assert.rejects(s.server.reloadConfig({ modelConfigList: { config: [{ name: 'c', basePath: '' }] } }), { code: 'INVALID_ARGUMENT' });
+      await assert.rejects(s.server.reloadConfig({ modelConfigList: { config: [{ name: 'c', basePath: '' }] } }), {
+        code: 'INVALID_ARGUMENT',
+      });
     } finally {
       await s.close();
     }
@@ -104,7 +126,11 @@ describe('serving versions: policies, failures, reloads, swaps under load', { ti
         const body = JSON.stringify({ inputs: { x: X } });
         const client = async () => {
           while (!stop) {
-            const r = await call(`${s.url}/v1/models/m:predict`, 'POST', body).catch((e: Error) => ({ status: 0, json: null, text: e.message }));
+            const r = await call(`${s.url}/v1/models/m:predict`, 'POST', body).catch((e: Error) => ({
+              status: 0,
+              json: null,
+              text: e.message,
+            }));
             if (r.status !== 200) failures.push(`${r.status} ${r.text}`);
             else seen.push(JSON.stringify(r.json.outputs) === JSON.stringify(Y2) ? 'v2' : 'v1');
           }
@@ -137,7 +163,11 @@ describe('serving versions: policies, failures, reloads, swaps under load', { ti
   });
 
   it('close() waits for in-flight requests and then refuses new ones (UNAVAILABLE)', async () => {
-    const server = new ModelServer({ modelName: 'm', modelBasePath: path.join(SERVING_FIXTURES, 'half_plus'), fileSystemPollWaitSeconds: 0 });
+    const server = new ModelServer({
+      modelName: 'm',
+      modelBasePath: path.join(SERVING_FIXTURES, 'half_plus'),
+      fileSystemPollWaitSeconds: 0,
+    });
     await server.start();
     const inflight = Array.from({ length: 16 }, () => server.predict('m', { x: X }));
     const closing = server.close();

@@ -10,7 +10,9 @@ import { MAX_WARMUP_RECORDS, WARMUP_FILE, maskedCrc32c, readTfRecords, readWarmu
 
 const DIR = path.join(__dirname, '../../../test/fixtures/tfrecord');
 const fromPython = new Uint8Array(readFileSync(path.join(DIR, 'records.tfrecord')));
-const expected = (JSON.parse(readFileSync(path.join(DIR, 'records.json'), 'utf8')).records as string[]).map((h) => new Uint8Array(Buffer.from(h, 'hex')));
+const expected = (JSON.parse(readFileSync(path.join(DIR, 'records.json'), 'utf8')).records as string[]).map(
+  (h) => new Uint8Array(Buffer.from(h, 'hex')),
+);
 
 /** Byte offsets where each record starts, and the end. */
 function boundaries(records: Uint8Array[]): number[] {
@@ -21,7 +23,10 @@ function boundaries(records: Uint8Array[]): number[] {
 
 describe('TFRecord reader and writer (warmup requests)', () => {
   it('reads the records tf.io.TFRecordWriter wrote, and writes the same bytes', () => {
-    assert.deepEqual(readTfRecords(fromPython).map((r) => Buffer.from(r).toString('hex')), expected.map((r) => Buffer.from(r).toString('hex')));
+    assert.deepEqual(
+      readTfRecords(fromPython).map((r) => Buffer.from(r).toString('hex')),
+      expected.map((r) => Buffer.from(r).toString('hex')),
+    );
     assert.deepEqual(Buffer.from(writeTfRecords(expected)), Buffer.from(fromPython));
     assert.deepEqual(readTfRecords(new Uint8Array(readFileSync(path.join(DIR, 'empty.tfrecord')))), []);
     // CRC32C check value of the iSCSI standard ("123456789" → 0xe3069283), masked as TFRecord does.
@@ -37,8 +42,14 @@ describe('TFRecord reader and writer (warmup requests)', () => {
         const bad = Uint8Array.from(small);
         bad[i] ^= 1 << bit;
         const record = starts.findIndex((s, j) => i >= s && i < starts[j + 1]);
-        assert.throws(() => readTfRecords(bad, { source: 'f.tfrecord' }), (e: Error) => e instanceof DataLossError && e.code === 'DATA_LOSS'
-          && new RegExp(`^(corrupted|truncated) record at ${starts[record]} \\(record ${record} of f\\.tfrecord\\)`).test(e.message), `byte ${i} bit ${bit}`);
+        assert.throws(
+          () => readTfRecords(bad, { source: 'f.tfrecord' }),
+          (e: Error) =>
+            e instanceof DataLossError &&
+            e.code === 'DATA_LOSS' &&
+            new RegExp(`^(corrupted|truncated) record at ${starts[record]} \\(record ${record} of f\\.tfrecord\\)`).test(e.message),
+          `byte ${i} bit ${bit}`,
+        );
       }
     }
   });
@@ -49,7 +60,12 @@ describe('TFRecord reader and writer (warmup requests)', () => {
       const cut = fromPython.subarray(0, n);
       const k = starts.indexOf(n);
       if (k >= 0) assert.equal(readTfRecords(cut).length, k);
-      else assert.throws(() => readTfRecords(cut), (e: Error) => e instanceof DataLossError && /^truncated record at \d+ \(record \d+\)/.test(e.message), `cut at ${n}`);
+      else
+        assert.throws(
+          () => readTfRecords(cut),
+          (e: Error) => e instanceof DataLossError && /^truncated record at \d+ \(record \d+\)/.test(e.message),
+          `cut at ${n}`,
+        );
     }
   });
 
@@ -58,9 +74,15 @@ describe('TFRecord reader and writer (warmup requests)', () => {
     const v = new DataView(huge.buffer);
     v.setBigUint64(0, 2n ** 40n, true);
     v.setUint32(8, maskedCrc32c(huge.subarray(0, 8)), true);
-    assert.throws(() => readTfRecords(huge), (e: Error) => e instanceof ResourceExhaustedError && /1099511627776 bytes, over the limit/.test(e.message));
+    assert.throws(
+      () => readTfRecords(huge),
+      (e: Error) => e instanceof ResourceExhaustedError && /1099511627776 bytes, over the limit/.test(e.message),
+    );
     assert.throws(() => readTfRecords(fromPython, { maxRecordBytes: 100 }), ResourceExhaustedError);
-    assert.throws(() => readTfRecords(fromPython, { maxRecords: 5 }), (e: Error) => e instanceof InvalidArgumentError && /exceeds the maximum \(5\)/.test(e.message));
+    assert.throws(
+      () => readTfRecords(fromPython, { maxRecords: 5 }),
+      (e: Error) => e instanceof InvalidArgumentError && /exceeds the maximum \(5\)/.test(e.message),
+    );
     assert.equal(readTfRecords(fromPython, { maxRecords: 6 }).length, 6);
     assert.throws(() => writeTfRecords(['x' as never]), TypeError);
   });
@@ -77,12 +99,21 @@ describe('TFRecord reader and writer (warmup requests)', () => {
       writeFileSync(file, writeTfRecords(Array(MAX_WARMUP_RECORDS).fill(one)));
       assert.equal((await readWarmupRecords(dir))!.length, 1000);
       writeFileSync(file, writeTfRecords(Array(MAX_WARMUP_RECORDS + 1).fill(one)));
-      await assert.rejects(readWarmupRecords(dir), { name: 'InvalidArgumentError', message: `Number of warmup records exceeds the maximum (1000) at ${file}` });
+      await assert.rejects(readWarmupRecords(dir), {
+        name: 'InvalidArgumentError',
+        message: `Number of warmup records exceeds the maximum (1000) at ${file}`,
+      });
       const bad = Uint8Array.from(fromPython);
       bad[40] ^= 1;
       writeFileSync(file, bad);
-      await assert.rejects(readWarmupRecords(dir), (e: Error) => e instanceof DataLossError && e.message.includes(file)
-        && /\(record 2 of .*\)/.test(e.message) && e.message.endsWith('Please verify your warmup data is in TFRecord format.'));
+      await assert.rejects(
+        readWarmupRecords(dir),
+        (e: Error) =>
+          e instanceof DataLossError &&
+          e.message.includes(file) &&
+          /\(record 2 of .*\)/.test(e.message) &&
+          e.message.endsWith('Please verify your warmup data is in TFRecord format.'),
+      );
       await assert.rejects(readWarmupRecords(dir, { maxFileBytes: 100 }), ResourceExhaustedError);
     } finally {
       rmSync(dir, { recursive: true, force: true });

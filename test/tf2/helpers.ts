@@ -11,9 +11,18 @@ export { FIXTURES } from '../helpers/fixtures';
 /** test/tf2/fixtures (this suite's own models). */
 export const OWN_FIXTURES = path.join(__dirname, '../../../test/tf2/fixtures');
 
-export interface TensorJson { dtype: string; shape: number[]; values: unknown[] }
-export type ValueJson = TensorJson | { kind: 'sparse'; indices: TensorJson; values: TensorJson; dense_shape: TensorJson }
-  | { kind: 'ragged'; flat_values: TensorJson; row_splits: TensorJson[] } | null | ValueJson[] | { [k: string]: ValueJson };
+export interface TensorJson {
+  dtype: string;
+  shape: number[];
+  values: unknown[];
+}
+export type ValueJson =
+  | TensorJson
+  | { kind: 'sparse'; indices: TensorJson; values: TensorJson; dense_shape: TensorJson }
+  | { kind: 'ragged'; flat_values: TensorJson; row_splits: TensorJson[] }
+  | null
+  | ValueJson[]
+  | { [k: string]: ValueJson };
 
 export interface CallJson {
   tags?: string[];
@@ -43,8 +52,14 @@ export function inputOf(v: ValueJson | unknown): unknown {
   if (Array.isArray(v)) return v.map(inputOf);
   if (isTensorJson(v)) return tensorOf(v);
   const o = v as Record<string, unknown>;
-  if (o.kind === 'sparse') return { indices: tensorOf(o.indices as TensorJson), values: tensorOf(o.values as TensorJson), denseShape: tensorOf(o.dense_shape as TensorJson) };
-  if (o.kind === 'ragged') return { flatValues: tensorOf(o.flat_values as TensorJson), rowSplits: (o.row_splits as TensorJson[]).map(tensorOf) };
+  if (o.kind === 'sparse')
+    return {
+      indices: tensorOf(o.indices as TensorJson),
+      values: tensorOf(o.values as TensorJson),
+      denseShape: tensorOf(o.dense_shape as TensorJson),
+    };
+  if (o.kind === 'ragged')
+    return { flatValues: tensorOf(o.flat_values as TensorJson), rowSplits: (o.row_splits as TensorJson[]).map(tensorOf) };
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, inputOf(x)]));
 }
 
@@ -58,7 +73,11 @@ export function assertTensor(actual: unknown, expected: TensorJson, what: string
     return;
   }
   if (expected.dtype === 'bool') {
-    assert.deepEqual(Array.from(actual.data() as Uint8Array, (x) => x !== 0), expected.values, `${what}: values`);
+    assert.deepEqual(
+      Array.from(actual.data() as Uint8Array, (x) => x !== 0),
+      expected.values,
+      `${what}: values`,
+    );
     return;
   }
   const got = Array.from(actual.data() as ArrayLike<number | bigint>, Number);

@@ -11,7 +11,11 @@ import { FIXTURES, OWN_FIXTURES } from './helpers';
 
 describe('hub.load: errors', () => {
   test('handle must be a non-empty string', async () => {
-    await assert.rejects(load(0 as unknown as string), { name: 'TypeError', code: 'ERR_INVALID_ARG_TYPE', message: /Expected a string, got 0/ });
+    await assert.rejects(load(0 as unknown as string), {
+      name: 'TypeError',
+      code: 'ERR_INVALID_ARG_TYPE',
+      message: /Expected a string, got 0/,
+    });
     await assert.rejects(load(''), { code: 'ERR_INVALID_ARG_TYPE' });
   });
 
@@ -39,8 +43,14 @@ describe('hub.load: errors', () => {
       return true;
     });
     // {serve} exists but {serve, gpu} must not match a subset or superset.
-    await assert.rejects(load(path.join(FIXTURES, 'multi_tag_tf2'), { tags: ['gpu'] }), { code: 'ERR_NO_SUCH_GRAPH_VARIANT', message: /\['gpu', 'serve'\]/ });
-    await assert.rejects(load(path.join(FIXTURES, 'mlp_v1'), { tags: ['serve'] }), { code: 'ERR_NO_SUCH_GRAPH_VARIANT', message: /\[\[\], \['train'\]\]/ });
+    await assert.rejects(load(path.join(FIXTURES, 'multi_tag_tf2'), { tags: ['gpu'] }), {
+      code: 'ERR_NO_SUCH_GRAPH_VARIANT',
+      message: /\['gpu', 'serve'\]/,
+    });
+    await assert.rejects(load(path.join(FIXTURES, 'mlp_v1'), { tags: ['serve'] }), {
+      code: 'ERR_NO_SUCH_GRAPH_VARIANT',
+      message: /\[\[\], \['train'\]\]/,
+    });
     await assert.rejects(load(path.join(FIXTURES, 'tf2_mlp'), { tags: 'serve' as unknown as string[] }), { code: 'ERR_INVALID_ARG_TYPE' });
   });
 
@@ -50,7 +60,8 @@ describe('hub.load: errors', () => {
     try {
       copyFileSync(path.join(FIXTURES, 'mlp_v1', 'saved_model.pb'), path.join(dir, 'saved_model.pb'));
       mkdirSync(path.join(dir, 'variables'));
-      for (const f of ['variables.index', 'variables.data-00000-of-00001']) copyFileSync(path.join(FIXTURES, 'mlp_v1', 'variables', f), path.join(dir, 'variables', f));
+      for (const f of ['variables.index', 'variables.data-00000-of-00001'])
+        copyFileSync(path.join(FIXTURES, 'mlp_v1', 'variables', f), path.join(dir, 'variables', f));
       await assert.rejects(load(dir), { code: 'ERR_TAGS_REQUIRED', message: /2 meta graphs.*\[\[\], \['train'\]\]/ });
       // An empty saved_model.pb decodes as an empty SavedModel: named as such, not as a tags problem.
       const empty = path.join(dir, 'empty');
@@ -69,16 +80,23 @@ describe('hub.load: errors', () => {
 });
 
 describe('hub.load: checkpoints', () => {
-  test('a checkpoint tensor whose shape differs from the variable\'s is refused at load (Python refuses it too)', async () => {
-    await assert.rejects(load(path.join(OWN_FIXTURES, 'ckpt_shape_mismatch_tf2')),
-      { code: 'ERR_CHECKPOINT_SHAPE', message: /Received incompatible tensor with shape \(1,\) when attempting to restore variable .* with shape \(3,\)/ });
+  test("a checkpoint tensor whose shape differs from the variable's is refused at load (Python refuses it too)", async () => {
+    await assert.rejects(load(path.join(OWN_FIXTURES, 'ckpt_shape_mismatch_tf2')), {
+      code: 'ERR_CHECKPOINT_SHAPE',
+      message: /Received incompatible tensor with shape \(1,\) when attempting to restore variable .* with shape \(3,\)/,
+    });
   });
 });
 
 describe('hub.load: resolve, close, concurrency', () => {
   test('resolve maps the handle to a directory', async () => {
     const seen: string[] = [];
-    await using model = await load('my-handle', { resolve: async (h) => { seen.push(h); return path.join(FIXTURES, 'tf2_my_mul'); } });
+    await using model = await load('my-handle', {
+      resolve: async (h) => {
+        seen.push(h);
+        return path.join(FIXTURES, 'tf2_my_mul');
+      },
+    });
     assert.deepEqual(seen, ['my-handle']);
     assert.equal(model.path, path.join(FIXTURES, 'tf2_my_mul'));
   });
@@ -116,7 +134,14 @@ describe('hub.load: resolve, close, concurrency', () => {
     const inputs = Array.from({ length: 40 }, (_, i) => [[i / 10 - 2, 1 - i / 20, (i % 7) - 3]]);
     const sequential: unknown[] = [];
     for (const x of inputs) sequential.push(((await model.call(x)) as Tensor[])[0].array());
-    const concurrent = await Promise.all(inputs.map((x, i) => (i % 2 ? model.call(x).then((r) => (r as Tensor[])[0]) : model.signatures.serving_default({ x }).then((r) => r.y as Tensor))));
-    assert.deepEqual(concurrent.map((t) => t.array()), sequential);
+    const concurrent = await Promise.all(
+      inputs.map((x, i) =>
+        i % 2 ? model.call(x).then((r) => (r as Tensor[])[0]) : model.signatures.serving_default({ x }).then((r) => r.y as Tensor),
+      ),
+    );
+    assert.deepEqual(
+      concurrent.map((t) => t.array()),
+      sequential,
+    );
   });
 });

@@ -48,7 +48,10 @@ describe('hub.load: TF1 Hub modules (signatures only)', () => {
     assert.deepEqual(Object.keys(model.functions), []);
     assert.equal(model.callable, false);
     await assert.rejects(model.call([1]), { code: 'ERR_NOT_CALLABLE', message: /not callable/ });
-    assert.deepEqual(model.variables.map((v) => v.name), ['dense/kernel:0', 'dense/bias:0', 'dense_1/kernel:0', 'dense_1/bias:0', 'fruit/k:0']);
+    assert.deepEqual(
+      model.variables.map((v) => v.name),
+      ['dense/kernel:0', 'dense/bias:0', 'dense_1/kernel:0', 'dense_1/bias:0', 'fruit/k:0'],
+    );
     assert.deepEqual(model.variables[0].shape, [50, 64]);
     assert.deepEqual((await model.variables[1].read()).shape, [64]);
     assert.deepEqual(model.trainableVariables, []);
@@ -57,7 +60,10 @@ describe('hub.load: TF1 Hub modules (signatures only)', () => {
     assert.deepEqual(sig.inputs, { default: { dtype: 'float32', shape: [-1, 50], kind: 'Tensor' } });
     assert.deepEqual(Object.keys(sig.outputs).sort(), ['default', 'hidden_activations']);
     await assert.rejects(sig(new Tensor('float32', [1, 3], [1, 2, 3])), { code: 'ERR_INPUT_SHAPE', message: /input 'default'/ });
-    await assert.rejects(model.signatures.fruit_to_pet({ apples: [1] }), { code: 'ERR_SIGNATURE_INPUTS', message: /missing \['oranges'\]/ });
+    await assert.rejects(model.signatures.fruit_to_pet({ apples: [1] }), {
+      code: 'ERR_SIGNATURE_INPUTS',
+      message: /missing \['oranges'\]/,
+    });
   });
 
   test('mlp_v1 with tags ["train"] and mlp_refvars_v1 (reference variables)', async () => {
@@ -74,19 +80,34 @@ describe('hub.load: TF1 Hub modules (signatures only)', () => {
   });
 
   test('hash_table_v1, partitioned_v1, batchnorm_v1, control_flow_v1/v2, stateless_square_v1, attachments_v1', async () => {
-    for (const name of ['hash_table_v1', 'partitioned_v1', 'batchnorm_v1', 'control_flow_v1', 'control_flow_v2', 'stateless_square_v1', 'attachments_v1']) {
+    for (const name of [
+      'hash_table_v1',
+      'partitioned_v1',
+      'batchnorm_v1',
+      'control_flow_v1',
+      'control_flow_v2',
+      'stateless_square_v1',
+      'attachments_v1',
+    ]) {
       await checkTf1Fixture(name);
     }
   });
 
-  test('sparse_ragged_v1: sparse and ragged inputs under Python\'s flat keys, outputs rebuilt', async () => {
+  test("sparse_ragged_v1: sparse and ragged inputs under Python's flat keys, outputs rebuilt", async () => {
     await checkTf1Fixture('sparse_ragged_v1');
     await using model = await load(path.join(FIXTURES, 'sparse_ragged_v1'));
     assert.deepEqual(Object.keys(model.signatures.default.inputs).sort(), ['default_dense_shape', 'default_indices', 'default_values']);
     assert.deepEqual(Object.keys(model.signatures.ragged.inputs).sort(), ['default_component_0', 'default_component_1']);
     assert.equal(model.signatures.default.outputs.default.kind, 'SparseTensor');
     assert.equal(model.signatures.ragged.outputs.default.kind, 'RaggedTensor');
-    const sp = await model.signatures.default({ default_indices: [[0, 1], [2, 0]], default_values: [3, -4], default_dense_shape: [3, 2] });
+    const sp = await model.signatures.default({
+      default_indices: [
+        [0, 1],
+        [2, 0],
+      ],
+      default_values: [3, -4],
+      default_dense_shape: [3, 2],
+    });
     const d = sp.default as { indices: Tensor; values: Tensor; denseShape: Tensor };
     assert.deepEqual(d.values.array(), [9, 16]);
     assert.deepEqual(Array.from(d.denseShape.data() as BigInt64Array, Number), [3, 2]);
@@ -106,7 +127,10 @@ describe('hub.load: TF1 SavedModel with several tag sets (multi_tag_tf2)', () =>
       assert.equal(model.isHubModuleV1, false);
       const out = await model.signatures[call.signature!](inputOf(call.inputs));
       assertValue(out, call.outputs, `multi_tag_tf2 ${JSON.stringify(call.tags)}`);
-      assert.deepEqual(model.variables.map((v) => v.name), ['v:0']);
+      assert.deepEqual(
+        model.variables.map((v) => v.name),
+        ['v:0'],
+      );
       assert.equal((await model.variables[0].read()).array(), 3);
     }
     await using byDefault = await load(path.join(FIXTURES, 'multi_tag_tf2'));

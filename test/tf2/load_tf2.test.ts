@@ -4,12 +4,16 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { LoadedModel, kwargs, load } from '../../src/hub/tf2';
 import { Tensor, tensor } from '../../src/tensor';
-import { CallJson, FIXTURES, TensorJson, assertTensor, assertValue, checkCalls, disposeAll, inputOf, readOracle } from './helpers';
+import { CallJson, FIXTURES, TensorJson, assertTensor, checkCalls, inputOf, readOracle } from './helpers';
 
 describe('hub.load: tf2_my_mul (the reusable SavedModel example)', () => {
   let model: LoadedModel;
-  const oracle = readOracle<{ calls: CallJson[]; variables: Record<string, number>; regularization_losses: number[] }>(path.join(FIXTURES, 'tf2_my_mul.json'));
-  before(async () => { model = await load(path.join(FIXTURES, 'tf2_my_mul')); });
+  const oracle = readOracle<{ calls: CallJson[]; variables: Record<string, number>; regularization_losses: number[] }>(
+    path.join(FIXTURES, 'tf2_my_mul.json'),
+  );
+  before(async () => {
+    model = await load(path.join(FIXTURES, 'tf2_my_mul'));
+  });
   after(() => model.close());
 
   test('format, tags, callable', () => {
@@ -21,14 +25,20 @@ describe('hub.load: tf2_my_mul (the reusable SavedModel example)', () => {
   });
 
   test('call([10, 20]) = [20, 40] (JS array and Tensor)', async () => {
-    const y = await model.call([10, 20]) as Tensor;
+    const y = (await model.call([10, 20])) as Tensor;
     assert.deepEqual(y.array(), [20, 40]);
     await checkCalls(model, oracle.calls, 'tf2_my_mul');
   });
 
   test('variables, trainableVariables and their values', async () => {
-    assert.deepEqual(model.variables.map((v) => v.name), ['Variable:0']);
-    assert.deepEqual(model.trainableVariables.map((v) => v.name), ['Variable:0']);
+    assert.deepEqual(
+      model.variables.map((v) => v.name),
+      ['Variable:0'],
+    );
+    assert.deepEqual(
+      model.trainableVariables.map((v) => v.name),
+      ['Variable:0'],
+    );
     const v = model.variables[0];
     assert.equal(v.dtype, 'float32');
     assert.deepEqual(v.shape, []);
@@ -54,7 +64,9 @@ describe('hub.load: tf2_my_mul (the reusable SavedModel example)', () => {
 describe('hub.load: tf2_mlp', () => {
   let model: LoadedModel;
   const oracle = readOracle(path.join(FIXTURES, 'tf2_mlp.json'));
-  before(async () => { model = await load(path.join(FIXTURES, 'tf2_mlp')); });
+  before(async () => {
+    model = await load(path.join(FIXTURES, 'tf2_mlp'));
+  });
   after(() => model.close());
 
   test('both signatures and __call__(x, false) reproduce Python', async () => {
@@ -72,9 +84,18 @@ describe('hub.load: tf2_mlp', () => {
   });
 
   test('variables vs trainableVariables; regularization loss is a scalar', async () => {
-    assert.deepEqual(model.variables.map((v) => v.name), ['w1:0', 'b1:0', 'w2:0', 'b2:0', 'step:0']);
-    assert.deepEqual(model.trainableVariables.map((v) => v.name), ['w1:0', 'b1:0', 'w2:0', 'b2:0']);
-    assert.deepEqual(model.variables.map((v) => v.shape), [[16, 32], [32], [32, 4], [4], []]);
+    assert.deepEqual(
+      model.variables.map((v) => v.name),
+      ['w1:0', 'b1:0', 'w2:0', 'b2:0', 'step:0'],
+    );
+    assert.deepEqual(
+      model.trainableVariables.map((v) => v.name),
+      ['w1:0', 'b1:0', 'w2:0', 'b2:0'],
+    );
+    assert.deepEqual(
+      model.variables.map((v) => v.shape),
+      [[16, 32], [32], [32, 4], [4], []],
+    );
     assert.equal(model.variables[4].dtype, 'int32');
     assert.equal(model.regularizationLosses.length, 1);
     const loss = await model.regularizationLosses[0]();
@@ -87,12 +108,15 @@ describe('hub.load: tf2_mlp', () => {
     assert.deepEqual(Object.keys(model.functions).sort(), ['__call__', 'logits_only', 'regularization_losses.0', 'serve']);
     const traces = model.functions.__call__.concreteFunctions;
     assert.equal(traces.length, 1);
-    assert.match(traces[0].inputSignature, /TensorSpec\(shape=\(None, 16\), dtype=tf\.float32, name='x'\), TensorSpec\(shape=\(\), dtype=tf\.bool, name='training'\)/);
+    assert.match(
+      traces[0].inputSignature,
+      /TensorSpec\(shape=\(None, 16\), dtype=tf\.float32, name='x'\), TensorSpec\(shape=\(\), dtype=tf\.bool, name='training'\)/,
+    );
   });
 
   test('serve returns the output record', async () => {
     const x = new Tensor('float32', [1, 16], new Float32Array(16).fill(0.25));
-    const out = await model.functions.serve(x) as Record<string, Tensor>;
+    const out = (await model.functions.serve(x)) as Record<string, Tensor>;
     assert.deepEqual(Object.keys(out).sort(), ['logits', 'probabilities']);
     const p = Array.from(out.probabilities.data() as Float32Array);
     assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-5);
@@ -101,8 +125,14 @@ describe('hub.load: tf2_mlp', () => {
 
 describe('hub.load: keras_cnn_tf2 (Keras 3 model.export)', () => {
   let model: LoadedModel;
-  const oracle = readOracle<{ calls: CallJson[]; variables: string[]; signature_info: Record<string, { inputs: Record<string, { dtype: string; shape: number[] | null }> }> }>(path.join(FIXTURES, 'keras_cnn_tf2.json'));
-  before(async () => { model = await load(path.join(FIXTURES, 'keras_cnn_tf2')); });
+  const oracle = readOracle<{
+    calls: CallJson[];
+    variables: string[];
+    signature_info: Record<string, { inputs: Record<string, { dtype: string; shape: number[] | null }> }>;
+  }>(path.join(FIXTURES, 'keras_cnn_tf2.json'));
+  before(async () => {
+    model = await load(path.join(FIXTURES, 'keras_cnn_tf2'));
+  });
   after(() => model.close());
 
   test('serving_default and serve reproduce Python', async () => {
@@ -133,7 +163,7 @@ describe('hub.load: text_table_tf2 (StaticHashTable over an asset)', () => {
     const oracle = readOracle(path.join(FIXTURES, 'text_table_tf2.json'));
     await using model = await load(path.join(FIXTURES, 'text_table_tf2'));
     await checkCalls(model, oracle.calls, 'text_table_tf2');
-    const ids = await model.call(['world', 'hello', '<unk>', 'nope']) as Tensor;
+    const ids = (await model.call(['world', 'hello', '<unk>', 'nope'])) as Tensor;
     assert.deepEqual(Array.from(ids.data() as BigInt64Array, Number), [2, 1, 0, -1]);
     assert.deepEqual(model.variables, []);
   });
@@ -144,7 +174,10 @@ describe('hub.load: control_flow_tf2 (tf.while_loop + tf.cond)', () => {
     const oracle = readOracle(path.join(FIXTURES, 'control_flow_tf2.json'));
     await using model = await load(path.join(FIXTURES, 'control_flow_tf2'));
     await checkCalls(model, oracle.calls, 'control_flow_tf2');
-    assert.deepEqual(model.variables.map((v) => v.name), ['w:0']);
+    assert.deepEqual(
+      model.variables.map((v) => v.name),
+      ['w:0'],
+    );
     assert.deepEqual((await model.variables[0].read()).array(), [0.5, -1, 2]);
   });
 });

@@ -12,7 +12,10 @@ const OPTIONS: Array<[string, SessionOptions]> = [
   ['jit (XLA on CPU)', { jit: true }],
   ['function calls kept (inlineFunctions false)', { inlineFunctions: false }],
   ['jit, not inline', { jit: true, inline: false }],
-  ['not inline, one intra-op thread, own pools', { inline: false, intraOpParallelism: 1, interOpParallelism: 1, usePerSessionThreads: true }],
+  [
+    'not inline, one intra-op thread, own pools',
+    { inline: false, intraOpParallelism: 1, interOpParallelism: 1, usePerSessionThreads: true },
+  ],
 ];
 
 describe('hub.load session options keep the outputs', () => {

@@ -10,8 +10,18 @@ import { AdamOptimizer } from '../../src/train/optimizers';
 import { FunctionLibrary, buildFunction, condGradient, whileGradient } from '../../src/train';
 import { FIXTURES, TensorJson, assertClose, constant, meanSquaredError, readJson, values } from './helpers';
 
-interface Call { x: TensorJson; r: TensorJson; y: TensorJson; loss: number; gradients: Record<string, TensorJson> }
-interface ModelOracle { calls: Call[]; variables: string[]; adam?: { learning_rate: number; x: TensorJson; target: TensorJson; losses: number[]; final_loss: number } }
+interface Call {
+  x: TensorJson;
+  r: TensorJson;
+  y: TensorJson;
+  loss: number;
+  gradients: Record<string, TensorJson>;
+}
+interface ModelOracle {
+  calls: Call[];
+  variables: string[];
+  adam?: { learning_rate: number; x: TensorJson; target: TensorJson; losses: number[]; final_loss: number };
+}
 const oracle = readJson<{ models: Record<string, ModelOracle> }>('control_flow_grads.json');
 
 /** sum(r * layer(x)) in a fresh graph, with x a placeholder; the trainable variables by Python name (`w:0`). */
@@ -23,14 +33,19 @@ async function lossGraph(name: string) {
   const y = layer.apply(g, x) as Output;
   const prod = g.addOperation('Mul', { inputs: [y, r] }).output(0);
   const rank = g.addOperation('Rank', { inputs: [prod] }).output(0);
-  const axes = g.addOperation('Range', { inputs: [g.constant(new Tensor('int32', [], [0])), rank, g.constant(new Tensor('int32', [], [1]))] }).output(0);
+  const axes = g
+    .addOperation('Range', { inputs: [g.constant(new Tensor('int32', [], [0])), rank, g.constant(new Tensor('int32', [], [1]))] })
+    .output(0);
   const loss = g.addOperation('Sum', { inputs: [prod, axes] }).output(0);
   const weights = new Map(layer.trainableWeights(g).map((v) => [v.name.replace(/^.*\//, ''), v]));
   return { g, x, r, y, loss, weights };
 }
 
 function feedOf(x: Output, r: Output, call: Call): Map<Output, Tensor> {
-  return new Map([[x, new Tensor('float32', call.x.shape, call.x.values as number[])], [r, new Tensor('float32', call.r.shape, call.r.values as number[])]]);
+  return new Map([
+    [x, new Tensor('float32', call.x.shape, call.x.values as number[])],
+    [r, new Tensor('float32', call.r.shape, call.r.values as number[])],
+  ]);
 }
 
 for (const name of ['cf_while_tf2', 'cf_cond_tf2', 'cf_nested_tf2', 'cf_rnn_tf2']) {
@@ -64,7 +79,11 @@ for (const name of ['cf_while_tf2', 'cf_cond_tf2', 'cf_nested_tf2', 'cf_rnn_tf2'
 
 describe('finite differences through loops and conds', () => {
   // Central differences of the loss in float32 (eps 1e-2): loose, but independent of any oracle.
-  for (const [name, entries] of [['cf_while_tf2', [0, 2]], ['cf_nested_tf2', [1, 2]], ['cf_rnn_tf2', [3, 17]]] as Array<[string, number[]]>) {
+  for (const [name, entries] of [
+    ['cf_while_tf2', [0, 2]],
+    ['cf_nested_tf2', [1, 2]],
+    ['cf_rnn_tf2', [3, 17]],
+  ] as Array<[string, number[]]>) {
     test(`${name}: a few entries of d loss / d x agree with central differences`, async () => {
       const call = oracle.models[name].calls[0];
       const { g, x, r, loss } = await lossGraph(name);
@@ -98,7 +117,9 @@ describe('training through a loop: 20 Adam steps on the recurrent encoder', () =
     const g = new Graph();
     const y = layer.apply(g, constant(g, adam.x, 'float32', 'x')) as Output;
     const loss = meanSquaredError(g, y, constant(g, adam.target, 'float32', 'target'));
-    const train = new AdamOptimizer({ learningRate: adam.learning_rate }).minimize(loss, { varList: layer.trainableWeights(g) as Variable[] });
+    const train = new AdamOptimizer({ learningRate: adam.learning_rate }).minimize(loss, {
+      varList: layer.trainableWeights(g) as Variable[],
+    });
     const s = new Session(g);
     try {
       await s.run(g.globalVariablesInitializer());
@@ -133,10 +154,21 @@ describe('call ops and the public builders', () => {
     const s = new Session(g);
     try {
       for (const type of ['StatefulPartitionedCall', 'PartitionedCall']) {
-        const call = g.addOperation(type, { inputs: [[a, b, n]], attrs: { Tin: ['float32', 'float32', 'int32'], Tout: ['float32', 'float32', 'int32'], f } });
-        const [ga, gb] = g.addGradients(g.addOperation('Sum', { inputs: [call.output(0), g.constant(new Tensor('int32', [1], [0]))] }).output(0), [a, b]);
+        const call = g.addOperation(type, {
+          inputs: [[a, b, n]],
+          attrs: { Tin: ['float32', 'float32', 'int32'], Tout: ['float32', 'float32', 'int32'], f },
+        });
+        const [ga, gb] = g.addGradients(
+          g.addOperation('Sum', { inputs: [call.output(0), g.constant(new Tensor('int32', [1], [0]))] }).output(0),
+          [a, b],
+        );
         const [va, vb] = await s.run([ga, gb]);
-        assertClose(values(va), [0.5, -1, 2].map((x, i) => Math.cos(x) * [1.5, 0.25, -3][i]), { rtol: 1e-6, atol: 1e-6 }, `${type}: d/da`);
+        assertClose(
+          values(va),
+          [0.5, -1, 2].map((x, i) => Math.cos(x) * [1.5, 0.25, -3][i]),
+          { rtol: 1e-6, atol: 1e-6 },
+          `${type}: d/da`,
+        );
         assertClose(values(vb), [0.5, -1, 2].map(Math.sin), { rtol: 1e-6, atol: 1e-6 }, `${type}: d/db`);
       }
     } finally {

@@ -39,7 +39,10 @@ async function setup() {
 }
 
 function feeds(x: Output, flag: Output, call: Call) {
-  return new Map<Output, Tensor>([[x, toTensor(call.inputs.x)], [flag, toTensor(call.inputs.flag)]]);
+  return new Map<Output, Tensor>([
+    [x, toTensor(call.inputs.x)],
+    [flag, toTensor(call.inputs.flag)],
+  ]);
 }
 
 function mse(g: Graph, a: Output, b: Output): Output {
@@ -57,7 +60,12 @@ describe('gradients through TF1 control flow (v1 while loops and conds) match Py
       const names = Object.keys(wrt);
       const fetch: Array<{ label: string; grad: Output; want: TensorJson }> = [];
       for (const [o, per] of Object.entries(call.gradients)) {
-        const grads = g.addGradients(sumAll(g, out[o]), names.map((n) => wrt[n]), null, { unconnected: 'null' });
+        const grads = g.addGradients(
+          sumAll(g, out[o]),
+          names.map((n) => wrt[n]),
+          null,
+          { unconnected: 'null' },
+        );
         names.forEach((n, i) => {
           // Python's None is no gradient here too (an unconnected loop output, a variable the output never reads).
           if (per[n] === null) assert.equal(grads[i], null, `d sum(${o}) / d ${n} is None in Python`);
@@ -67,7 +75,10 @@ describe('gradients through TF1 control flow (v1 while loops and conds) match Py
       const s = new Session(g);
       try {
         s.runSync(g.globalVariablesInitializer());
-        const got = s.runSync(fetch.map((f) => f.grad), feeds(x, flag, call));
+        const got = s.runSync(
+          fetch.map((f) => f.grad),
+          feeds(x, flag, call),
+        );
         fetch.forEach((f, i) => assertClose(values(got[i]), f.want.values as number[], TOL, f.label));
         const outs = s.runSync([out.default, out.iterations, out.nested], feeds(x, flag, call));
         assertClose(values(outs[0]), call.outputs.default.values as number[], TOL, 'default');
@@ -83,17 +94,22 @@ describe('gradients through TF1 control flow (v1 while loops and conds) match Py
 });
 
 describe('training through TF1 control flow', () => {
-  test('the loss and its gradients (both branches), then Adam minimize for 10 steps: losses match Python\'s run of the same graph', async () => {
+  test("the loss and its gradients (both branches), then Adam minimize for 10 steps: losses match Python's run of the same graph", async () => {
     const { g, x, flag, out, wrt } = await setup();
     const target = g.constant(toTensor(fx.training.target), 'target');
     const nested = out.nested;
     const zero = g.addOperation('ZerosLike', { inputs: [nested] }).output(0);
     const tenth = g.constant(new Tensor('float32', [], [0.1]));
-    const loss = g.addOperation('AddV2', {
-      inputs: [mse(g, out.default, target), g.addOperation('Mul', { inputs: [tenth, mse(g, nested, zero)] }).output(0)],
-    }).output(0);
+    const loss = g
+      .addOperation('AddV2', {
+        inputs: [mse(g, out.default, target), g.addOperation('Mul', { inputs: [tenth, mse(g, nested, zero)] }).output(0)],
+      })
+      .output(0);
     const names = Object.keys(wrt);
-    const grads = g.addGradients(loss, names.map((n) => wrt[n]));
+    const grads = g.addGradients(
+      loss,
+      names.map((n) => wrt[n]),
+    );
     const opt = new AdamOptimizer({ learningRate: fx.training.learning_rate });
     const train = opt.minimize(loss);
     const s = new Session(g);
@@ -130,7 +146,16 @@ describe('TF1 control flow gradients: finite differences, integer counters, repe
       s.runSync(g.globalVariablesInitializer());
       for (const call of fx.calls) {
         const x0 = call.inputs.x.values as number[];
-        const run = (xs: number[]) => s.runSync(ys, new Map<Output, Tensor>([[x, new Tensor('float32', [2, 3], xs)], [flag, toTensor(call.inputs.flag)]])).map((t) => values(t)[0]);
+        const run = (xs: number[]) =>
+          s
+            .runSync(
+              ys,
+              new Map<Output, Tensor>([
+                [x, new Tensor('float32', [2, 3], xs)],
+                [flag, toTensor(call.inputs.flag)],
+              ]),
+            )
+            .map((t) => values(t)[0]);
         const analytic = s.runSync(grads, feeds(x, flag, call)).map(values);
         const h = 1e-2;
         for (const i of [0, 2, 4]) {
@@ -139,7 +164,14 @@ describe('TF1 control flow gradients: finite differences, integer counters, repe
           plus[i] += h;
           minus[i] -= h;
           const [p, m] = [run(plus), run(minus)];
-          ys.forEach((_, k) => assertClose(analytic[k][i], (p[k] - m[k]) / (2 * h), { rtol: 2e-2, atol: 2e-3 }, `output ${k}, x[${i}], flag ${call.inputs.flag.values[0]}`));
+          ys.forEach((_, k) =>
+            assertClose(
+              analytic[k][i],
+              (p[k] - m[k]) / (2 * h),
+              { rtol: 2e-2, atol: 2e-3 },
+              `output ${k}, x[${i}], flag ${call.inputs.flag.values[0]}`,
+            ),
+          );
         }
       }
     } finally {
@@ -185,7 +217,9 @@ describe('TF1 control flow gradients: finite differences, integer counters, repe
 describe('a TF1 SavedModel with a v1 loop over a variable', () => {
   test('its meta graph imported and restored: d sum(y) / d (x, w) match Python', async () => {
     const dir = path.join(FIXTURES, 'control_flow_v1_savedmodel');
-    const want = readJson<{ x: TensorJson; y: TensorJson; d_sum_y_dx: TensorJson; d_sum_y_dw: TensorJson }>('control_flow_v1_savedmodel.json');
+    const want = readJson<{ x: TensorJson; y: TensorJson; d_sum_y_dx: TensorJson; d_sum_y_dw: TensorJson }>(
+      'control_flow_v1_savedmodel.json',
+    );
     const meta = selectMetaGraph(await readSavedModel(dir), ['serve']);
     const g = new Graph();
     const s = new Session(g);
@@ -213,11 +247,14 @@ describe('TF1 loop gradients that are refused with a typed error', () => {
     const { g, x } = await setup();
     const inside = g.operations().find((op) => op.type === 'Tanh' && op.name.startsWith('module_apply_default/loop/'))!;
     assert.ok(inside, 'the loop body has a Tanh');
-    assert.throws(() => g.addGradients(sumAll(g, inside.output(0)), x), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'ERR_NO_GRADIENT');
-      assert.match(e.message, /inside a TF1 while loop/);
-      return true;
-    });
+    assert.throws(
+      () => g.addGradients(sumAll(g, inside.output(0)), x),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_NO_GRADIENT');
+        assert.match(e.message, /inside a TF1 while loop/);
+        return true;
+      },
+    );
     g.dispose();
   });
 
@@ -226,12 +263,15 @@ describe('TF1 loop gradients that are refused with a typed error', () => {
     try {
       g.importGraphDef(fs.readFileSync(path.join(FIXTURES, 'control_flow_v1_stateful.pb')));
       const x = g.output('x:0');
-      assert.throws(() => g.addGradients(sumAll(g, g.output('y:0')), x), (e: Error & { code?: string }) => {
-        assert.equal(e.code, 'ERR_NO_GRADIENT');
-        assert.match(e.message, /RandomUniform/);
-        assert.match(e.message, /noisy/);
-        return true;
-      });
+      assert.throws(
+        () => g.addGradients(sumAll(g, g.output('y:0')), x),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'ERR_NO_GRADIENT');
+          assert.match(e.message, /RandomUniform/);
+          assert.match(e.message, /noisy/);
+          return true;
+        },
+      );
     } finally {
       g.dispose();
     }

@@ -31,13 +31,21 @@ describe('fine-tuning embedding modules vs Python', () => {
       const spec = await hub.loadModuleSpec(path.join(FIXTURES, name));
       const m = new hub.Module(spec, { graph: g, trainable: true });
       const vars = g.getCollection<Variable>(GraphKeys.TRAINABLE_VARIABLES);
-      assert.deepEqual(vars.map((v) => v.opName), [`module/${c.variable}`]);
+      assert.deepEqual(
+        vars.map((v) => v.opName),
+        [`module/${c.variable}`],
+      );
       const embeddings = vars[0];
       const out = m.call(constant(g, c.inputs, 'string', 'inputs')) as Output;
       const loss = sumOfSquares(g, out);
       const [grad] = g.addGradients(loss, embeddings);
       // The path goes through ops TF's C++ registry has no gradient for: the TypeScript ones did the work.
-      const kinds = new Set(g.operations().filter((op) => op.name.startsWith('gradients/')).map((op) => op.type));
+      const kinds = new Set(
+        g
+          .operations()
+          .filter((op) => op.name.startsWith('gradients/'))
+          .map((op) => op.type),
+      );
       assert.ok(kinds.has('UnsortedSegmentSum'), 'ResourceGather gradient (UnsortedSegmentSum) used');
       if (name === 'text_embedding_v1') assert.ok(kinds.has('SparseSegmentSqrtNGrad'), 'SparseSegmentSqrtN gradient used');
       const opt = new GradientDescentOptimizer(c.learning_rate);

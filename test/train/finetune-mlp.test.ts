@@ -37,7 +37,10 @@ async function setup(options: { tags?: string[] } = {}) {
 describe('fine-tuning mlp_v1 (trainable: true) vs Python', () => {
   test('trainable_variables are the module variables Python lists', async () => {
     const { g } = await setup();
-    const names = g.getCollection<Variable>(GraphKeys.TRAINABLE_VARIABLES).map((v) => v.name).sort();
+    const names = g
+      .getCollection<Variable>(GraphKeys.TRAINABLE_VARIABLES)
+      .map((v) => v.name)
+      .sort();
     assert.deepEqual(names, [...fx.trainable_variables].sort());
     g.dispose();
   });
@@ -107,8 +110,10 @@ describe('fine-tuning mlp_v1 (trainable: true) vs Python', () => {
     const reg = g.getCollection<Output>(GraphKeys.REGULARIZATION_LOSSES);
     const total = g.addOperation('AddN', { inputs: [[meanSquaredError(g, out, target), ...reg]] }).output(0);
     const step = getOrCreateGlobalStep(g);
-    const train = new AdamOptimizer({ learningRate: 0.01 })
-      .minimize(total, { globalStep: step, controlInputs: g.getCollection(GraphKeys.UPDATE_OPS) });
+    const train = new AdamOptimizer({ learningRate: 0.01 }).minimize(total, {
+      globalStep: step,
+      controlInputs: g.getCollection(GraphKeys.UPDATE_OPS),
+    });
     const s = new Session(g);
     try {
       s.runSync(g.globalVariablesInitializer());
@@ -164,7 +169,14 @@ describe('fine-tuning mlp_v1 (trainable: true) vs Python', () => {
 
 describe('update_ops through controlInputs', () => {
   test('batchnorm_v1 ["train"]: the moving statistics update once per train step, as in Python', async () => {
-    const bn = readJson<{ train_update: { inputs: { default: TensorJson }; update_ops: string[]; moving_mean_after: TensorJson; moving_variance_after: TensorJson } }>('batchnorm_v1.json').train_update;
+    const bn = readJson<{
+      train_update: {
+        inputs: { default: TensorJson };
+        update_ops: string[];
+        moving_mean_after: TensorJson;
+        moving_variance_after: TensorJson;
+      };
+    }>('batchnorm_v1.json').train_update;
     const g = new Graph();
     const spec = await hub.loadModuleSpec(path.join(FIXTURES, 'batchnorm_v1'));
     const m = new hub.Module(spec, { graph: g, trainable: true, tags: ['train'] });
@@ -181,8 +193,18 @@ describe('update_ops through controlInputs', () => {
     try {
       s.runSync(g.globalVariablesInitializer());
       s.runSync(train);
-      assertClose(values(s.runSync(mean)), bn.moving_mean_after.values as number[], { rtol: 1e-5, atol: 1e-6 }, 'moving_mean after one step');
-      assertClose(values(s.runSync(variance)), bn.moving_variance_after.values as number[], { rtol: 1e-5, atol: 1e-6 }, 'moving_variance after one step');
+      assertClose(
+        values(s.runSync(mean)),
+        bn.moving_mean_after.values as number[],
+        { rtol: 1e-5, atol: 1e-6 },
+        'moving_mean after one step',
+      );
+      assertClose(
+        values(s.runSync(variance)),
+        bn.moving_variance_after.values as number[],
+        { rtol: 1e-5, atol: 1e-6 },
+        'moving_variance after one step',
+      );
     } finally {
       s.close();
       g.dispose();
@@ -227,7 +249,7 @@ describe('fine-tune → export → reload', () => {
 
       const f = await hub.evalFunctionForModule(dir);
       try {
-        const reloaded = await f.call(new Tensor('float32', fx.x.shape, Float32Array.from(fx.x.values as number[]))) as Tensor;
+        const reloaded = (await f.call(new Tensor('float32', fx.x.shape, Float32Array.from(fx.x.values as number[])))) as Tensor;
         assert.deepEqual(Array.from(reloaded.data() as Float32Array), tuned, 'Node reload: exactly the fine-tuned outputs');
       } finally {
         f.close();

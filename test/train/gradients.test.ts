@@ -150,13 +150,16 @@ describe('registerGradient', () => {
   });
 
   test('a gradient for an op TF has none for (straight-through Round); without it ERR_NO_GRADIENT names the op', () => {
-    assert.throws(() => gradOf('Round'), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'ERR_NO_GRADIENT');
-      assert.match(e.message, /Round/);
-      assert.match(e.message, /'Round'/, 'the message names the operation');
-      assert.match(e.message, /registerGradient\('Round'/);
-      return true;
-    });
+    assert.throws(
+      () => gradOf('Round'),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_NO_GRADIENT');
+        assert.match(e.message, /Round/);
+        assert.match(e.message, /'Round'/, 'the message names the operation');
+        assert.match(e.message, /registerGradient\('Round'/);
+        return true;
+      },
+    );
     const restore = registerGradient('Round', (_g, _op, [dy]) => [dy]);
     try {
       assert.deepEqual(gradOf('Round'), [1, 1, 1]);
@@ -172,11 +175,14 @@ describe('registerGradient', () => {
       const x = g.placeholder('float32', [2, 5], 'x');
       const top = g.addOperation('TopKV2', { inputs: [x, g.constant(new Tensor('int32', [], [3]))] }).output(0);
       const cum = g.addOperation('Cumprod', { name: 'my_cumprod', inputs: [top, g.constant(new Tensor('int32', [], [1]))] }).output(0);
-      assert.throws(() => g.addGradients(sumAll(g, cum), x), (e: Error & { code?: string }) => {
-        assert.equal(e.code, 'ERR_NO_GRADIENT');
-        assert.match(e.message, /Cumprod op 'my_cumprod'/);
-        return true;
-      });
+      assert.throws(
+        () => g.addGradients(sumAll(g, cum), x),
+        (e: Error & { code?: string }) => {
+          assert.equal(e.code, 'ERR_NO_GRADIENT');
+          assert.match(e.message, /Cumprod op 'my_cumprod'/);
+          return true;
+        },
+      );
     } finally {
       g.dispose();
     }
@@ -204,7 +210,10 @@ describe('addGradients unconnected option', () => {
       const x = g.constant([1, 2], 'x');
       const other = g.constant([3, 4, 5], 'other');
       const y = sumAll(g, g.addOperation('Square', { inputs: [x] }).output(0));
-      assert.throws(() => g.addGradients(y, [x, other]), (e: Error & { code?: string }) => e.code === 'ERR_UNCONNECTED_GRADIENT' && e.message.includes('other:0'));
+      assert.throws(
+        () => g.addGradients(y, [x, other]),
+        (e: Error & { code?: string }) => e.code === 'ERR_UNCONNECTED_GRADIENT' && e.message.includes('other:0'),
+      );
       const [dx, dz] = g.addGradients(y, [x, other], null, { unconnected: 'zero' });
       const [, dn] = g.addGradients(y, [x, other], null, { unconnected: 'null' });
       assert.equal(dn, null);
@@ -221,4 +230,3 @@ describe('addGradients unconnected option', () => {
     }
   });
 });
-

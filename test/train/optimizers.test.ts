@@ -4,9 +4,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Graph, GraphKeys, Session, Tensor, Variable, variable } from '../../src';
-import {
-  AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, RMSPropOptimizer,
-} from '../../src/train/optimizers';
+import { AdagradOptimizer, AdamOptimizer, GradientDescentOptimizer, MomentumOptimizer, RMSPropOptimizer } from '../../src/train/optimizers';
 import { Optimizer, getGlobalStep, getOrCreateGlobalStep } from '../../src/train/optimizer';
 import { TensorJson, assertClose, constant, meanSquaredError, readJson, toTensor, values } from './helpers';
 
@@ -30,7 +28,8 @@ interface Oracle {
 
 const oracle = readJson<Oracle>('optimizers_oracle.json');
 
-function makeOptimizer(kind: string, o: Record<string, any>): Optimizer { // eslint-disable-line @typescript-eslint/no-explicit-any
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function makeOptimizer(kind: string, o: Record<string, any>): Optimizer {
   if (kind.startsWith('GradientDescent')) return new GradientDescentOptimizer(o.learningRate);
   if (kind.startsWith('Momentum')) return new MomentumOptimizer(o.learningRate, o.momentum, { useNesterov: o.useNesterov });
   if (kind.startsWith('Adam')) return new AdamOptimizer(o);
@@ -67,18 +66,30 @@ for (const [kind, spec] of Object.entries(oracle.optimizers)) {
         // The graph Python builds: same variables, names, kernels and train op.
         const created = g.getCollection<Variable>(GraphKeys.GLOBAL_VARIABLES).filter((v) => !before.has(v.opName));
         assert.deepEqual(created.map((v) => v.opName).sort(), [...want.created_variables].sort());
-        assert.deepEqual(opt.variables(g).map((v) => v.opName).sort(), [...want.created_variables].sort());
+        assert.deepEqual(
+          opt
+            .variables(g)
+            .map((v) => v.opName)
+            .sort(),
+          [...want.created_variables].sort(),
+        );
         for (const v of created) {
           assert.equal(v.trainable, false, `${v.name} is not trainable`);
           assert.equal(v.isResource, useResource, `${v.name} is ${useResource ? 'a resource' : 'a reference'} variable`);
         }
-        assert.deepEqual(g.getCollection<Variable>(GraphKeys.TRAINABLE_VARIABLES).map((v) => v.opName), ['w', 'b']);
+        assert.deepEqual(
+          g.getCollection<Variable>(GraphKeys.TRAINABLE_VARIABLES).map((v) => v.opName),
+          ['w', 'b'],
+        );
         assert.deepEqual(opt.getSlotNames(), want.slot_names);
         assert.equal(train.name, want.train_op.name);
         assert.equal(train.type, want.train_op.type);
         const kernels = g.operations().filter((op) => op.name.startsWith(`${train.name}/update_`) && /^(Resource)?Apply/.test(op.type));
         assert.deepEqual(kernels.map((op) => op.type).sort(), want.update_ops);
-        assert.deepEqual(kernels.map((op) => op.name.split('/').slice(0, 2).join('/')).sort(), [`${train.name}/update_b`, `${train.name}/update_w`]);
+        assert.deepEqual(kernels.map((op) => op.name.split('/').slice(0, 2).join('/')).sort(), [
+          `${train.name}/update_b`,
+          `${train.name}/update_w`,
+        ]);
         assert.ok(g.getCollection(GraphKeys.TRAIN_OP).includes(train));
 
         const s = new Session(g);
@@ -87,8 +98,18 @@ for (const [kind, spec] of Object.entries(oracle.optimizers)) {
           for (let step = 0; step < oracle.steps; step++) {
             assertClose(values(s.runSync(loss)), want.losses[step], { rtol: 1e-5 }, `loss before step ${step + 1}`);
             s.runSync(train);
-            assertClose(values(s.runSync(w.value())), want.w[step].values as number[], { rtol: 1e-5, atol: 1e-6 }, `w after step ${step + 1}`);
-            assertClose(values(s.runSync(b.value())), want.b[step].values as number[], { rtol: 1e-5, atol: 1e-6 }, `b after step ${step + 1}`);
+            assertClose(
+              values(s.runSync(w.value())),
+              want.w[step].values as number[],
+              { rtol: 1e-5, atol: 1e-6 },
+              `w after step ${step + 1}`,
+            );
+            assertClose(
+              values(s.runSync(b.value())),
+              want.b[step].values as number[],
+              { rtol: 1e-5, atol: 1e-6 },
+              `b after step ${step + 1}`,
+            );
           }
           assertClose(values(s.runSync(loss)), want.loss_after, { rtol: 1e-5 }, 'loss after the steps');
           const gs = s.runSync(globalStep.value());
@@ -116,7 +137,10 @@ describe('optimizer API', () => {
     assert.equal(adam.getSlot(w, 'v')!.opName, 'w/Adam_1');
     assert.equal(adam.getSlot(b, 'v')!.opName, 'b/Adam_1');
     assert.equal(adam.getSlot(w, 'nope'), null);
-    assert.deepEqual(adam.getBetaAccumulators(g)!.map((v) => v.opName), ['beta1_power', 'beta2_power']);
+    assert.deepEqual(
+      adam.getBetaAccumulators(g)!.map((v) => v.opName),
+      ['beta1_power', 'beta2_power'],
+    );
     // A second minimize reuses the slots and makes a new apply op.
     const again = adam.minimize(loss);
     assert.equal(again.name, 'Adam_1');
@@ -129,7 +153,10 @@ describe('optimizer API', () => {
     const lr = g.placeholder('float32', [], 'lr');
     const opt = new GradientDescentOptimizer(lr);
     const gradsAndVars = opt.computeGradients(loss);
-    assert.deepEqual(gradsAndVars.map(([, v]) => v), [w, b]);
+    assert.deepEqual(
+      gradsAndVars.map(([, v]) => v),
+      [w, b],
+    );
     const train = opt.applyGradients(gradsAndVars, { name: 'sgd' });
     assert.equal(train.name, 'sgd');
     assert.equal(train.type, 'NoOp');
@@ -180,11 +207,21 @@ describe('optimizer API', () => {
     const v = variable(g, { name: 'v', initialValue: [1, 2, 3] });
     const other = variable(g, { name: 'other', initialValue: [1, 2, 3] });
     const loss = g.addOperation('Mul', { inputs: [v.value(), c] }).output(0);
-    assert.throws(() => opt.minimize(loss, { varList: [other] }), (e: Error & { code?: string }) => e.code === 'ERR_NO_VARIABLE_GRADIENTS' && e.message.includes('other:0'));
+    assert.throws(
+      () => opt.minimize(loss, { varList: [other] }),
+      (e: Error & { code?: string }) => e.code === 'ERR_NO_VARIABLE_GRADIENTS' && e.message.includes('other:0'),
+    );
     assert.throws(() => opt.applyGradients([[null, other]]), { code: 'ERR_NO_VARIABLE_GRADIENTS' });
     assert.throws(() => opt.applyGradients([]), { code: 'ERR_NO_VARIABLES' });
     const grad = g.constant([1, 1, 1]);
-    assert.throws(() => opt.applyGradients([[grad, v], [grad, v]]), /Duplicate variable/);
+    assert.throws(
+      () =>
+        opt.applyGradients([
+          [grad, v],
+          [grad, v],
+        ]),
+      /Duplicate variable/,
+    );
     assert.throws(() => opt.applyGradients([[g.constant(new Tensor('float64', [3], [1, 1, 1])), v]]), { code: 'ERR_INVALID_DTYPE' });
     const ints = g.constant(new Tensor('int32', [3], [1, 2, 3]));
     assert.throws(() => opt.minimize(ints), { code: 'ERR_INVALID_DTYPE' });
@@ -281,4 +318,3 @@ describe('optimizer API', () => {
     }
   });
 });
-

@@ -28,7 +28,8 @@ function flatten(instances, rowSize) {
 
 function toRows({ rows, width, data }) {
   const out = new Array(rows);
-  for (let r = 0; r < rows; r++) out[r] = Array.from(data.subarray ? data.subarray(r * width, (r + 1) * width) : data.slice(r * width, (r + 1) * width));
+  for (let r = 0; r < rows; r++)
+    out[r] = Array.from(data.subarray ? data.subarray(r * width, (r + 1) * width) : data.slice(r * width, (r + 1) * width));
   return out;
 }
 
@@ -40,7 +41,8 @@ function serve({ rowSize, predict, port = 0 }) {
       res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
-    if (req.method !== 'POST' || !/^\/v1\/models\/[^/:]+(\/versions\/\d+)?:predict$/.test(req.url)) return send(404, { error: 'not found' });
+    if (req.method !== 'POST' || !/^\/v1\/models\/[^/:]+(\/versions\/\d+)?:predict$/.test(req.url))
+      return send(404, { error: 'not found' });
     const chunks = [];
     req.on('data', (c) => chunks.push(c));
     req.on('end', async () => {
@@ -49,7 +51,7 @@ function serve({ rowSize, predict, port = 0 }) {
         const out = await predict(instances.length, flatten(instances, rowSize));
         send(200, { predictions: toRows(out) });
       } catch (e) {
-        send(400, { error: String(e && e.message || e) });
+        send(400, { error: String((e && e.message) || e) });
       }
     });
   });

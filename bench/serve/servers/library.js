@@ -20,4 +20,7 @@ const { hub, Tensor } = require(path.join(__dirname, '..', '..', '..', 'dist', '
       return { rows, width: y.shape[1], data: y.data() };
     },
   });
-})().catch((e) => { console.error(e); process.exit(1); });
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

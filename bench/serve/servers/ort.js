@@ -18,4 +18,7 @@ const { parseArgs, serve } = require('./common');
       return { rows, width: y.dims[1], data: y.data };
     },
   });
-})().catch((e) => { console.error(e); process.exit(1); });
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

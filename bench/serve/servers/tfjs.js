@@ -22,4 +22,7 @@ const { parseArgs, serve } = require('./common');
       return { rows, width, data };
     },
   });
-})().catch((e) => { console.error(e); process.exit(1); });
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

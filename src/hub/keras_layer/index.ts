@@ -18,7 +18,15 @@ import { Session } from '../../session';
 import { Variable } from '../../variable';
 import { Module } from '../module';
 import { RevivalPlan } from '../object_graph';
-import { chooseMetaGraph, resolveModelDir, isTf1HubModule, noSuchGraphVariant, readSavedModel, tagSetKey, tagsOption } from '../saved_model';
+import {
+  chooseMetaGraph,
+  resolveModelDir,
+  isTf1HubModule,
+  noSuchGraphVariant,
+  readSavedModel,
+  tagSetKey,
+  tagsOption,
+} from '../saved_model';
 import { loadModuleSpecFromDir } from '../spec';
 import { resolve } from '../resolver';
 import { Structured } from '../tf2/structure';
@@ -74,7 +82,6 @@ export type KerasLayerOutput = Structured<Output>;
 
 /** Format of the model behind a layer. */
 export type KerasLayerFormat = 'tf2_saved_model' | 'tf1_hub_module';
-
 
 /**
  * A SavedModel as a layer of graphs the caller builds (Python's `hub.KerasLayer`). Make one with
@@ -145,15 +152,20 @@ export class KerasLayer {
    * without `tfhub_module.pb`).
    */
   static async load(handle: string, options: KerasLayerOptions = {}): Promise<KerasLayer> {
-    if (typeof handle !== 'string' || handle === '') throw typeError('ERR_INVALID_ARG_TYPE', `KerasLayer.load(handle): expected a non-empty string, got ${String(handle)}`);
-    if (!isPlainObject(options as unknown)) throw typeError('ERR_INVALID_ARG_TYPE', 'KerasLayer.load(handle, options): options must be a plain object');
+    if (typeof handle !== 'string' || handle === '')
+      throw typeError('ERR_INVALID_ARG_TYPE', `KerasLayer.load(handle): expected a non-empty string, got ${String(handle)}`);
+    if (!isPlainObject(options as unknown))
+      throw typeError('ERR_INVALID_ARG_TYPE', 'KerasLayer.load(handle, options): options must be a plain object');
     for (const k of ['signature', 'outputKey', 'name'] as const) {
-      if (options[k] !== undefined && (typeof options[k] !== 'string' || options[k] === '')) throw typeError('ERR_INVALID_ARG_TYPE', `option ${k} must be a non-empty string`);
+      if (options[k] !== undefined && (typeof options[k] !== 'string' || options[k] === ''))
+        throw typeError('ERR_INVALID_ARG_TYPE', `option ${k} must be a non-empty string`);
     }
     for (const k of ['trainable', 'signatureOutputsAsDict'] as const) {
-      if (options[k] !== undefined && typeof options[k] !== 'boolean') throw typeError('ERR_INVALID_ARG_TYPE', `option ${k} must be a boolean`);
+      if (options[k] !== undefined && typeof options[k] !== 'boolean')
+        throw typeError('ERR_INVALID_ARG_TYPE', `option ${k} must be a boolean`);
     }
-    if (options.arguments !== undefined && !isPlainObject(options.arguments)) throw typeError('ERR_INVALID_ARG_TYPE', 'option arguments must be a plain object');
+    if (options.arguments !== undefined && !isPlainObject(options.arguments))
+      throw typeError('ERR_INVALID_ARG_TYPE', 'option arguments must be a plain object');
     const tagList = options.tags === undefined || options.tags === null ? undefined : tagsOption(options.tags, 'option tags');
     const dir = await resolveModelDir(handle, options.resolve ?? ((h) => resolve(h)));
 
@@ -168,7 +180,10 @@ export class KerasLayer {
     const savedModel = await readSavedModel(dir);
     const metaGraph = chooseMetaGraph(savedModel, dir, tagList, false);
     if ((metaGraph.objectGraphDef?.nodes?.length ?? 0) === 0) {
-      throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${dir} is a TF1 SavedModel (no object graph, no tfhub_module.pb): KerasLayer supports TF2 SavedModels and TF1 Hub modules; use hub.load(handle).signatures for it`);
+      throw new TfhubError(
+        'ERR_UNSUPPORTED_SAVED_MODEL',
+        `${dir} is a TF1 SavedModel (no object graph, no tfhub_module.pb): KerasLayer supports TF2 SavedModels and TF1 Hub modules; use hub.load(handle).signatures for it`,
+      );
     }
     const plan = await RevivalPlan.create(dir, metaGraph);
     const tags = [...new Set(metaGraph.metaInfoDef?.tags ?? [])].sort();
@@ -185,8 +200,11 @@ export class KerasLayer {
    */
   apply(graph: Graph, inputs: unknown, options: KerasLayerApplyOptions = {}): KerasLayerOutput {
     if (!(graph instanceof Graph)) throw typeError('ERR_INVALID_ARG_TYPE', 'apply(graph, inputs): graph must be a Graph');
-    if (options.training !== undefined && typeof options.training !== 'boolean') throw typeError('ERR_INVALID_ARG_TYPE', 'option training must be a boolean');
-    return (this.impl instanceof Tf2Layer ? this.impl.apply(graph, inputs, !!options.training) : this.impl.apply(graph, inputs)) as KerasLayerOutput;
+    if (options.training !== undefined && typeof options.training !== 'boolean')
+      throw typeError('ERR_INVALID_ARG_TYPE', 'option training must be a boolean');
+    return (
+      this.impl instanceof Tf2Layer ? this.impl.apply(graph, inputs, !!options.training) : this.impl.apply(graph, inputs)
+    ) as KerasLayerOutput;
   }
 
   /** The variables trained in `graph` (empty unless `trainable`), creating them there if needed (Python's `trainable_weights`). */
@@ -227,7 +245,8 @@ export class KerasLayer {
    * export leaves nothing there.
    */
   async export(dir: string, session: Session): Promise<void> {
-    if (typeof dir !== 'string' || dir === '') throw typeError('ERR_INVALID_ARG_TYPE', 'export(path, session): path must be a non-empty string');
+    if (typeof dir !== 'string' || dir === '')
+      throw typeError('ERR_INVALID_ARG_TYPE', 'export(path, session): path must be a non-empty string');
     if (!(session instanceof Session)) throw typeError('ERR_INVALID_ARG_TYPE', 'export(path, session): session must be a Session');
     return this.impl.export(dir, session);
   }

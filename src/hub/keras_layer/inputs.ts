@@ -41,10 +41,17 @@ export function showGraphValue(v: unknown): string {
 
 /** The record a signature is called with: `inputs` (a record, or the value of the one remaining key) plus `extra`. */
 export function signatureInputs(name: string, keys: string[], inputs: unknown, extra: Record<string, unknown>): Record<string, unknown> {
-  if (isPlainObject(inputs) && !('indices' in inputs && 'denseShape' in inputs) && !('rowSplits' in inputs)) return normalizeSignatureInputs(name, keys, { ...extra, ...inputs });
+  if (isPlainObject(inputs) && !('indices' in inputs && 'denseShape' in inputs) && !('rowSplits' in inputs))
+    return normalizeSignatureInputs(name, keys, { ...extra, ...inputs });
   const free = keys.filter((k) => !(k in extra));
   if (free.length !== 1) {
-    throw typeError('ERR_SIGNATURE_INPUTS', `Signature '${name}' expects inputs [${[...keys].sort().map((k) => `'${k}'`).join(', ')}]: pass a record`);
+    throw typeError(
+      'ERR_SIGNATURE_INPUTS',
+      `Signature '${name}' expects inputs [${[...keys]
+        .sort()
+        .map((k) => `'${k}'`)
+        .join(', ')}]: pass a record`,
+    );
   }
   return normalizeSignatureInputs(name, keys, { ...extra, [free[0]]: inputs });
 }
@@ -52,7 +59,8 @@ export function signatureInputs(name: string, keys: string[], inputs: unknown, e
 /** Turns a bound value into an Output of `graph` (Tensors and JS values become constants). */
 export function toGraphOutput(graph: Graph, b: BoundLeaf): Output {
   if (b.value instanceof Output) {
-    if (b.value.graph !== graph) throw new TfhubError('ERR_GRAPH_MISMATCH', `input ${b.value.name} belongs to another graph than the one the layer is applied in`);
+    if (b.value.graph !== graph)
+      throw new TfhubError('ERR_GRAPH_MISMATCH', `input ${b.value.name} belongs to another graph than the one the layer is applied in`);
     return b.value;
   }
   const { tensor, owned } = toTensor(b.value, b.leaf.dtype);

@@ -11,15 +11,24 @@ import { LayerConfig, invalid, signatureInputs } from './inputs';
 export class Tf1Layer {
   private readonly modules = new WeakMap<Graph, Module>();
 
-  constructor(private readonly layer: LayerConfig, readonly spec: ModuleSpec, readonly tags: string[]) {
+  constructor(
+    private readonly layer: LayerConfig,
+    readonly spec: ModuleSpec,
+    readonly tags: string[],
+  ) {
     const names = spec.getSignatureNames({ tags });
     if (!names.includes(layer.signature!)) {
-      throw new TfhubError('ERR_UNKNOWN_SIGNATURE', `${spec.path} has no signature '${layer.signature}' (signatures: ${names.map((k) => `'${k}'`).join(', ')})`);
+      throw new TfhubError(
+        'ERR_UNKNOWN_SIGNATURE',
+        `${spec.path} has no signature '${layer.signature}' (signatures: ${names.map((k) => `'${k}'`).join(', ')})`,
+      );
     }
     if (layer.outputKey !== undefined) {
       const outputs = Object.keys(spec.getOutputInfoDict(layer.signature!, { tags }));
       if (!outputs.includes(layer.outputKey)) {
-        throw invalid(`KerasLayer output does not contain the output key '${layer.outputKey}' (available: ${outputs.map((k) => `'${k}'`).join(', ')})`);
+        throw invalid(
+          `KerasLayer output does not contain the output key '${layer.outputKey}' (available: ${outputs.map((k) => `'${k}'`).join(', ')})`,
+        );
       }
     }
   }
@@ -57,13 +66,14 @@ export class Tf1Layer {
   losses(graph: Graph): Output[] {
     const m = this.module(graph);
     if (!this.layer.trainable) return [];
-    return graph.getCollection<unknown>(GraphKeys.REGULARIZATION_LOSSES)
+    return graph
+      .getCollection<unknown>(GraphKeys.REGULARIZATION_LOSSES)
       .filter((l): l is Output => l instanceof Output && l.op.name.startsWith(`${m.scope}/`));
   }
 
   async export(dir: string, session: Session): Promise<void> {
     const m = this.modules.get(session.graph);
-    if (!m) throw new TfhubError('ERR_NOT_BUILT', 'the layer was never applied in the session\'s graph: nothing to export');
+    if (!m) throw new TfhubError('ERR_NOT_BUILT', "the layer was never applied in the session's graph: nothing to export");
     await m.export(dir, session);
   }
 }

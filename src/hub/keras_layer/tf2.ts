@@ -22,26 +22,38 @@ export class Tf2Layer {
   private readonly signature: Concrete | null;
   private readonly signatureKeys: string[];
 
-  constructor(private readonly layer: LayerConfig, readonly plan: RevivalPlan) {
+  constructor(
+    private readonly layer: LayerConfig,
+    readonly plan: RevivalPlan,
+  ) {
     this.reviver = new GraphReviver(plan, { name: layer.name, trainable: layer.trainable });
     const signatures = plan.signatures();
     if (layer.signature !== undefined) {
       const c = signatures.get(layer.signature);
-      if (!c) throw new TfhubError('ERR_UNKNOWN_SIGNATURE', `${plan.dir} has no signature '${layer.signature}' (signatures: ${list(signatures.keys()) || 'none'})`);
+      if (!c)
+        throw new TfhubError(
+          'ERR_UNKNOWN_SIGNATURE',
+          `${plan.dir} has no signature '${layer.signature}' (signatures: ${list(signatures.keys()) || 'none'})`,
+        );
       const args = c.input.kind === 'tuple' ? c.input.items[0] : undefined;
       const kw = c.input.kind === 'tuple' ? c.input.items[1] : undefined;
       if (!args || args.kind !== 'tuple' || args.items.length > 0 || !kw || kw.kind !== 'dict') {
         throw new TfhubError('ERR_UNSUPPORTED_SIGNATURE', `signature '${layer.signature}' of ${plan.dir} does not take keyword tensors`);
       }
       if (layer.outputKey !== undefined && (c.output.kind !== 'dict' || !c.output.keys.includes(layer.outputKey))) {
-        throw invalid(`KerasLayer output does not contain the output key '${layer.outputKey}' (available: ${list(c.output.kind === 'dict' ? c.output.keys : [])})`);
+        throw invalid(
+          `KerasLayer output does not contain the output key '${layer.outputKey}' (available: ${list(c.output.kind === 'dict' ? c.output.keys : [])})`,
+        );
       }
       this.signature = c;
       this.signatureKeys = kw.keys;
     } else {
       const fn = plan.callFunction();
       if (!fn || fn.concretes.length === 0) {
-        throw new TfhubError('ERR_NOT_CALLABLE', `${plan.dir}: the SavedModel's root object has no __call__; pass {signature} (signatures: ${list(signatures.keys()) || 'none'})`);
+        throw new TfhubError(
+          'ERR_NOT_CALLABLE',
+          `${plan.dir}: the SavedModel's root object has no __call__; pass {signature} (signatures: ${list(signatures.keys()) || 'none'})`,
+        );
       }
       this.signature = null;
       this.signatureKeys = [];
@@ -78,8 +90,10 @@ export class Tf2Layer {
     const result = this.reviver.call(s, c, tensors, this.signature ? `signature_${safeName(layer.signature!)}` : 'call');
     if (layer.signatureOutputsAsDict) return result;
     if (layer.outputKey !== undefined) {
-      if (!isPlainObject(result)) throw invalid(`Specifying outputKey is forbidden if the output is not a record (got ${formatSpec(c.output)})`);
-      if (!(layer.outputKey in result)) throw invalid(`KerasLayer output does not contain the output key '${layer.outputKey}' (available: ${list(Object.keys(result))})`);
+      if (!isPlainObject(result))
+        throw invalid(`Specifying outputKey is forbidden if the output is not a record (got ${formatSpec(c.output)})`);
+      if (!(layer.outputKey in result))
+        throw invalid(`KerasLayer output does not contain the output key '${layer.outputKey}' (available: ${list(Object.keys(result))})`);
       return (result as Record<string, Structured<Output>>)[layer.outputKey];
     }
     return result;
@@ -89,7 +103,9 @@ export class Tf2Layer {
     const s = this.state(graph);
     const r = this.reviver;
     const ids = trainable
-      ? (this.layer.trainable ? r.trainableOrder : [])
+      ? this.layer.trainable
+        ? r.trainableOrder
+        : []
       : r.weightIds.filter((id) => !(this.layer.trainable && r.trainableIds.has(id)));
     return ids.map((id) => s.variables.get(id)!);
   }
@@ -105,7 +121,7 @@ export class Tf2Layer {
    */
   async export(dir: string, session: Session): Promise<void> {
     const s = this.reviver.built(session.graph);
-    if (!s) throw new TfhubError('ERR_NOT_BUILT', 'the layer was never applied in the session\'s graph: nothing to export');
+    if (!s) throw new TfhubError('ERR_NOT_BUILT', "the layer was never applied in the session's graph: nothing to export");
     const src = this.plan.dir;
     await writeNewDirectory(dir, async (tmp) => {
       await fs.mkdir(path.join(tmp, 'variables'));
@@ -113,7 +129,8 @@ export class Tf2Layer {
         if (await exists(path.join(src, sub))) await fs.cp(path.join(src, sub), path.join(tmp, sub), { recursive: true });
       }
       if (this.plan.index) await this.saveCheckpoint(s, session, path.join(tmp, 'variables', 'variables'));
-      if (await exists(path.join(src, 'fingerprint.pb'))) await copyModelFile(path.join(src, 'fingerprint.pb'), path.join(tmp, 'fingerprint.pb'));
+      if (await exists(path.join(src, 'fingerprint.pb')))
+        await copyModelFile(path.join(src, 'fingerprint.pb'), path.join(tmp, 'fingerprint.pb'));
       // Last: its presence marks a complete SavedModel.
       await copyModelFile(path.join(src, 'saved_model.pb'), path.join(tmp, 'saved_model.pb'));
     });
@@ -129,13 +146,30 @@ export class Tf2Layer {
     }
     const entries = [...index.entries.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     const sliced = entries.filter((e) => e.sliced);
-    if (sliced.length > 0) throw new TfhubError('ERR_UNSUPPORTED_CHECKPOINT', `${index.prefix}: partitioned checkpoint tensors (${sliced.map((e) => e.key).slice(0, 3).join(', ')}) are not supported`);
+    if (sliced.length > 0)
+      throw new TfhubError(
+        'ERR_UNSUPPORTED_CHECKPOINT',
+        `${index.prefix}: partitioned checkpoint tensors (${sliced
+          .map((e) => e.key)
+          .slice(0, 3)
+          .join(', ')}) are not supported`,
+      );
     const copied = entries.filter((e) => !byKey.has(e.key));
     const scope = `${s.scope}/export/`;
-    const restored = copied.length > 0 ? g.withNameScope(scope, () => restoreV2(g, { prefix: index.prefix, keys: copied.map((e) => e.key), dtypes: copied.map((e) => e.dtype) })) : null;
-    await writeCheckpoint(session, prefix, entries.map((e) => {
-      const v = byKey.get(e.key);
-      return { key: e.key, value: v ? v.read() : restored!.output(copied.indexOf(e)) };
-    }), scope);
+    const restored =
+      copied.length > 0
+        ? g.withNameScope(scope, () =>
+            restoreV2(g, { prefix: index.prefix, keys: copied.map((e) => e.key), dtypes: copied.map((e) => e.dtype) }),
+          )
+        : null;
+    await writeCheckpoint(
+      session,
+      prefix,
+      entries.map((e) => {
+        const v = byKey.get(e.key);
+        return { key: e.key, value: v ? v.read() : restored!.output(copied.indexOf(e)) };
+      }),
+      scope,
+    );
   }
 }

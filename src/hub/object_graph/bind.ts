@@ -25,7 +25,15 @@ export interface RestoredFunctionPlan {
 
 /** How a restored function binds call arguments (Python's FunctionSpec / bare concrete function keywords). */
 export type ArgBinding =
-  | { kind: 'spec'; args: string[]; defaults: Map<string, unknown>; kwonly: string[]; kwonlyDefaults: Map<string, unknown>; varargs: boolean; varkw: boolean }
+  | {
+      kind: 'spec';
+      args: string[];
+      defaults: Map<string, unknown>;
+      kwonly: string[];
+      kwonlyDefaults: Map<string, unknown>;
+      varargs: boolean;
+      varkw: boolean;
+    }
   | { kind: 'keywords'; keywords: string[]; positional: number };
 
 const MISSING = Symbol('missing');
@@ -33,13 +41,18 @@ const MISSING = Symbol('missing');
 /** A JS value for a Python default argument stored as a StructuredValue. */
 function specToJs(spec: Spec): unknown {
   switch (spec.kind) {
-    case 'none': return null;
-    case 'literal': return spec.value;
+    case 'none':
+      return null;
+    case 'literal':
+      return spec.value;
     case 'list':
-    case 'tuple': return spec.items.map(specToJs);
+    case 'tuple':
+      return spec.items.map(specToJs);
     case 'dict':
-    case 'namedtuple': return Object.fromEntries(spec.keys.map((k, i) => [k, specToJs(spec.values[i])]));
-    default: return MISSING;
+    case 'namedtuple':
+      return Object.fromEntries(spec.keys.map((k, i) => [k, specToJs(spec.values[i])]));
+    default:
+      return MISSING;
   }
 }
 
@@ -66,22 +79,39 @@ export function bindingFromFunctionSpec(fs: tensorflow.IFunctionSpec | null | un
   const kwonly = stringsOf(field('kwonlyargs'));
   const kwonlyDefaults = new Map<string, unknown>();
   const kd = field('kwonlydefaults');
-  if (kd && kd.kind === 'dict') kd.keys.forEach((k, i) => {
-    const v = specToJs(kd.values[i]);
-    if (v !== MISSING) kwonlyDefaults.set(k, v);
-  });
+  if (kd && kd.kind === 'dict')
+    kd.keys.forEach((k, i) => {
+      const v = specToJs(kd.values[i]);
+      if (v !== MISSING) kwonlyDefaults.set(k, v);
+    });
   const varargs = field('varargs');
   const varkw = field('varkw');
-  return { kind: 'spec', args, defaults, kwonly, kwonlyDefaults, varargs: !!varargs && varargs.kind !== 'none', varkw: !!varkw && varkw.kind !== 'none' };
+  return {
+    kind: 'spec',
+    args,
+    defaults,
+    kwonly,
+    kwonlyDefaults,
+    varargs: !!varargs && varargs.kind !== 'none',
+    varkw: !!varkw && varkw.kind !== 'none',
+  };
 }
 
 /** Binds call arguments to the `(args, kwargs)` structure of a concrete function; a string is an error. */
-export function bindArguments(b: ArgBinding, c: Concrete, args: unknown[], kwargs: Record<string, unknown>): [unknown[], Record<string, unknown>] | string {
+export function bindArguments(
+  b: ArgBinding,
+  c: Concrete,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+): [unknown[], Record<string, unknown>] | string {
   const argsLen = c.input.kind === 'tuple' && c.input.items[0]?.kind === 'tuple' ? c.input.items[0].items.length : 0;
   if (b.kind === 'keywords') {
-    if (args.length > b.positional) return `takes ${b.positional} positional argument${b.positional === 1 ? '' : 's'} but ${args.length} were given`;
+    if (args.length > b.positional)
+      return `takes ${b.positional} positional argument${b.positional === 1 ? '' : 's'} but ${args.length} were given`;
     const values = new Map<string, unknown>();
-    b.keywords.forEach((k, i) => { if (i < args.length) values.set(k, args[i]); });
+    b.keywords.forEach((k, i) => {
+      if (i < args.length) values.set(k, args[i]);
+    });
     for (const [k, v] of Object.entries(kwargs)) {
       if (!b.keywords.includes(k)) return `got an unexpected keyword argument '${k}'`;
       if (values.has(k)) return `got multiple values for argument '${k}'`;
@@ -93,7 +123,8 @@ export function bindArguments(b: ArgBinding, c: Concrete, args: unknown[], kwarg
     const kw = Object.fromEntries(b.keywords.slice(argsLen).map((k) => [k, values.get(k)]));
     return [positional, kw];
   }
-  if (args.length > b.args.length && !b.varargs) return `takes ${b.args.length} positional argument${b.args.length === 1 ? '' : 's'} but ${args.length} were given`;
+  if (args.length > b.args.length && !b.varargs)
+    return `takes ${b.args.length} positional argument${b.args.length === 1 ? '' : 's'} but ${args.length} were given`;
   const positional: unknown[] = [];
   const used = new Set<string>();
   for (let i = 0; i < b.args.length; i++) {
@@ -110,8 +141,10 @@ export function bindArguments(b: ArgBinding, c: Concrete, args: unknown[], kwarg
   if (args.length > b.args.length) positional.push(...args.slice(b.args.length));
   const kw: Record<string, unknown> = {};
   for (const name of b.kwonly) {
-    if (Object.prototype.hasOwnProperty.call(kwargs, name)) { kw[name] = kwargs[name]; used.add(name); }
-    else if (b.kwonlyDefaults.has(name)) kw[name] = b.kwonlyDefaults.get(name);
+    if (Object.prototype.hasOwnProperty.call(kwargs, name)) {
+      kw[name] = kwargs[name];
+      used.add(name);
+    } else if (b.kwonlyDefaults.has(name)) kw[name] = b.kwonlyDefaults.get(name);
     else return `missing a required keyword-only argument: '${name}'`;
   }
   for (const [k, v] of Object.entries(kwargs)) {
@@ -142,7 +175,11 @@ export function hasTrainingArgument(b: ArgBinding): boolean {
  * then with. Throws ERR_NO_MATCHING_FUNCTION listing every option and why it did not match.
  */
 export function dispatch(
-  fn: RestoredFunctionPlan, args: unknown[], kwargs: Record<string, unknown>, binder: LeafBinder = tensorBinder, show: (v: unknown) => string = (v) => formatValue(v),
+  fn: RestoredFunctionPlan,
+  args: unknown[],
+  kwargs: Record<string, unknown>,
+  binder: LeafBinder = tensorBinder,
+  show: (v: unknown) => string = (v) => formatValue(v),
 ): { concrete: Concrete; bound: BoundLeaf[] } {
   const reasons = new Map<Concrete, string>();
   for (const allowConversion of [false, true]) {
@@ -159,8 +196,12 @@ export function dispatch(
     }
   }
   const got = [...args.map(show), ...Object.entries(kwargs).map(([k, v]) => `${k}=${show(v)}`)].join(', ');
-  const options = fn.concretes.map((c, i) => `  Option ${i + 1}: ${formatConcreteInputs(c)}\n    (${reasons.get(c) ?? 'no match'})`).join('\n');
-  throw typeError('ERR_NO_MATCHING_FUNCTION',
+  const options = fn.concretes
+    .map((c, i) => `  Option ${i + 1}: ${formatConcreteInputs(c)}\n    (${reasons.get(c) ?? 'no match'})`)
+    .join('\n');
+  throw typeError(
+    'ERR_NO_MATCHING_FUNCTION',
     `Could not find matching concrete function to call loaded from the SavedModel for '${fn.path}'. Got: (${got}).\n` +
-    `Expected these arguments to match one of the following ${fn.concretes.length} option(s):\n${options}`);
+      `Expected these arguments to match one of the following ${fn.concretes.length} option(s):\n${options}`,
+  );
 }

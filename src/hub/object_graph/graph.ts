@@ -38,7 +38,10 @@ export class GraphReviver {
   readonly trainableIds: Set<number>;
 
   /** `name`: base of the scope in each graph; `trainable`: variables join TRAINABLE_VARIABLES, losses are built. */
-  constructor(readonly plan: RevivalPlan, private readonly options: { name: string; trainable: boolean }) {
+  constructor(
+    readonly plan: RevivalPlan,
+    private readonly options: { name: string; trainable: boolean },
+  ) {
     this.weightIds = [...new Set(plan.variableIds())];
     this.trainableOrder = [...new Set(plan.trainableVariableIds() ?? this.weightIds.filter((id) => plan.variables.get(id)!.trainable))];
     this.trainableIds = new Set(this.trainableOrder);
@@ -57,7 +60,8 @@ export class GraphReviver {
     if (this.options.trainable) {
       this.plan.regularizationLosses().forEach((loss, i) => {
         const out = this.inline(s!, this.plan.firstConcrete(loss.id, `regularization_losses[${i}]`), [], `regularization_loss_${i}`);
-        if (out.length !== 1) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.plan.dir}: regularization_losses[${i}] returns ${out.length} tensors`);
+        if (out.length !== 1)
+          throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.plan.dir}: regularization_losses[${i}] returns ${out.length} tensors`);
         losses.push(out[0]);
         graph.addToCollection(GraphKeys.REGULARIZATION_LOSSES, out[0]);
       });
@@ -89,18 +93,28 @@ export class GraphReviver {
         return { v, op: g.addOperation('VarHandleOp', { name, attrs: { dtype: v.dtype, shape: v.shape, shared_name: name } }) };
       });
       const restorable = made.filter((m) => m.v.key !== null);
-      const restore = restorable.length > 0
-        ? g.withNameScope('restore', () => restoreV2(g, { prefix: this.plan.prefix, keys: restorable.map((m) => m.v.key!), dtypes: restorable.map((m) => m.v.dtype) }))
-        : null;
+      const restore =
+        restorable.length > 0
+          ? g.withNameScope('restore', () =>
+              restoreV2(g, { prefix: this.plan.prefix, keys: restorable.map((m) => m.v.key!), dtypes: restorable.map((m) => m.v.dtype) }),
+            )
+          : null;
       for (const m of made) {
         const handle = m.op.output(0);
         const local = m.op.name.slice(s.scope.length + 1);
         const k = restorable.indexOf(m);
         // The plan checked the checkpoint shapes at load.
-        const init = restore && k >= 0
-          ? g.addOperation('AssignVariableOp', { name: g.uniqueName(`${local}/Restore`), inputs: [handle, restore.output(k)] })
-          : g.addOperation('NoOp', { name: g.uniqueName(`${local}/no_initializer`) });
-        const read = g.addOperation('ReadVariableOp', { name: g.uniqueName(`${local}/Read/ReadVariableOp`), inputs: [handle], attrs: { dtype: m.v.dtype } }).output(0);
+        const init =
+          restore && k >= 0
+            ? g.addOperation('AssignVariableOp', { name: g.uniqueName(`${local}/Restore`), inputs: [handle, restore.output(k)] })
+            : g.addOperation('NoOp', { name: g.uniqueName(`${local}/no_initializer`) });
+        const read = g
+          .addOperation('ReadVariableOp', {
+            name: g.uniqueName(`${local}/Read/ReadVariableOp`),
+            inputs: [handle],
+            attrs: { dtype: m.v.dtype },
+          })
+          .output(0);
         const trainable = this.trainableIds.has(m.v.id);
         const variable = new Variable(m.op, init, read, trainable, null);
         s.variables.set(m.v.id, variable);
@@ -123,10 +137,14 @@ export class GraphReviver {
         return s.captures.get(id)!;
       case 'constant': {
         const def = this.plan.constantNode(id);
-        out = g.withNameScope(s.scope + '/', () => g.addOperation('Const', {
-          name: g.uniqueName(`constants/${safeName(def.name ?? 'Const')}`),
-          attrs: { dtype: tensorflow.AttrValue.create(def.attr!.dtype!), value: tensorflow.AttrValue.create(def.attr!.value!) },
-        }).output(0));
+        out = g.withNameScope(s.scope + '/', () =>
+          g
+            .addOperation('Const', {
+              name: g.uniqueName(`constants/${safeName(def.name ?? 'Const')}`),
+              attrs: { dtype: tensorflow.AttrValue.create(def.attr!.dtype!), value: tensorflow.AttrValue.create(def.attr!.value!) },
+            })
+            .output(0),
+        );
         break;
       }
       case 'asset': {
@@ -137,15 +155,23 @@ export class GraphReviver {
       }
       case 'resource': {
         const creator = this.plan.resourceFunction(id, '_create_resource');
-        if (!creator) throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${this.plan.dir}: resource object ${id} has no _create_resource function`);
+        if (!creator)
+          throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${this.plan.dir}: resource object ${id} has no _create_resource function`);
         const created = this.inline(s, creator, [], `resource_${id}`);
-        if (created.length !== 1) throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${this.plan.dir}: _create_resource of object ${id} returns ${created.length} values`);
+        if (created.length !== 1)
+          throw new TfhubError(
+            'ERR_UNSUPPORTED_SAVED_MODEL',
+            `${this.plan.dir}: _create_resource of object ${id} returns ${created.length} values`,
+          );
         out = created[0];
         s.captures.set(id, out);
         const init = this.plan.resourceFunction(id, '_initialize');
         if (init) {
           const { operations } = this.inlineDetailed(s, init, [], `resource_${id}_init`);
-          g.addToCollection(GraphKeys.TABLE_INITIALIZERS, g.addOperation('NoOp', { name: g.uniqueName(`${s.scope}/resource_${id}_initializer`), controlInputs: operations }));
+          g.addToCollection(
+            GraphKeys.TABLE_INITIALIZERS,
+            g.addOperation('NoOp', { name: g.uniqueName(`${s.scope}/resource_${id}_initializer`), controlInputs: operations }),
+          );
         }
         return out;
       }
@@ -165,6 +191,8 @@ export class GraphReviver {
     const fdef = this.plan.callable(c, inputs.length);
     const captured = c.boundInputs.map((id) => this.capture(s, id));
     const g = s.graph;
-    return g.withNameScope(s.scope + '/', () => inlineFunctionDetailed(g, fdef, [...inputs, ...captured], { library: this.plan.library, name: label }));
+    return g.withNameScope(s.scope + '/', () =>
+      inlineFunctionDetailed(g, fdef, [...inputs, ...captured], { library: this.plan.library, name: label }),
+    );
   }
 }

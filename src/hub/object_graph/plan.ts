@@ -25,7 +25,12 @@ export function kindOf(node: SavedObject | undefined): string {
 
 /** A name TF accepts for an op, made from an arbitrary string. */
 export function safeName(s: string): string {
-  return s.replace(/[^A-Za-z0-9_.\-/]/g, '_').replace(/^[^A-Za-z0-9.]+/, '').replace(/(?<!\/)\/+$/, '') || 'x'; // lookbehind: linear on long runs of '/'
+  return (
+    s
+      .replace(/[^A-Za-z0-9_.\-/]/g, '_')
+      .replace(/^[^A-Za-z0-9.]+/, '')
+      .replace(/(?<!\/)\/+$/, '') || 'x'
+  ); // lookbehind: linear on long runs of '/'
 }
 
 /** A variable of the object graph. */
@@ -63,11 +68,20 @@ export class RevivalPlan {
   private readonly concrete = new Map<string, Concrete>();
   private readonly fdefs = new Map<string, tensorflow.IFunctionDef>();
 
-  private constructor(readonly dir: string, readonly metaGraph: tensorflow.IMetaGraphDef, readonly index: CheckpointIndex | null) {
+  private constructor(
+    readonly dir: string,
+    readonly metaGraph: tensorflow.IMetaGraphDef,
+    readonly index: CheckpointIndex | null,
+  ) {
     this.nodes = metaGraph.objectGraphDef?.nodes ?? [];
     this.prefix = path.join(dir, 'variables', 'variables');
     for (const [name, cf] of Object.entries(metaGraph.objectGraphDef?.concreteFunctions ?? {})) {
-      this.concrete.set(name, { name, boundInputs: [...(cf.boundInputs ?? [])], input: decodeSpec(cf.canonicalizedInputSignature), output: decodeSpec(cf.outputSignature) });
+      this.concrete.set(name, {
+        name,
+        boundInputs: [...(cf.boundInputs ?? [])],
+        input: decodeSpec(cf.canonicalizedInputSignature),
+        output: decodeSpec(cf.outputSignature),
+      });
     }
     this.library = metaGraph.graphDef?.library ?? {};
     for (const f of this.library.function ?? []) this.fdefs.set(f.signature?.name ?? '', f);
@@ -79,13 +93,16 @@ export class RevivalPlan {
    * (ERR_CHECKPOINT_SHAPE) before anything is built.
    */
   static async create(dir: string, metaGraph: tensorflow.IMetaGraphDef): Promise<RevivalPlan> {
-    if ((metaGraph.objectGraphDef?.nodes?.length ?? 0) === 0) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${dir}: the meta graph has an empty object graph`);
+    if ((metaGraph.objectGraphDef?.nodes?.length ?? 0) === 0)
+      throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${dir}: the meta graph has an empty object graph`);
     checkModelGraph(metaGraph, dir);
     checkOpsRegistered({ library: metaGraph.graphDef?.library }, { libraryOnly: true });
     const prefix = path.join(dir, 'variables', 'variables');
     const index = (await exists(`${prefix}.index`)) ? await readValidatedCheckpoint(prefix) : null; // checked against the data files before TF reads them
     const plan = new RevivalPlan(dir, metaGraph, index);
-    const ckpt = index ? decodeTrackableObjectGraph(await readCheckpointString(index, CHECKPOINT_OBJECT_GRAPH), `${prefix} (${CHECKPOINT_OBJECT_GRAPH})`) : null;
+    const ckpt = index
+      ? decodeTrackableObjectGraph(await readCheckpointString(index, CHECKPOINT_OBJECT_GRAPH), `${prefix} (${CHECKPOINT_OBJECT_GRAPH})`)
+      : null;
     plan.planVariables(ckpt);
     if (ckpt) plan.planSaveables(ckpt);
     return plan;
@@ -99,10 +116,18 @@ export class RevivalPlan {
       const cid = map.get(id);
       const attr = cid === undefined ? undefined : (ckpt!.nodes[cid]?.attributes ?? []).find((a) => a.name === 'VARIABLE_VALUE');
       const shape = v.shape && !v.shape.unknownRank ? (v.shape.dim ?? []).map((d) => toSafeNumber(d.size ?? 0, 'variable shape')) : null;
-      this.variables.set(id, { id, name: v.name ?? '', dtype: dtypeFromTf(v.dtype ?? 0), shape, trainable: !!v.trainable, key: attr?.checkpointKey || null });
+      this.variables.set(id, {
+        id,
+        name: v.name ?? '',
+        dtype: dtypeFromTf(v.dtype ?? 0),
+        shape,
+        trainable: !!v.trainable,
+        key: attr?.checkpointKey || null,
+      });
     });
     if (!this.index) {
-      if (this.variables.size > 0) throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `${this.dir} has variables but no checkpoint at ${this.prefix}.index`);
+      if (this.variables.size > 0)
+        throw new TfhubError('ERR_CHECKPOINT_NOT_FOUND', `${this.dir} has variables but no checkpoint at ${this.prefix}.index`);
       return;
     }
     // AssignVariableOp takes any shape: a checkpoint tensor of another shape would be restored as it is and
@@ -111,7 +136,10 @@ export class RevivalPlan {
       if (v.key === null) continue;
       const stored = this.index.entries.get(v.key)?.shape ?? null;
       if (!isShapeCompatible(stored, v.shape)) {
-        throw new TfhubError('ERR_CHECKPOINT_SHAPE', `Received incompatible tensor with shape ${formatShape(stored)} when attempting to restore variable ${v.name || v.key} with shape ${formatShape(v.shape)} (checkpoint key ${v.key} in ${this.prefix})`);
+        throw new TfhubError(
+          'ERR_CHECKPOINT_SHAPE',
+          `Received incompatible tensor with shape ${formatShape(stored)} when attempting to restore variable ${v.name || v.key} with shape ${formatShape(v.shape)} (checkpoint key ${v.key} in ${this.prefix})`,
+        );
       }
     }
   }
@@ -126,7 +154,11 @@ export class RevivalPlan {
         if (!attr?.checkpointKey) continue;
         const save = this.concrete.get(this.concreteNamesOf(fns.saveFunction ?? -1)[0] ?? '');
         const restore = this.concrete.get(this.concreteNamesOf(fns.restoreFunction ?? -1)[0] ?? '');
-        if (!save || !restore) throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${this.dir}: saveable '${name}' of object ${id} has no save/restore function`);
+        if (!save || !restore)
+          throw new TfhubError(
+            'ERR_UNSUPPORTED_SAVED_MODEL',
+            `${this.dir}: saveable '${name}' of object ${id} has no save/restore function`,
+          );
         this.saveables.push({ id, name, key: attr.checkpointKey, save, restore });
       }
     });
@@ -185,7 +217,8 @@ export class RevivalPlan {
   regularizationLosses(): Array<{ path: string; id: number }> {
     const lossesId = this.child(0, 'regularization_losses');
     if (lossesId === undefined || kindOf(this.nodes[lossesId]) !== 'userObject') return [];
-    return [...(this.nodes[lossesId].children ?? [])].filter((c) => /^\d+$/.test(c.localName ?? ''))
+    return [...(this.nodes[lossesId].children ?? [])]
+      .filter((c) => /^\d+$/.test(c.localName ?? ''))
       .sort((a, b) => Number(a.localName) - Number(b.localName))
       .filter((r) => ['function', 'bareConcreteFunction'].includes(kindOf(this.nodes[r.nodeId ?? 0])))
       .map((r) => ({ path: `regularization_losses.${r.localName}`, id: r.nodeId ?? 0 }));
@@ -231,10 +264,17 @@ export class RevivalPlan {
   /** A restored function (a `function` or `bareConcreteFunction` node) at attribute path `fnPath`. */
   restoredFunction(nodeId: number, fnPath: string): RestoredFunctionPlan {
     const node = this.nodes[nodeId];
-    const binding: ArgBinding = kindOf(node) === 'function'
-      ? bindingFromFunctionSpec(node.function?.functionSpec)
-      : { kind: 'keywords', keywords: [...(node.bareConcreteFunction?.argumentKeywords ?? [])], positional: Number(node.bareConcreteFunction?.allowedPositionalArguments ?? 0) };
-    const concretes = this.concreteNamesOf(nodeId).map((n) => this.concrete.get(n)).filter((c): c is Concrete => !!c);
+    const binding: ArgBinding =
+      kindOf(node) === 'function'
+        ? bindingFromFunctionSpec(node.function?.functionSpec)
+        : {
+            kind: 'keywords',
+            keywords: [...(node.bareConcreteFunction?.argumentKeywords ?? [])],
+            positional: Number(node.bareConcreteFunction?.allowedPositionalArguments ?? 0),
+          };
+    const concretes = this.concreteNamesOf(nodeId)
+      .map((n) => this.concrete.get(n))
+      .filter((c): c is Concrete => !!c);
     return { path: fnPath, binding, concretes };
   }
 
@@ -257,7 +297,7 @@ export class RevivalPlan {
         const cid = c.nodeId ?? 0;
         const child = this.nodes[cid];
         if (!child) continue;
-        const p = prefix ? `${prefix}.${c.localName}` : c.localName ?? '';
+        const p = prefix ? `${prefix}.${c.localName}` : (c.localName ?? '');
         const kind = kindOf(child);
         if (kind === 'function' || kind === 'bareConcreteFunction') {
           if (!paths.has(p)) paths.set(p, cid);
@@ -290,12 +330,16 @@ export class RevivalPlan {
    */
   callable(c: Concrete, nInputs: number): tensorflow.IFunctionDef {
     const unsupported = unsupportedIn(c.input) ?? unsupportedIn(c.output);
-    if (unsupported) throw new TfhubError('ERR_UNSUPPORTED_SIGNATURE', `function ${c.name} uses ${unsupported} values, which are not supported`);
+    if (unsupported)
+      throw new TfhubError('ERR_UNSUPPORTED_SIGNATURE', `function ${c.name} uses ${unsupported} values, which are not supported`);
     const fdef = this.fdefs.get(c.name);
     if (!fdef) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: function ${c.name} is not in the graph's library`);
     const nArgs = fdef.signature?.inputArg?.length ?? 0;
     if (nInputs + c.boundInputs.length !== nArgs) {
-      throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: function ${c.name} takes ${nArgs} inputs, but its signature has ${nInputs} tensors and ${c.boundInputs.length} captures`);
+      throw new TfhubError(
+        'ERR_INVALID_SAVED_MODEL',
+        `${this.dir}: function ${c.name} takes ${nArgs} inputs, but its signature has ${nInputs} tensors and ${c.boundInputs.length} captures`,
+      );
     }
     return fdef;
   }
@@ -303,7 +347,11 @@ export class RevivalPlan {
   /** Throws unless `c` returned as many tensors as its output structure holds. */
   checkOutputs(c: Concrete, count: number): void {
     const expected = flattenSpec(c.output).length;
-    if (count !== expected) throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: function ${c.name} returns ${count} tensors but its output signature has ${expected}`);
+    if (count !== expected)
+      throw new TfhubError(
+        'ERR_INVALID_SAVED_MODEL',
+        `${this.dir}: function ${c.name} returns ${count} tensors but its output signature has ${expected}`,
+      );
   }
 
   // -------------------------------------------------------------------------------------------- captured objects
@@ -312,7 +360,8 @@ export class RevivalPlan {
   constantNode(id: number): tensorflow.INodeDef {
     const op = this.nodes[id]?.constant?.operation ?? '';
     const def = (this.metaGraph.graphDef?.node ?? []).find((n) => n.name === op);
-    if (!def || def.op !== 'Const') throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: captured constant '${op}' is not a Const of the graph`);
+    if (!def || def.op !== 'Const')
+      throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: captured constant '${op}' is not a Const of the graph`);
     return def;
   }
 
@@ -326,7 +375,11 @@ export class RevivalPlan {
 
   /** The error for a function capturing an object of a kind no backend can provide. */
   unsupportedCapture(id: number): TfhubError {
-    if (!this.nodes[id]) return new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: a function captures object ${id}, which does not exist`);
-    return new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${this.dir}: functions capturing a '${kindOf(this.nodes[id])}' object (node ${id}) are not supported`);
+    if (!this.nodes[id])
+      return new TfhubError('ERR_INVALID_SAVED_MODEL', `${this.dir}: a function captures object ${id}, which does not exist`);
+    return new TfhubError(
+      'ERR_UNSUPPORTED_SAVED_MODEL',
+      `${this.dir}: functions capturing a '${kindOf(this.nodes[id])}' object (node ${id}) are not supported`,
+    );
   }
 }

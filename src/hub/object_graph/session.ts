@@ -45,7 +45,11 @@ function specInfo(spec: Spec): TensorSpecInfo {
 }
 
 /** Loads a TF2 SavedModel meta graph into a fresh graph and session. */
-export async function loadObjectGraphModel(dir: string, metaGraph: tensorflow.IMetaGraphDef, sessionOptions: SessionOptions | undefined): Promise<ModelParts> {
+export async function loadObjectGraphModel(
+  dir: string,
+  metaGraph: tensorflow.IMetaGraphDef,
+  sessionOptions: SessionOptions | undefined,
+): Promise<ModelParts> {
   const plan = await RevivalPlan.create(dir, metaGraph);
   const reviver = new SessionReviver(plan);
   try {
@@ -96,7 +100,8 @@ class SessionReviver {
       if (!creators.has(name)) continue;
       for (const node of f.nodeDef ?? []) {
         const shared = node.attr?.shared_name;
-        if (shared && (!shared.s || shared.s.length === 0) && !node.attr?.use_node_name_sharing?.b) shared.s = enc.encode(`${name}/${node.name}`);
+        if (shared && (!shared.s || shared.s.length === 0) && !node.attr?.use_node_name_sharing?.b)
+          shared.s = enc.encode(`${name}/${node.name}`);
       }
     }
     this.graph.importGraphDef(encodeGraphDef({ library, versions: this.plan.metaGraph.graphDef?.versions }));
@@ -120,7 +125,12 @@ class SessionReviver {
     const g = this.graph;
     const init = g.withNameScope('restore', () => {
       const restore = restoreV2(g, { prefix: this.plan.prefix, keys: saved.map((v) => v.key!), dtypes: saved.map((v) => v.dtype) });
-      const assigns = saved.map((v, i) => g.addOperation('AssignVariableOp', { name: g.uniqueName('AssignVariableOp'), inputs: [this.variableHandles.get(v.id)!, restore.output(i)] }));
+      const assigns = saved.map((v, i) =>
+        g.addOperation('AssignVariableOp', {
+          name: g.uniqueName('AssignVariableOp'),
+          inputs: [this.variableHandles.get(v.id)!, restore.output(i)],
+        }),
+      );
       return g.addOperation('NoOp', { name: g.uniqueName('restore_all'), controlInputs: assigns });
     });
     await this.session!.run([], undefined, { targets: [init] });
@@ -132,12 +142,20 @@ class SessionReviver {
    */
   private async restoreSaveables(): Promise<void> {
     for (const s of this.plan.saveables) {
-      const specs = await this.invokeConcrete(s.save, [s.key]) as Array<{ name: Tensor; slice_spec: Tensor; tensor: Tensor }>;
-      if (!Array.isArray(specs)) throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${this.plan.dir}: save function of '${s.name}' returned ${formatValue(specs)}`);
+      const specs = (await this.invokeConcrete(s.save, [s.key])) as Array<{ name: Tensor; slice_spec: Tensor; tensor: Tensor }>;
+      if (!Array.isArray(specs))
+        throw new TfhubError(
+          'ERR_UNSUPPORTED_SAVED_MODEL',
+          `${this.plan.dir}: save function of '${s.name}' returned ${formatValue(specs)}`,
+        );
       const names = specs.map((x) => x.name.strings()[0]);
       const slices = specs.map((x) => x.slice_spec.strings()[0]);
       const dtypes = specs.map((x) => x.tensor.dtype);
-      for (const x of specs) { x.name.dispose(); x.slice_spec.dispose(); x.tensor.dispose(); }
+      for (const x of specs) {
+        x.name.dispose();
+        x.slice_spec.dispose();
+        x.tensor.dispose();
+      }
       const g = this.graph;
       const r = g.withNameScope('restore_saveables', () => restoreV2(g, { prefix: this.plan.prefix, keys: names, slices, dtypes }));
       const restored = await this.session!.run(r.outputs);
@@ -167,9 +185,14 @@ class SessionReviver {
     switch (kindOf(node)) {
       case 'resource': {
         const creator = this.plan.resourceFunction(id, '_create_resource');
-        if (!creator) throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${this.plan.dir}: resource object ${id} has no _create_resource function`);
+        if (!creator)
+          throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${this.plan.dir}: resource object ${id} has no _create_resource function`);
         const built = this.build(creator, `resource_${id}`);
-        if (built.outputs.length !== 1) throw new TfhubError('ERR_UNSUPPORTED_SAVED_MODEL', `${this.plan.dir}: _create_resource of object ${id} returns ${built.outputs.length} values`);
+        if (built.outputs.length !== 1)
+          throw new TfhubError(
+            'ERR_UNSUPPORTED_SAVED_MODEL',
+            `${this.plan.dir}: _create_resource of object ${id} returns ${built.outputs.length} values`,
+          );
         out = built.outputs[0];
         break;
       }
@@ -180,10 +203,14 @@ class SessionReviver {
       }
       case 'constant': {
         const def = this.plan.constantNode(id);
-        out = g.withNameScope('saved_constants', () => g.addOperation('Const', {
-          name: g.uniqueName(safeName(def.name ?? 'Const')),
-          attrs: { dtype: tensorflow.AttrValue.create(def.attr!.dtype!), value: tensorflow.AttrValue.create(def.attr!.value!) },
-        }).output(0));
+        out = g.withNameScope('saved_constants', () =>
+          g
+            .addOperation('Const', {
+              name: g.uniqueName(safeName(def.name ?? 'Const')),
+              attrs: { dtype: tensorflow.AttrValue.create(def.attr!.dtype!), value: tensorflow.AttrValue.create(def.attr!.value!) },
+            })
+            .output(0),
+        );
         break;
       }
       default:
@@ -242,9 +269,10 @@ class SessionReviver {
         if (isOwned) owned.push(tensor);
         feeds.set(built.placeholders[i], tensor);
       });
-      const flat = built.outputs.length > 0
-        ? await this.session!.run(built.outputs, feeds)
-        : (await this.session!.run([], feeds, { targets: [built.op] }), []);
+      const flat =
+        built.outputs.length > 0
+          ? await this.session!.run(built.outputs, feeds)
+          : (await this.session!.run([], feeds, { targets: [built.op] }), []);
       return packOutputs(c.output, flat as Tensor[]);
     } finally {
       for (const t of owned) t.dispose();
@@ -253,7 +281,11 @@ class SessionReviver {
 
   private restoredFunction(nodeId: number, fnPath: string): ModelParts['functions'][number] {
     const fn = this.plan.restoredFunction(nodeId, fnPath);
-    const infos: ConcreteFunctionInfo[] = fn.concretes.map((c) => ({ name: c.name, inputSignature: formatConcreteInputs(c), outputSignature: formatSpec(c.output) }));
+    const infos: ConcreteFunctionInfo[] = fn.concretes.map((c) => ({
+      name: c.name,
+      inputSignature: formatConcreteInputs(c),
+      outputSignature: formatSpec(c.output),
+    }));
     const invoke = async (args: unknown[], kwargs: Record<string, unknown>): Promise<StructuredOutput> => {
       const { concrete, bound } = dispatch(fn, args, kwargs);
       return this.runConcrete(concrete, bound);
@@ -269,7 +301,13 @@ class SessionReviver {
       let out = this.variableReads.get(id);
       if (!out) {
         const handle = this.variableHandles.get(id)!;
-        out = this.graph.addOperation('ReadVariableOp', { name: this.graph.uniqueName(`${handle.op.name}/Read/ReadVariableOp`), inputs: [handle], attrs: { dtype: v.dtype } }).output(0);
+        out = this.graph
+          .addOperation('ReadVariableOp', {
+            name: this.graph.uniqueName(`${handle.op.name}/Read/ReadVariableOp`),
+            inputs: [handle],
+            attrs: { dtype: v.dtype },
+          })
+          .output(0);
         this.variableReads.set(id, out);
       }
       return this.session!.run(out);
@@ -283,7 +321,15 @@ class SessionReviver {
     for (const [name, c] of this.plan.signatures()) {
       const kw = c.input.kind === 'tuple' ? c.input.items[1] : undefined;
       const args = c.input.kind === 'tuple' ? c.input.items[0] : undefined;
-      if (!kw || kw.kind !== 'dict' || !args || args.kind !== 'tuple' || args.items.length > 0 || kw.values.some((v) => v.kind !== 'tensor')) continue;
+      if (
+        !kw ||
+        kw.kind !== 'dict' ||
+        !args ||
+        args.kind !== 'tuple' ||
+        args.items.length > 0 ||
+        kw.values.some((v) => v.kind !== 'tensor')
+      )
+        continue;
       if (c.output.kind !== 'dict') continue;
       const leaves = new Map(kw.keys.map((k, i) => [k, (kw.values[i] as { leaf: LeafSpec }).leaf]));
       const keys = kw.keys;
@@ -296,7 +342,7 @@ class SessionReviver {
         const bound: BoundLeaf[] = [];
         const why = bindSpec(c.input, [[], dict], true, 'inputs', bound);
         if (why) throw typeError('ERR_SIGNATURE_INPUTS', `Signature '${name}': ${why}`);
-        return await this.runConcrete(c, bound) as Record<string, never>;
+        return (await this.runConcrete(c, bound)) as Record<string, never>;
       };
       out.push({ name, inputs, outputs, run });
     }

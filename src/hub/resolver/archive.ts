@@ -74,7 +74,10 @@ export function safeMemberPath(handle: string, name: string): string {
 function fsFailure(handle: string, e: unknown, what: string): ResolveError {
   const code = sysCode(e);
   if (code === 'ENOSPC' || code === 'EDQUOT' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new ResolveError('ERR_CACHE_NOT_WRITABLE', `Cannot write ${what} while extracting ${handle}: ${(e as Error).message}`, { handle, cause: e });
+    return new ResolveError('ERR_CACHE_NOT_WRITABLE', `Cannot write ${what} while extracting ${handle}: ${(e as Error).message}`, {
+      handle,
+      cause: e,
+    });
   }
   return invalidArchive(handle, `${what}: ${(e as Error).message}`, e);
 }
@@ -112,7 +115,11 @@ function sniffReason(head: Buffer, contentType?: string): string | undefined {
  * Extracts a tar (optionally gzip-compressed) byte stream into `dest` (an existing, empty directory). Errors in
  * `source` itself (network failures) propagate unchanged; everything about the archive is a `ResolveError`.
  */
-export async function extractTar(source: AsyncIterable<Buffer | Uint8Array | string>, dest: string, options: ExtractOptions): Promise<ExtractStats> {
+export async function extractTar(
+  source: AsyncIterable<Buffer | Uint8Array | string>,
+  dest: string,
+  options: ExtractOptions,
+): Promise<ExtractStats> {
   const { handle } = options;
   const maxEntries = options.maxEntries ?? MAX_ARCHIVE_ENTRIES;
   const root = path.resolve(dest);
@@ -149,9 +156,11 @@ export async function extractTar(source: AsyncIterable<Buffer | Uint8Array | str
     fail(invalidArchive(handle, reason, e));
   });
   parser.on('ignoredEntry', (entry: { type: string; path: string; meta?: boolean }) => {
-    fail(entry.meta
-      ? invalidArchive(handle, `oversized ${entry.type} header for ${quote(entry.path)}`)
-      : unsafe(handle, `unexpected object type in tar archive: ${entry.type} (${quote(entry.path)}).`));
+    fail(
+      entry.meta
+        ? invalidArchive(handle, `oversized ${entry.type} header for ${quote(entry.path)}`)
+        : unsafe(handle, `unexpected object type in tar archive: ${entry.type} (${quote(entry.path)}).`),
+    );
   });
   parser.on('entry', (entry: import('tar').ReadEntry) => {
     if (failure) {
@@ -160,7 +169,11 @@ export async function extractTar(source: AsyncIterable<Buffer | Uint8Array | str
     }
     try {
       if (++stats.entries > maxEntries) {
-        throw new ResolveError('ERR_ARCHIVE_TOO_LARGE', `Refusing to extract ${handle}: more than ${maxEntries} archive members (maxExtractEntries / TFHUB_MAX_EXTRACT_ENTRIES).`, { handle });
+        throw new ResolveError(
+          'ERR_ARCHIVE_TOO_LARGE',
+          `Refusing to extract ${handle}: more than ${maxEntries} archive members (maxExtractEntries / TFHUB_MAX_EXTRACT_ENTRIES).`,
+          { handle },
+        );
       }
       const rel = safeMemberPath(handle, entry.path);
       const target = rel === '' ? root : path.join(root, rel);
@@ -181,8 +194,11 @@ export async function extractTar(source: AsyncIterable<Buffer | Uint8Array | str
           if (rel === '') throw unsafe(handle, `a file member named ${quote(entry.path)}.`);
           declared += entry.size;
           if (declared > options.maxBytes) {
-            throw new ResolveError('ERR_ARCHIVE_TOO_LARGE',
-              `Refusing to extract ${handle}: it expands to more than ${options.maxBytes} bytes (maxExtractBytes / TFHUB_MAX_EXTRACT_BYTES).`, { handle });
+            throw new ResolveError(
+              'ERR_ARCHIVE_TOO_LARGE',
+              `Refusing to extract ${handle}: it expands to more than ${options.maxBytes} bytes (maxExtractBytes / TFHUB_MAX_EXTRACT_BYTES).`,
+              { handle },
+            );
           }
           let fd: number;
           try {
@@ -196,8 +212,13 @@ export async function extractTar(source: AsyncIterable<Buffer | Uint8Array | str
             if (failure) return;
             stats.bytes += chunk.length;
             if (stats.bytes > options.maxBytes) {
-              fail(new ResolveError('ERR_ARCHIVE_TOO_LARGE',
-                `Refusing to extract ${handle}: it expands to more than ${options.maxBytes} bytes (maxExtractBytes / TFHUB_MAX_EXTRACT_BYTES).`, { handle }));
+              fail(
+                new ResolveError(
+                  'ERR_ARCHIVE_TOO_LARGE',
+                  `Refusing to extract ${handle}: it expands to more than ${options.maxBytes} bytes (maxExtractBytes / TFHUB_MAX_EXTRACT_BYTES).`,
+                  { handle },
+                ),
+              );
               return;
             }
             try {
@@ -226,10 +247,14 @@ export async function extractTar(source: AsyncIterable<Buffer | Uint8Array | str
   try {
     for await (const raw of source) {
       if (failure) break;
-      const chunk = typeof raw === 'string' ? Buffer.from(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
+      const chunk =
+        typeof raw === 'string' ? Buffer.from(raw) : Buffer.isBuffer(raw) ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength);
       if (chunk.length === 0) continue;
       if (head === null || head.length < 16) head = head ? Buffer.concat([head, chunk]).subarray(0, 16) : chunk.subarray(0, 16);
-      if (isZstd(head) && !zstdAvailable()) { fail(invalidArchive(handle, ZSTD_UNSUPPORTED)); break; }
+      if (isZstd(head) && !zstdAvailable()) {
+        fail(invalidArchive(handle, ZSTD_UNSUPPORTED));
+        break;
+      }
       if (!parser.write(chunk) && !failure) await Promise.race([once(parser, 'drain'), failed]);
       if (failure) break;
     }

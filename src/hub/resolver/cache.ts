@@ -100,15 +100,18 @@ function pad(n: number, width = 2): string {
  * when the microseconds are 0.
  */
 export function pythonDateTime(date: Date, microseconds = date.getMilliseconds() * 1000): string {
-  const base = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+  const base =
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
     `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
   return microseconds ? `${base}.${pad(microseconds, 6)}` : base;
 }
 
 /** The descriptor text Python writes (three lines, no trailing newline). */
 export function formatDescriptor(handle: string, now: { date: Date; microseconds: number } = nowWithMicros()): string {
-  return `Module: ${handle}\nDownload Time: ${pythonDateTime(now.date, now.microseconds)}\n` +
-    `Downloader Hostname: ${os.hostname()} (PID:${process.pid})`;
+  return (
+    `Module: ${handle}\nDownload Time: ${pythonDateTime(now.date, now.microseconds)}\n` +
+    `Downloader Hostname: ${os.hostname()} (PID:${process.pid})`
+  );
 }
 
 function nowWithMicros(): { date: Date; microseconds: number } {
@@ -266,7 +269,8 @@ export async function mkdirp(dir: string): Promise<void> {
       await fs.mkdir(d, { mode: 0o755 });
     } catch (e) {
       if (sysCode(e) !== 'EEXIST') throw e;
-      if (!(await fs.stat(d)).isDirectory()) throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${d}'`), { code: 'ENOTDIR', path: d });
+      if (!(await fs.stat(d)).isDirectory())
+        throw Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${d}'`), { code: 'ENOTDIR', path: d });
     }
   }
 }

@@ -47,22 +47,41 @@ export interface OpenResponse {
 }
 
 const TRANSIENT_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'ENETDOWN',
-  'ECONNABORTED', 'EHOSTDOWN', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET', 'HPE_INVALID_CONSTANT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'ENETDOWN',
+  'ECONNABORTED',
+  'EHOSTDOWN',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+  'HPE_INVALID_CONSTANT',
 ]);
 
-const TLS_HINT = ' (to trust a private CA set NODE_EXTRA_CA_CERTS=<ca.pem>; TFHUB_DISABLE_CERT_VALIDATION=true turns checks off, insecurely)';
+const TLS_HINT =
+  ' (to trust a private CA set NODE_EXTRA_CA_CERTS=<ca.pem>; TFHUB_DISABLE_CERT_VALIDATION=true turns checks off, insecurely)';
 
 /** Maps a socket / TLS / DNS failure to `ERR_NETWORK` (transient where a retry may help). */
 export function networkError(e: unknown, url: string, handle: string, what = 'GET'): ResolveError {
   if (e instanceof ResolveError) return e;
   const code = sysCode(e);
   const msg = (e as Error)?.message ?? String(e);
-  const tlsProblem = !!code && (/CERT|SIGNATURE|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL/.test(code));
-  return new ResolveError('ERR_NETWORK', `${what} ${url} failed: ${msg}${code && !msg.includes(code) ? ` (${code})` : ''}` +
-    `${tlsProblem ? TLS_HINT : ''} [resolving ${handle}]`, {
-    handle, url, cause: e, transient: !!code && TRANSIENT_CODES.has(code),
-  });
+  const tlsProblem = !!code && /CERT|SIGNATURE|SELF_SIGNED|UNABLE_TO|ERR_TLS|ERR_SSL/.test(code);
+  return new ResolveError(
+    'ERR_NETWORK',
+    `${what} ${url} failed: ${msg}${code && !msg.includes(code) ? ` (${code})` : ''}` +
+      `${tlsProblem ? TLS_HINT : ''} [resolving ${handle}]`,
+    {
+      handle,
+      url,
+      cause: e,
+      transient: !!code && TRANSIENT_CODES.has(code),
+    },
+  );
 }
 
 function retryAfterMs(res: http.IncomingMessage): number | undefined {
@@ -76,12 +95,17 @@ function retryAfterMs(res: http.IncomingMessage): number | undefined {
 /** The error for an HTTP error status (`ERR_HTTP_STATUS`); 408/425/429/5xx are marked transient. */
 export function statusError(res: http.IncomingMessage, url: string, handle: string): ResolveError {
   const status = res.statusCode ?? 0;
+  // eslint-disable-next-line no-control-regex
   const text = (res.statusMessage ?? '').replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 100);
   let hint = '';
   if (status === 404) hint = ' Check the handle: the model may not exist, or may have moved.';
   else if (status === 401 || status === 403) hint = ' The model may be private, gated, moved, or the URL may have expired.';
   return new ResolveError('ERR_HTTP_STATUS', `HTTP ${status}${text ? ` ${text}` : ''} for GET ${url} [resolving ${handle}].${hint}`, {
-    handle, url, status, transient: TRANSIENT_STATUSES.has(status), retryAfterMs: retryAfterMs(res),
+    handle,
+    url,
+    status,
+    transient: TRANSIENT_STATUSES.has(status),
+    retryAfterMs: retryAfterMs(res),
   });
 }
 
@@ -119,16 +143,28 @@ function connectTunnel(proxy: URL, target: URL, opts: GetOptions): Promise<Socke
       if (res.statusCode !== 200) {
         socket.destroy();
         const auth = res.statusCode === 407 ? ' (proxy authentication required: put user:password in the proxy URL)' : '';
-        reject(new ResolveError('ERR_NETWORK',
-          `Proxy ${proxy.host} refused CONNECT ${hostPort}: HTTP ${res.statusCode}${auth} [resolving ${opts.handle}]`,
-          { handle: opts.handle, url: target.href, status: res.statusCode, transient: TRANSIENT_STATUSES.has(res.statusCode ?? 0) }));
+        reject(
+          new ResolveError(
+            'ERR_NETWORK',
+            `Proxy ${proxy.host} refused CONNECT ${hostPort}: HTTP ${res.statusCode}${auth} [resolving ${opts.handle}]`,
+            { handle: opts.handle, url: target.href, status: res.statusCode, transient: TRANSIENT_STATUSES.has(res.statusCode ?? 0) },
+          ),
+        );
         return;
       }
       if (head && head.length) socket.unshift(head);
       resolve(socket);
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error(`proxy connection timed out after ${opts.timeoutMs} ms`), { code: 'ETIMEDOUT' })));
-    req.on('error', (e) => reject(opts.signal?.aborted ? abortError(opts.signal, opts.handle) : networkError(e, target.href, opts.handle, `CONNECT (via proxy ${proxy.host})`)));
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`proxy connection timed out after ${opts.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', (e) =>
+      reject(
+        opts.signal?.aborted
+          ? abortError(opts.signal, opts.handle)
+          : networkError(e, target.href, opts.handle, `CONNECT (via proxy ${proxy.host})`),
+      ),
+    );
     req.end();
   });
 }
@@ -148,10 +184,16 @@ export async function getOnce(urlString: string, opts: GetOptions): Promise<Open
   try {
     url = new URL(urlString);
   } catch (e) {
-    throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid URL ${JSON.stringify(urlString)} [resolving ${opts.handle}]`, { handle: opts.handle, cause: e });
+    throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid URL ${JSON.stringify(urlString)} [resolving ${opts.handle}]`, {
+      handle: opts.handle,
+      cause: e,
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ResolveError('ERR_HTTP_REDIRECT', `Refusing to fetch ${url.protocol} URL ${urlString} [resolving ${opts.handle}]`, { handle: opts.handle, url: urlString });
+    throw new ResolveError('ERR_HTTP_REDIRECT', `Refusing to fetch ${url.protocol} URL ${urlString} [resolving ${opts.handle}]`, {
+      handle: opts.handle,
+      url: urlString,
+    });
   }
   if (opts.signal?.aborted) throw abortError(opts.signal, opts.handle);
   if (!opts.certValidation && url.protocol === 'https:') warnInsecureOnce();
@@ -171,20 +213,44 @@ export async function getOnce(urlString: string, opts: GetOptions): Promise<Open
   let request: () => http.ClientRequest;
   if (!proxy) {
     const mod = url.protocol === 'https:' ? https : http;
-    request = () => mod.request({ protocol: url.protocol, host: hostOf(url), port: portOf(url), path, method: 'GET', headers, agent: false, timeout: opts.timeoutMs, ...tlsOptions });
+    request = () =>
+      mod.request({
+        protocol: url.protocol,
+        host: hostOf(url),
+        port: portOf(url),
+        path,
+        method: 'GET',
+        headers,
+        agent: false,
+        timeout: opts.timeoutMs,
+        ...tlsOptions,
+      });
   } else if (url.protocol === 'http:') {
     const mod = proxy.protocol === 'https:' ? https : http;
-    request = () => mod.request({
-      host: hostOf(proxy), port: portOf(proxy), path: url.href, method: 'GET', headers: { ...headers, ...proxyAuth(proxy) },
-      agent: false, timeout: opts.timeoutMs, rejectUnauthorized: opts.certValidation,
-    });
+    request = () =>
+      mod.request({
+        host: hostOf(proxy),
+        port: portOf(proxy),
+        path: url.href,
+        method: 'GET',
+        headers: { ...headers, ...proxyAuth(proxy) },
+        agent: false,
+        timeout: opts.timeoutMs,
+        rejectUnauthorized: opts.certValidation,
+      });
   } else {
     const raw = await connectTunnel(proxy, url, opts);
     // No `agent` here: with `agent: false` Node would make its own Agent and ignore createConnection.
-    request = () => http.request({
-      host: hostOf(url), port: portOf(url), path, method: 'GET', headers, timeout: opts.timeoutMs,
-      createConnection: () => tls.connect({ socket: raw, ...tlsOptions, ALPNProtocols: ['http/1.1'] }),
-    });
+    request = () =>
+      http.request({
+        host: hostOf(url),
+        port: portOf(url),
+        path,
+        method: 'GET',
+        headers,
+        timeout: opts.timeoutMs,
+        createConnection: () => tls.connect({ socket: raw, ...tlsOptions, ALPNProtocols: ['http/1.1'] }),
+      });
   }
 
   return new Promise<OpenResponse>((resolve, reject) => {
@@ -234,28 +300,50 @@ export async function getFollowingRedirects(url: string, opts: GetOptions): Prom
       const location = r.res.headers.location;
       discard(r);
       if (!location) {
-        throw new ResolveError('ERR_HTTP_REDIRECT', `HTTP ${r.status} without a Location header from ${current} [resolving ${opts.handle}]`, { handle: opts.handle, url: current, status: r.status });
+        throw new ResolveError(
+          'ERR_HTTP_REDIRECT',
+          `HTTP ${r.status} without a Location header from ${current} [resolving ${opts.handle}]`,
+          { handle: opts.handle, url: current, status: r.status },
+        );
       }
       if (hop >= MAX_REDIRECTS) {
-        throw new ResolveError('ERR_HTTP_REDIRECT', `More than ${MAX_REDIRECTS} redirects, the last to ${current} [resolving ${opts.handle}]`, { handle: opts.handle, url: current, status: r.status });
+        throw new ResolveError(
+          'ERR_HTTP_REDIRECT',
+          `More than ${MAX_REDIRECTS} redirects, the last to ${current} [resolving ${opts.handle}]`,
+          { handle: opts.handle, url: current, status: r.status },
+        );
       }
       let next: URL;
       try {
         next = new URL(location, current);
       } catch (e) {
-        throw new ResolveError('ERR_HTTP_REDIRECT', `Invalid redirect Location from ${current} [resolving ${opts.handle}]`, { handle: opts.handle, url: current, status: r.status, cause: e });
+        throw new ResolveError('ERR_HTTP_REDIRECT', `Invalid redirect Location from ${current} [resolving ${opts.handle}]`, {
+          handle: opts.handle,
+          url: current,
+          status: r.status,
+          cause: e,
+        });
       }
       if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-        throw new ResolveError('ERR_HTTP_REDIRECT', `Refusing a redirect from ${current} to a ${next.protocol} URL [resolving ${opts.handle}]`, { handle: opts.handle, url: current, status: r.status });
+        throw new ResolveError(
+          'ERR_HTTP_REDIRECT',
+          `Refusing a redirect from ${current} to a ${next.protocol} URL [resolving ${opts.handle}]`,
+          { handle: opts.handle, url: current, status: r.status },
+        );
       }
       next.hash = '';
       current = next.href;
       continue;
     }
     if (r.status >= 200 && r.status < 300) return r;
-    const err = r.status >= 400
-      ? statusError(r.res, current, opts.handle)
-      : new ResolveError('ERR_UNEXPECTED_RESPONSE', `Unexpected HTTP ${r.status} for GET ${current} [resolving ${opts.handle}]`, { handle: opts.handle, url: current, status: r.status });
+    const err =
+      r.status >= 400
+        ? statusError(r.res, current, opts.handle)
+        : new ResolveError('ERR_UNEXPECTED_RESPONSE', `Unexpected HTTP ${r.status} for GET ${current} [resolving ${opts.handle}]`, {
+            handle: opts.handle,
+            url: current,
+            status: r.status,
+          });
     discard(r);
     throw err;
   }
@@ -283,7 +371,10 @@ export type BodyProgress = (bytes: number, total: number | undefined) => void;
  * was fully received, the idle timeout and socket failures mapped to transient `ERR_NETWORK` errors, a byte cap,
  * and the abort signal honoured.
  */
-export async function* responseBody(r: OpenResponse, opts: GetOptions & { onProgress?: BodyProgress; maxBytes?: number }): AsyncGenerator<Buffer> {
+export async function* responseBody(
+  r: OpenResponse,
+  opts: GetOptions & { onProgress?: BodyProgress; maxBytes?: number },
+): AsyncGenerator<Buffer> {
   const lenHeader = r.res.headers['content-length'];
   const total = typeof lenHeader === 'string' && /^\d+$/.test(lenHeader) ? Number(lenHeader) : undefined;
   let bytes = 0;
@@ -296,21 +387,38 @@ export async function* responseBody(r: OpenResponse, opts: GetOptions & { onProg
       } catch (e) {
         if (opts.signal?.aborted) throw abortError(opts.signal, opts.handle);
         if (r.timedOut()) {
-          throw new ResolveError('ERR_NETWORK', `GET ${r.url} timed out: no data for ${opts.timeoutMs} ms [resolving ${opts.handle}]`, { handle: opts.handle, url: r.url, cause: e, transient: true });
+          throw new ResolveError('ERR_NETWORK', `GET ${r.url} timed out: no data for ${opts.timeoutMs} ms [resolving ${opts.handle}]`, {
+            handle: opts.handle,
+            url: r.url,
+            cause: e,
+            transient: true,
+          });
         }
-        throw new ResolveError('ERR_NETWORK', `GET ${r.url}: the connection was lost after ${bytes} bytes: ${(e as Error).message} [resolving ${opts.handle}]`, { handle: opts.handle, url: r.url, cause: e, transient: true });
+        throw new ResolveError(
+          'ERR_NETWORK',
+          `GET ${r.url}: the connection was lost after ${bytes} bytes: ${(e as Error).message} [resolving ${opts.handle}]`,
+          { handle: opts.handle, url: r.url, cause: e, transient: true },
+        );
       }
       if (step.done) break;
       const chunk = step.value;
       bytes += chunk.length;
       if (opts.maxBytes !== undefined && bytes > opts.maxBytes) {
-        throw new ResolveError('ERR_ARCHIVE_TOO_LARGE', `Refusing to download more than ${opts.maxBytes} bytes from ${r.url} [resolving ${opts.handle}]`, { handle: opts.handle, url: r.url });
+        throw new ResolveError(
+          'ERR_ARCHIVE_TOO_LARGE',
+          `Refusing to download more than ${opts.maxBytes} bytes from ${r.url} [resolving ${opts.handle}]`,
+          { handle: opts.handle, url: r.url },
+        );
       }
       opts.onProgress?.(bytes, total);
       yield chunk;
     }
     if (total !== undefined && bytes < total) {
-      throw new ResolveError('ERR_NETWORK', `GET ${r.url}: the connection closed after ${bytes} of ${total} bytes [resolving ${opts.handle}]`, { handle: opts.handle, url: r.url, transient: true });
+      throw new ResolveError(
+        'ERR_NETWORK',
+        `GET ${r.url}: the connection closed after ${bytes} of ${total} bytes [resolving ${opts.handle}]`,
+        { handle: opts.handle, url: r.url, transient: true },
+      );
     }
   } finally {
     r.res.destroy();

@@ -26,17 +26,47 @@ import { appendFormatQuery, compressedDownloadUrl, hasControlChars, isHttpHandle
 
 export { ResolveError, ResolveErrorCode, ResolveErrorDetails } from './errors';
 export {
-  cacheEntryName, moduleDirFor, lockFilename, tempDownloadDir, descriptorFilename, readDescriptor, ModuleDescriptor,
-  lockFileContents, parseLockContents, taskUidFromLockContents, LockOwner, entryState, EntryState, dirSize,
-  lockedTmpDirSize, formatDescriptor, pythonDateTime,
+  cacheEntryName,
+  moduleDirFor,
+  lockFilename,
+  tempDownloadDir,
+  descriptorFilename,
+  readDescriptor,
+  ModuleDescriptor,
+  lockFileContents,
+  parseLockContents,
+  taskUidFromLockContents,
+  LockOwner,
+  entryState,
+  EntryState,
+  dirSize,
+  lockedTmpDirSize,
+  formatDescriptor,
+  pythonDateTime,
 } from './cache';
 export {
-  appendFormatQuery, isTarUrl, isHttpHandle, isDirectArchiveUrl, compressedDownloadUrl, proxyFor, bypassProxy,
-  HUB_TF_GOOGLE_CN, GCS_GOOGLE_CN_TEMPLATE,
+  appendFormatQuery,
+  isTarUrl,
+  isHttpHandle,
+  isDirectArchiveUrl,
+  compressedDownloadUrl,
+  proxyFor,
+  bypassProxy,
+  HUB_TF_GOOGLE_CN,
+  GCS_GOOGLE_CN_TEMPLATE,
 } from './url';
 export {
-  LoadFormat, LOAD_FORMATS, ENV, DEFAULT_LOCK_TIMEOUT_MS, DEFAULT_HTTP_TIMEOUT_MS, DEFAULT_MAX_EXTRACT_BYTES, DEFAULT_MAX_EXTRACT_ENTRIES,
-  DEFAULT_RETRIES, DEFAULT_RETRY_DELAY_MS, DEFAULT_LOCK_POLL_INTERVAL_MS, certValidationDisabled,
+  LoadFormat,
+  LOAD_FORMATS,
+  ENV,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  DEFAULT_HTTP_TIMEOUT_MS,
+  DEFAULT_MAX_EXTRACT_BYTES,
+  DEFAULT_MAX_EXTRACT_ENTRIES,
+  DEFAULT_RETRIES,
+  DEFAULT_RETRY_DELAY_MS,
+  DEFAULT_LOCK_POLL_INTERVAL_MS,
+  certValidationDisabled,
 } from './settings';
 export { safeMemberPath, MAX_ARCHIVE_ENTRIES } from './archive';
 export { lockOwnerIsDead, isProcessAlive } from './lock';
@@ -108,7 +138,11 @@ function describeValue(v: unknown): string {
 
 function checkUrlHandle(handle: string): void {
   if (hasControlChars(handle) || /\s/.test(handle)) {
-    throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: URLs may not contain whitespace or control characters.`, { handle });
+    throw new ResolveError(
+      'ERR_INVALID_HUB_HANDLE',
+      `Invalid handle ${JSON.stringify(handle)}: URLs may not contain whitespace or control characters.`,
+      { handle },
+    );
   }
   try {
     new URL(handle);
@@ -159,7 +193,12 @@ async function sleep(ms: number, signal: AbortSignal | undefined, handle: string
 }
 
 /** Runs `attempt` with retries after transient `ResolveError`s, with exponential back-off. */
-async function withRetries<T>(s: ResolvedSettings, handle: string, signal: AbortSignal | undefined, attempt: (n: number) => Promise<T>): Promise<T> {
+async function withRetries<T>(
+  s: ResolvedSettings,
+  handle: string,
+  signal: AbortSignal | undefined,
+  attempt: (n: number) => Promise<T>,
+): Promise<T> {
   for (let n = 0; ; n++) {
     try {
       return await attempt(n);
@@ -207,7 +246,12 @@ async function downloadInto(handle: string, url: string, tmp: string, s: Resolve
       },
     });
     try {
-      await extractTar(body, tmp, { handle, maxBytes: s.maxExtractBytes, maxEntries: s.maxExtractEntries, contentType: r.res.headers['content-type'] });
+      await extractTar(body, tmp, {
+        handle,
+        maxBytes: s.maxExtractBytes,
+        maxEntries: s.maxExtractEntries,
+        contentType: r.res.headers['content-type'],
+      });
     } finally {
       r.res.destroy();
     }
@@ -218,10 +262,14 @@ async function downloadInto(handle: string, url: string, tmp: string, s: Resolve
 
 async function offlineMiss(handle: string, moduleDir: string, why?: string): Promise<never> {
   const state = await entryState(moduleDir).catch(() => 'missing');
-  const detail = why ?? (state === 'missing' ? `not in the cache (expected ${moduleDir})`
-    : `only partly in the cache (${moduleDir} is ${state})`);
-  throw new ResolveError('ERR_OFFLINE_MISS', `Offline mode (TFHUB_OFFLINE / options.offline): '${handle}' is ${detail}. ` +
-    'Resolve it once with network access, or copy the module directory there.', { handle });
+  const detail =
+    why ?? (state === 'missing' ? `not in the cache (expected ${moduleDir})` : `only partly in the cache (${moduleDir} is ${state})`);
+  throw new ResolveError(
+    'ERR_OFFLINE_MISS',
+    `Offline mode (TFHUB_OFFLINE / options.offline): '${handle}' is ${detail}. ` +
+      'Resolve it once with network access, or copy the module directory there.',
+    { handle },
+  );
 }
 
 async function resolveCompressed(handle: string, s: ResolvedSettings, options: ResolveOptions): Promise<string> {
@@ -229,13 +277,20 @@ async function resolveCompressed(handle: string, s: ResolvedSettings, options: R
   if (s.offline && (await entryState(moduleDir).catch(() => 'missing')) !== 'complete') return offlineMiss(handle, moduleDir);
   const url = compressedDownloadUrl(handle);
   return atomicDownload(handle, moduleDir, (tmp) => downloadInto(handle, url, tmp, s, options), {
-    lockTimeoutMs: s.lockTimeoutMs, lockPollIntervalMs: s.lockPollIntervalMs, signal: options.signal, log: logger(s),
+    lockTimeoutMs: s.lockTimeoutMs,
+    lockPollIntervalMs: s.lockPollIntervalMs,
+    signal: options.signal,
+    log: logger(s),
   });
 }
 
 async function resolveUncompressed(handle: string, s: ResolvedSettings, options: ResolveOptions): Promise<string> {
   if (s.offline) {
-    throw new ResolveError('ERR_OFFLINE_MISS', `Offline mode (TFHUB_OFFLINE / options.offline): '${handle}' cannot be resolved with TFHUB_MODEL_LOAD_FORMAT=UNCOMPRESSED, which has no local cache.`, { handle });
+    throw new ResolveError(
+      'ERR_OFFLINE_MISS',
+      `Offline mode (TFHUB_OFFLINE / options.offline): '${handle}' cannot be resolved with TFHUB_MODEL_LOAD_FORMAT=UNCOMPRESSED, which has no local cache.`,
+      { handle },
+    );
   }
   const url = appendFormatQuery(handle, 'uncompressed');
   const getOpts: GetOptions = { handle, timeoutMs: s.httpTimeoutMs, certValidation: s.certValidation, signal: options.signal };
@@ -246,46 +301,63 @@ async function resolveUncompressed(handle: string, s: ResolvedSettings, options:
       discard(r);
       const msg = `Expected 303 See other HTTP response but received code ${r.status} (GET ${url}) [resolving ${handle}]`;
       throw new ResolveError(r.status >= 400 ? 'ERR_HTTP_STATUS' : 'ERR_UNEXPECTED_RESPONSE', msg, {
-        handle, url, status: r.status, transient: TRANSIENT_STATUSES.has(r.status), retryAfterMs: err?.retryAfterMs,
+        handle,
+        url,
+        status: r.status,
+        transient: TRANSIENT_STATUSES.has(r.status),
+        retryAfterMs: err?.retryAfterMs,
       });
     }
     return readText(r);
   });
   if (!location.startsWith('gs://')) {
+    // eslint-disable-next-line no-control-regex
     const shown = location.replace(/[\u0000-\u001f\u007f]/g, ' ').slice(0, 200);
-    throw new ResolveError('ERR_UNEXPECTED_RESPONSE', `Expected server to return a GCS location but received ${shown}`, { handle, url, status: 303 });
+    throw new ResolveError('ERR_UNEXPECTED_RESPONSE', `Expected server to return a GCS location but received ${shown}`, {
+      handle,
+      url,
+      status: 303,
+    });
   }
   const gs = location.trim();
-  throw new ResolveError('ERR_UNSUPPORTED_HANDLE',
+  throw new ResolveError(
+    'ERR_UNSUPPORTED_HANDLE',
     `The server resolved '${handle}' to the GCS location ${gs}, which tfhub-node cannot read (no gs:// file system). ` +
-    'Unset TFHUB_MODEL_LOAD_FORMAT (or use COMPRESSED) to download the compressed module instead.', { handle, url });
+      'Unset TFHUB_MODEL_LOAD_FORMAT (or use COMPRESSED) to download the compressed module instead.',
+    { handle, url },
+  );
 }
 
 async function resolveLocalArchive(handle: string, file: string, size: number, options: ResolveOptions): Promise<string> {
   const s = resolveSettings(options);
   const moduleDir = moduleDirFor(s.cacheDir, handle);
   const url = pathToFileURL(path.resolve(file)).href;
-  return atomicDownload(handle, moduleDir, async (tmp) => {
-    const progress = s.progressToStderr ? new StderrProgress(handle) : null;
-    let bytes = 0;
-    async function* read(): AsyncGenerator<Buffer> {
-      for await (const chunk of createReadStream(file, { signal: options.signal })) {
-        const b = chunk as Buffer;
-        bytes += b.length;
-        progress?.update(bytes, size);
-        options.onProgress?.({ bytes, total: size, url });
-        yield b;
+  return atomicDownload(
+    handle,
+    moduleDir,
+    async (tmp) => {
+      const progress = s.progressToStderr ? new StderrProgress(handle) : null;
+      let bytes = 0;
+      async function* read(): AsyncGenerator<Buffer> {
+        for await (const chunk of createReadStream(file, { signal: options.signal })) {
+          const b = chunk as Buffer;
+          bytes += b.length;
+          progress?.update(bytes, size);
+          options.onProgress?.({ bytes, total: size, url });
+          yield b;
+        }
       }
-    }
-    try {
-      await extractTar(read(), tmp, { handle, maxBytes: s.maxExtractBytes, maxEntries: s.maxExtractEntries });
-    } catch (e) {
-      if (options.signal?.aborted) throw abortError(options.signal, handle);
-      throw e;
-    }
-    await checkExtracted(handle, tmp);
-    progress?.done(bytes);
-  }, { lockTimeoutMs: s.lockTimeoutMs, lockPollIntervalMs: s.lockPollIntervalMs, signal: options.signal, log: logger(s) });
+      try {
+        await extractTar(read(), tmp, { handle, maxBytes: s.maxExtractBytes, maxEntries: s.maxExtractEntries });
+      } catch (e) {
+        if (options.signal?.aborted) throw abortError(options.signal, handle);
+        throw e;
+      }
+      await checkExtracted(handle, tmp);
+      progress?.done(bytes);
+    },
+    { lockTimeoutMs: s.lockTimeoutMs, lockPollIntervalMs: s.lockPollIntervalMs, signal: options.signal, log: logger(s) },
+  );
 }
 
 /**
@@ -303,7 +375,8 @@ export async function resolve(handle: string, options: ResolveOptions = {}): Pro
   if (typeof handle !== 'string' || handle === '') {
     throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Expected a non-empty string handle, got ${describeValue(handle)}.`);
   }
-  if (handle.includes('\0')) throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: contains a NUL character.`, { handle });
+  if (handle.includes('\0'))
+    throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: contains a NUL character.`, { handle });
   if (options === null || typeof options !== 'object') {
     throw new ResolveError('ERR_INVALID_SETTING', `options must be an object; got ${describeValue(options)}.`, { handle });
   }
@@ -316,9 +389,12 @@ export async function resolve(handle: string, options: ResolveOptions = {}): Pro
     return resolveCompressed(handle, s, options);
   }
   if (/^gs:\/\//i.test(handle)) {
-    throw new ResolveError('ERR_UNSUPPORTED_HANDLE',
+    throw new ResolveError(
+      'ERR_UNSUPPORTED_HANDLE',
       `${handle}: gs:// handles need TensorFlow's GCS file system, which tfhub-node does not have. ` +
-      'Download the module (e.g. from https://storage.googleapis.com/<bucket>/<path>) and pass a local path or http(s) URL.', { handle });
+        'Download the module (e.g. from https://storage.googleapis.com/<bucket>/<path>) and pass a local path or http(s) URL.',
+      { handle },
+    );
   }
 
   let local = handle;
@@ -326,7 +402,10 @@ export async function resolve(handle: string, options: ResolveOptions = {}): Pro
     try {
       local = fileURLToPath(handle);
     } catch (e) {
-      throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: ${(e as Error).message}`, { handle, cause: e });
+      throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: ${(e as Error).message}`, {
+        handle,
+        cause: e,
+      });
     }
   }
   let st: import('node:fs').Stats;
@@ -334,11 +413,15 @@ export async function resolve(handle: string, options: ResolveOptions = {}): Pro
     st = await fsp.stat(local);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const msg = code === 'ENOENT' || code === 'ENOTDIR' ? `${handle} does not exist.` : `${handle} cannot be accessed: ${(e as Error).message}`;
+    const msg =
+      code === 'ENOENT' || code === 'ENOTDIR' ? `${handle} does not exist.` : `${handle} cannot be accessed: ${(e as Error).message}`;
     throw new ResolveError('ERR_HANDLE_NOT_FOUND', msg, { handle, cause: e });
   }
   if (st.isFile() && isTarUrl(local)) {
-    if (hasControlChars(handle)) throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: contains control characters.`, { handle });
+    if (hasControlChars(handle))
+      throw new ResolveError('ERR_INVALID_HUB_HANDLE', `Invalid handle ${JSON.stringify(handle)}: contains control characters.`, {
+        handle,
+      });
     return resolveLocalArchive(handle, local, st.size, options);
   }
   return local;

@@ -18,7 +18,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import {
-  entryState, lockFileContents, mkdirp, lockFilename, lockedTmpDirSize, newTaskUid, parseLockContents, tempDownloadDir,
+  entryState,
+  lockFileContents,
+  mkdirp,
+  lockFilename,
+  lockedTmpDirSize,
+  newTaskUid,
+  parseLockContents,
+  tempDownloadDir,
   writeDescriptor,
 } from './cache';
 import { ResolveError, abortError, sysCode, throwIfAborted } from './errors';
@@ -55,7 +62,21 @@ function exitCleanup(): void {
   inFlight.clear();
 }
 
-const CACHE_ERRNO = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ENOTDIR', 'ENOSPC', 'EDQUOT', 'ELOOP', 'ENAMETOOLONG', 'EISDIR', 'EEXIST', 'EBUSY', 'EIO']);
+const CACHE_ERRNO = new Set([
+  'EACCES',
+  'EPERM',
+  'EROFS',
+  'ENOENT',
+  'ENOTDIR',
+  'ENOSPC',
+  'EDQUOT',
+  'ELOOP',
+  'ENAMETOOLONG',
+  'EISDIR',
+  'EEXIST',
+  'EBUSY',
+  'EIO',
+]);
 
 /** Wraps a file-system failure in the cache as `ERR_CACHE_NOT_WRITABLE`. */
 export function cacheError(e: unknown, what: string, handle: string): ResolveError {

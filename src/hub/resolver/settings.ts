@@ -193,12 +193,14 @@ export function resolveSettings(options: SettingsOptions = {}): ResolvedSettings
     offline = f;
   }
 
-  const lockTimeoutMs = options.lockTimeoutMs !== undefined
-    ? checkNumber('options.lockTimeoutMs', options.lockTimeoutMs, 0, false)
-    : envSeconds(ENV.lockTimeout, 0) ?? DEFAULT_LOCK_TIMEOUT_MS;
-  const httpTimeoutMs = options.httpTimeoutMs !== undefined
-    ? checkNumber('options.httpTimeoutMs', options.httpTimeoutMs, 1, false)
-    : envSeconds(ENV.httpTimeout, 0.001) ?? DEFAULT_HTTP_TIMEOUT_MS;
+  const lockTimeoutMs =
+    options.lockTimeoutMs !== undefined
+      ? checkNumber('options.lockTimeoutMs', options.lockTimeoutMs, 0, false)
+      : (envSeconds(ENV.lockTimeout, 0) ?? DEFAULT_LOCK_TIMEOUT_MS);
+  const httpTimeoutMs =
+    options.httpTimeoutMs !== undefined
+      ? checkNumber('options.httpTimeoutMs', options.httpTimeoutMs, 1, false)
+      : (envSeconds(ENV.httpTimeout, 0.001) ?? DEFAULT_HTTP_TIMEOUT_MS);
 
   let maxExtractBytes: number;
   if (options.maxExtractBytes !== undefined) {
@@ -216,17 +218,20 @@ export function resolveSettings(options: SettingsOptions = {}): ResolvedSettings
     maxExtractEntries = checkNumber('options.maxExtractEntries', options.maxExtractEntries, 0, true);
   } else if (env(ENV.maxExtractEntries).trim() !== '') {
     const raw = env(ENV.maxExtractEntries).trim();
-    if (!/^\d{1,15}$/.test(raw)) throw invalid(ENV.maxExtractEntries, env(ENV.maxExtractEntries), 'a whole number of archive members such as 100000');
+    if (!/^\d{1,15}$/.test(raw))
+      throw invalid(ENV.maxExtractEntries, env(ENV.maxExtractEntries), 'a whole number of archive members such as 100000');
     maxExtractEntries = Number(raw);
   } else {
     maxExtractEntries = DEFAULT_MAX_EXTRACT_ENTRIES;
   }
 
   const retries = options.retries !== undefined ? checkNumber('options.retries', options.retries, 0, true) : DEFAULT_RETRIES;
-  const retryDelayMs = options.retryDelayMs !== undefined
-    ? checkNumber('options.retryDelayMs', options.retryDelayMs, 0, false) : DEFAULT_RETRY_DELAY_MS;
-  const lockPollIntervalMs = options.lockPollIntervalMs !== undefined
-    ? checkNumber('options.lockPollIntervalMs', options.lockPollIntervalMs, 1, false) : DEFAULT_LOCK_POLL_INTERVAL_MS;
+  const retryDelayMs =
+    options.retryDelayMs !== undefined ? checkNumber('options.retryDelayMs', options.retryDelayMs, 0, false) : DEFAULT_RETRY_DELAY_MS;
+  const lockPollIntervalMs =
+    options.lockPollIntervalMs !== undefined
+      ? checkNumber('options.lockPollIntervalMs', options.lockPollIntervalMs, 1, false)
+      : DEFAULT_LOCK_POLL_INTERVAL_MS;
 
   return {
     cacheDir: cacheDirFromSettings(options.cacheDir),

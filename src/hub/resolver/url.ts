@@ -152,7 +152,11 @@ export function bypassProxy(url: URL, noProxy = proxyEnv('no_proxy')): boolean {
   const port = url.port || (url.protocol === 'https:' ? '443' : '80');
   const hostPort = `${hostOnly}:${port}`;
   for (let name of list.split(',')) {
-    name = name.trim().replace(/^\.+/, '').toLowerCase().replace(/^\[|\]$/g, '');
+    name = name
+      .trim()
+      .replace(/^\.+/, '')
+      .toLowerCase()
+      .replace(/^\[|\]$/g, '');
     if (!name) continue;
     if (name === '*') return true;
     if (hostOnly === name || hostPort === name) return true;
@@ -186,5 +190,6 @@ export function proxyFor(url: URL): URL | null {
 
 /** Whether the string holds ASCII control characters (C0 or DEL), which no handle may contain. */
 export function hasControlChars(s: string): boolean {
+  // eslint-disable-next-line no-control-regex
   return /[\u0000-\u001f\u007f]/.test(s);
 }

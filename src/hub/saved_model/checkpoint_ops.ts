@@ -49,10 +49,17 @@ function bundleInputs(graph: Graph, spec: { prefix: string | Output; keys: reado
 
 /** Adds a RestoreV2 op to `graph` (under the current name scope); its outputs are the tensors of `spec.keys`. */
 export function restoreV2(graph: Graph, spec: RestoreSpec): Operation {
-  return graph.addOperation('RestoreV2', { name: graph.uniqueName('RestoreV2'), inputs: bundleInputs(graph, spec), attrs: { dtypes: [...spec.dtypes] } });
+  return graph.addOperation('RestoreV2', {
+    name: graph.uniqueName('RestoreV2'),
+    inputs: bundleInputs(graph, spec),
+    attrs: { dtypes: [...spec.dtypes] },
+  });
 }
 
 /** Adds a SaveV2 op writing `tensors` under `keys` (with slice specs, default whole) to checkpoint `prefix`. */
-export function saveV2(graph: Graph, spec: { prefix: string | Output; keys: readonly string[]; tensors: Output[]; slices?: readonly string[] }): Operation {
+export function saveV2(
+  graph: Graph,
+  spec: { prefix: string | Output; keys: readonly string[]; tensors: Output[]; slices?: readonly string[] },
+): Operation {
   return graph.addOperation('SaveV2', { name: graph.uniqueName('SaveV2'), inputs: [...bundleInputs(graph, spec), spec.tensors] });
 }

@@ -5,8 +5,18 @@
  * See docs/architecture.md ("saved_model layer").
  */
 export {
-  readSavedModel, selectMetaGraph, chooseMetaGraph, noSuchGraphVariant, tagsOption, metaGraphTags, tagSetKey, formatTags,
-  availableTagSets, exists, resolveModelDir, isTf1HubModule,
+  readSavedModel,
+  selectMetaGraph,
+  chooseMetaGraph,
+  noSuchGraphVariant,
+  tagsOption,
+  metaGraphTags,
+  tagSetKey,
+  formatTags,
+  availableTagSets,
+  exists,
+  resolveModelDir,
+  isTf1HubModule,
 } from './meta_graph';
 export { listSignatures, SignatureInfo, INIT_OP_SIGNATURE } from './signatures';
 export { ParsedTensorInfo, parseTensorInfo, parseTensorInfoMap, isShapeCompatible, formatShape } from './tensor_info';

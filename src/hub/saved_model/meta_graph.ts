@@ -11,7 +11,10 @@ import { checkObjectGraphRefs } from '../object_graph_refs';
 
 /** Whether `p` exists (file or directory). */
 export async function exists(p: string): Promise<boolean> {
-  return fs.stat(p).then(() => true, () => false);
+  return fs.stat(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Throws ERR_HANDLE_NOT_FOUND unless `dir` is an existing directory. */
@@ -42,10 +45,17 @@ export async function isTf1HubModule(dir: string): Promise<boolean> {
 export async function readSavedModel(dir: string): Promise<tensorflow.SavedModel> {
   const file = path.join(dir, 'saved_model.pb');
   const bytes = await readModelFileOr(file, async (e) => {
-    const hasText = await fs.stat(path.join(dir, 'saved_model.pbtxt')).then(() => true, () => false);
-    return new TfhubError('ERR_SAVED_MODEL_NOT_FOUND', hasText
-      ? `SavedModel directory ${dir} has only saved_model.pbtxt; the text format is not supported, write saved_model.pb`
-      : `SavedModel file does not exist at: ${dir} (contains neither saved_model.pb nor saved_model.pbtxt)`, { cause: e });
+    const hasText = await fs.stat(path.join(dir, 'saved_model.pbtxt')).then(
+      () => true,
+      () => false,
+    );
+    return new TfhubError(
+      'ERR_SAVED_MODEL_NOT_FOUND',
+      hasText
+        ? `SavedModel directory ${dir} has only saved_model.pbtxt; the text format is not supported, write saved_model.pb`
+        : `SavedModel file does not exist at: ${dir} (contains neither saved_model.pb nor saved_model.pbtxt)`,
+      { cause: e },
+    );
   });
   const savedModel = decodeSavedModel(bytes, file);
   checkObjectGraphRefs(savedModel, file);
@@ -64,12 +74,16 @@ export function tagSetKey(tags: Iterable<string>): string {
 
 /** Python-style rendering of a tag set as a sorted list, e.g. `['gpu', 'serve']`; empty → `[]`. */
 export function formatTags(tags: Iterable<string>): string {
-  return `[${[...new Set(tags)].sort().map((t) => `'${t}'`).join(', ')}]`;
+  return `[${[...new Set(tags)]
+    .sort()
+    .map((t) => `'${t}'`)
+    .join(', ')}]`;
 }
 
 /** Every tag set in the SavedModel, sorted. */
 export function availableTagSets(savedModel: tensorflow.ISavedModel): string[][] {
-  return (savedModel.metaGraphs ?? []).map((mg) => [...new Set(metaGraphTags(mg))].sort())
+  return (savedModel.metaGraphs ?? [])
+    .map((mg) => [...new Set(metaGraphTags(mg))].sort())
     .sort((a, b) => a.length - b.length || (tagSetKey(a) < tagSetKey(b) ? -1 : tagSetKey(a) > tagSetKey(b) ? 1 : 0));
 }
 
@@ -78,16 +92,27 @@ export function availableTagSets(savedModel: tensorflow.ISavedModel): string[][]
  * (code ERR_NO_SUCH_GRAPH_VARIANT). `lead` replaces the first words where Python's message differs (ModuleSpec
  * getters: `SavedModelHandler has no graph with tags: `).
  */
-export function noSuchGraphVariant(tags: Iterable<string>, available: Iterable<Iterable<string>>, where: string | null, lead = 'No such graph variant: tags='): TfhubError {
-  return new TfhubError('ERR_NO_SUCH_GRAPH_VARIANT',
-    `${lead}${formatTags(tags)}${where ? ` in ${where}` : ''}; available tag sets: [${[...available].map(formatTags).join(', ')}]`);
+export function noSuchGraphVariant(
+  tags: Iterable<string>,
+  available: Iterable<Iterable<string>>,
+  where: string | null,
+  lead = 'No such graph variant: tags=',
+): TfhubError {
+  return new TfhubError(
+    'ERR_NO_SUCH_GRAPH_VARIANT',
+    `${lead}${formatTags(tags)}${where ? ` in ${where}` : ''}; available tag sets: [${[...available].map(formatTags).join(', ')}]`,
+  );
 }
 
 /**
  * The meta graph whose tag set equals `tags` exactly (as a set). Throws ERR_NO_SUCH_GRAPH_VARIANT naming the
  * requested set and listing the available ones.
  */
-export function selectMetaGraph(savedModel: tensorflow.ISavedModel, tags: Iterable<string>, where = 'SavedModel'): tensorflow.IMetaGraphDef {
+export function selectMetaGraph(
+  savedModel: tensorflow.ISavedModel,
+  tags: Iterable<string>,
+  where = 'SavedModel',
+): tensorflow.IMetaGraphDef {
   const wanted = tagSetKey(tags);
   const found = (savedModel.metaGraphs ?? []).filter((mg) => tagSetKey(metaGraphTags(mg)) === wanted);
   if (found.length === 1) return found[0];
@@ -97,9 +122,15 @@ export function selectMetaGraph(savedModel: tensorflow.ISavedModel, tags: Iterab
 
 /** Checks a `tags` option: an iterable of strings (not a string); returns it as an array. */
 export function tagsOption(tags: unknown, name = 'tags'): string[] {
-  const list = typeof tags === 'string' || typeof tags !== 'object' || tags === null || typeof (tags as Iterable<string>)[Symbol.iterator] !== 'function'
-    ? null : [...(tags as Iterable<unknown>)];
-  if (!list || list.some((t) => typeof t !== 'string')) throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be an array of strings, got ${shown(list ?? tags)}`);
+  const list =
+    typeof tags === 'string' ||
+    typeof tags !== 'object' ||
+    tags === null ||
+    typeof (tags as Iterable<string>)[Symbol.iterator] !== 'function'
+      ? null
+      : [...(tags as Iterable<unknown>)];
+  if (!list || list.some((t) => typeof t !== 'string'))
+    throw typeError('ERR_INVALID_ARG_TYPE', `${name} must be an array of strings, got ${shown(list ?? tags)}`);
   return list as string[];
 }
 
@@ -118,18 +149,28 @@ function shown(value: unknown): string {
  * The meta graph `hub.load` and `KerasLayer` use: by `tags`, else (TF1 Hub module) the one tagged `[]`, else the
  * only one, else the one tagged exactly `['serve']` (ERR_TAGS_REQUIRED otherwise).
  */
-export function chooseMetaGraph(savedModel: tensorflow.ISavedModel, dir: string, tags: Iterable<string> | null | undefined, isHub: boolean): tensorflow.IMetaGraphDef {
+export function chooseMetaGraph(
+  savedModel: tensorflow.ISavedModel,
+  dir: string,
+  tags: Iterable<string> | null | undefined,
+  isHub: boolean,
+): tensorflow.IMetaGraphDef {
   const where = `SavedModel at ${dir}`;
   const metaGraphs = savedModel.metaGraphs ?? [];
   if (metaGraphs.length === 0) {
     // An empty saved_model.pb decodes as a SavedModel with nothing in it: say so instead of asking for tags.
-    throw new TfhubError('ERR_INVALID_SAVED_MODEL', `${path.join(dir, 'saved_model.pb')} holds no MetaGraphDef (empty, or not a SavedModel)`);
+    throw new TfhubError(
+      'ERR_INVALID_SAVED_MODEL',
+      `${path.join(dir, 'saved_model.pb')} holds no MetaGraphDef (empty, or not a SavedModel)`,
+    );
   }
   if (tags !== undefined && tags !== null) return selectMetaGraph(savedModel, tagsOption(tags), where);
   if (isHub) return selectMetaGraph(savedModel, [], where);
   if (metaGraphs.length === 1) return metaGraphs[0];
   const serve = metaGraphs.filter((mg) => formatTags(metaGraphTags(mg)) === "['serve']");
   if (serve.length === 1) return serve[0];
-  throw new TfhubError('ERR_TAGS_REQUIRED',
-    `Loading this SavedModel requires the tags option: ${dir} has ${metaGraphs.length} meta graphs, with tag sets: [${availableTagSets(savedModel).map(formatTags).join(', ')}]`);
+  throw new TfhubError(
+    'ERR_TAGS_REQUIRED',
+    `Loading this SavedModel requires the tags option: ${dir} has ${metaGraphs.length} meta graphs, with tag sets: [${availableTagSets(savedModel).map(formatTags).join(', ')}]`,
+  );
 }

@@ -8,7 +8,10 @@ import { opDefs } from '../../registry';
  * Looks at the nodes of `graphDef` (unless `libraryOnly`), at every function body, and at `extraOps` (e.g. a
  * meta graph's stripped op list).
  */
-export function checkOpsRegistered(graphDef: tensorflow.IGraphDef, options: { libraryOnly?: boolean; extraOps?: Iterable<string> } = {}): void {
+export function checkOpsRegistered(
+  graphDef: tensorflow.IGraphDef,
+  options: { libraryOnly?: boolean; extraOps?: Iterable<string> } = {},
+): void {
   const functions = graphDef.library?.function ?? [];
   const library = new Set(functions.map((f) => f.signature?.name ?? ''));
   const used = new Set<string>(options.extraOps ?? []);
@@ -17,7 +20,9 @@ export function checkOpsRegistered(graphDef: tensorflow.IGraphDef, options: { li
   const registry = opDefs();
   const missing = [...used].filter((op) => op && !library.has(op) && !registry.has(op)).sort();
   if (missing.length > 0) {
-    throw new TfhubError('ERR_MISSING_OPS',
-      `Graph ops missing from the registry: {${missing.map((m) => `'${m}'`).join(', ')}}. Load the library that defines them first with loadOpLibrary(path) (e.g. the .so shipped with tensorflow_text or sentencepiece).`);
+    throw new TfhubError(
+      'ERR_MISSING_OPS',
+      `Graph ops missing from the registry: {${missing.map((m) => `'${m}'`).join(', ')}}. Load the library that defines them first with loadOpLibrary(path) (e.g. the .so shipped with tensorflow_text or sentencepiece).`,
+    );
   }
 }

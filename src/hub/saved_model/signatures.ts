@@ -19,6 +19,10 @@ export function listSignatures(metaGraph: tensorflow.IMetaGraphDef): SignatureIn
   return Object.entries(metaGraph.signatureDef ?? {})
     .filter(([name]) => name !== INIT_OP_SIGNATURE)
     .map(([name, sig]) => ({
-      name, methodName: sig.methodName ?? '', inputs: parseTensorInfoMap(sig.inputs), outputs: parseTensorInfoMap(sig.outputs), proto: sig,
+      name,
+      methodName: sig.methodName ?? '',
+      inputs: parseTensorInfoMap(sig.inputs),
+      outputs: parseTensorInfoMap(sig.outputs),
+      proto: sig,
     }));
 }

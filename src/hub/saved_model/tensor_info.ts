@@ -32,9 +32,18 @@ function structuredDims(v: tensorflow.IStructuredValue | null | undefined): numb
 export function parseTensorInfo(info: tensorflow.ITensorInfo): ParsedTensorInfo {
   if (info.cooSparse) {
     return {
-      dtype: dtypeFromTf(info.dtype ?? 0), shape: dimsOf(info.tensorShape ?? { unknownRank: true }), isSparse: true,
-      isComposite: false, kind: 'SparseTensor', isSupportedType: true, proto: info,
-      names: { indices: info.cooSparse.indicesTensorName ?? '', values: info.cooSparse.valuesTensorName ?? '', denseShape: info.cooSparse.denseShapeTensorName ?? '' },
+      dtype: dtypeFromTf(info.dtype ?? 0),
+      shape: dimsOf(info.tensorShape ?? { unknownRank: true }),
+      isSparse: true,
+      isComposite: false,
+      kind: 'SparseTensor',
+      isSupportedType: true,
+      proto: info,
+      names: {
+        indices: info.cooSparse.indicesTensorName ?? '',
+        values: info.cooSparse.valuesTensorName ?? '',
+        denseShape: info.cooSparse.denseShapeTensorName ?? '',
+      },
     };
   }
   if (info.compositeTensor) {
@@ -49,14 +58,26 @@ export function parseTensorInfo(info: tensorflow.ITensorInfo): ParsedTensorInfo 
     const first = info.compositeTensor.components?.[0];
     const raggedRank = state[2]?.int64Value != null ? Number(state[2].int64Value) : undefined;
     return {
-      dtype: dtypeFromTf(dtypeEnum ?? first?.dtype ?? 0), shape, isSparse: false, isComposite: true,
-      kind: isRagged ? 'RaggedTensor' : className, isSupportedType: isRagged, proto: info,
-      names: { components }, raggedRank,
+      dtype: dtypeFromTf(dtypeEnum ?? first?.dtype ?? 0),
+      shape,
+      isSparse: false,
+      isComposite: true,
+      kind: isRagged ? 'RaggedTensor' : className,
+      isSupportedType: isRagged,
+      proto: info,
+      names: { components },
+      raggedRank,
     };
   }
   return {
-    dtype: dtypeFromTf(info.dtype ?? 0), shape: dimsOf(info.tensorShape ?? { unknownRank: true }), isSparse: false,
-    isComposite: false, kind: 'Tensor', isSupportedType: true, proto: info, names: { dense: info.name ?? '' },
+    dtype: dtypeFromTf(info.dtype ?? 0),
+    shape: dimsOf(info.tensorShape ?? { unknownRank: true }),
+    isSparse: false,
+    isComposite: false,
+    kind: 'Tensor',
+    isSupportedType: true,
+    proto: info,
+    names: { dense: info.name ?? '' },
   };
 }
 

@@ -10,7 +10,17 @@
 export { load, LoadOptions } from './load';
 export { isTf1HubModule } from '../saved_model';
 export {
-  LoadedModel, ModelFormat, SignatureFunction, SignatureOutput, SparseValue, RaggedValue, RestoredFunction, ConcreteFunctionInfo,
-  LoadedVariable, RegularizationLoss, TensorSpecInfo, StructuredOutput,
+  LoadedModel,
+  ModelFormat,
+  SignatureFunction,
+  SignatureOutput,
+  SparseValue,
+  RaggedValue,
+  RestoredFunction,
+  ConcreteFunctionInfo,
+  LoadedVariable,
+  RegularizationLoss,
+  TensorSpecInfo,
+  StructuredOutput,
 } from './model';
 export { kwargs, Kwargs } from './structure';

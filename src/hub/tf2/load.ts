@@ -39,13 +39,16 @@ export interface LoadOptions {
  * `ERR_MISSING_OPS` (custom ops not loaded), TensorFlow errors from restoring.
  */
 export async function load(handle: string, options: LoadOptions = {}): Promise<LoadedModel> {
-  if (typeof handle !== 'string' || handle === '') throw typeError('ERR_INVALID_ARG_TYPE', `Expected a string, got ${handle === '' ? "''" : String(handle)}`);
+  if (typeof handle !== 'string' || handle === '')
+    throw typeError('ERR_INVALID_ARG_TYPE', `Expected a string, got ${handle === '' ? "''" : String(handle)}`);
   const resolved = await resolveModelDir(handle, options.resolve ?? ((h) => h));
   const isHub = await isTf1HubModule(resolved);
   const hasPb = await exists(path.join(resolved, 'saved_model.pb'));
   if (!hasPb && !(await exists(path.join(resolved, 'saved_model.pbtxt')))) {
-    throw new TfhubError('ERR_SAVED_MODEL_NOT_FOUND',
-      `Trying to load a model of incompatible/unknown type. '${resolved}' contains neither 'saved_model.pb' nor 'saved_model.pbtxt'.`);
+    throw new TfhubError(
+      'ERR_SAVED_MODEL_NOT_FOUND',
+      `Trying to load a model of incompatible/unknown type. '${resolved}' contains neither 'saved_model.pb' nor 'saved_model.pbtxt'.`,
+    );
   }
   const savedModel = await readSavedModel(resolved);
   const metaGraph = chooseMetaGraph(savedModel, resolved, options.tags, isHub);

@@ -219,7 +219,8 @@ export class LoadedModel {
         concreteFunctions: { value: Object.freeze([...fn.concreteFunctions]), enumerable: true },
         callWithKwargs: {
           value: (args: unknown[] = [], kw: Record<string, unknown> = {}) => {
-            if (!Array.isArray(args)) return Promise.reject(typeError('ERR_INVALID_ARG_TYPE', 'callWithKwargs(args, kwargs): args must be an array'));
+            if (!Array.isArray(args))
+              return Promise.reject(typeError('ERR_INVALID_ARG_TYPE', 'callWithKwargs(args, kwargs): args must be an array'));
             return guard(() => fn.invoke(args, { ...kw }));
           },
         },
@@ -229,17 +230,26 @@ export class LoadedModel {
     }
     this.functions = Object.freeze(functions);
 
-    const wrapVar = (v: ModelParts['variables'][number]): LoadedVariable => Object.freeze({
-      name: v.name, dtype: v.dtype, shape: v.shape, trainable: v.trainable,
-      read: () => guard(() => v.read()),
-    });
+    const wrapVar = (v: ModelParts['variables'][number]): LoadedVariable =>
+      Object.freeze({
+        name: v.name,
+        dtype: v.dtype,
+        shape: v.shape,
+        trainable: v.trainable,
+        read: () => guard(() => v.read()),
+      });
     const wrapped = new Map(parts.variables.map((v) => [v, wrapVar(v)]));
     this.variables = Object.freeze(parts.variables.map((v) => wrapped.get(v)!));
     this.trainableVariables = Object.freeze(parts.trainableVariables.map((v) => wrapped.get(v) ?? wrapVar(v)));
-    this.regularizationLosses = Object.freeze(parts.regularizationLosses.map((p) => {
-      const f = this.functions[p];
-      return () => (f ? f() as Promise<Tensor> : Promise.reject(new TfhubError('ERR_NOT_CALLABLE', `regularization loss ${p} is not a restored function`)));
-    }));
+    this.regularizationLosses = Object.freeze(
+      parts.regularizationLosses.map((p) => {
+        const f = this.functions[p];
+        return () =>
+          f
+            ? (f() as Promise<Tensor>)
+            : Promise.reject(new TfhubError('ERR_NOT_CALLABLE', `regularization loss ${p} is not a restored function`));
+      }),
+    );
   }
 
   /** Whether the root object is callable (has a restored `__call__`). TF1 formats never are. */
@@ -255,9 +265,10 @@ export class LoadedModel {
     if (this.closed) return Promise.reject(disposedError());
     const f = this.functions.__call__;
     if (!f) {
-      const why = this.format === 'tf2_saved_model'
-        ? `the loaded object has no __call__ (restored functions: ${Object.keys(this.functions).join(', ') || 'none'}; signatures: ${Object.keys(this.signatures).join(', ') || 'none'})`
-        : `a model in the ${this.format === 'tf1_hub_module' ? 'TF1 Hub' : 'TF1 SavedModel'} format is not callable; use model.signatures[name] (${Object.keys(this.signatures).join(', ')})`;
+      const why =
+        this.format === 'tf2_saved_model'
+          ? `the loaded object has no __call__ (restored functions: ${Object.keys(this.functions).join(', ') || 'none'}; signatures: ${Object.keys(this.signatures).join(', ') || 'none'})`
+          : `a model in the ${this.format === 'tf1_hub_module' ? 'TF1 Hub' : 'TF1 SavedModel'} format is not callable; use model.signatures[name] (${Object.keys(this.signatures).join(', ')})`;
       return Promise.reject(new TfhubError('ERR_NOT_CALLABLE', `The loaded object is not callable: ${why}`));
     }
     return f(...args);

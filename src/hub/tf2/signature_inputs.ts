@@ -20,12 +20,17 @@ export function normalizeSignatureInputs(signature: string, keys: readonly strin
   else if (keys.length === 0) throw typeError('ERR_SIGNATURE_INPUTS', `Signature '${signature}' expects no inputs.`);
   else throw typeError('ERR_SIGNATURE_INPUTS', `Signature '${signature}' expects multiple inputs ${list([...keys].sort())}. Use a record.`);
   const missing = keys.filter((k) => !Object.prototype.hasOwnProperty.call(dict, k) || dict[k] === undefined).sort();
-  const extra = Object.keys(dict).filter((k) => !keys.includes(k)).sort();
+  const extra = Object.keys(dict)
+    .filter((k) => !keys.includes(k))
+    .sort();
   if (missing.length > 0 || extra.length > 0) {
     const parts: string[] = [];
     if (missing.length > 0) parts.push(`missing ${list(missing)}`);
     if (extra.length > 0) parts.push(`extra given ${list(extra)}`);
-    throw typeError('ERR_SIGNATURE_INPUTS', `Signature '${signature}' cannot take these inputs: ${parts.join(', ')} (expected ${list([...keys].sort())})`);
+    throw typeError(
+      'ERR_SIGNATURE_INPUTS',
+      `Signature '${signature}' cannot take these inputs: ${parts.join(', ')} (expected ${list([...keys].sort())})`,
+    );
   }
   return dict;
 }
@@ -34,6 +39,9 @@ export function normalizeSignatureInputs(signature: string, keys: readonly strin
 export function checkSignatureInput(signature: string, key: string, leaf: LeafSpec, value: unknown): void {
   const why = tensorMismatch(value, leaf, true);
   if (why) {
-    throw typeError(why.code, `Signature '${signature}': can't convert input '${key}': ${why.message} (declared: ${formatLeaf({ ...leaf, name: leaf.name || key })})`);
+    throw typeError(
+      why.code,
+      `Signature '${signature}': can't convert input '${key}': ${why.message} (declared: ${formatLeaf({ ...leaf, name: leaf.name || key })})`,
+    );
   }
 }

@@ -33,7 +33,8 @@ export class Kwargs {
 
 /** Marks keyword arguments for `model.call` / `model.functions[path]` (Python's `f(x, training=True)`). */
 export function kwargs(values: Record<string, unknown>): Kwargs {
-  if (!values || typeof values !== 'object' || Array.isArray(values)) throw typeError('ERR_INVALID_ARG_TYPE', 'kwargs(values): values must be a plain object');
+  if (!values || typeof values !== 'object' || Array.isArray(values))
+    throw typeError('ERR_INVALID_ARG_TYPE', 'kwargs(values): values must be a plain object');
   return new Kwargs({ ...values });
 }
 
@@ -75,7 +76,12 @@ export function decodeSpec(v: tensorflow.IStructuredValue | null | undefined): S
     }
     case 'namedTupleValue': {
       const pairs = v.namedTupleValue?.values ?? [];
-      return { kind: 'namedtuple', name: v.namedTupleValue?.name ?? '', keys: pairs.map((p) => p.key ?? ''), values: pairs.map((p) => decodeSpec(p.value)) };
+      return {
+        kind: 'namedtuple',
+        name: v.namedTupleValue?.name ?? '',
+        keys: pairs.map((p) => p.key ?? ''),
+        values: pairs.map((p) => decodeSpec(p.value)),
+      };
     }
     case 'typeSpecValue': {
       const t = v.typeSpecValue!;
@@ -88,7 +94,13 @@ export function decodeSpec(v: tensorflow.IStructuredValue | null | undefined): S
       if (t.typeSpecClass === C.RAGGED_TENSOR_SPEC) {
         const raggedRank = state[2]?.int64Value != null ? toSafeNumber(state[2].int64Value as never, 'ragged_rank') : 1;
         const splits = state[3]?.tensorDtypeValue;
-        return { kind: 'ragged', shape: shapeOf(state[0]), dtype: dtypeOf(state[1]?.tensorDtypeValue), raggedRank, splitsDtype: splits ? dtypeOf(splits) : 'int64' };
+        return {
+          kind: 'ragged',
+          shape: shapeOf(state[0]),
+          dtype: dtypeOf(state[1]?.tensorDtypeValue),
+          raggedRank,
+          splitsDtype: splits ? dtypeOf(splits) : 'int64',
+        };
       }
       return { kind: 'unsupported', what: t.typeSpecClassName || `TypeSpec class ${t.typeSpecClass}` };
     }
@@ -107,7 +119,11 @@ export function flattenSpec(spec: Spec, out: LeafSpec[] = []): LeafSpec[] {
       break;
     case 'sparse': {
       const rank = spec.shape === null ? -1 : spec.shape.length;
-      out.push({ dtype: 'int64', shape: [-1, rank], name: 'indices' }, { dtype: spec.dtype, shape: [-1], name: 'values' }, { dtype: 'int64', shape: [rank], name: 'dense_shape' });
+      out.push(
+        { dtype: 'int64', shape: [-1, rank], name: 'indices' },
+        { dtype: spec.dtype, shape: [-1], name: 'values' },
+        { dtype: 'int64', shape: [rank], name: 'dense_shape' },
+      );
       break;
     }
     case 'ragged': {
@@ -133,7 +149,8 @@ export function flattenSpec(spec: Spec, out: LeafSpec[] = []): LeafSpec[] {
 /** Whether the spec contains something this library cannot feed or fetch. */
 export function unsupportedIn(spec: Spec): string | null {
   if (spec.kind === 'unsupported') return spec.what;
-  const children = spec.kind === 'list' || spec.kind === 'tuple' ? spec.items : spec.kind === 'dict' || spec.kind === 'namedtuple' ? spec.values : [];
+  const children =
+    spec.kind === 'list' || spec.kind === 'tuple' ? spec.items : spec.kind === 'dict' || spec.kind === 'namedtuple' ? spec.values : [];
   for (const c of children) {
     const u = unsupportedIn(c);
     if (u) return u;
@@ -161,16 +178,26 @@ function formatLiteral(v: boolean | number | string, float = false): string {
 /** Python-style text of a spec. */
 export function formatSpec(spec: Spec): string {
   switch (spec.kind) {
-    case 'tensor': return formatLeaf(spec.leaf);
-    case 'sparse': return `SparseTensorSpec(shape=${formatShape(spec.shape)}, dtype=${pyDtype(spec.dtype)})`;
-    case 'ragged': return `RaggedTensorSpec(shape=${formatShape(spec.shape)}, dtype=${pyDtype(spec.dtype)}, ragged_rank=${spec.raggedRank})`;
-    case 'none': return 'None';
-    case 'literal': return formatLiteral(spec.value, spec.float);
-    case 'list': return `[${spec.items.map(formatSpec).join(', ')}]`;
-    case 'tuple': return `(${spec.items.map(formatSpec).join(', ')}${spec.items.length === 1 ? ',' : ''})`;
-    case 'dict': return `{${spec.keys.map((k, i) => `'${k}': ${formatSpec(spec.values[i])}`).join(', ')}}`;
-    case 'namedtuple': return `${spec.name}(${spec.keys.map((k, i) => `${k}=${formatSpec(spec.values[i])}`).join(', ')})`;
-    default: return `<${spec.what}>`;
+    case 'tensor':
+      return formatLeaf(spec.leaf);
+    case 'sparse':
+      return `SparseTensorSpec(shape=${formatShape(spec.shape)}, dtype=${pyDtype(spec.dtype)})`;
+    case 'ragged':
+      return `RaggedTensorSpec(shape=${formatShape(spec.shape)}, dtype=${pyDtype(spec.dtype)}, ragged_rank=${spec.raggedRank})`;
+    case 'none':
+      return 'None';
+    case 'literal':
+      return formatLiteral(spec.value, spec.float);
+    case 'list':
+      return `[${spec.items.map(formatSpec).join(', ')}]`;
+    case 'tuple':
+      return `(${spec.items.map(formatSpec).join(', ')}${spec.items.length === 1 ? ',' : ''})`;
+    case 'dict':
+      return `{${spec.keys.map((k, i) => `'${k}': ${formatSpec(spec.values[i])}`).join(', ')}}`;
+    case 'namedtuple':
+      return `${spec.name}(${spec.keys.map((k, i) => `${k}=${formatSpec(spec.values[i])}`).join(', ')})`;
+    default:
+      return `<${spec.what}>`;
   }
 }
 
@@ -188,7 +215,11 @@ export function formatValue(v: unknown, depth = 0): string {
     if (v.length > 6) inner.push('…');
     return `[${inner.join(', ')}]`;
   }
-  if (typeof v === 'object') return `{${Object.entries(v as object).slice(0, 8).map(([k, x]) => `${k}: ${formatValue(x, depth + 1)}`).join(', ')}}`;
+  if (typeof v === 'object')
+    return `{${Object.entries(v as object)
+      .slice(0, 8)
+      .map(([k, x]) => `${k}: ${formatValue(x, depth + 1)}`)
+      .join(', ')}}`;
   return typeof v;
 }
 
@@ -196,7 +227,9 @@ export function formatValue(v: unknown, depth = 0): string {
 
 /** True for a plain record (not a Tensor, array, typed array or Kwargs). */
 export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor) && !ArrayBuffer.isView(v) && !(v instanceof Kwargs);
+  return (
+    typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Tensor) && !ArrayBuffer.isView(v) && !(v instanceof Kwargs)
+  );
 }
 
 // ------------------------------------------------------------------------------------------ matching
@@ -212,7 +245,12 @@ export interface BoundLeaf {
 function literalEquals(spec: boolean | number | string, v: unknown): boolean {
   // Python compares literals with ==, so True matches 1 (and False 0) as well.
   if (typeof spec === 'boolean') return v === spec || (typeof v === 'number' && v === Number(spec));
-  if (typeof spec === 'number') return (typeof v === 'number' && v === spec) || (typeof v === 'bigint' && Number.isInteger(spec) && v === BigInt(spec)) || (typeof v === 'boolean' && Number(v) === spec);
+  if (typeof spec === 'number')
+    return (
+      (typeof v === 'number' && v === spec) ||
+      (typeof v === 'bigint' && Number.isInteger(spec) && v === BigInt(spec)) ||
+      (typeof v === 'boolean' && Number(v) === spec)
+    );
   if (typeof spec === 'string' && isDType(spec)) return v === spec;
   return v === spec;
 }
@@ -242,7 +280,14 @@ export const tensorBinder: LeafBinder = {
  * reason of the first mismatch. Without `allowConversion` only Tensors match tensor specs (Python's first pass);
  * with it, JS arrays/numbers/strings/booleans are converted to the spec's dtype.
  */
-export function bindSpec(spec: Spec, value: unknown, allowConversion: boolean, path: string, out: BoundLeaf[], binder: LeafBinder = tensorBinder): string | null {
+export function bindSpec(
+  spec: Spec,
+  value: unknown,
+  allowConversion: boolean,
+  path: string,
+  out: BoundLeaf[],
+  binder: LeafBinder = tensorBinder,
+): string | null {
   const asRecord = (v: unknown): Record<string, unknown> | null => (isRecord(v) && !binder.isLeaf(v) ? v : null);
   const bindLeaf = (leaf: LeafSpec, v: unknown, at: string): string | null => {
     const why = binder.mismatch(v, leaf, allowConversion);
@@ -256,7 +301,8 @@ export function bindSpec(spec: Spec, value: unknown, allowConversion: boolean, p
     case 'sparse':
     case 'ragged': {
       const record = asRecord(value);
-      if (!record) return `${path}: expected ${spec.kind === 'sparse' ? 'a sparse value {indices, values, denseShape}' : 'a ragged value {flatValues, rowSplits}'}`;
+      if (!record)
+        return `${path}: expected ${spec.kind === 'sparse' ? 'a sparse value {indices, values, denseShape}' : 'a ragged value {flatValues, rowSplits}'}`;
       const leaves = flattenSpec(spec);
       let parts: unknown[];
       if (spec.kind === 'sparse') parts = [record.indices, record.values, record.denseShape ?? record.dense_shape];
@@ -278,7 +324,9 @@ export function bindSpec(spec: Spec, value: unknown, allowConversion: boolean, p
     case 'none':
       return value === null || value === undefined ? null : `${path}: expected None (null), got ${binder.describe(value)}`;
     case 'literal':
-      return literalEquals(spec.value, value) ? null : `${path}: expected the Python value ${formatLiteral(spec.value, spec.float)}, got ${binder.describe(value)}`;
+      return literalEquals(spec.value, value)
+        ? null
+        : `${path}: expected the Python value ${formatLiteral(spec.value, spec.float)}, got ${binder.describe(value)}`;
     case 'list':
     case 'tuple': {
       if (!Array.isArray(value)) return `${path}: expected a ${spec.kind} of ${spec.items.length}, got ${binder.describe(value)}`;
@@ -297,7 +345,8 @@ export function bindSpec(spec: Spec, value: unknown, allowConversion: boolean, p
       else if (record) {
         const keys = Object.keys(record).sort(compareKeys);
         const want = [...spec.keys].sort(compareKeys);
-        if (keys.length !== want.length || keys.some((k, i) => k !== want[i])) return `${path}: expected keys [${want.join(', ')}], got [${keys.join(', ')}]`;
+        if (keys.length !== want.length || keys.some((k, i) => k !== want[i]))
+          return `${path}: expected keys [${want.join(', ')}], got [${keys.join(', ')}]`;
         get = (k) => record[k];
       } else return `${path}: expected a record with keys [${spec.keys.join(', ')}], got ${binder.describe(value)}`;
       for (let i = 0; i < spec.keys.length; i++) {
@@ -332,25 +381,33 @@ export type StructuredOutput = Structured<Tensor>;
 export function packOutputs<T>(spec: Spec, flat: T[]): Structured<T> {
   let pos = 0;
   const next = (): T => {
-    if (pos >= flat.length) throw typeError('ERR_OUTPUT_STRUCTURE', `the function returned ${flat.length} tensors, fewer than its output signature needs`);
+    if (pos >= flat.length)
+      throw typeError('ERR_OUTPUT_STRUCTURE', `the function returned ${flat.length} tensors, fewer than its output signature needs`);
     return flat[pos++];
   };
   const pack = (s: Spec): Structured<T> => {
     switch (s.kind) {
-      case 'tensor': return next();
-      case 'sparse': return { indices: next(), values: next(), denseShape: next() };
+      case 'tensor':
+        return next();
+      case 'sparse':
+        return { indices: next(), values: next(), denseShape: next() };
       case 'ragged': {
         const flatValues = next();
         const rowSplits = Array.from({ length: s.raggedRank }, () => next());
         return { flatValues, rowSplits };
       }
-      case 'none': return null;
-      case 'literal': return s.value;
+      case 'none':
+        return null;
+      case 'literal':
+        return s.value;
       case 'list':
-      case 'tuple': return s.items.map(pack);
+      case 'tuple':
+        return s.items.map(pack);
       case 'dict':
-      case 'namedtuple': return Object.fromEntries(s.keys.map((k, i) => [k, pack(s.values[i])]));
-      default: return null;
+      case 'namedtuple':
+        return Object.fromEntries(s.keys.map((k, i) => [k, pack(s.values[i])]));
+      default:
+        return null;
     }
   };
   return pack(spec);

@@ -44,7 +44,21 @@ function inspectJs(value: unknown): { shape: number[]; kind: ElementKind } | str
   return { shape, kind };
 }
 
-const INT_DTYPES = new Set<DType>(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'qint8', 'quint8', 'qint16', 'quint16', 'qint32']);
+const INT_DTYPES = new Set<DType>([
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'qint8',
+  'quint8',
+  'qint16',
+  'quint16',
+  'qint32',
+]);
 const FLOAT_DTYPES = new Set<DType>(['float16', 'bfloat16', 'float32', 'float64']);
 
 /** Why a value does not fit a tensor spec: the kind of problem and a message. */
@@ -60,34 +74,50 @@ export function tensorMismatch(value: unknown, leaf: LeafSpec, allowConversion: 
   if (value instanceof Tensor) {
     if (value.isDisposed) return { code: 'ERR_INPUT_VALUE', message: 'the Tensor was disposed' };
     if (value.dtype !== leaf.dtype) return dtypeErr(`Got a ${value.dtype} Tensor, expected ${leaf.dtype}`);
-    if (!isShapeCompatible(value.shape, leaf.shape)) return shapeErr(`Got shape ${formatShape(value.shape)}, expected ${formatShape(leaf.shape)}`);
+    if (!isShapeCompatible(value.shape, leaf.shape))
+      return shapeErr(`Got shape ${formatShape(value.shape)}, expected ${formatShape(leaf.shape)}`);
     return null;
   }
   if (!allowConversion) return { code: 'ERR_INPUT_VALUE', message: 'not a Tensor' };
-  if (value === null || value === undefined) return { code: 'ERR_INPUT_VALUE', message: `Got ${String(value)}, expected a ${leaf.dtype} tensor value` };
+  if (value === null || value === undefined)
+    return { code: 'ERR_INPUT_VALUE', message: `Got ${String(value)}, expected a ${leaf.dtype} tensor value` };
   const info = inspectJs(value);
   if (typeof info === 'string') return { code: 'ERR_INPUT_VALUE', message: info };
   const { shape, kind } = info;
   const d = leaf.dtype;
   let ok: boolean;
   switch (kind) {
-    case 'empty': ok = d !== 'resource' && d !== 'variant'; break;
-    case 'string': ok = d === 'string'; break;
-    case 'boolean': ok = d === 'bool'; break;
-    case 'bigint': ok = INT_DTYPES.has(d); break;
-    case 'integer': ok = INT_DTYPES.has(d) || FLOAT_DTYPES.has(d) || d === 'complex64' || d === 'complex128'; break;
-    case 'number': ok = FLOAT_DTYPES.has(d) || d === 'complex64' || d === 'complex128'; break;
+    case 'empty':
+      ok = d !== 'resource' && d !== 'variant';
+      break;
+    case 'string':
+      ok = d === 'string';
+      break;
+    case 'boolean':
+      ok = d === 'bool';
+      break;
+    case 'bigint':
+      ok = INT_DTYPES.has(d);
+      break;
+    case 'integer':
+      ok = INT_DTYPES.has(d) || FLOAT_DTYPES.has(d) || d === 'complex64' || d === 'complex128';
+      break;
+    case 'number':
+      ok = FLOAT_DTYPES.has(d) || d === 'complex64' || d === 'complex128';
+      break;
   }
   if (ArrayBuffer.isView(value)) {
     // The dtype's own array class is taken as is (float16 bits in a Uint16Array included); another numeric class
     // is converted value by value when its kind of element fits (a Float64Array for float32, an Int32Array for
     // int64), as Python converts numpy arrays.
     const Storage = storageOf(d);
-    if (value instanceof DataView || !Storage) return dtypeErr(`a ${value.constructor.name} cannot hold ${d} values${Storage ? ` (use a ${Storage.name})` : ''}`);
+    if (value instanceof DataView || !Storage)
+      return dtypeErr(`a ${value.constructor.name} cannot hold ${d} values${Storage ? ` (use a ${Storage.name})` : ''}`);
     if (value instanceof Storage) ok = true;
   }
   if (!ok) {
-    const got = kind === 'integer' || kind === 'number' ? 'numbers' : kind === 'boolean' ? 'booleans' : kind === 'bigint' ? 'bigints' : 'strings';
+    const got =
+      kind === 'integer' || kind === 'number' ? 'numbers' : kind === 'boolean' ? 'booleans' : kind === 'bigint' ? 'bigints' : 'strings';
     return dtypeErr(`Expected ${d}, got ${got}${kind === 'number' && INT_DTYPES.has(d) ? ' that are not integers' : ''}`);
   }
   if (!isShapeCompatible(shape, leaf.shape)) return shapeErr(`Got shape ${formatShape(shape)}, expected ${formatShape(leaf.shape)}`);

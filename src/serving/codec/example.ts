@@ -19,7 +19,11 @@ export type ExampleJsonValue = string | number | bigint | boolean | JsonDecimal 
 export type ExampleJson = Record<string, ExampleJsonValue | ExampleJsonValue[]>;
 
 type FeatureKind = 'bytesList' | 'floatList' | 'int64List';
-interface FeatureObj { bytesList?: { value: Uint8Array[] }; floatList?: { value: number[] }; int64List?: { value: unknown[] } }
+interface FeatureObj {
+  bytesList?: { value: Uint8Array[] };
+  floatList?: { value: number[] };
+  int64List?: { value: unknown[] };
+}
 
 const KIND_NAMES: Record<FeatureKind, string> = { bytesList: 'bytes', floatList: 'float', int64List: 'int64' };
 
@@ -52,7 +56,13 @@ function addValue(v: unknown, name: string, f: FeatureObj): void {
     if (!Number.isInteger(v)) return put('floatList', v);
     throw new InvalidArgumentError(`Feature: ${name} has an integer that is not exact: ${v} (use a reader that keeps int64)`);
   }
-  if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 1 && typeof (v as { b64?: unknown }).b64 === 'string') {
+  if (
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    Object.keys(v).length === 1 &&
+    typeof (v as { b64?: unknown }).b64 === 'string'
+  ) {
     return put('bytesList', decodeBase64((v as { b64: string }).b64, name));
   }
   throw new InvalidArgumentError(`Feature: ${name} has element with unexpected JSON type: ${jsonType(v)}`);
@@ -129,8 +139,7 @@ export function exampleToJson(bytes: Uint8Array): ExampleJson {
         const b = toBigInt(v as number);
         return b >= BigInt(Number.MIN_SAFE_INTEGER) && b <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(b) : b;
       });
-    }
-    else if (f.bytesList) {
+    } else if (f.bytesList) {
       out[name] = f.bytesList.value.map((b) => {
         try {
           return utf8.decode(b);

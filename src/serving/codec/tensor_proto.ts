@@ -56,13 +56,38 @@ export interface TensorProtoLimits {
 export const DEFAULT_MAX_TENSOR_BYTES = 2 ** 30;
 
 const BYTES_PER_ELEMENT: Partial<Record<DType, number>> = {
-  float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, int16: 2, int32: 4, int64: 8, uint8: 1, uint16: 2,
-  uint32: 4, uint64: 8, bool: 1, complex64: 8, complex128: 16, qint8: 1, quint8: 1, qint16: 2, quint16: 2, qint32: 4,
+  float32: 4,
+  float64: 8,
+  float16: 2,
+  bfloat16: 2,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  uint8: 1,
+  uint16: 2,
+  uint32: 4,
+  uint64: 8,
+  bool: 1,
+  complex64: 8,
+  complex128: 16,
+  qint8: 1,
+  quint8: 1,
+  qint16: 2,
+  quint16: 2,
+  qint32: 4,
 };
 
 const INT_VAL_RANGE: Partial<Record<DType, [number, number]>> = {
-  int8: [-128, 127], qint8: [-128, 127], uint8: [0, 255], quint8: [0, 255], int16: [-32768, 32767],
-  qint16: [-32768, 32767], uint16: [0, 65535], quint16: [0, 65535], int32: [-(2 ** 31), 2 ** 31 - 1],
+  int8: [-128, 127],
+  qint8: [-128, 127],
+  uint8: [0, 255],
+  quint8: [0, 255],
+  int16: [-32768, 32767],
+  qint16: [-32768, 32767],
+  uint16: [0, 65535],
+  quint16: [0, 65535],
+  int32: [-(2 ** 31), 2 ** 31 - 1],
   qint32: [-(2 ** 31), 2 ** 31 - 1],
 };
 
@@ -113,17 +138,29 @@ function elementCount(dims: number[], what: string): number {
 
 function typedValues(p: TensorProtoFields, dtype: DType): ArrayLike<unknown> {
   switch (dtype) {
-    case 'float32': return p.floatVal ?? [];
-    case 'float64': return p.doubleVal ?? [];
-    case 'float16': case 'bfloat16': return p.halfVal ?? [];
-    case 'int64': return p.int64Val ?? [];
-    case 'uint64': return p.uint64Val ?? [];
-    case 'uint32': return p.uint32Val ?? [];
-    case 'bool': return p.boolVal ?? [];
-    case 'complex64': return p.scomplexVal ?? [];
-    case 'complex128': return p.dcomplexVal ?? [];
-    case 'string': return p.stringVal ?? [];
-    default: return p.intVal ?? [];
+    case 'float32':
+      return p.floatVal ?? [];
+    case 'float64':
+      return p.doubleVal ?? [];
+    case 'float16':
+    case 'bfloat16':
+      return p.halfVal ?? [];
+    case 'int64':
+      return p.int64Val ?? [];
+    case 'uint64':
+      return p.uint64Val ?? [];
+    case 'uint32':
+      return p.uint32Val ?? [];
+    case 'bool':
+      return p.boolVal ?? [];
+    case 'complex64':
+      return p.scomplexVal ?? [];
+    case 'complex128':
+      return p.dcomplexVal ?? [];
+    case 'string':
+      return p.stringVal ?? [];
+    default:
+      return p.intVal ?? [];
   }
 }
 
@@ -140,10 +177,16 @@ export function tensorFromProto(p: TensorProtoFields, what = 'tensor', limits: T
   if (dtype === 'string') {
     if (content) throw invalid(what, 'string tensors cannot use tensor_content');
     const vals = (p.stringVal ?? []) as Uint8Array[];
-    return build(dtype, dims, padded(vals, n, new Uint8Array(0), what, maxBytes, (v) => v.length + 8), what);
+    return build(
+      dtype,
+      dims,
+      padded(vals, n, new Uint8Array(0), what, maxBytes, (v) => v.length + 8),
+      what,
+    );
   }
   const size = BYTES_PER_ELEMENT[dtype]!;
-  if (n * size > maxBytes) throw invalid(what, `shape [${dims.join(',')}] of ${dtype} needs ${n * size} bytes, over the limit of ${maxBytes}`);
+  if (n * size > maxBytes)
+    throw invalid(what, `shape [${dims.join(',')}] of ${dtype} needs ${n * size} bytes, over the limit of ${maxBytes}`);
   const Storage = storageOf(dtype)!;
   const per = elementsPerValue(dtype);
   if (content) {
@@ -222,16 +265,36 @@ export function tensorToProto(t: Tensor, opts: { content?: boolean } = {}): Tens
     return out;
   }
   switch (dtype) {
-    case 'float32': out.floatVal = Array.from(data as Float32Array); break;
-    case 'float64': out.doubleVal = Array.from(data as Float64Array); break;
-    case 'float16': case 'bfloat16': out.halfVal = Array.from(data as Uint16Array); break;
-    case 'int64': out.int64Val = Array.from(data as BigInt64Array, (v) => toLong(v)); break;
-    case 'uint64': out.uint64Val = Array.from(data as BigUint64Array, (v) => toLong(v, true)); break;
-    case 'uint32': out.uint32Val = Array.from(data as Uint32Array); break;
-    case 'bool': out.boolVal = Array.from(data as Uint8Array, (v) => v !== 0); break;
-    case 'complex64': out.scomplexVal = Array.from(data as Float32Array); break;
-    case 'complex128': out.dcomplexVal = Array.from(data as Float64Array); break;
-    default: out.intVal = Array.from(data as Int32Array);
+    case 'float32':
+      out.floatVal = Array.from(data as Float32Array);
+      break;
+    case 'float64':
+      out.doubleVal = Array.from(data as Float64Array);
+      break;
+    case 'float16':
+    case 'bfloat16':
+      out.halfVal = Array.from(data as Uint16Array);
+      break;
+    case 'int64':
+      out.int64Val = Array.from(data as BigInt64Array, (v) => toLong(v));
+      break;
+    case 'uint64':
+      out.uint64Val = Array.from(data as BigUint64Array, (v) => toLong(v, true));
+      break;
+    case 'uint32':
+      out.uint32Val = Array.from(data as Uint32Array);
+      break;
+    case 'bool':
+      out.boolVal = Array.from(data as Uint8Array, (v) => v !== 0);
+      break;
+    case 'complex64':
+      out.scomplexVal = Array.from(data as Float32Array);
+      break;
+    case 'complex128':
+      out.dcomplexVal = Array.from(data as Float64Array);
+      break;
+    default:
+      out.intVal = Array.from(data as Int32Array);
   }
   return out;
 }

@@ -60,12 +60,16 @@ export function unary(fn: (request: Buffer, ctx: CallContext) => Promise<object>
     let deadlineTimer: NodeJS.Timeout | undefined;
     let expired = false;
     const deadline = call.getDeadline();
-    const ms = deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : Infinity;
+    const ms =
+      deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : Infinity;
     if (Number.isFinite(ms)) {
-      deadlineTimer = setTimeout(() => {
-        expired = true;
-        controller.abort(new DeadlineExceededError('Deadline Exceeded'));
-      }, Math.max(0, ms));
+      deadlineTimer = setTimeout(
+        () => {
+          expired = true;
+          controller.abort(new DeadlineExceededError('Deadline Exceeded'));
+        },
+        Math.max(0, ms),
+      );
     }
     const onCancel = (): void => controller.abort();
     call.on('cancelled', onCancel);

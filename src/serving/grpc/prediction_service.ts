@@ -15,7 +15,11 @@ import { toTfError } from '../errors';
 import { CallContext, decodeRequest, ModelSpecMessage, modelSpecOf, queryOf, unary } from './call';
 
 /** What the services need of a ModelServer (a fake can stand in for it in tests); `metrics` is optional. */
-export type ServingBackend = Pick<ModelServer, 'predict' | 'classify' | 'regress' | 'getModelMetadata' | 'getModelStatus' | 'reloadConfig'> & Partial<Pick<ModelServer, 'metrics'>>;
+export type ServingBackend = Pick<
+  ModelServer,
+  'predict' | 'classify' | 'regress' | 'getModelMetadata' | 'getModelStatus' | 'reloadConfig'
+> &
+  Partial<Pick<ModelServer, 'metrics'>>;
 
 /** Options of the gRPC services. */
 export interface GrpcServiceOptions {
@@ -33,7 +37,9 @@ function disposeAll(tensors: Iterable<Tensor>): void {
 
 /** The serialized examples of the `input` field (number 2) of a Classify/Regress/MultiInference request. */
 function examplesOfRequest(raw: Uint8Array, what: string): Uint8Array[] {
-  const parts = lengthDelimitedFields(raw, what).filter((f) => f.field === 2).map((f) => f.bytes);
+  const parts = lengthDelimitedFields(raw, what)
+    .filter((f) => f.field === 2)
+    .map((f) => f.bytes);
   // Repeats of a message field merge, which for protobuf bytes is concatenation.
   const input = parts.length === 1 ? parts[0] : Buffer.concat(parts);
   return serializedExamplesFromInput(input);
@@ -41,7 +47,10 @@ function examplesOfRequest(raw: Uint8Array, what: string): Uint8Array[] {
 
 /** Predict on a request's bytes (also the warmup replay's executor). */
 export async function predict(backend: ServingBackend, raw: Buffer, ctx: CallContext, limits?: TensorProtoLimits): Promise<object> {
-  const req = decodeRequest<{ modelSpec?: ModelSpecMessage; inputs?: Record<string, TensorProtoFields>; outputFilter?: string[] }>(servingTypes().PredictRequest, raw);
+  const req = decodeRequest<{ modelSpec?: ModelSpecMessage; inputs?: Record<string, TensorProtoFields>; outputFilter?: string[] }>(
+    servingTypes().PredictRequest,
+    raw,
+  );
   ctx.modelName = req.modelSpec?.name ?? '';
   const query = queryOf(req.modelSpec);
   const inputs: Record<string, Tensor> = {};
@@ -89,7 +98,10 @@ export async function regress(backend: ServingBackend, raw: Buffer, ctx: CallCon
 
 /** MultiInference on a request's bytes. */
 export async function multiInference(backend: ServingBackend, raw: Buffer, ctx: CallContext): Promise<object> {
-  const req = decodeRequest<{ tasks?: Array<{ modelSpec?: ModelSpecMessage; methodName?: string }> }>(servingTypes().MultiInferenceRequest, raw);
+  const req = decodeRequest<{ tasks?: Array<{ modelSpec?: ModelSpecMessage; methodName?: string }> }>(
+    servingTypes().MultiInferenceRequest,
+    raw,
+  );
   const tasks = req.tasks ?? [];
   if (tasks.length === 0) throw new InvalidArgumentError('Expected at least one task.');
   let modelName = '';
@@ -97,7 +109,8 @@ export async function multiInference(backend: ServingBackend, raw: Buffer, ctx: 
   for (const task of tasks) {
     const name = task.modelSpec?.name ?? '';
     if (!name) throw new InvalidArgumentError('Found ModelSpec with an empty model name.');
-    if (modelName && name !== modelName) throw new InvalidArgumentError('All ModelSpecs in a MultiInferenceRequest must access the same model name.');
+    if (modelName && name !== modelName)
+      throw new InvalidArgumentError('All ModelSpecs in a MultiInferenceRequest must access the same model name.');
     modelName = name;
     const signature = task.modelSpec?.signatureName || 'serving_default';
     if (signatures.has(signature)) throw new InvalidArgumentError(`Duplicate evaluation of signature: ${signature}`);
@@ -161,12 +174,17 @@ async function getModelMetadata(backend: ServingBackend, raw: Buffer): Promise<o
 }
 
 /** `fn` recorded in the backend's metrics as TF Serving records Predict/Classify/Regress over gRPC. */
-function observed(backend: ServingBackend, api: string, fn: (raw: Buffer, ctx: CallContext) => Promise<object>): (raw: Buffer, ctx: CallContext) => Promise<object> {
+function observed(
+  backend: ServingBackend,
+  api: string,
+  fn: (raw: Buffer, ctx: CallContext) => Promise<object>,
+): (raw: Buffer, ctx: CallContext) => Promise<object> {
   const metrics = backend.metrics;
   if (!metrics) return fn;
   return async (raw, ctx) => {
     const start = process.hrtime.bigint();
-    const record = (code: string) => metrics.recordRequest(ctx.modelName ?? '', api, 'GRPC', code, Number(process.hrtime.bigint() - start) / 1000);
+    const record = (code: string) =>
+      metrics.recordRequest(ctx.modelName ?? '', api, 'GRPC', code, Number(process.hrtime.bigint() - start) / 1000);
     try {
       const out = await fn(raw, ctx);
       record('OK');

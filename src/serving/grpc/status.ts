@@ -7,7 +7,12 @@ import * as grpc from '@grpc/grpc-js';
 import { toTfError } from '../errors';
 
 /** A `ServiceError`-shaped object for a unary callback. */
-export interface GrpcError { code: grpc.status; details: string; message: string; metadata: grpc.Metadata }
+export interface GrpcError {
+  code: grpc.status;
+  details: string;
+  message: string;
+  metadata: grpc.Metadata;
+}
 
 /** The gRPC status code of a TF code name (`'NOT_FOUND'` → 5); UNKNOWN for names gRPC does not have. */
 export function grpcCodeOf(tfCode: string): grpc.status {

@@ -16,7 +16,9 @@ export function examplesFromJson(doc: { [key: string]: JsonValue }, verb: string
 /** `{"results": [[[label, score], …], …]}`. */
 export function classifyResponseJson(classifications: Array<Array<{ label: string; score: number }>>): string {
   if (classifications.length === 0) throw new InvalidArgumentError('Cannot convert empty ClassificationResults to JSON');
-  const rows = classifications.map((row) => `[${row.map((c) => `[${JSON.stringify(c.label)}, ${formatDecimal(c.score, true)}]`).join(', ')}]`);
+  const rows = classifications.map(
+    (row) => `[${row.map((c) => `[${JSON.stringify(c.label)}, ${formatDecimal(c.score, true)}]`).join(', ')}]`,
+  );
   return `{\n    "results": [\n        ${rows.join(',\n        ')}\n    ]\n}`;
 }
 

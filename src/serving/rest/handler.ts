@@ -45,7 +45,10 @@ const PREDICT_PATH = /^\/v1\/models\/([^/:]+)(?:(?:\/versions\/(\d+))|(?:\/label
 const STATUS_PATH = /^\/v1\/models(?:\/([^/:]+))?(?:(?:\/versions\/(\d+))|(?:\/labels\/([^/:]+)))?(?:\/(metadata))?$/i;
 
 class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -62,12 +65,15 @@ function specFrom(m: RegExpExecArray): ModelSpecQuery {
   const spec: ModelSpecQuery = { name: m[1] === undefined ? '' : decode(m[1], 'model name') };
   if (m[2] !== undefined) {
     const v = Number(m[2]);
-    if (!Number.isSafeInteger(v) || BigInt(m[2]) > 2n ** 63n - 1n) throw new InvalidArgumentError(`Failed to convert version: ${m[2]} to numeric.`);
+    if (!Number.isSafeInteger(v) || BigInt(m[2]) > 2n ** 63n - 1n)
+      throw new InvalidArgumentError(`Failed to convert version: ${m[2]} to numeric.`);
     spec.version = v;
   }
   if (m[3] !== undefined) spec.versionLabel = decode(m[3], 'model version label');
   if (spec.version !== undefined && spec.versionLabel !== undefined) {
-    throw new InvalidArgumentError(`Both model version (${spec.version}) and model version label (${spec.versionLabel}) cannot be supplied.`);
+    throw new InvalidArgumentError(
+      `Both model version (${spec.version}) and model version label (${spec.versionLabel}) cannot be supplied.`,
+    );
   }
   return spec;
 }
@@ -116,7 +122,10 @@ function objectBody(text: string): { [key: string]: JsonValue } {
 }
 
 /** The `(req, res)` handler of a ModelServer's REST API. */
-export function createRestHandler(server: ModelServer, options: RestOptions = {}): (req: http.IncomingMessage, res: http.ServerResponse) => void {
+export function createRestHandler(
+  server: ModelServer,
+  options: RestOptions = {},
+): (req: http.IncomingMessage, res: http.ServerResponse) => void {
   const limit = options.maxBodyBytes ?? 64 * 1024 * 1024;
   const timeoutMs = options.timeoutMs ?? 30000;
 
@@ -174,12 +183,22 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
     const info: Partial<RestRequestInfo> = {};
     const observe = (code: string) => {
       if (options.onRequest && info.modelName !== undefined) {
-        options.onRequest({ modelName: info.modelName, api: info.api ?? '', code, micros: Number(process.hrtime.bigint() - started) / 1000 });
+        options.onRequest({
+          modelName: info.modelName,
+          api: info.api ?? '',
+          code,
+          micros: Number(process.hrtime.bigint() - started) / 1000,
+        });
       }
     };
     let finished = false;
     const headers: Record<string, string> = { 'Content-Type': 'application/json' };
-    if (options.cors) Object.assign(headers, { 'Access-Control-Allow-Origin': '*', 'Access-Control-Allow-Methods': 'POST, GET', 'Access-Control-Allow-Headers': 'Content-Type' });
+    if (options.cors)
+      Object.assign(headers, {
+        'Access-Control-Allow-Origin': '*',
+        'Access-Control-Allow-Methods': 'POST, GET',
+        'Access-Control-Allow-Headers': 'Content-Type',
+      });
     const reply = (status: number, body: string, close = false) => {
       if (finished) return;
       finished = true;
@@ -201,15 +220,16 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
       observe(err.code);
       reply(httpStatusOf(err.code), JSON.stringify({ error: err.message }, null, 4), !req.complete);
     };
-    const timer = timeoutMs > 0
-      ? setTimeout(() => {
-        // TF Serving maps DEADLINE_EXCEEDED to 504 (ToHTTPStatusCode); a body still uploading is 408.
-        const deadline = new DeadlineExceededError('Deadline Exceeded');
-        controller.abort(deadline);
-        if (!req.complete) replyError(new HttpError(408, `Request body not received within ${timeoutMs} ms`));
-        else replyError(deadline);
-      }, timeoutMs)
-      : undefined;
+    const timer =
+      timeoutMs > 0
+        ? setTimeout(() => {
+            // TF Serving maps DEADLINE_EXCEEDED to 504 (ToHTTPStatusCode); a body still uploading is 408.
+            const deadline = new DeadlineExceededError('Deadline Exceeded');
+            controller.abort(deadline);
+            if (!req.complete) replyError(new HttpError(408, `Request body not received within ${timeoutMs} ms`));
+            else replyError(deadline);
+          }, timeoutMs)
+        : undefined;
     // A client that went away: its request leaves the batch queue without running.
     res.on('close', () => {
       if (!res.writableFinished) controller.abort(new CancelledError('The client closed the connection'));
@@ -220,4 +240,3 @@ export function createRestHandler(server: ModelServer, options: RestOptions = {}
     }, replyError);
   };
 }
-

@@ -71,7 +71,7 @@ export function parseJson(text: string): JsonValue {
     return parseExact(text);
   }
   const members = readExactly(fast, 0, MAY_HAVE_DECIMALS.test(text));
-  return members >= 0 && members === colons(text) ? fast as JsonValue : parseExact(text);
+  return members >= 0 && members === colons(text) ? (fast as JsonValue) : parseExact(text);
 }
 
 function parseExact(text: string): JsonValue {
@@ -95,7 +95,11 @@ function parseExact(text: string): JsonValue {
       if (Number.isNaN(c)) fail('Missing a closing quotation mark in string.', start - 1);
       if (c === 34) break;
       if (c < 32) fail('Invalid encoding in string.');
-      if (c === 92) { escaped = true; i += 2; continue; }
+      if (c === 92) {
+        escaped = true;
+        i += 2;
+        continue;
+      }
       i++;
     }
     const raw = text.slice(start, i);
@@ -115,7 +119,10 @@ function parseExact(text: string): JsonValue {
       i++;
       const obj: { [key: string]: JsonValue } = {};
       ws();
-      if (text[i] === '}') { i++; return obj; }
+      if (text[i] === '}') {
+        i++;
+        return obj;
+      }
       for (;;) {
         ws();
         if (text[i] !== '"') fail('Missing a name for object member.');
@@ -126,31 +133,64 @@ function parseExact(text: string): JsonValue {
         const v = value(depth + 1);
         Object.defineProperty(obj, key, { value: v, enumerable: true, writable: true, configurable: true });
         ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === '}') { i++; return obj; }
-        fail('Missing a comma or \'}\' after an object member.');
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') {
+          i++;
+          return obj;
+        }
+        fail("Missing a comma or '}' after an object member.");
       }
     }
     if (c === '[') {
       i++;
       const arr: JsonValue[] = [];
       ws();
-      if (text[i] === ']') { i++; return arr; }
+      if (text[i] === ']') {
+        i++;
+        return arr;
+      }
       for (;;) {
         arr.push(value(depth + 1));
         ws();
-        if (text[i] === ',') { i++; continue; }
-        if (text[i] === ']') { i++; return arr; }
-        fail('Missing a comma or \']\' after an array element.');
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') {
+          i++;
+          return arr;
+        }
+        fail("Missing a comma or ']' after an array element.");
       }
     }
     if (c === '"') return string();
-    if (text.startsWith('true', i)) { i += 4; return true; }
-    if (text.startsWith('false', i)) { i += 5; return false; }
-    if (text.startsWith('null', i)) { i += 4; return null; }
-    if (text.startsWith('NaN', i)) { i += 3; return NaN; }
-    if (text.startsWith('Infinity', i)) { i += 8; return Infinity; }
-    if (text.startsWith('-Infinity', i)) { i += 9; return -Infinity; }
+    if (text.startsWith('true', i)) {
+      i += 4;
+      return true;
+    }
+    if (text.startsWith('false', i)) {
+      i += 5;
+      return false;
+    }
+    if (text.startsWith('null', i)) {
+      i += 4;
+      return null;
+    }
+    if (text.startsWith('NaN', i)) {
+      i += 3;
+      return NaN;
+    }
+    if (text.startsWith('Infinity', i)) {
+      i += 8;
+      return Infinity;
+    }
+    if (text.startsWith('-Infinity', i)) {
+      i += 9;
+      return -Infinity;
+    }
     NUMBER.lastIndex = i;
     const m = NUMBER.exec(text);
     if (!m) return fail(i >= text.length ? 'The document root must not be followed by other values.' : 'Invalid value.');

@@ -27,7 +27,10 @@ function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-function tensorsFrom(map: Map<string, { shape: number[]; values: unknown[] }>, infos: Record<string, tensorflow.ITensorInfo>): Record<string, Tensor> {
+function tensorsFrom(
+  map: Map<string, { shape: number[]; values: unknown[] }>,
+  infos: Record<string, tensorflow.ITensorInfo>,
+): Record<string, Tensor> {
   const out: Record<string, Tensor> = {};
   try {
     for (const [name, t] of map) out[name] = makeTensor(dtypeOfEnum(infos[name].dtype), t.shape, t.values);
@@ -40,7 +43,9 @@ function tensorsFrom(map: Map<string, { shape: number[]; values: unknown[] }>, i
 function fromInstances(instances: JsonValue[], infos: Record<string, tensorflow.ITensorInfo>): Record<string, Tensor> {
   const names = Object.keys(infos).sort();
   if (!isObject(instances[0]) && names.length > 1) {
-    throw new InvalidArgumentError('instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map');
+    throw new InvalidArgumentError(
+      'instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map',
+    );
   }
   const objects = isElementObject(instances[0]);
   const acc = new Map<string, { shape: number[]; values: unknown[]; size: number }>();
@@ -50,7 +55,8 @@ function fromInstances(instances: JsonValue[], infos: Record<string, tensorflow.
     const prev = acc.get(name);
     if (!prev) acc.set(name, { shape, values, size: values.length });
     else if (prev.size !== values.length) throw new InvalidArgumentError(`Expecting tensor size: ${prev.size} but got: ${values.length}`);
-    else if (!sameShape(prev.shape, shape)) throw new InvalidArgumentError(`Expecting shape [${prev.shape.join(',')}] but got: [${shape.join(',')}]`);
+    else if (!sameShape(prev.shape, shape))
+      throw new InvalidArgumentError(`Expecting shape [${prev.shape.join(',')}] but got: [${shape.join(',')}]`);
     else for (const x of values) prev.values.push(x);
   };
   instances.forEach((elem, n) => {
@@ -61,18 +67,24 @@ function fromInstances(instances: JsonValue[], infos: Record<string, tensorflow.
         try {
           add((elem as JsonObject)[k], k);
         } catch (e) {
-          throw new InvalidArgumentError(`Failed to process element: ${n} key: ${k} of 'instances' list. Error: ${toTfError(e).code}: ${(e as Error).message}`);
+          throw new InvalidArgumentError(
+            `Failed to process element: ${n} key: ${k} of 'instances' list. Error: ${toTfError(e).code}: ${(e as Error).message}`,
+          );
         }
       }
       if (keys.length !== names.length || keys.some((k) => !names.includes(k))) {
-        throw new InvalidArgumentError(`Failed to process element: ${n} of 'instances' list. JSON object: ${jsonDebugString(elem)} keys must be equal to: ${names.join(',')}`);
+        throw new InvalidArgumentError(
+          `Failed to process element: ${n} of 'instances' list. JSON object: ${jsonDebugString(elem)} keys must be equal to: ${names.join(',')}`,
+        );
       }
     } else {
       if (isElementObject(elem)) throw new InvalidArgumentError(`Expecting value/list but got object at item ${n} of input list`);
       try {
         add(elem, names[0]);
       } catch (e) {
-        throw new InvalidArgumentError(`Failed to process element: ${n} of 'instances' list. Error: ${toTfError(e).code}: ${(e as Error).message}`);
+        throw new InvalidArgumentError(
+          `Failed to process element: ${n} of 'instances' list. Error: ${toTfError(e).code}: ${(e as Error).message}`,
+        );
       }
     }
   });
@@ -85,11 +97,15 @@ function fromInputs(val: JsonValue, infos: Record<string, tensorflow.ITensorInfo
   const names = Object.keys(infos).sort();
   const map = new Map<string, { shape: number[]; values: unknown[] }>();
   if (!isObject(val) || isBase64Object(val)) {
-    if (names.length > 1) throw new InvalidArgumentError('inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map');
+    if (names.length > 1)
+      throw new InvalidArgumentError(
+        'inputs is a plain value/list, but expecting an object as multiple input tensors required as per tensorinfo_map',
+      );
     map.set(names[0], jsonToElements(val, dtypeOfEnum(infos[names[0]].dtype)));
   } else {
     for (const name of names) {
-      if (!Object.prototype.hasOwnProperty.call(val, name)) throw new InvalidArgumentError(`Missing named input: ${name} in 'inputs' object.`);
+      if (!Object.prototype.hasOwnProperty.call(val, name))
+        throw new InvalidArgumentError(`Missing named input: ${name} in 'inputs' object.`);
       map.set(name, jsonToElements(val[name], dtypeOfEnum(infos[name].dtype)));
     }
   }
@@ -100,21 +116,32 @@ function fromInputs(val: JsonValue, infos: Record<string, tensorflow.ITensorInfo
 export function signatureNameOf(doc: JsonObject): string | undefined {
   if (!('signature_name' in doc)) return undefined;
   const s = doc.signature_name;
-  if (typeof s !== 'string') throw new InvalidArgumentError(`JSON Value: ${jsonDebugString(doc)} not formatted correctly. 'signature_name' key must be a string value.`);
+  if (typeof s !== 'string')
+    throw new InvalidArgumentError(
+      `JSON Value: ${jsonDebugString(doc)} not formatted correctly. 'signature_name' key must be a string value.`,
+    );
   return s;
 }
 
 /** Decodes the inputs of a `:predict` body for a signature's inputs. */
-export function predictInputsFromJson(doc: JsonObject, infos: Record<string, tensorflow.ITensorInfo>, signatureName: string): { format: PredictFormat; inputs: Record<string, Tensor> } {
-  if (Object.keys(infos).length === 0) throw new InvalidArgumentError(`Failed to get input map for signature: ${signatureName || 'DEFAULT'}`);
+export function predictInputsFromJson(
+  doc: JsonObject,
+  infos: Record<string, tensorflow.ITensorInfo>,
+  signatureName: string,
+): { format: PredictFormat; inputs: Record<string, Tensor> } {
+  if (Object.keys(infos).length === 0)
+    throw new InvalidArgumentError(`Failed to get input map for signature: ${signatureName || 'DEFAULT'}`);
   const hasInstances = 'instances' in doc;
   const hasInputs = 'inputs' in doc;
   if (hasInstances && hasInputs) {
-    throw new InvalidArgumentError(`JSON Value: ${jsonDebugString(doc)} Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist `);
+    throw new InvalidArgumentError(
+      `JSON Value: ${jsonDebugString(doc)} Not formatted correctly expecting only one of 'inputs' or 'instances' keys to exist `,
+    );
   }
   if (hasInstances) {
     const instances = doc.instances;
-    if (!Array.isArray(instances)) throw new InvalidArgumentError(`JSON Value: ${jsonDebugString(doc)} Expecting 'instances' to be an list/array`);
+    if (!Array.isArray(instances))
+      throw new InvalidArgumentError(`JSON Value: ${jsonDebugString(doc)} Expecting 'instances' to be an list/array`);
     if (instances.length === 0) throw new InvalidArgumentError(`JSON Value: ${jsonDebugString(doc)} No values in 'instances' array`);
     return { format: 'row', inputs: fromInstances(instances, infos) };
   }
@@ -139,7 +166,8 @@ export function predictResponseJson(outputs: Record<string, Tensor>, format: Pre
   for (const n of names) {
     const s = shapes.get(n)!;
     if (s.length === 0) throw new InvalidArgumentError(`Tensor name: ${n} has no shape information `);
-    if (batch >= 0 && s[0] !== batch) throw new InvalidArgumentError(`Tensor name: ${n} has inconsistent batch size: ${s[0]} expecting: ${batch}`);
+    if (batch >= 0 && s[0] !== batch)
+      throw new InvalidArgumentError(`Tensor name: ${n} has inconsistent batch size: ${s[0]} expecting: ${batch}`);
     batch = s[0];
   }
   const offsets = new Map(names.map((n) => [n, 0]));

@@ -59,7 +59,10 @@ function mapJson(m: Record<string, tensorflow.ITensorInfo> | null | undefined): 
 }
 
 /** The body of `GET /v1/models/<name>[…]/metadata`. */
-export function modelMetadataJson(spec: { name: string; version: number; signatureName: string }, defs: Record<string, tensorflow.ISignatureDef>): string {
+export function modelMetadataJson(
+  spec: { name: string; version: number; signatureName: string },
+  defs: Record<string, tensorflow.ISignatureDef>,
+): string {
   const signatureDef: { [k: string]: J } = {};
   for (const name of Object.keys(defs)) {
     const d = defs[name];

@@ -12,14 +12,31 @@ import { JsonDecimal, JsonValue, jsonDebugString, jsonTypeName } from './json';
 
 /** TensorFlow's DataTypeString for the dtypes JSON can carry. */
 const TF_TYPE_NAME: Partial<Record<DType, string>> = {
-  float32: 'float', float64: 'double', int32: 'int32', int16: 'int16', int8: 'int8', uint8: 'uint8', int64: 'int64',
-  uint32: 'uint32', uint64: 'uint64', bool: 'bool', string: 'string', float16: 'half', bfloat16: 'bfloat16', uint16: 'uint16',
+  float32: 'float',
+  float64: 'double',
+  int32: 'int32',
+  int16: 'int16',
+  int8: 'int8',
+  uint8: 'uint8',
+  int64: 'int64',
+  uint32: 'uint32',
+  uint64: 'uint64',
+  bool: 'bool',
+  string: 'string',
+  float16: 'half',
+  bfloat16: 'bfloat16',
+  uint16: 'uint16',
 };
 
 const INT_RANGE: Partial<Record<DType, [bigint, bigint]>> = {
-  int8: [-(2n ** 31n), 2n ** 31n - 1n], int16: [-(2n ** 31n), 2n ** 31n - 1n], int32: [-(2n ** 31n), 2n ** 31n - 1n],
-  uint8: [-(2n ** 31n), 2n ** 31n - 1n], uint16: [-(2n ** 31n), 2n ** 31n - 1n], int64: [-(2n ** 63n), 2n ** 63n - 1n],
-  uint32: [0n, 2n ** 32n - 1n], uint64: [0n, 2n ** 64n - 1n],
+  int8: [-(2n ** 31n), 2n ** 31n - 1n],
+  int16: [-(2n ** 31n), 2n ** 31n - 1n],
+  int32: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint8: [-(2n ** 31n), 2n ** 31n - 1n],
+  uint16: [-(2n ** 31n), 2n ** 31n - 1n],
+  int64: [-(2n ** 63n), 2n ** 63n - 1n],
+  uint32: [0n, 2n ** 32n - 1n],
+  uint64: [0n, 2n ** 64n - 1n],
 };
 
 /** The dtype of a proto DataType enum value (TensorInfo.dtype). */
@@ -29,25 +46,36 @@ export function dtypeOfEnum(v: number | null | undefined): DType {
 
 /** Whether `v` is `{"b64": "<string>"}` and nothing else. */
 export function isBase64Object(v: JsonValue): v is { b64: string } {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) && !(v instanceof JsonDecimal)
-    && Object.keys(v).length === 1 && typeof (v as Record<string, JsonValue>).b64 === 'string';
+  return (
+    v !== null &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    !(v instanceof JsonDecimal) &&
+    Object.keys(v).length === 1 &&
+    typeof (v as Record<string, JsonValue>).b64 === 'string'
+  );
 }
 
 function decodeBase64(v: JsonValue): Uint8Array {
   if (!isBase64Object(v)) throw new InvalidArgumentError(`JSON Value: ${jsonDebugString(v)} not formatted correctly for base64 data`);
   const s = v.b64;
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || (s.length % 4 === 1)) throw new InvalidArgumentError('Unable to base64 decode');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 === 1) throw new InvalidArgumentError('Unable to base64 decode');
   return new Uint8Array(Buffer.from(s, 'base64'));
 }
 
 function typeError(v: JsonValue, dtype: DType): TFError {
-  return new InvalidArgumentError(`JSON Value: ${jsonDebugString(v)} Type: ${jsonTypeName(v)} is not of expected type: ${TF_TYPE_NAME[dtype] ?? dtype}`);
+  return new InvalidArgumentError(
+    `JSON Value: ${jsonDebugString(v)} Type: ${jsonTypeName(v)} is not of expected type: ${TF_TYPE_NAME[dtype] ?? dtype}`,
+  );
 }
 
 /** One leaf converted to the dtype's element (number, bigint, boolean or bytes), or a TF Serving type error. */
 function leaf(v: JsonValue, dtype: DType): number | bigint | boolean | Uint8Array | string {
   switch (dtype) {
-    case 'float32': case 'float64': case 'float16': case 'bfloat16':
+    case 'float32':
+    case 'float64':
+    case 'float16':
+    case 'bfloat16':
       if (typeof v === 'number') return v;
       if (v instanceof JsonDecimal) return v.value;
       if (typeof v === 'bigint') return Number(v);
@@ -89,7 +117,9 @@ export function denseShape(v: JsonValue): number[] {
 function fill(v: JsonValue, level: number, shape: number[], dtype: DType, out: unknown[]): void {
   if (!Array.isArray(v)) {
     if (level !== shape.length) {
-      throw new InvalidArgumentError(`JSON Value: ${jsonDebugString(v)} found at incorrect level: ${level + 1} in the JSON DOM. Expected at level: ${shape.length}`);
+      throw new InvalidArgumentError(
+        `JSON Value: ${jsonDebugString(v)} found at incorrect level: ${level + 1} in the JSON DOM. Expected at level: ${shape.length}`,
+      );
     }
     out.push(leaf(v, dtype));
     return;
@@ -123,7 +153,10 @@ function formatG(exp: string, precision: number): string {
   const neg = exp.charCodeAt(0) === 45;
   const power = Number(exp.slice(e + 1));
   // The significant digits without sign and point, trailing zeros dropped (%g drops them).
-  let digits = exp.length > 2 && exp.charCodeAt(neg ? 2 : 1) === 46 ? exp.slice(neg ? 1 : 0, neg ? 2 : 1) + exp.slice(neg ? 3 : 2, e) : exp.slice(neg ? 1 : 0, e);
+  let digits =
+    exp.length > 2 && exp.charCodeAt(neg ? 2 : 1) === 46
+      ? exp.slice(neg ? 1 : 0, neg ? 2 : 1) + exp.slice(neg ? 3 : 2, e)
+      : exp.slice(neg ? 1 : 0, e);
   let end = digits.length;
   while (end > 1 && digits.charCodeAt(end - 1) === 48) end--;
   digits = digits.slice(0, end);
@@ -139,7 +172,7 @@ function formatG(exp: string, precision: number): string {
 
 /** A float as TF Serving writes it: 6 significant digits when that round-trips, else 9 (float) / 17 (double); `.0` on whole numbers. */
 export function formatDecimal(x: number, single: boolean): string {
-  if (x !== x) return 'NaN'; // eslint-disable-line no-self-compare
+  if (x !== x) return 'NaN';
   if (x === Infinity) return 'Infinity';
   if (x === -Infinity) return '-Infinity';
   if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';

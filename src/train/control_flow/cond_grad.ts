@@ -17,7 +17,11 @@ import { zerosFor } from './while_grad';
  * output), results one gradient per entry of `wanted` (zeros where the function gives none).
  */
 function gradientFunction(
-  lib: FunctionLibrary, fnName: string, inputDtypes: DType[], outputDtypes: DType[], wanted: Array<{ index: number; dtype: DType }>,
+  lib: FunctionLibrary,
+  fnName: string,
+  inputDtypes: DType[],
+  outputDtypes: DType[],
+  wanted: Array<{ index: number; dtype: DType }>,
 ): string {
   const floatOuts = outputDtypes.map((d, i) => (isFloating(d) ? i : -1)).filter((i) => i >= 0);
   const types = [...inputDtypes, ...floatOuts.map((i) => outputDtypes[i])];
@@ -57,19 +61,22 @@ function floatDys(g: Graph, op: Operation, outputGradients: Array<Output | null>
  */
 export function condGradient(graph: Graph, op: Operation, outputGradients: Array<Output | null>): Array<Output | null> {
   const isCase = op.type === 'Case' || op.type === 'StatelessCase';
-  if (!isCase && op.type !== 'If' && op.type !== 'StatelessIf') throw new TfhubError('ERR_INVALID_ARG_VALUE', `condGradient takes an If or Case op, not ${op.type}`);
+  if (!isCase && op.type !== 'If' && op.type !== 'StatelessIf')
+    throw new TfhubError('ERR_INVALID_ARG_VALUE', `condGradient takes an If or Case op, not ${op.type}`);
   const result: Array<Output | null> = new Array(op.numInputs).fill(null);
   if (outputGradients.every((g) => g === null)) return result;
   const lib = new FunctionLibrary(graph);
   const [selector, ...inputs] = op.inputs;
-  const branches = isCase ? op.getAttr('branches') as string[] : [op.getAttr('then_branch') as string, op.getAttr('else_branch') as string];
+  const branches = isCase
+    ? (op.getAttr('branches') as string[])
+    : [op.getAttr('then_branch') as string, op.getAttr('else_branch') as string];
   const wanted = differentiableInputs(lib, branches, inputs);
   if (wanted.length === 0) return result;
   const inTypes = inputs.map((x) => x.dtype);
   const outTypes = op.outputs.map((o) => o.dtype);
   const gradBranches = branches.map((b) => gradientFunction(lib, b, inTypes, outTypes, wanted));
   const stateless = op.type.startsWith('Stateless') && !inTypes.includes('resource');
-  const type = isCase ? (stateless ? 'StatelessCase' : 'Case') : (stateless ? 'StatelessIf' : 'If');
+  const type = isCase ? (stateless ? 'StatelessCase' : 'Case') : stateless ? 'StatelessIf' : 'If';
   const dys = floatDys(graph, op, outputGradients);
   const attrs: Record<string, unknown> = { Tin: [...inTypes, ...dys.map((d) => d.dtype)], Tout: wanted.map((w) => w.dtype) };
   if (isCase) attrs.branches = gradBranches;
@@ -97,7 +104,13 @@ export function callGradient(graph: Graph, op: Operation, outputGradients: Array
   const inputs = op.inputs;
   const wanted = differentiableInputs(lib, [fnName], inputs);
   if (wanted.length === 0) return result;
-  const gradFn = gradientFunction(lib, fnName, inputs.map((x) => x.dtype), op.outputs.map((o) => o.dtype), wanted);
+  const gradFn = gradientFunction(
+    lib,
+    fnName,
+    inputs.map((x) => x.dtype),
+    op.outputs.map((o) => o.dtype),
+    wanted,
+  );
   const dys = floatDys(graph, op, outputGradients);
   const call = graph.addOperation('StatefulPartitionedCall', {
     name: graph.uniqueName(`${op.name.replace(/[^A-Za-z0-9_./-]/g, '_')}_grad`),

@@ -57,14 +57,19 @@ export function callInline(g: Graph, lib: FunctionLibrary, name: string, inputs:
  * graph (gradients of nested control flow) are copied into the parent too. Returns the new function's name.
  */
 export function buildFunction(
-  lib: FunctionLibrary, base: string, argDtypes: DType[], build: (g: Graph, args: Output[], scratchLib: FunctionLibrary) => Output[],
+  lib: FunctionLibrary,
+  base: string,
+  argDtypes: DType[],
+  build: (g: Graph, args: Output[], scratchLib: FunctionLibrary) => Output[],
 ): string {
   const g = new Graph();
   try {
     g.copyFunctionsFrom(lib.graph);
     const scratchLib = new FunctionLibrary(g);
     const args = argDtypes.map((dtype, i) => g.placeholder(dtype, null, `cf_arg_${i}`));
-    const results = build(g, args, scratchLib).map((o) => g.addOperation('Identity', { name: g.uniqueName('cf_ret'), inputs: [o] }).output(0));
+    const results = build(g, args, scratchLib).map((o) =>
+      g.addOperation('Identity', { name: g.uniqueName('cf_ret'), inputs: [o] }).output(0),
+    );
     // Gradients of nested control flow added functions to the scratch graph: the parent needs them too.
     const after = new FunctionLibrary(g);
     for (const [name, fn] of after.functions) if (!lib.functions.has(name)) lib.add(fn);

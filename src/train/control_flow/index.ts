@@ -12,7 +12,9 @@ export { callGradient, condGradient } from './cond_grad';
 export { FunctionLibrary, buildFunction, callInline } from './function_builder';
 
 /** The gradient functions of the functional control-flow ops, by op type. */
-export const CONTROL_FLOW_GRADIENTS: ReadonlyArray<[string, (graph: Graph, op: Operation, outputGradients: Array<Output | null>) => Array<Output | null>]> = [
+export const CONTROL_FLOW_GRADIENTS: ReadonlyArray<
+  [string, (graph: Graph, op: Operation, outputGradients: Array<Output | null>) => Array<Output | null>]
+> = [
   ['While', whileGradient],
   ['StatelessWhile', whileGradient],
   ['If', condGradient],

@@ -41,7 +41,7 @@ function passThroughArg(fn: tensorflow.IFunctionDef, k: number): number {
     const at = args.indexOf(ref);
     if (at >= 0) return at;
     const node = nodes.get(ref.split(':')[0]);
-    if (!node || node.op !== 'Identity' || ref.split(':')[2] !== undefined && ref.split(':')[2] !== '0') return -1;
+    if (!node || node.op !== 'Identity' || (ref.split(':')[2] !== undefined && ref.split(':')[2] !== '0')) return -1;
     ref = (node.input ?? []).find((i) => !i.startsWith('^')) ?? '';
   }
   return -1;
@@ -56,7 +56,10 @@ function loopVars(op: Operation, lib: FunctionLibrary, body: tensorflow.IFunctio
     if (isFloating(dtype)) gradDtype = dtype;
     else if (dtype === 'resource' && invariant) gradDtype = resourceValueDtype(lib, bodyName, index);
     if (dtype === 'resource' && !invariant) {
-      throw new TfhubError('ERR_NO_GRADIENT', `While '${op.name}': loop variable ${index} is a resource handle that changes between iterations`);
+      throw new TfhubError(
+        'ERR_NO_GRADIENT',
+        `While '${op.name}': loop variable ${index} is a resource handle that changes between iterations`,
+      );
     }
     return { index, dtype, invariant, gradDtype };
   });
@@ -88,7 +91,8 @@ const ELEMENT_SHAPE_UNKNOWN = -1;
  * by any code that rewrites other loops into a functional While.
  */
 export function whileGradient(graph: Graph, op: Operation, outputGradients: Array<Output | null>): Array<Output | null> {
-  if (op.type !== 'While' && op.type !== 'StatelessWhile') throw new TfhubError('ERR_INVALID_ARG_VALUE', `whileGradient takes a While op, not ${op.type}`);
+  if (op.type !== 'While' && op.type !== 'StatelessWhile')
+    throw new TfhubError('ERR_INVALID_ARG_VALUE', `whileGradient takes a While op, not ${op.type}`);
   const lib = new FunctionLibrary(graph);
   const bodyName = op.getAttr('body') as string;
   const condName = op.getAttr('cond') as string;
@@ -125,7 +129,13 @@ export function whileGradient(graph: Graph, op: Operation, outputGradients: Arra
   // 2. The backward loop: args = [i, N, grads..., lists..., invariants...].
   const grads = vars.filter((v) => v.gradDtype !== null);
   const invariants = vars.filter((v) => v.invariant);
-  const bwdTypes: DType[] = ['int32', 'int32', ...grads.map((v) => v.gradDtype!), ...accumulated.map(() => 'variant' as DType), ...invariants.map((v) => v.dtype)];
+  const bwdTypes: DType[] = [
+    'int32',
+    'int32',
+    ...grads.map((v) => v.gradDtype!),
+    ...accumulated.map(() => 'variant' as DType),
+    ...invariants.map((v) => v.dtype),
+  ];
   const gOff = 2;
   const lOff = gOff + grads.length;
   const iOff = lOff + accumulated.length;
@@ -135,7 +145,11 @@ export function whileGradient(graph: Graph, op: Operation, outputGradients: Arra
     const values: Output[] = new Array(n);
     const listsNext: Output[] = [];
     accumulated.forEach((v, k) => {
-      const pop = g.addOperation('TensorListPopBack', { name: g.uniqueName('pop'), inputs: [args[lOff + k], elementShape], attrs: { element_dtype: v.dtype } });
+      const pop = g.addOperation('TensorListPopBack', {
+        name: g.uniqueName('pop'),
+        inputs: [args[lOff + k], elementShape],
+        attrs: { element_dtype: v.dtype },
+      });
       listsNext.push(pop.output(0));
       values[v.index] = pop.output(1);
     });
@@ -161,12 +175,17 @@ export function whileGradient(graph: Graph, op: Operation, outputGradients: Arra
     return [ops.add(g, args[0], ops.constant(g, 1, 'int32')), args[1], ...next, ...listsNext, ...invariants.map((_, k) => args[iOff + k])];
   });
   const bwd = graph.withNameScope(`${base}_grad/`, () => {
-    const initial = grads.map((v) => outputGradients[v.index] ?? zerosFor(graph, v.invariant ? inputs[v.index] : fwd.output(v.index), v.gradDtype!));
-    return graph.addOperation(op.type === 'StatelessWhile' && !invariants.some((v) => v.dtype === 'resource') ? 'StatelessWhile' : 'While', {
-      name: graph.uniqueName('backward'),
-      inputs: [[ops.constant(graph, 0, 'int32'), iterations, ...initial, ...listsOut, ...invariants.map((v) => inputs[v.index])]],
-      attrs: { T: bwdTypes, cond: bwdCond, body: bwdBody, ...loopAttrs(op) },
-    });
+    const initial = grads.map(
+      (v) => outputGradients[v.index] ?? zerosFor(graph, v.invariant ? inputs[v.index] : fwd.output(v.index), v.gradDtype!),
+    );
+    return graph.addOperation(
+      op.type === 'StatelessWhile' && !invariants.some((v) => v.dtype === 'resource') ? 'StatelessWhile' : 'While',
+      {
+        name: graph.uniqueName('backward'),
+        inputs: [[ops.constant(graph, 0, 'int32'), iterations, ...initial, ...listsOut, ...invariants.map((v) => inputs[v.index])]],
+        attrs: { T: bwdTypes, cond: bwdCond, body: bwdBody, ...loopAttrs(op) },
+      },
+    );
   });
   const result: Array<Output | null> = new Array(n).fill(null);
   grads.forEach((v, k) => {

@@ -47,8 +47,10 @@ const REPEATABLE = new Set(['ReadVariableOp', 'ResourceGather', 'VariableShape',
 
 function checkRepeatable(loop: V1Loop, op: Operation): void {
   if (!opDefs().get(op.type)?.isStateful || REPEATABLE.has(op.type)) return;
-  throw new TfhubError('ERR_NO_GRADIENT',
-    `no gradient through TF1 while loop '${loop.frameName}': its body runs the stateful op ${op.type} ('${op.name}'), which the backward loop would run again`);
+  throw new TfhubError(
+    'ERR_NO_GRADIENT',
+    `no gradient through TF1 while loop '${loop.frameName}': its body runs the stateful op ${op.type} ('${op.name}'), which the backward loop would run again`,
+  );
 }
 
 /** The body's operations needed for the next values of `variables`, in no particular order. */
@@ -101,7 +103,9 @@ export function bodyVjp(graph: Graph, loop: V1Loop, diffVariables: number[]): Bo
   loop.variables.forEach((v, i) => nodes.push(placeholder(valueName(i), v.value)));
   loop.invariants.forEach((inv, j) => nodes.push(placeholder(invariantName(j), inv.enter.output(0))));
   for (const i of diffVariables) nodes.push(placeholder(dnextName(i), loop.variables[i].next));
-  const diffInvariants = loop.invariants.map((inv, j) => (isFloating(inv.dtype) || inv.dtype === 'resource' ? j : -1)).filter((j) => j >= 0);
+  const diffInvariants = loop.invariants
+    .map((inv, j) => (isFloating(inv.dtype) || inv.dtype === 'resource' ? j : -1))
+    .filter((j) => j >= 0);
 
   const scratch = new Graph();
   try {

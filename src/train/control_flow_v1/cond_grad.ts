@@ -15,7 +15,10 @@ import { isLoopMerge, loopCondOf } from './frame';
 
 function notInLoop(op: Operation): void {
   if (loopCondOf(op) || isLoopMerge(op)) {
-    throw new TfhubError('ERR_NO_GRADIENT', `${op.type} '${op.name}' belongs to a TF1 while loop whose frame could not be differentiated as a whole`);
+    throw new TfhubError(
+      'ERR_NO_GRADIENT',
+      `${op.type} '${op.name}' belongs to a TF1 while loop whose frame could not be differentiated as a whole`,
+    );
   }
 }
 

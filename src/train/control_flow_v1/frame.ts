@@ -65,7 +65,11 @@ function attrString(op: Operation, name: string): string {
 
 /** The loop of `loopCond`, read from the graph. */
 export function analyzeLoop(loopCond: Operation): V1Loop {
-  const switches = loopCond.output(0).consumers().map((c) => c.op).filter((op) => SWITCH.has(op.type) && op.inputs[1].op === loopCond);
+  const switches = loopCond
+    .output(0)
+    .consumers()
+    .map((c) => c.op)
+    .filter((op) => SWITCH.has(op.type) && op.inputs[1].op === loopCond);
   const variables: LoopVariable[] = [];
   for (const sw of switches) {
     const merge = sw.inputs[0].op;
@@ -73,10 +77,21 @@ export function analyzeLoop(loopCond: Operation): V1Loop {
     const enterIn = merge.inputs.find((x) => ENTER.has(x.op.type));
     const nextIn = merge.inputs.find((x) => NEXT.has(x.op.type));
     if (!enterIn || !nextIn) throw new Error(`loop merge ${merge.name} lacks an Enter or a NextIteration`);
-    const exit = sw.output(0).consumers().map((c) => c.op).find((op) => EXIT.has(op.type)) ?? null;
+    const exit =
+      sw
+        .output(0)
+        .consumers()
+        .map((c) => c.op)
+        .find((op) => EXIT.has(op.type)) ?? null;
     variables.push({
-      init: enterIn.op.inputs[0], enter: enterIn.op, merge, switch: sw, exit,
-      value: sw.output(1), next: nextIn.op.inputs[0], dtype: sw.output(1).dtype,
+      init: enterIn.op.inputs[0],
+      enter: enterIn.op,
+      merge,
+      switch: sw,
+      exit,
+      value: sw.output(1),
+      next: nextIn.op.inputs[0],
+      dtype: sw.output(1).dtype,
     });
   }
   if (variables.length === 0) throw new Error(`LoopCond ${loopCond.name} drives no Switch`);

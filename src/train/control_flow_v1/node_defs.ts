@@ -26,7 +26,12 @@ export function scalarConst(name: string, dtype: DType, value: number, controls:
   else if (dtype === 'float32') tensor.floatVal = [value];
   else if (dtype === 'float64') tensor.doubleVal = [value];
   else throw new Error(`scalarConst: unsupported dtype ${dtype}`);
-  return node(name, 'Const', controls.map((c) => `^${c}`), { dtype: typeAttr(dtype), value: { tensor } });
+  return node(
+    name,
+    'Const',
+    controls.map((c) => `^${c}`),
+    { dtype: typeAttr(dtype), value: { tensor } },
+  );
 }
 
 /** An `Enter` into frame `frame`. */
@@ -44,7 +49,13 @@ export function enter(name: string, input: string, dtype: DType, frame: string, 
  * → `<base>_exit` and `<base>_body` (the value inside an iteration). `next` is the value of the next iteration.
  */
 export function loopVariable(
-  base: string, init: string, dtype: DType, frame: string, parallelIterations: number, pred: string, next: string,
+  base: string,
+  init: string,
+  dtype: DType,
+  frame: string,
+  parallelIterations: number,
+  pred: string,
+  next: string,
 ): NodeDef[] {
   const T = { T: typeAttr(dtype) };
   return [
@@ -65,7 +76,11 @@ let versions: tensorflow.IVersionDef | undefined;
  * the names control inputs (`^name`) use for operations already in the graph.
  */
 export function importNodes(
-  graph: Graph, nodes: NodeDef[], external: Map<string, Output>, outputs: string[], library?: tensorflow.IFunctionDefLibrary,
+  graph: Graph,
+  nodes: NodeDef[],
+  external: Map<string, Output>,
+  outputs: string[],
+  library?: tensorflow.IFunctionDefLibrary,
   controls: Map<string, Operation> = new Map(),
 ): Output[] {
   if (!versions) {

@@ -89,9 +89,10 @@ function whileGradient(graph: Graph, loop: V1Loop, exitGrads: Array<Output | nul
   }
   for (const [j, { name, dtype }] of vjp.invariantGrads) {
     const inv = loop.invariants[j];
-    const zeros = inv.dtype === 'resource'
-      ? ops.zerosLike(graph, ops.op0(graph, 'ReadVariableOp', [inv.outer], { dtype }))
-      : ops.zerosLike(graph, inv.outer);
+    const zeros =
+      inv.dtype === 'resource'
+        ? ops.zerosLike(graph, ops.op0(graph, 'ReadVariableOp', [inv.outer], { dtype }))
+        : ops.zerosLike(graph, inv.outer);
     nodes.push(...loopVariable(`${S}/a${j}`, ext(`cfv1_ext_acc${j}`, zeros), dtype, B, 1, pred, `${S}/a${j}_add`));
     nodes.push(node(`${S}/a${j}_add`, 'AddV2', [`${S}/a${j}_body`, rename(name)], { T: typeAttr(dtype) }));
   }
@@ -103,8 +104,12 @@ function whileGradient(graph: Graph, loop: V1Loop, exitGrads: Array<Output | nul
   const controls = new Map([[CONTROL_INIT, loop.variables[0].init.op]]);
   const got = importNodes(graph, nodes, external, returns, vjp.library, controls);
   const result = [...none];
-  diff.forEach((i, k) => { result[i] = got[k]; });
-  [...vjp.invariantGrads.keys()].forEach((j, k) => { result[loop.variables.length + j] = got[diff.length + k]; });
+  diff.forEach((i, k) => {
+    result[i] = got[k];
+  });
+  [...vjp.invariantGrads.keys()].forEach((j, k) => {
+    result[loop.variables.length + j] = got[diff.length + k];
+  });
   return result;
 }
 
@@ -121,12 +126,24 @@ function forwardAugmentation(loop: V1Loop, S: string, pushed: number[]): NodeDef
   for (const i of pushed) {
     const dtype: DType = loop.variables[i].dtype;
     nodes.push(scalarConst(`${f}/stack${i}_size`, 'int32', -1));
-    nodes.push(node(`${f}/stack${i}`, 'StackV2', [`${f}/stack${i}_size`], { elem_type: typeAttr(dtype), stack_name: { s: Buffer.from(`${f}/stack${i}`) } }));
+    nodes.push(
+      node(`${f}/stack${i}`, 'StackV2', [`${f}/stack${i}_size`], {
+        elem_type: typeAttr(dtype),
+        stack_name: { s: Buffer.from(`${f}/stack${i}`) },
+      }),
+    );
     nodes.push(enter(`${f}/stack${i}_enter`, `${f}/stack${i}`, 'resource', F, true, P));
-    nodes.push(node(`${f}/push${i}`, 'StackPushV2', [`${f}/stack${i}_enter`, `cfv1_ext_s${i}:0`, `^${f}/count_body`], { T: typeAttr(dtype), swap_memory: { b: false } }));
+    nodes.push(
+      node(`${f}/push${i}`, 'StackPushV2', [`${f}/stack${i}_enter`, `cfv1_ext_s${i}:0`, `^${f}/count_body`], {
+        T: typeAttr(dtype),
+        swap_memory: { b: false },
+      }),
+    );
   }
   nodes.push(scalarConst(`${f}/one`, 'int32', 1, [`${f}/count_body`]));
-  nodes.push(node(`${f}/count_add`, 'AddV2', [`${f}/count_body`, `${f}/one`, ...pushed.map((i) => `^${f}/push${i}`)], { T: typeAttr('int32') }));
+  nodes.push(
+    node(`${f}/count_add`, 'AddV2', [`${f}/count_body`, `${f}/one`, ...pushed.map((i) => `^${f}/push${i}`)], { T: typeAttr('int32') }),
+  );
   return nodes;
 }
 

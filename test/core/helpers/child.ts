@@ -28,7 +28,13 @@ function smallRun(): number[] {
 function startLongRuns(runs: number, depth = 400): Promise<unknown>[] {
   const c = buildChain(256, depth);
   const pending: Promise<unknown>[] = [];
-  for (let i = 0; i < runs; i++) pending.push(c.session.run(c.y, new Map([[c.x, c.ones]])).then((t) => t.data()[0], (e) => `rejected ${(e as Error).message}`));
+  for (let i = 0; i < runs; i++)
+    pending.push(
+      c.session.run(c.y, new Map([[c.x, c.ones]])).then(
+        (t) => t.data()[0],
+        (e) => `rejected ${(e as Error).message}`,
+      ),
+    );
   return pending;
 }
 
@@ -49,7 +55,9 @@ async function runCases(cases: Array<[string, () => unknown]>): Promise<void> {
 
 function waitMessage(w: Worker, expected: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    w.on('message', (m) => { if (m === expected) resolve(); });
+    w.on('message', (m) => {
+      if (m === expected) resolve();
+    });
     w.once('error', reject);
     w.once('exit', (code) => reject(new Error(`worker exited (${code}) before '${expected}'`)));
   });
@@ -125,8 +133,13 @@ const scenarios: Record<string, () => Promise<void> | void> = {
       t.dispose();
     }
     log(`sequential ${sum}`); // Σ (i² + 1) over 0..199 = 2646900
-    const bad = g.addOperation('CheckNumerics', { inputs: [g.addOperation('Log', { inputs: [x] }).output(0)], attrs: { message: 'log of negative' } }).output(0);
-    await s.run(bad, new Map([[x, new Tensor('float32', [3], [-1, 1, 2])]])).then(() => log('no error'), (e: Error) => log(`rejected ${e.constructor.name}`));
+    const bad = g
+      .addOperation('CheckNumerics', { inputs: [g.addOperation('Log', { inputs: [x] }).output(0)], attrs: { message: 'log of negative' } })
+      .output(0);
+    await s.run(bad, new Map([[x, new Tensor('float32', [3], [-1, 1, 2])]])).then(
+      () => log('no error'),
+      (e: Error) => log(`rejected ${e.constructor.name}`),
+    );
     const all = await Promise.all(Array.from({ length: 16 }, (_, i) => s.run(y, new Map([[x, new Tensor('float32', [3], [i, 0, 0])]]))));
     log(`concurrent ${all.map((t) => (t.data() as Float32Array)[0]).join(',')}`);
   },
@@ -143,7 +156,10 @@ const scenarios: Record<string, () => Promise<void> | void> = {
     // Listen for 'exit' from the start: a worker that ends right after posting has its last messages and its
     // 'exit' emitted in one go, before an await on the message could attach the listener.
     const exited = new Promise((resolve) => w1.once('exit', resolve));
-    const result = await new Promise<string>((resolve, reject) => { w1.once('message', resolve); w1.once('error', reject); });
+    const result = await new Promise<string>((resolve, reject) => {
+      w1.once('message', resolve);
+      w1.once('error', reject);
+    });
     log(`worker ${result}`);
     await exited;
     for (let i = 0; i < 2; i++) {
@@ -190,30 +206,62 @@ const scenarios: Record<string, () => Promise<void> | void> = {
       ['raw fromStrings count', () => b.Tensor.fromStrings([2 ** 40], [])],
       ['raw fromStrings non-bytes', () => b.Tensor.fromStrings([1], [{} as Uint8Array])],
       ['placeholder [2**40, 2**40]', () => g.placeholder('float32', [2 ** 40, 2 ** 40])],
-      ['Fill fed [2**40, 2**40]', () => {
-        const dims = g.placeholder('int64', [2], 'fill_dims');
-        const f = g.addOperation('Fill', { inputs: [dims, g.constant(1, 'fill_v')] }).output(0);
-        return s.runSync(f, { 'fill_dims:0': [2n ** 40n, 2n ** 40n] });
-      }],
-      ['Reshape fed huge', () => {
-        const sh = g.placeholder('int32', [2], 'rs_shape');
-        const r = g.addOperation('Reshape', { inputs: [g.constant([1, 2, 3, 4], 'rs_v'), sh] }).output(0);
-        return s.runSync(r, { 'rs_shape:0': [2 ** 30, 2 ** 30] });
-      }],
+      [
+        'Fill fed [2**40, 2**40]',
+        () => {
+          const dims = g.placeholder('int64', [2], 'fill_dims');
+          const f = g.addOperation('Fill', { inputs: [dims, g.constant(1, 'fill_v')] }).output(0);
+          return s.runSync(f, { 'fill_dims:0': [2n ** 40n, 2n ** 40n] });
+        },
+      ],
+      [
+        'Reshape fed huge',
+        () => {
+          const sh = g.placeholder('int32', [2], 'rs_shape');
+          const r = g.addOperation('Reshape', { inputs: [g.constant([1, 2, 3, 4], 'rs_v'), sh] }).output(0);
+          return s.runSync(r, { 'rs_shape:0': [2 ** 30, 2 ** 30] });
+        },
+      ],
       ['output index 2**40', () => g.native.tensorShape([g.constant(1, 'oi').op.native, 2 ** 40])],
-      ['feed index out of range', () => s.native.runSync([g.operation('oi')!.native], Int32Array.of(7), [t.native], [], new Int32Array(0), [])],
-      ['forged Operation handle', () => s.native.runSync([], new Int32Array(0), [], [], new Int32Array(0), [Object.create(Object.getPrototypeOf(g.operation('oi')!.native))])],
-      ['forged Tensor handle', () => s.native.runSync([g.operation('oi')!.native], Int32Array.of(0), [Object.create(Object.getPrototypeOf(t.native))], [], new Int32Array(0), [])],
-      ['Graph as feed value', () => s.native.runSync([g.operation('oi')!.native], Int32Array.of(0), [g.native as never], [], new Int32Array(0), [])],
+      [
+        'feed index out of range',
+        () => s.native.runSync([g.operation('oi')!.native], Int32Array.of(7), [t.native], [], new Int32Array(0), []),
+      ],
+      [
+        'forged Operation handle',
+        () =>
+          s.native.runSync([], new Int32Array(0), [], [], new Int32Array(0), [
+            Object.create(Object.getPrototypeOf(g.operation('oi')!.native)),
+          ]),
+      ],
+      [
+        'forged Tensor handle',
+        () =>
+          s.native.runSync(
+            [g.operation('oi')!.native],
+            Int32Array.of(0),
+            [Object.create(Object.getPrototypeOf(t.native))],
+            [],
+            new Int32Array(0),
+            [],
+          ),
+      ],
+      [
+        'Graph as feed value',
+        () => s.native.runSync([g.operation('oi')!.native], Int32Array.of(0), [g.native as never], [], new Int32Array(0), []),
+      ],
       ['malformed GraphDef', () => g.importGraphDef(new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2, 3]))],
-      ['GraphDef with dangling input', () => {
-        const gd = new Graph();
-        gd.addOperation('Identity', { name: 'id', inputs: [gd.constant(1, 'src')] });
-        const bytes = gd.toGraphDef();
-        const def = tensorflow.GraphDef.decode(bytes);
-        def.node = def.node.filter((n) => n.name !== 'src') as typeof def.node;
-        return new Graph().importGraphDef(tensorflow.GraphDef.encode(def).finish());
-      }],
+      [
+        'GraphDef with dangling input',
+        () => {
+          const gd = new Graph();
+          gd.addOperation('Identity', { name: 'id', inputs: [gd.constant(1, 'src')] });
+          const bytes = gd.toGraphDef();
+          const def = tensorflow.GraphDef.decode(bytes);
+          def.node = def.node.filter((n) => n.name !== 'src') as typeof def.node;
+          return new Graph().importGraphDef(tensorflow.GraphDef.encode(def).finish());
+        },
+      ],
       ['setTensorShape incompatible', () => g.native.setTensorShape(g.constant([1, 2], 'sts').native as never, [5])],
       ['tensor from ragged array', () => tensor([[1, 2], [3]])],
     ];

@@ -12,7 +12,9 @@ function nest(leaf: unknown, depth: number, asRecord = false): unknown {
 
 /** A Proxy over an empty array that claims `length` elements (every element reads as 1). */
 function lyingArray(length: number): unknown[] {
-  return new Proxy([] as unknown[], { get: (t, k) => (k === 'length' ? length : typeof k === 'string' && /^\d+$/.test(k) ? 1 : Reflect.get(t, k)) });
+  return new Proxy([] as unknown[], {
+    get: (t, k) => (k === 'length' ? length : typeof k === 'string' && /^\d+$/.test(k) ? 1 : Reflect.get(t, k)),
+  });
 }
 
 export function misuseCases(): Array<[string, () => unknown]> {
@@ -91,7 +93,10 @@ export function misuseCases(): Array<[string, () => unknown]> {
     ['placeholder shape "abc"', () => g.placeholder('float32', 'abc' as never)],
     ['placeholder shape new Array(2**32-1)', () => g.placeholder('float32', new Array(2 ** 32 - 1))],
     ['Placeholder attr shape [null, NaN]', () => g.addOperation('Placeholder', { attrs: { dtype: 'float32', shape: [null, NaN] } })],
-    ['list(shape) attr with a bad shape', () => g.addOperation('FIFOQueueV2', { attrs: { component_types: ['float32'], shapes: [[1, -5]] } })],
+    [
+      'list(shape) attr with a bad shape',
+      () => g.addOperation('FIFOQueueV2', { attrs: { component_types: ['float32'], shapes: [[1, -5]] } }),
+    ],
     ['list attr new Array(2**32-1)', () => g.addOperation('FIFOQueueV2', { attrs: { component_types: new Array(2 ** 32 - 1) } })],
   ];
 }

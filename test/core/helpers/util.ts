@@ -69,7 +69,13 @@ export function buildChain(n: number, depth: number, options: SessionOptions = S
   const session = new Session(graph, options);
   const ones = new Tensor('float32', [n, n], new Float32Array(n * n).fill(1));
   return {
-    graph, session, x, y, n, depth, ones,
+    graph,
+    session,
+    x,
+    y,
+    n,
+    depth,
+    ones,
     dispose() {
       session.close();
       graph.dispose();
@@ -104,7 +110,12 @@ export interface ChildResult {
 }
 
 /** Runs dist/test/core/helpers/child.js (or another compiled `script`) with a scenario name in a fresh node process. */
-export function runChild(scenario: string, args: string[] = [], timeoutMs = 60_000, script = path.join(__dirname, 'child.js')): Promise<ChildResult> {
+export function runChild(
+  scenario: string,
+  args: string[] = [],
+  timeoutMs = 60_000,
+  script = path.join(__dirname, 'child.js'),
+): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
     const child = spawn(process.execPath, [script, scenario, ...args], {

@@ -72,10 +72,11 @@ export async function startServer(routes: Record<string, Route> = {}, server: ht
     requests,
     routes: map,
     hits: (p) => requests.filter((r) => new URL(r.url, 'http://x').pathname === p),
-    close: () => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -177,9 +178,20 @@ export function rmrf(p: string): void {
 
 /** The environment variables the resolver reads, plus the proxies. */
 export const RESOLVER_ENV = [
-  'TFHUB_CACHE_DIR', 'TFHUB_MODEL_LOAD_FORMAT', 'TFHUB_DOWNLOAD_PROGRESS', 'TFHUB_DISABLE_CERT_VALIDATION', 'TFHUB_OFFLINE',
-  'TFHUB_LOCK_TIMEOUT_SEC', 'TFHUB_HTTP_TIMEOUT_SEC', 'TFHUB_MAX_EXTRACT_BYTES',
-  'http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY', 'no_proxy', 'NO_PROXY',
+  'TFHUB_CACHE_DIR',
+  'TFHUB_MODEL_LOAD_FORMAT',
+  'TFHUB_DOWNLOAD_PROGRESS',
+  'TFHUB_DISABLE_CERT_VALIDATION',
+  'TFHUB_OFFLINE',
+  'TFHUB_LOCK_TIMEOUT_SEC',
+  'TFHUB_HTTP_TIMEOUT_SEC',
+  'TFHUB_MAX_EXTRACT_BYTES',
+  'http_proxy',
+  'HTTP_PROXY',
+  'https_proxy',
+  'HTTPS_PROXY',
+  'no_proxy',
+  'NO_PROXY',
 ];
 
 /** Clears the resolver's environment variables; returns a function restoring them. */
