@@ -84,29 +84,24 @@ export interface NativeGraph {
   dispose(): void; // TF_DeleteGraph (when no session uses it)
   isDisposed(): boolean;
 }
+
+/** The arguments of a session run: feeds (ops, output indices, tensors), fetches (ops, indices), targets, RunOptions, and whether to hand back RunMetadata. */
+export type NativeRunArgs = [
+  inputOps: NativeOperation[],
+  inputIndices: Int32Array,
+  inputs: NativeTensor[],
+  outputOps: NativeOperation[],
+  outputIndices: Int32Array,
+  targets: NativeOperation[],
+  runOptions?: Uint8Array | null,
+  wantMetadata?: boolean,
+];
 export interface NativeSession {
   readonly __tf: 'TF_Session';
-  run(
-    inputOps: NativeOperation[],
-    inputIndices: Int32Array,
-    inputs: NativeTensor[],
-    outputOps: NativeOperation[],
-    // TF_SessionRun on a run thread
-    outputIndices: Int32Array,
-    targets: NativeOperation[],
-    runOptions?: Uint8Array | null,
-    wantMetadata?: boolean,
-  ): Promise<Array<NativeTensor | null> & { metadata?: Uint8Array }>;
-  runSync(
-    inputOps: NativeOperation[],
-    inputIndices: Int32Array,
-    inputs: NativeTensor[],
-    outputOps: NativeOperation[],
-    outputIndices: Int32Array,
-    targets: NativeOperation[],
-    runOptions?: Uint8Array | null,
-    wantMetadata?: boolean,
-  ): Array<NativeTensor | null> & { metadata?: Uint8Array };
+  /** TF_SessionRun on a run thread. */
+  run(...args: NativeRunArgs): Promise<Array<NativeTensor | null> & { metadata?: Uint8Array }>;
+  /** TF_SessionRun on the calling (JS) thread. */
+  runSync(...args: NativeRunArgs): Array<NativeTensor | null> & { metadata?: Uint8Array };
   listDevices(): Array<{ name: string; type: string; memoryBytes: number }>; // TF_SessionListDevices
   close(): void; // TF_CloseSession + TF_DeleteSession (after in-flight runs)
   isClosed(): boolean;

@@ -2,7 +2,7 @@
 import { DType } from './dtypes';
 import { TfhubError, callerStack, isErrorCode, rangeError, typeError, withCallerStack } from './errors';
 import { Graph, Operation, Output } from './graph';
-import { NativeOperation, NativeSession, NativeTensor, binding } from './native';
+import { NativeOperation, NativeRunArgs, NativeSession, NativeTensor, binding } from './native';
 import { tensorflow } from './proto';
 import { Tensor, tensor as makeTensor, tensorFromView } from './tensor';
 import { SessionOptions, checkSessionOptions, describe, encodeConfig } from './session_options';
@@ -109,16 +109,7 @@ export class Session {
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
       let values: Array<NativeTensor | null>;
       try {
-        values = await this.native.run(
-          plan.feedOps,
-          plan.feedIndices,
-          plan.feedTensors,
-          plan.fetchOps,
-          plan.fetchIndices,
-          plan.targets,
-          plan.runOptions,
-          plan.runMetadata !== null,
-        );
+        values = await this.native.run(...runArgs(plan));
       } catch (e) {
         throw withCallerStack(e, caller); // settled on the JS thread from a run thread: no JS frames of its own
       }
@@ -134,19 +125,7 @@ export class Session {
     const plan = this.plan(fetches, feeds, options);
     try {
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
-      return finish(
-        plan,
-        this.native.runSync(
-          plan.feedOps,
-          plan.feedIndices,
-          plan.feedTensors,
-          plan.fetchOps,
-          plan.fetchIndices,
-          plan.targets,
-          plan.runOptions,
-          plan.runMetadata !== null,
-        ),
-      );
+      return finish(plan, this.native.runSync(...runArgs(plan)));
     } finally {
       for (const t of plan.owned) t.dispose();
     }
@@ -345,6 +324,20 @@ export class Session {
 }
 
 /** Hands the run's metadata to the caller's callback (when asked for), then re-nests the results. */
+/** The native run arguments of a plan. */
+function runArgs(plan: Plan): NativeRunArgs {
+  return [
+    plan.feedOps,
+    plan.feedIndices,
+    plan.feedTensors,
+    plan.fetchOps,
+    plan.fetchIndices,
+    plan.targets,
+    plan.runOptions,
+    plan.runMetadata !== null,
+  ];
+}
+
 function finish(plan: Plan, values: Array<NativeTensor | null> & { metadata?: Uint8Array }): unknown {
   if (plan.runMetadata && values.metadata) {
     try {
