@@ -25,8 +25,8 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
-const { spawn, spawnSync } = require('node:child_process');
+const { NOISE, startLineChild } = require('./line_child');
+const { spawnSync } = require('node:child_process');
 
 const ROOT = path.resolve(__dirname, '..');
 const OUT = path.join(__dirname, 'out');
@@ -81,7 +81,6 @@ const LABELS = {
 
 const log = (s) => process.stderr.write(s + '\n');
 // TF's start-up chatter (absl logs before InitializeLog ignore TF_CPP_MIN_LOG_LEVEL).
-const NOISE = /^(I0000|W0000|WARNING: All log messages|To enable the following instructions|\s*$)/;
 
 function runSync(cmd, args, what) {
   const r = spawnSync(cmd, args, { cwd: ROOT, env: CHILD_ENV, encoding: 'utf8', maxBuffer: 64 << 20 });
@@ -165,41 +164,7 @@ function machine() {
 /** A measurement server child: request(line) resolves with its next JSON line. */
 function startChild(impl) {
   const [cmd, args] = IMPLS[impl].cmd();
-  const child = spawn(cmd, args, { cwd: ROOT, env: CHILD_ENV, stdio: ['pipe', 'pipe', 'pipe'] });
-  const waiting = [];
-  let failed = null;
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    const w = waiting.shift();
-    if (!w) return;
-    try {
-      w.resolve(JSON.parse(line));
-    } catch (e) {
-      w.reject(new Error(`${impl}: bad reply ${line.slice(0, 200)}`));
-    }
-  });
-  readline.createInterface({ input: child.stderr }).on('line', (line) => {
-    if (!NOISE.test(line)) log(`  [${impl}] ${line}`);
-  });
-  child.on('error', (e) => {
-    failed = e;
-  });
-  child.on('exit', (code) => {
-    failed ??= new Error(`${impl} exited with status ${code}`);
-    while (waiting.length) waiting.shift().reject(failed);
-  });
-  const next = () => new Promise((resolve, reject) => (failed ? reject(failed) : waiting.push({ resolve, reject })));
-  return {
-    impl,
-    ready: next(),
-    request(line) {
-      const p = next();
-      child.stdin.write(line + '\n');
-      return p;
-    },
-    close() {
-      child.stdin.end('quit\n');
-    },
-  };
+  return { impl, ...startLineChild(impl, cmd, args, { cwd: ROOT, env: CHILD_ENV }, log) };
 }
 
 const { cpuTimes, median, aggregate, fmt } = require('./stats');

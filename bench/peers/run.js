@@ -19,7 +19,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const readline = require('node:readline');
+const { startLineChild } = require('../line_child');
 const { spawn } = require('node:child_process');
 const { cpuTimes, median, aggregate, fmt } = require('../stats');
 const { ensurePeers, PEERS_DIR } = require('../serve/peers');
@@ -44,7 +44,6 @@ const LABELS = {
   lag: 'event-loop lag p99 / max ms, 16 MLP b64 calls queued (calls/s)',
 };
 const log = (s) => process.stderr.write(s + '\n');
-const NOISE = /^(I0000|W0000|WARNING: All log messages|To enable the following instructions|\s*$)/;
 
 function configurations(peers) {
   const base = [
@@ -78,40 +77,7 @@ function childEnv(c) {
 }
 
 function startChild(c) {
-  const child = spawn(process.execPath, childArgs(c), { cwd: ROOT, env: childEnv(c), stdio: ['pipe', 'pipe', 'pipe'] });
-  const waiting = [];
-  let failed = null;
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    const w = waiting.shift();
-    if (!w) return;
-    try {
-      w.resolve(JSON.parse(line));
-    } catch {
-      w.reject(new Error(`${c.name}: bad reply ${line.slice(0, 200)}`));
-    }
-  });
-  readline.createInterface({ input: child.stderr }).on('line', (line) => {
-    if (!NOISE.test(line)) log(`  [${c.name}] ${line}`);
-  });
-  child.on('error', (e) => {
-    failed = e;
-  });
-  child.on('exit', (code) => {
-    failed ??= new Error(`${c.name} exited with status ${code}`);
-    while (waiting.length) waiting.shift().reject(failed);
-  });
-  const next = () => new Promise((resolve, reject) => (failed ? reject(failed) : waiting.push({ resolve, reject })));
-  return {
-    ready: next(),
-    request(line) {
-      const p = next();
-      child.stdin.write(line + '\n');
-      return p;
-    },
-    close() {
-      child.stdin.end('quit\n');
-    },
-  };
+  return startLineChild(c.name, process.execPath, childArgs(c), { cwd: ROOT, env: childEnv(c) }, log);
 }
 
 /** One cold start: process spawn to the first MLP output, and the RSS then. */
