@@ -91,6 +91,9 @@ async function workerMain(mode: string): Promise<void> {
       else s.run(y, { 'x:0': new Float32Array(64 * 64).fill(1) }).catch(() => undefined);
     }
     startLongRuns(1, 200);
+    // Stay alive until terminated: a worker whose runs all finished would exit by itself first, and terminate()
+    // of an exited worker resolves with no code.
+    setInterval(() => undefined, 60_000);
     parentPort!.postMessage('made');
   }
 }
