@@ -1,19 +1,8 @@
 // Child processes and ports for the distributed tests: free loopback ports, children whose output lines can be
 // awaited with a deadline, and a cleanup that always kills them.
 import { ChildProcess, spawn } from 'node:child_process';
-import * as net from 'node:net';
 
-/** A port free on 127.0.0.1 right now (bound to port 0 by the OS, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../helpers/free_port';
 
 /** A spawned process whose stdout lines are collected. */
 export interface Child {

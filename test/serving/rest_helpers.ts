@@ -3,7 +3,6 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
-import * as net from 'node:net';
 import * as path from 'node:path';
 import { AddressInfo } from 'node:net';
 import { ModelServer, ModelServerOptions } from '../../src/serving/model_server';
@@ -73,14 +72,8 @@ export function addVersion(base: string, version: number, modelDir: string): voi
   fs.cpSync(modelDir, path.join(base, String(version)), { recursive: true });
 }
 
-/** A port that was free a moment ago (the CLI takes port numbers; 0 means "disabled" there, as in TF Serving). */
-export async function freePort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
+/** Free ports (the CLI takes port numbers; 0 means "disabled" there, as in TF Serving). */
+export { freePort } from '../helpers/free_port';
 
 /** Copies fixture `model` to `<base>/<version>` with warmup file `warmup` (fixtures/warmup/NAME.tfrecord), if any. */
 export function versionWithWarmup(base: string, version: number, model: string, warmup: string | null): void {
