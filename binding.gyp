@@ -11,7 +11,8 @@
         "native/session.cc",
         "native/status.cc",
         "native/tensor.cc",
-        "native/tf_api.cc"
+        "native/tf_api.cc",
+        "native/thread_priority.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -12,6 +12,7 @@
 #include "status.h"
 #include "tensor.h"
 #include "tf_api.h"
+#include "thread_priority.h"
 
 namespace tfhub {
 
@@ -40,7 +41,9 @@ Napi::Value LoadedPath(const Napi::CallbackInfo& info) {
 // before anything else. statusErrors: constructors indexed by TF_Code, used for every TF_Status error;
 // libraryError: the class of the binding's own coded errors (TfhubError); runThreads: the most run threads;
 // spinMicros: how long an idle run thread polls before it sleeps (0: never); waitMicros (optional, default 0):
-// how long the JS thread waits for a lone run it just submitted before it returns to the event loop. The TypeScript
+// how long the JS thread waits for a lone run it just submitted before it returns to the event loop; workerNice
+// (optional, default 0): how many nice levels run threads and the threads TF creates for sessions sit below the
+// JS thread (thread_priority.h). The TypeScript
 // side reads and checks the environment; C++ reads none of it.
 Napi::Value InitJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -54,15 +57,18 @@ Napi::Value InitJs(const Napi::CallbackInfo& info) {
   int64_t threads = IntArg(o.Get("runThreads"), "init: runThreads");
   int64_t spin = IntArg(o.Get("spinMicros"), "init: spinMicros");
   int64_t wait = o.Get("waitMicros").IsUndefined() ? 0 : IntArg(o.Get("waitMicros"), "init: waitMicros");
+  int64_t nice = o.Get("workerNice").IsUndefined() ? 0 : IntArg(o.Get("workerNice"), "init: workerNice");
   if (threads < 1 || threads > 1024)
     throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: runThreads must be in [1, 1024]");
   if (spin < 0 || spin > 100000)
     throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: spinMicros must be in [0, 100000]");
   if (wait < 0 || wait > 100000)
     throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: waitMicros must be in [0, 100000]");
+  if (nice < 0 || nice > 19) throw MakeCodedRangeError(env, "ERR_OUT_OF_RANGE", "init: workerNice must be in [0, 19]");
   Addon& addon = GetAddon(env);
   addon.error_classes = Napi::Persistent(classes.As<Napi::Object>());
   addon.library_error = Napi::Persistent(library.As<Napi::Function>());
+  SetWorkerNice(static_cast<int>(nice));
   addon.executor->Configure(static_cast<size_t>(threads), std::chrono::microseconds(spin),
                             std::chrono::microseconds(wait));
   return env.Undefined();

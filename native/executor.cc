@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "thread_priority.h"
+
 #if defined(__linux__)
 #include <pthread.h>
 #endif
@@ -88,6 +90,7 @@ void Executor::WorkerLoop() {
 #if defined(__linux__)
   pthread_setname_np(pthread_self(), "tfhub-run");  // shows in top -H, perf and /proc/<pid>/task/*/comm
 #endif
+  LowerThisThreadPriority();  // TFHUB_NODE_WORKER_NICE: the event loop's thread comes first when it wakes
   for (;;) {
     Job* job;
     {

@@ -9,6 +9,7 @@
 #include "handles.h"
 #include "status.h"
 #include "tensor.h"
+#include "thread_priority.h"
 
 namespace tfhub {
 
@@ -196,7 +197,9 @@ Session::Session(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Session>(inf
     std::string target = info[2].As<Napi::String>().Utf8Value();
     tf.TF_SetTarget(opts, target.c_str());
   }
-  if (s.ok()) session_ = tf.TF_NewSession(g, opts, s);
+  // The thread pools TF builds with the process's first session (and a session's own, usePerSessionThreads)
+  // inherit the priority of the thread that creates them: TFHUB_NODE_WORKER_NICE lowers it.
+  if (s.ok()) RunAtWorkerPriority([&] { session_ = tf.TF_NewSession(g, opts, s); });
   tf.TF_DeleteSessionOptions(opts);
   ThrowIfNotOk(env, s);
   ++graph_->sessions;

@@ -143,6 +143,8 @@ export interface NativeInitOptions {
   spinMicros: number;
   /** How long the JS thread waits for a lone run it just submitted, in µs, 0..100000 (0 = never). */
   waitMicros?: number;
+  /** Nice levels added to run threads and to the threads TF creates for sessions, 0..19 (0 = unchanged). */
+  workerNice?: number;
 }
 
 /**
@@ -160,6 +162,8 @@ export interface AddonEnvironment {
   spinMicros: number;
   /** `TFHUB_NODE_WAIT_US` (0..100000); default 0. */
   waitMicros: number;
+  /** `TFHUB_NODE_WORKER_NICE` (0..19); default {@link DEFAULT_WORKER_NICE}. */
+  workerNice: number;
   /** `TF_CPP_MIN_LOG_LEVEL`: TensorFlow's log level; tfhub-node sets it to `'2'` when unset. */
   tfLogLevel: string | undefined;
   /** The variables `scripts/libtensorflow.js` consults to find the library (`LIBTENSORFLOW_DIR`, cache dirs). */
@@ -171,6 +175,12 @@ const RUN_THREADS_RANGE: [number, number] = [1, 1024];
 const SPIN_MICROS_RANGE: [number, number] = [0, 100000];
 const DEFAULT_SPIN_MICROS = 100;
 const DEFAULT_WAIT_MICROS = 0;
+const WORKER_NICE_RANGE: [number, number] = [0, 19];
+/**
+ * @internal How many nice levels the threads that run TensorFlow sit below the JS thread unless
+ * `TFHUB_NODE_WORKER_NICE` says otherwise (bench/RESULTS.md §5f).
+ */
+export const DEFAULT_WORKER_NICE = 0;
 
 function integerVariable(env: NodeJS.ProcessEnv, name: string, [min, max]: [number, number]): number | undefined {
   const raw = env[name];
@@ -190,6 +200,7 @@ export function readAddonEnvironment(env: NodeJS.ProcessEnv = process.env): Addo
     runThreads: integerVariable(env, 'TFHUB_NODE_RUN_THREADS', RUN_THREADS_RANGE),
     spinMicros: integerVariable(env, 'TFHUB_NODE_SPIN_US', SPIN_MICROS_RANGE) ?? DEFAULT_SPIN_MICROS,
     waitMicros: integerVariable(env, 'TFHUB_NODE_WAIT_US', SPIN_MICROS_RANGE) ?? DEFAULT_WAIT_MICROS,
+    workerNice: integerVariable(env, 'TFHUB_NODE_WORKER_NICE', WORKER_NICE_RANGE) ?? DEFAULT_WORKER_NICE,
     tfLogLevel: env.TF_CPP_MIN_LOG_LEVEL,
     search: {
       TFHUB_NODE_LIBTENSORFLOW: env.TFHUB_NODE_LIBTENSORFLOW,
@@ -253,6 +264,7 @@ export function binding(): NativeBinding {
       runThreads: env.runThreads ?? addon.defaultRunThreads(),
       spinMicros: env.spinMicros,
       waitMicros: env.waitMicros,
+      workerNice: env.workerNice,
     });
     // The 'exit' event comes before exit()'s static destructors: cancel and join in-flight runs there.
     process.once('exit', () => addon.shutdown());

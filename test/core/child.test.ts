@@ -2,6 +2,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { DEFAULT_WORKER_NICE } from '../../src/native';
 import { describeChild, runChild } from './helpers/util';
 
 describe('child processes: typed errors, never a crash', { concurrency: 2 }, () => {
@@ -30,6 +31,42 @@ describe('child processes: typed errors, never a crash', { concurrency: 2 }, () 
     const squares = Array.from({ length: 16 }, (_, i) => i * i + 1).join(',');
     assert.equal(r.stdout, `sequential 2646900\nrejected InvalidArgumentError\nconcurrent ${squares}\n`, describeChild(r));
   });
+
+  it(
+    "TFHUB_NODE_WORKER_NICE: run threads and the threads TF creates for sessions get it; Node's threads keep theirs",
+    { skip: process.platform !== 'linux' },
+    async () => {
+      for (const nice of ['7', '0', undefined]) {
+        const r = await runChild('worker-nice', nice === undefined ? [] : [nice]);
+        assert.equal(r.code, 0, describeChild(r));
+        const [result, ...threads] = r.stdout
+          .trim()
+          .split('\n')
+          .map(
+            (l) =>
+              JSON.parse(l) as { tid: number; name: string; nice: number; main: boolean; old: boolean } & {
+                sums: number[];
+                expected: number;
+              },
+          );
+        assert.equal(result.sums.length, 32);
+        for (const sum of result.sums) assert.ok(Math.abs(sum - result.expected) <= 1e-5 * result.expected, `${sum} vs ${result.expected}`);
+        const base = threads.find((t) => t.main)!.nice;
+        const want = Math.min(19, base + Number(nice ?? DEFAULT_WORKER_NICE));
+        const show = JSON.stringify(threads);
+        // Threads of Node (main, V8's platform workers) and those TF made on the JS thread (tf_graph_runner, used while
+        // building graphs) keep the process's priority; libuv's pool is Node's too.
+        for (const t of threads.filter((x) => x.old || x.name === 'libuv-worker' || x.name === 'tf_graph_runner'))
+          assert.equal(t.nice, base, show);
+        const ours = threads.filter((x) => !x.old && x.name !== 'libuv-worker' && x.name !== 'tf_graph_runner');
+        assert.ok(ours.filter((t) => t.name === 'tfhub-run').length >= 1, show);
+        // TF's inter-op pools name their threads tf_Compute; its intra-op pool's threads inherit "tfhub-session".
+        assert.ok(ours.filter((t) => t.name === 'tf_Compute').length >= 2, show);
+        assert.ok(ours.filter((t) => t.name === 'tfhub-session').length >= 1, show);
+        for (const t of ours) assert.equal(t.nice, want, `${nice}: ${show}`);
+      }
+    },
+  );
 
   it('a pending run keeps the process alive until it resolves', async () => {
     const r = await runChild('natural-exit');

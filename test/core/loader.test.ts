@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 
 import { Graph, Session, TFError } from '../../src';
-import { readAddonEnvironment } from '../../src/native';
+import { DEFAULT_WORKER_NICE, readAddonEnvironment } from '../../src/native';
 
 const SRC = path.resolve(__dirname, '..', '..', 'src');
 
@@ -38,6 +38,9 @@ describe('the loader', () => {
     assert.equal(readAddonEnvironment({ TFHUB_NODE_SPIN_US: '0' }).spinMicros, 0);
     assert.equal(readAddonEnvironment({}).waitMicros, 0);
     assert.equal(readAddonEnvironment({ TFHUB_NODE_WAIT_US: '200' }).waitMicros, 200);
+    assert.equal(readAddonEnvironment({}).workerNice, DEFAULT_WORKER_NICE);
+    assert.equal(readAddonEnvironment({ TFHUB_NODE_WORKER_NICE: '0' }).workerNice, 0);
+    assert.equal(readAddonEnvironment({ TFHUB_NODE_WORKER_NICE: '19' }).workerNice, 19);
     for (const [name, value] of [
       ['TFHUB_NODE_RUN_THREADS', '0'],
       ['TFHUB_NODE_RUN_THREADS', '1025'],
@@ -50,6 +53,9 @@ describe('the loader', () => {
       ['TFHUB_NODE_SPIN_US', '1e3'],
       ['TFHUB_NODE_WAIT_US', '100001'],
       ['TFHUB_NODE_WAIT_US', 'x'],
+      ['TFHUB_NODE_WORKER_NICE', '20'],
+      ['TFHUB_NODE_WORKER_NICE', '-5'],
+      ['TFHUB_NODE_WORKER_NICE', 'low'],
     ]) {
       assert.throws(
         () => readAddonEnvironment({ [name]: value }),

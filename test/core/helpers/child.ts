@@ -6,6 +6,7 @@ import { Graph, Session, Tensor, tensor } from '../../../src';
 import { binding } from '../../../src/native';
 import { tensorflow } from '../../../src/proto';
 import { misuseCases } from './misuse';
+import { listThreads } from './threads';
 import { buildChain } from './util';
 
 function log(...args: unknown[]): void {
@@ -145,6 +146,35 @@ const scenarios: Record<string, () => Promise<void> | void> = {
     );
     const all = await Promise.all(Array.from({ length: 16 }, (_, i) => s.run(y, new Map([[x, new Tensor('float32', [3], [i, 0, 0])]]))));
     log(`concurrent ${all.map((t) => (t.data() as Float32Array)[0]).join(',')}`);
+  },
+
+  // TFHUB_NODE_WORKER_NICE=argv[3] (unset when absent): 16 concurrent runs of a 64×64 MatMul on a session using the
+  // process-wide pools and on one with its own pools, then one JSON line per thread of the process (whether it
+  // existed before TensorFlow was loaded, whether it is the main thread) and the runs' results.
+  async 'worker-nice'() {
+    if (process.argv[3] !== undefined) process.env.TFHUB_NODE_WORKER_NICE = process.argv[3];
+    const before = new Set(listThreads().map((t) => t.tid));
+    const g = new Graph();
+    const x = g.placeholder('float32', [64, 64], 'x');
+    const y = g.addOperation('MatMul', { inputs: [x, x] }).output(0);
+    const data = Float32Array.from({ length: 64 * 64 }, (_, i) => ((i * 7) % 13) / 13);
+    const sums: number[] = [];
+    for (const s of [new Session(g), new Session(g, { usePerSessionThreads: true, inline: true })]) {
+      const out = await Promise.all(Array.from({ length: 16 }, () => s.run(y, { 'x:0': new Tensor('float32', [64, 64], data) })));
+      for (const t of out) sums.push((t.data() as Float32Array).reduce((a, b) => a + b, 0));
+    }
+    let expected = 0; // Σ_ij (x·x)_ij = Σ_k (Σ_i x_ik)(Σ_j x_kj)
+    for (let k = 0; k < 64; k++) {
+      let col = 0;
+      let row = 0;
+      for (let i = 0; i < 64; i++) {
+        col += data[i * 64 + k];
+        row += data[k * 64 + i];
+      }
+      expected += col * row;
+    }
+    log(JSON.stringify({ sums, expected }));
+    for (const t of listThreads()) log(JSON.stringify({ ...t, main: t.tid === process.pid, old: before.has(t.tid) }));
   },
 
   // A pending run keeps the process alive until it settles; then the process exits on its own.
