@@ -180,7 +180,7 @@ const WORKER_NICE_RANGE: [number, number] = [0, 19];
  * @internal How many nice levels the threads that run TensorFlow sit below the JS thread unless
  * `TFHUB_NODE_WORKER_NICE` says otherwise (bench/RESULTS.md §5f).
  */
-export const DEFAULT_WORKER_NICE = 0;
+export const DEFAULT_WORKER_NICE = 10;
 
 function integerVariable(env: NodeJS.ProcessEnv, name: string, [min, max]: [number, number]): number | undefined {
   const raw = env[name];
