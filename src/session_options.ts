@@ -8,8 +8,18 @@ export interface SessionOptions {
   intraOpParallelism?: number;
   /** Threads for running independent ops (0 = TF's choice). */
   interOpParallelism?: number;
-  /** Give this session its own thread pools instead of the process-wide ones fixed by the first session. */
+  /**
+   * Give this session its own inter-op thread pool instead of the process-wide one fixed by the first session. The
+   * intra-op pool stays process-wide (TensorFlow's `TF_OVERRIDE_GLOBAL_THREADPOOL=1` gives each session its own).
+   */
   usePerSessionThreads?: boolean;
+  /**
+   * Idle pool threads sleep at once instead of polling for work first (ConfigProto
+   * `experimental.disable_thread_spinning`). Applies to the pools this session creates: the process-wide ones when
+   * it is the first session, its own with `usePerSessionThreads`. Polling threads take cores from the thread that
+   * runs the step on machines with few cores (bench/RESULTS.md §5g). Default false, as in Python.
+   */
+  disableThreadSpinning?: boolean;
   /** Place ops on another device when the requested one cannot run them (e.g. no GPU kernel). */
   allowSoftPlacement?: boolean;
   /** Log the device each op runs on (to stderr, as TF logs). */
@@ -66,6 +76,7 @@ const OPTION_KINDS: Record<keyof SessionOptions, 'threads' | 'boolean' | 'string
   intraOpParallelism: 'threads',
   interOpParallelism: 'threads',
   usePerSessionThreads: 'boolean',
+  disableThreadSpinning: 'boolean',
   allowSoftPlacement: 'boolean',
   logDevicePlacement: 'boolean',
   gpuMemoryGrowth: 'boolean',
@@ -142,6 +153,7 @@ export function encodeConfig(o: SessionOptions): Uint8Array | null {
   set('logDevicePlacement', o.logDevicePlacement);
   set('deviceCount', o.deviceCount);
   if (o.inlineFunctions !== undefined) set('graphOptions', { optimizerOptions: { doFunctionInlining: o.inlineFunctions } });
+  if (o.disableThreadSpinning !== undefined) set('experimental', { disableThreadSpinning: o.disableThreadSpinning });
   set('deviceFilters', o.deviceFilters);
   if (o.gpuMemoryGrowth !== undefined || o.visibleDevices !== undefined) {
     set('gpuOptions', { allowGrowth: o.gpuMemoryGrowth, visibleDeviceList: o.visibleDevices });

@@ -28,6 +28,7 @@ import {
 } from '../../src/proto';
 import { FIXTURES } from '../helpers/fixtures';
 import { DType, baseDtype, dtypeFromTf, isRefDtype, tfDataType } from '../../src/dtypes';
+import { encodeConfig } from '../../src/session_options';
 
 // Generic codec over a generated message class (the project keeps named helpers only for what it uses).
 const dec =
@@ -439,6 +440,12 @@ describe('proto: roundtrips', () => {
     });
     // field 2 varint 2, field 5 varint 3, field 6 {field 4 varint 1, field 5 "0"}, field 7 varint 1
     assert.deepEqual([...bytes], [0x10, 0x02, 0x28, 0x03, 0x32, 0x05, 0x20, 0x01, 0x2a, 0x01, 0x30, 0x38, 0x01]);
+  });
+
+  test('SessionOptions.disableThreadSpinning is ConfigProto experimental.disable_thread_spinning', () => {
+    // field 16 (experimental) {field 9 varint 1}
+    assert.deepEqual([...encodeConfig({ disableThreadSpinning: true })!], [0x82, 0x01, 0x02, 0x48, 0x01]);
+    assert.equal(encodeConfig({}), null);
   });
 });
 

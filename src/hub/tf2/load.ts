@@ -1,4 +1,5 @@
 /** `load(handle, options)`: Python's `hub.load` / `tf.saved_model.load` for TF2 SavedModels and TF1 formats. */
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { TfhubError, typeError } from '../../errors';
 import { SessionOptions } from '../../session';
@@ -22,11 +23,24 @@ export interface LoadOptions {
    * lacks (`tf.device('/gpu:0')` at export) run where they can; pass `{allowSoftPlacement: false}` to refuse them.
    * `inlineFunctions` defaults to true here: a signature's function body runs in the session's own step instead of
    * a nested function call (about 50 µs less per call; bench/RESULTS.md §5); `{inlineFunctions: false}` keeps the
-   * call op.
+   * call op. On machines with at most {@link NO_SPIN_MAX_CORES} cores `disableThreadSpinning` defaults to true: TF's
+   * idle pool threads then sleep instead of polling for work, which there takes cores from the thread running the
+   * call and from the event loop (batch-1 latency 0.5–0.8×, bench/RESULTS.md §5g).
    */
   session?: SessionOptions;
   /** Maps a handle (URL, archive, …) to a local directory; default: the handle is a directory path. */
   resolve?: (handle: string) => Promise<string> | string;
+}
+
+/** The most cores on which `load` turns TF's thread spinning off by default (measured at 2; TF's default above). */
+export const NO_SPIN_MAX_CORES = 4;
+
+/** @internal The session options `load` uses unless the caller's say otherwise. */
+export function loadSessionDefaults(cores: number = os.availableParallelism()): SessionOptions {
+  // Python's defaults: soft placement (a graph pinned to '/gpu:0' runs on the CPU).
+  const defaults: SessionOptions = { inline: true, allowSoftPlacement: true, inlineFunctions: true };
+  if (cores <= NO_SPIN_MAX_CORES) defaults.disableThreadSpinning = true;
+  return defaults;
 }
 
 /**
@@ -54,8 +68,7 @@ export async function load(handle: string, options: LoadOptions = {}): Promise<L
   const metaGraph = chooseMetaGraph(savedModel, resolved, options.tags, isHub);
   const tags = [...new Set(metaGraphTags(metaGraph))].sort();
   const hasObjectGraph = !isHub && (metaGraph.objectGraphDef?.nodes?.length ?? 0) > 0;
-  // Python's defaults: soft placement (a graph pinned to '/gpu:0' runs on the CPU); explicit options win.
-  const sessionOptions: SessionOptions = { inline: true, allowSoftPlacement: true, inlineFunctions: true, ...options.session };
+  const sessionOptions: SessionOptions = { ...loadSessionDefaults(), ...options.session }; // explicit options win
   const parts = hasObjectGraph
     ? await loadObjectGraphModel(resolved, metaGraph, sessionOptions)
     : await loadTf1Model(resolved, metaGraph, isHub, sessionOptions);
