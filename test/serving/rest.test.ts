@@ -200,7 +200,7 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
     // method_name is checked only with --enable_signature_method_name_check, as in TF Serving
     const bad = await call(`${s.url}/v1/models/ex:regress`, 'POST', '{"signature_name": "predict", "examples": [{"x": [1.0, 2.0]}]}');
     assert.equal(bad.status, 400);
-    assert.match(bad.json.error, /^No regression inputs found in SignatureDef: inputs \{\n  key: "x"\n  value \{\n    name: "x:0"\n/);
+    assert.match(bad.json.error, /^No regression inputs found in SignatureDef: inputs \{\n {2}key: "x"\n {2}value \{\n {4}name: "x:0"\n/);
     const none = await call(`${s.url}/v1/models/ex:regress`, 'POST', '{"signature_name": "nope", "examples": [{"x": [1.0, 2.0]}]}');
     assert.deepEqual([none.status, none.json], [400, { error: 'No signature was found with the name: nope' }]);
   });

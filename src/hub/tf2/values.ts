@@ -123,7 +123,8 @@ export function tensorMismatch(value: unknown, leaf: LeafSpec, allowConversion: 
       kind === 'integer' || kind === 'number' ? 'numbers' : kind === 'boolean' ? 'booleans' : kind === 'bigint' ? 'bigints' : 'strings';
     return dtypeErr(`Expected ${d}, got ${got}${kind === 'number' && INT_DTYPES.has(d) ? ' that are not integers' : ''}`);
   }
-  if (checkShape && !isShapeCompatible(shape, leaf.shape)) return shapeErr(`Got shape ${formatShape(shape)}, expected ${formatShape(leaf.shape)}`);
+  if (checkShape && !isShapeCompatible(shape, leaf.shape))
+    return shapeErr(`Got shape ${formatShape(shape)}, expected ${formatShape(leaf.shape)}`);
   return null;
 }
 
