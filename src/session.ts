@@ -87,12 +87,14 @@ export class Session {
   /** Default of `RunOptions.inline` for this session's runs. */
   readonly inline: boolean;
   private readonly staticShapes = new Map<string, number[] | null>();
+  private readonly checkFeedShapes: boolean;
 
   constructor(graph: Graph, options: SessionOptions = {}) {
     if (!(graph instanceof Graph)) throw typeError('ERR_INVALID_ARG_TYPE', 'new Session(graph): graph must be a Graph');
     options = checkSessionOptions(options);
     this.graph = graph;
     this.inline = options.inline === true;
+    this.checkFeedShapes = options.checkFeedShapes !== false;
     this.native = new (binding().Session)(graph.native, encodeConfig(options), options.target ?? null, options.jit === true);
   }
 
@@ -230,7 +232,7 @@ export class Session {
           t = feedTensor(value, out.dtype, out.name);
           owned.push(t);
         }
-        this.checkFeedShape(out, t);
+        if (this.checkFeedShapes) this.checkFeedShape(out, t);
         feedOps.push(out.op.native);
         feedIdx.push(out.index);
         feedTensors.push(t.native);

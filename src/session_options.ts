@@ -62,6 +62,12 @@ export interface SessionOptions {
    * turns it on.
    */
   inlineFunctions?: boolean;
+  /**
+   * Refuse a fed tensor whose shape does not fit the static shape of the tensor it feeds (default true, as Python's
+   * client does; TensorFlow itself does not check, and TF Serving does not either: `hub.load` with
+   * `strictSignatures: false` turns it off).
+   */
+  checkFeedShapes?: boolean;
 }
 
 /** The most threads a session option may ask for (TF builds a thread pool of that size at once). */
@@ -88,6 +94,7 @@ const OPTION_KINDS: Record<keyof SessionOptions, 'threads' | 'boolean' | 'string
   inline: 'boolean',
   jit: 'boolean',
   inlineFunctions: 'boolean',
+  checkFeedShapes: 'boolean',
 };
 
 /** A short description of a bad option value for error messages. */

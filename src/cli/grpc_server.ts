@@ -1,10 +1,13 @@
 /**
  * The gRPC side of `tfhub-node serve`: a `@grpc/grpc-js` server with TF Serving's services on `--port` and/or
  * `--grpc_socket_path`, configured from `--grpc_channel_arguments` (the arguments grpc-js knows are applied, the
- * others are reported as ignored). Messages up to 2 GiB, as tensorflow_model_server allows.
+ * others are reported as ignored). Messages up to 2 GiB, as tensorflow_model_server allows. With `--enable_profiler`
+ * (the default) it also serves TensorFlow's profiler service, tracing the requests served.
  */
+import * as fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import type { ModelServer } from '../serving/model_server';
+import { PROFILER_SERVICE, profilerServiceHandlers } from '../serving/grpc/profiler_service';
 import { FlagError } from './flags';
 
 /** Channel arguments grpc-js's Server applies. */
@@ -49,15 +52,39 @@ export function parseChannelArguments(text: string): { options: grpc.ServerOptio
   return { options: options as grpc.ServerOptions, ignored };
 }
 
-/** Starts the gRPC server; resolves with it and the addresses it listens on. */
-export async function startGrpc(model: ModelServer, addresses: string[], options: grpc.ServerOptions): Promise<grpc.Server> {
+/**
+ * gRPC's C core replaces a socket file already at a `unix:` address before binding (one left by a server that was
+ * killed, or a live one: the new server takes the path over); grpc-js would fail with EADDRINUSE instead.
+ */
+function replaceSocketFile(address: string): void {
+  if (!address.startsWith('unix:')) return;
+  const file = address.slice('unix:'.length).replace(/^\/\/(?=\/)/, '');
+  try {
+    if (fs.lstatSync(file).isSocket()) fs.unlinkSync(file);
+  } catch {
+    // nothing there (or not ours to remove): bind reports what is wrong
+  }
+}
+
+/**
+ * Starts the gRPC server (with `tensorflow.ProfilerService` too when `profiler` is set, as `--enable_profiler`
+ * does); resolves with it once it listens on every address.
+ */
+export async function startGrpc(
+  model: ModelServer,
+  addresses: string[],
+  options: grpc.ServerOptions,
+  profiler = false,
+): Promise<grpc.Server> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': 2 ** 31 - 1,
     'grpc.max_send_message_length': 2 ** 31 - 1,
     ...options,
   });
   model.addGrpcServices(server);
+  if (profiler) server.addService(PROFILER_SERVICE, profilerServiceHandlers(model.tracer));
   for (const address of addresses) {
+    replaceSocketFile(address);
     await new Promise<void>((resolve, reject) => {
       server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (err) =>
         err ? reject(new Error(`cannot listen on ${address}: ${err.message}`)) : resolve(),

@@ -111,7 +111,9 @@ export async function serveCommand(argv: string[]): Promise<number> {
       config = { modelConfigList: { config: [{ name: flags.model_name as string, basePath: flags.model_base_path as string }] } };
     }
   } catch (e) {
-    process.stderr.write(`tfhub-node serve: ${(e as Error).message}\n`);
+    // A config file that does not parse: protobuf's wording, as tensorflow_model_server logs it.
+    const type = (e as { messageType?: string }).messageType;
+    process.stderr.write(`tfhub-node serve: ${type ? `Error parsing text-format ${type}: ` : ''}${(e as Error).message}\n`);
     return 2;
   }
 
@@ -136,6 +138,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
         ? { numRequestIterations: flags.num_request_iterations_for_warmup as number }
         : undefined,
     allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models as boolean,
+    enableSignatureMethodNameCheck: flags.enable_signature_method_name_check as boolean,
     rest: {
       timeoutMs: flags.rest_api_timeout_in_ms as number,
       maxBodyBytes: flags.rest_api_max_body_bytes as number,
@@ -228,13 +231,15 @@ export async function serveCommand(argv: string[]): Promise<number> {
         return server
           .getModelStatus(m.name)
           .filter((s) => s.status.errorCode !== 'OK')
-          .map((s) => `${m.name} version ${s.version}: ${s.status.errorMessage}`);
+          .map((s) => `{name: ${m.name} version: ${s.version}} due to error: ${s.status.errorCode}: ${s.status.errorMessage}`);
       } catch {
         log(`No versions of servable ${m.name} found under base path ${m.basePath}`);
         return [];
       }
     });
-    if (failed.length > 0 && !stopping) throw new Error(`Some models did not become available: ${failed.join('; ')}`);
+    // server_core.cc's wording
+    if (failed.length > 0 && !stopping)
+      throw new Error(`${failed.length} model(s) did not become available: {${failed.map((f) => `{${f}}, `).join('')}}`);
     const host = flags.bind_address as string;
     const grpcAddresses: string[] = [];
     if (flags.port !== 0) grpcAddresses.push(`${host.includes(':') ? `[${host}]` : host}:${flags.port}`);
@@ -242,7 +247,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (grpcAddresses.length > 0 && !stopping) {
       if (channel!.ignored.length > 0)
         log(`--grpc_channel_arguments: ignored (not grpc-js server options): ${channel!.ignored.join(', ')}`);
-      grpcServer = await startGrpc(server, grpcAddresses, channel!.options);
+      grpcServer = await startGrpc(server, grpcAddresses, channel!.options, flags.enable_profiler as boolean);
       for (const a of grpcAddresses) log(`Running gRPC ModelServer at ${a} ...`);
     }
     if (flags.rest_api_port !== 0 && !stopping) {

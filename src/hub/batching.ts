@@ -56,6 +56,7 @@ export function batchSignature(
   signature: SignatureFunction,
   params: BatchingParameters | Record<string, unknown>,
   options: BatcherOptions = {},
+  strictSignatures = true,
 ): BatchedSignatureFunction {
   if (whyNotBatchable(signature.inputs, signature.outputs) !== null) return signature as BatchedSignatureFunction;
   const name = signature.signatureName;
@@ -68,7 +69,7 @@ export function batchSignature(
     try {
       for (const k of keys) {
         const spec = signature.inputs[k];
-        checkSignatureInput(name, k, { dtype: spec.dtype, shape: spec.shape, name: k }, dict[k]);
+        checkSignatureInput(name, k, { dtype: spec.dtype, shape: spec.shape, name: k }, dict[k], strictSignatures);
         const { tensor, owned: isOwned } = toTensor(dict[k], spec.dtype, `input '${k}'`);
         if (isOwned) owned.push(tensor);
         record[k] = tensor;
@@ -104,7 +105,7 @@ export function withBatching(
 ): LoadedModel {
   const batched: Record<string, BatchedSignatureFunction> = {};
   for (const [name, sig] of Object.entries(model.signatures))
-    batched[name] = batchSignature(sig, params, typeof options === 'function' ? options(name) : options);
+    batched[name] = batchSignature(sig, params, typeof options === 'function' ? options(name) : options, model.strictSignatures);
   Object.defineProperty(model, 'signatures', { value: Object.freeze(batched), enumerable: true, configurable: true });
   const close = model.close.bind(model);
   Object.defineProperty(model, 'close', {

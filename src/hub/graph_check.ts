@@ -313,8 +313,14 @@ export function checkObjectGraphFunctions(metaGraph: tensorflow.IMetaGraphDef, w
  * A TF1 meta graph's signatures against its imported graph: every tensor a signature names exists, with the dtype
  * the signature declares (ref types count as their base type). Python's loader prunes a function per signature
  * at load and fails there; this refuses the same models at load with `ERR_INVALID_SIGNATURE` instead of at a call.
+ * With `onError`, a signature that fails is reported to it and the others are still checked.
  */
-export function checkSignatureTensors(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, where: string): void {
+export function checkSignatureTensors(
+  metaGraph: tensorflow.IMetaGraphDef,
+  graph: Graph,
+  where: string,
+  onError?: (signature: string, error: TfhubError) => void,
+): void {
   const check = (sig: string, key: string, info: tensorflow.ITensorInfo, dtype: number | null | undefined) => {
     const names: Array<[string, number | null | undefined]> = [];
     if (info.name) names.push([info.name, dtype]);
@@ -343,7 +349,12 @@ export function checkSignatureTensors(metaGraph: tensorflow.IMetaGraphDef, graph
     for (const c of info.compositeTensor?.components ?? []) check(sig, key, c, c.dtype);
   };
   for (const [sig, def] of Object.entries(metaGraph.signatureDef ?? {})) {
-    for (const [key, info] of Object.entries(def.inputs ?? {})) check(sig, key, info, info.dtype);
-    for (const [key, info] of Object.entries(def.outputs ?? {})) check(sig, key, info, info.dtype);
+    try {
+      for (const [key, info] of Object.entries(def.inputs ?? {})) check(sig, key, info, info.dtype);
+      for (const [key, info] of Object.entries(def.outputs ?? {})) check(sig, key, info, info.dtype);
+    } catch (e) {
+      if (!onError || !(e instanceof TfhubError)) throw e;
+      onError(sig, e);
+    }
   }
 }

@@ -61,6 +61,7 @@ export async function loadTf1Model(
   metaGraph: tensorflow.IMetaGraphDef,
   isHubModule: boolean,
   sessionOptions: SessionOptions | undefined,
+  strictSignatures = true,
 ): Promise<ModelParts> {
   const graph = new Graph();
   let session: Session | null = null;
@@ -70,7 +71,9 @@ export async function loadTf1Model(
     checkOpsRegistered(graphDef);
     checkGraphDef(graphDef, dir);
     await graph.importGraphDefAsync(encodeGraphDef(graphDef));
-    checkSignatureTensors(metaGraph, graph, dir);
+    // Python refuses the model; TF Serving serves it and fails only calls of the broken signature.
+    const broken = new Map<string, TfhubError>();
+    checkSignatureTensors(metaGraph, graph, dir, strictSignatures ? undefined : (sig, e) => broken.set(sig, e));
     session = new Session(graph, sessionOptions);
     const variables = collectVariables(metaGraph, graph, dir);
     await restore(dir, metaGraph, graph, session, variables);
@@ -79,7 +82,7 @@ export async function loadTf1Model(
       format: isHubModule ? 'tf1_hub_module' : 'tf1_saved_model',
       graph,
       session,
-      signatures: buildSignatures(metaGraph, graph, session),
+      signatures: buildSignatures(metaGraph, graph, session, strictSignatures, broken),
       functions: [],
       variables: variables.map((v) => variablePart(graph, session!, v)),
       trainableVariables: [],
@@ -241,7 +244,13 @@ function leafOf(info: tensorflow.ITensorInfo, name: string): LeafSpec {
   return { dtype: p.dtype, shape: p.shape, name };
 }
 
-function buildSignatures(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, session: Session): ModelParts['signatures'] {
+function buildSignatures(
+  metaGraph: tensorflow.IMetaGraphDef,
+  graph: Graph,
+  session: Session,
+  strictSignatures: boolean,
+  broken: ReadonlyMap<string, TfhubError>,
+): ModelParts['signatures'] {
   const out: ModelParts['signatures'] = [];
   for (const [name, sig] of Object.entries(metaGraph.signatureDef ?? {})) {
     if (name === INIT_OP_SIGNATURE) continue;
@@ -334,6 +343,7 @@ function buildSignatures(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, sess
       return result;
     };
     const run = async (given: unknown): Promise<Record<string, SignatureOutput>> => {
+      if (broken.has(name)) throw broken.get(name)!;
       // Convenience: a sparse/ragged input may also be given whole, as {indices, values, denseShape} / {flatValues, rowSplits}.
       if (isRecord(given)) {
         let expanded: Record<string, unknown> | null = null;
@@ -361,7 +371,7 @@ function buildSignatures(metaGraph: tensorflow.IMetaGraphDef, graph: Graph, sess
         if (expanded) given = expanded;
       }
       const dict = normalizeSignatureInputs(name, keys, given);
-      for (const k of keys) checkSignatureInput(name, k, byKey.get(k)!.leaf, dict[k]);
+      for (const k of keys) checkSignatureInput(name, k, byKey.get(k)!.leaf, dict[k], strictSignatures);
       const { feeds, fetch } = resolve();
       const feedMap = new Map<Output, Tensor>();
       const fed = new Map<string, Tensor>();

@@ -23,6 +23,7 @@ import { createRestHandler, RestOptions } from './rest/handler';
 import { DEFAULT_SIGNATURE, Servable } from './servable';
 import { Lease, ModelVersions, VersionStatus } from './versions';
 import { checkVersionLabels } from './version_labels';
+import { RequestTracer } from './request_trace';
 import type { ServingMetrics } from './metrics';
 import type { WarmupOptions } from './warmup_replay';
 
@@ -111,6 +112,11 @@ export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelN
    * can still only be moved to an available version.
    */
   allowVersionLabelsForUnavailableModels?: boolean;
+  /**
+   * Classify, Regress and Predict refuse a signature whose method_name is not theirs
+   * (`--enable_signature_method_name_check`; default false, as in TF Serving).
+   */
+  enableSignatureMethodNameCheck?: boolean;
 };
 
 /** TF Serving's `MonitoringConfig` (monitoring_config.proto) as an object. */
@@ -151,6 +157,8 @@ export class ModelServer {
   private labelsApplied = false;
   private polling: Promise<void> = Promise.resolve();
   private metricsInstance: ServingMetrics | null = null;
+  /** Requests recorded for on-demand profiling (the profiler service of `tfhub-node serve`). */
+  readonly tracer = new RequestTracer();
 
   /** Creates a server for `options`; nothing is loaded until `start()`. Throws InvalidArgumentError for a bad config. */
   constructor(options: ModelServerOptions) {
@@ -186,6 +194,7 @@ export class ModelServer {
       batching: this.batching,
       warmup,
       metrics: this.metrics,
+      methodNameCheck: !!this.options.enableSignatureMethodNameCheck,
     };
     return new ModelVersions(config, spec, (l) => this.log(l));
   }
@@ -290,14 +299,13 @@ export class ModelServer {
       code = (e as { code?: string }).code ?? 'UNKNOWN';
       throw e;
     } finally {
-      if (lease)
-        this.metrics.recordSignature(
-          query.name,
-          lease.servable.version,
-          query.signatureName || DEFAULT_SIGNATURE,
-          code,
-          Number(process.hrtime.bigint() - start) / 1000,
-        );
+      if (lease) {
+        const end = process.hrtime.bigint();
+        const signature = query.signatureName || DEFAULT_SIGNATURE;
+        this.metrics.recordSignature(query.name, lease.servable.version, signature, code, Number(end - start) / 1000);
+        if (this.tracer.active)
+          this.tracer.record({ model: query.name, version: lease.servable.version, signature, code, startNs: start, endNs: end });
+      }
       lease?.release();
       if (--this.inflight === 0 && this.idle) this.idle();
     }

@@ -3,7 +3,7 @@
  * SavedModel declares them, and Predict / Classify / Regress over its signatures with TF Serving's checks and
  * messages.
  */
-import { FailedPreconditionError, InvalidArgumentError, UnimplementedError } from '../errors';
+import { FailedPreconditionError, InternalError, InvalidArgumentError, UnimplementedError } from '../errors';
 import { ResolvedBatchingParameters } from '../batching';
 import { abortError } from '../batching/queue';
 import { withBatching } from '../hub/batching';
@@ -12,6 +12,7 @@ import { INIT_OP_SIGNATURE, chooseMetaGraph, isTf1HubModule, readSavedModel } fr
 import { tensorflow } from '../proto';
 import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
+import { TensorProtoFields, tensorFromProto } from './codec/tensor_proto';
 import { toTfError } from './errors';
 import type { ServingMetrics } from './metrics';
 
@@ -34,6 +35,12 @@ export interface LoadSpec {
   modelName?: string;
   /** Where batching reports queue depth and batch sizes (none: not observed). */
   metrics?: ServingMetrics;
+  /**
+   * `--enable_signature_method_name_check`: Classify/Regress (and Predict) refuse signatures whose method_name is
+   * not theirs. Default false, as in TF Serving: any signature of the right form serves them (TF2 SavedModels
+   * have only `tensorflow/serving/predict`).
+   */
+  methodNameCheck?: boolean;
 }
 
 /** A signature function of the loaded model; batched ones take `{signal}` (hub/batching.ts). */
@@ -43,12 +50,95 @@ function setOf(keys: Iterable<string>): string {
   return [...keys].sort().join(',');
 }
 
+/** protobuf's DebugString of a SignatureDef (text format, two-space indent, map entries by key), for messages. */
+export function debugString(def: tensorflow.ISignatureDef): string {
+  const out: string[] = [];
+  const dtypeName = (d: number | null | undefined) => (tensorflow.DataType as unknown as Record<number, string>)[d ?? 0] ?? String(d);
+  const info = (i: tensorflow.ITensorInfo, ind: string) => {
+    if (i.name) out.push(`${ind}name: ${JSON.stringify(i.name)}`);
+    if (i.dtype) out.push(`${ind}dtype: ${dtypeName(i.dtype)}`);
+    if (i.tensorShape) {
+      out.push(`${ind}tensor_shape {`);
+      for (const d of i.tensorShape.dim ?? []) {
+        out.push(`${ind}  dim {`);
+        if (Number(d.size ?? 0) !== 0) out.push(`${ind}    size: ${String(d.size)}`);
+        if (d.name) out.push(`${ind}    name: ${JSON.stringify(d.name)}`);
+        out.push(`${ind}  }`);
+      }
+      if (i.tensorShape.unknownRank) out.push(`${ind}  unknown_rank: true`);
+      out.push(`${ind}}`);
+    }
+  };
+  for (const [field, map] of [
+    ['inputs', def.inputs],
+    ['outputs', def.outputs],
+  ] as const) {
+    for (const key of Object.keys(map ?? {}).sort()) {
+      out.push(`${field} {`, `  key: ${JSON.stringify(key)}`, '  value {');
+      info(map![key], '    ');
+      out.push('  }', '}');
+    }
+  }
+  if (def.methodName) out.push(`method_name: ${JSON.stringify(def.methodName)}`);
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * The inputs to feed for a Predict request, as TF Serving's predict_util.cc and saved_model's GetInputValues
+ * check them: no more inputs than the signature has, fewer only when it has defaults (which fill the missing ones),
+ * and only names the signature declares. `owned`: the default tensors made here.
+ */
+function feedsWithDefaults(
+  def: tensorflow.ISignatureDef,
+  inputs: Record<string, unknown>,
+): { inputs: Record<string, unknown>; owned: Tensor[] } {
+  const declared = Object.keys(def.inputs ?? {}).sort();
+  const defaults = def.defaults ?? {};
+  const given = Object.keys(inputs);
+  if (given.length > declared.length || (given.length < declared.length && Object.keys(defaults).length === 0)) {
+    const extra = given.filter((k) => !declared.includes(k));
+    const missing = declared.filter((k) => !given.includes(k));
+    throw new InvalidArgumentError(
+      `input size does not match signature: ${given.length}!=${declared.length} len({${setOf(given)}}) != len({${setOf(declared)}}). Sent extra: {${setOf(extra)}}. Missing but required: {${setOf(missing)}}.`,
+    );
+  }
+  const fed: Record<string, unknown> = {};
+  const owned: Tensor[] = [];
+  try {
+    for (const alias of declared) {
+      if (Object.prototype.hasOwnProperty.call(inputs, alias)) {
+        fed[alias] = inputs[alias];
+        continue;
+      }
+      const value = defaults[alias];
+      if (!value) {
+        throw new InvalidArgumentError(
+          `Signature input alias: ${alias}(feed name: ${def.inputs![alias].name ?? ''}) not found in request and no default value provided. Inputs expected to be in the request {${setOf(given)}}, or default input alias set: ${setOf(Object.keys(defaults))}`,
+        );
+      }
+      const t = tensorFromProto(value as TensorProtoFields, `tensor parsing error: ${alias}`);
+      owned.push(t);
+      fed[alias] = t;
+    }
+    if (given.some((k) => !declared.includes(k))) {
+      throw new InvalidArgumentError(
+        `Inputs contains invalid name. Used request inputs: ${setOf(given.filter((k) => declared.includes(k)))}, request input: ${setOf(given)}`,
+      );
+    }
+  } catch (e) {
+    for (const t of owned) t.dispose();
+    throw e;
+  }
+  return { inputs: fed, owned };
+}
+
 /** A loaded version: see the module comment. */
 export class Servable {
   private constructor(
     readonly version: number,
     readonly model: LoadedModel,
     readonly signatureDefs: Record<string, tensorflow.ISignatureDef>,
+    private readonly methodNameCheck: boolean,
   ) {}
 
   /** Loads `dir` as a version (any failure is thrown as a TF error). */
@@ -61,11 +151,12 @@ export class Servable {
       const defs: Record<string, tensorflow.ISignatureDef> = {};
       for (const [k, v] of Object.entries(metaGraph.signatureDef ?? {}) as Array<[string, tensorflow.ISignatureDef]>)
         if (k !== INIT_OP_SIGNATURE) defs[k] = v;
-      const loaded = await load(dir, { tags, session: spec.session });
+      // TF Serving's checks, not Python's: inputs of any shape are fed, a broken signature fails only when called
+      const loaded = await load(dir, { tags, session: spec.session, strictSignatures: false });
       const metrics = spec.metrics;
       const hooks = (signature: string) => ({ hooks: metrics?.batchingHooks(spec.modelName ?? '', version, signature) });
       const model = spec.batching ? withBatching(loaded, spec.batching, hooks) : loaded;
-      return new Servable(version, model, defs);
+      return new Servable(version, model, defs, !!spec.methodNameCheck);
     } catch (e) {
       throw toTfError(e);
     }
@@ -110,15 +201,12 @@ export class Servable {
     signal?: AbortSignal,
   ): Promise<Record<string, Tensor>> {
     const { def, run } = this.signature(signatureName);
-    const declared = Object.keys(def.inputs ?? {});
-    const given = Object.keys(inputs);
-    if (given.length !== declared.length || given.some((k) => !declared.includes(k))) {
-      const extra = given.filter((k) => !declared.includes(k));
-      const missing = declared.filter((k) => !given.includes(k));
-      throw new InvalidArgumentError(
-        `input size does not match signature: ${given.length}!=${declared.length} len({${setOf(given)}}) != len({${setOf(declared)}}). Sent extra: {${setOf(extra)}}. Missing but required: {${setOf(missing)}}.`,
+    if (this.methodNameCheck && ![PREDICT_METHOD, CLASSIFY_METHOD, REGRESS_METHOD].includes(def.methodName ?? '')) {
+      throw new InternalError(
+        `Expected prediction signature method_name to be one of {${PREDICT_METHOD}, ${CLASSIFY_METHOD}, ${REGRESS_METHOD}}. Was: ${def.methodName ?? ''}`,
       );
     }
+    const fed = feedsWithDefaults(def, inputs);
     const outputs = Object.keys(def.outputs ?? {});
     const seen = new Set<string>();
     for (const alias of outputFilter) {
@@ -131,9 +219,11 @@ export class Servable {
     }
     let result: Record<string, unknown>;
     try {
-      result = await run(inputs, signal);
+      result = await run(fed.inputs, signal);
     } catch (e) {
       throw toTfError(e);
+    } finally {
+      for (const t of fed.owned) t.dispose();
     }
     const out: Record<string, Tensor> = {};
     for (const alias of outputFilter.length > 0 ? outputFilter : Object.keys(result).sort()) {
@@ -154,16 +244,30 @@ export class Servable {
     examples: Uint8Array[],
     signal: AbortSignal | undefined,
   ): Promise<{ def: tensorflow.ISignatureDef; out: Record<string, unknown> }> {
+    if (!this.signatureDefs[signatureName]) throw new InvalidArgumentError(`No signature was found with the name: ${signatureName}`);
     const { def, run } = this.signature(signatureName);
-    if (def.methodName !== method) {
+    // classifier.cc / regressor.cc: PreProcessClassification / PreProcessRegression
+    if (this.methodNameCheck && def.methodName !== method) {
       throw new InvalidArgumentError(`Expected ${kind} signature method_name to be ${method}. Was: ${def.methodName ?? ''}`);
     }
-    const inputKeys = Object.keys(def.inputs ?? {});
-    if (inputKeys.length !== 1) throw new InvalidArgumentError('Expected one input Tensor.');
+    const inputs = Object.keys(def.inputs ?? {});
+    const outputs = Object.keys(def.outputs ?? {});
+    if (inputs.length !== 1) throw new InvalidArgumentError('Expected one input Tensor.');
+    if (method === CLASSIFY_METHOD && outputs.length !== 1 && outputs.length !== 2)
+      throw new InvalidArgumentError(`Expected one or two output Tensors, found ${outputs.length}`);
+    if (method === REGRESS_METHOD && outputs.length !== 1) throw new InvalidArgumentError('Expected one output Tensor.');
+    if (!inputs.includes('inputs')) throw new InvalidArgumentError(`No ${kind} inputs found in SignatureDef: ${debugString(def)}`);
+    if (method === CLASSIFY_METHOD && !outputs.includes('classes') && !outputs.includes('scores')) {
+      throw new InvalidArgumentError(
+        `Expected classification signature outputs to contain at least one of "classes" or "scores". Signature was: ${debugString(def)}`,
+      );
+    }
+    if (method === REGRESS_METHOD && !outputs.includes('outputs'))
+      throw new InvalidArgumentError(`No regression outputs found in SignatureDef: ${debugString(def)}`);
     if (examples.length === 0) throw new InvalidArgumentError('Input is empty.');
     try {
       const input = new Tensor('string', [examples.length], examples);
-      return { def, out: await run({ [inputKeys[0]]: input }, signal) };
+      return { def, out: await run({ inputs: input }, signal) };
     } catch (e) {
       throw toTfError(e);
     }

@@ -28,6 +28,9 @@ export interface TextMessage {
 
 /** A parse error at `file:line:col`. */
 export class TextFormatError extends TfhubError {
+  /** The message type being parsed (`tensorflow.serving.ModelServerConfig`), when the caller named one. */
+  messageType?: string;
+
   constructor(
     readonly file: string,
     readonly line: number,

@@ -158,7 +158,12 @@ function convertMessage(type: protobuf.Type, msg: TextMessage, file: string): Re
  * checked against its schema. @throws TextFormatError naming `file`, line and column
  */
 export function parseTextProto(typeName: string, text: string, file = '<text>'): Record<string, unknown> {
-  return convertMessage(messageType(typeName), parseTextFormat(text, file), file);
+  try {
+    return convertMessage(messageType(typeName), parseTextFormat(text, file), file);
+  } catch (e) {
+    if (e instanceof TextFormatError) e.messageType = typeName;
+    throw e;
+  }
 }
 
 /** `--batching_parameters_file`: a `tensorflow.serving.BatchingParameters` in text format, as the object `batching.parseBatchingParameters` takes. */

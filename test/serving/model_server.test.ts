@@ -70,6 +70,30 @@ describe('serving.ModelServer (embedded)', { timeout: 120_000 }, () => {
     assert.deepEqual(Array.from(filtered.outputs.sum.data() as Float32Array), call.outputs.sum.values);
   });
 
+  it('--enable_signature_method_name_check: Classify/Regress/Predict refuse a signature of another method, with TF Serving messages', async () => {
+    const checked = new serving.ModelServer({
+      modelName: 'ex',
+      modelBasePath: path.join(REST_FIXTURES, 'example_base'),
+      fileSystemPollWaitSeconds: 0,
+      enableSignatureMethodNameCheck: true,
+    });
+    await checked.start();
+    try {
+      const examples = EXAMPLE.serialized_b64.map((b: string) => new Uint8Array(Buffer.from(b, 'base64')));
+      await assert.rejects(checked.regress({ name: 'ex', signatureName: 'classify' }, examples), {
+        code: 'INVALID_ARGUMENT',
+        message: 'Expected regression signature method_name to be tensorflow/serving/regress. Was: tensorflow/serving/classify',
+      });
+      await assert.rejects(checked.classify({ name: 'ex', signatureName: 'regress' }, examples), {
+        code: 'INVALID_ARGUMENT',
+        message: 'Expected classification signature method_name to be tensorflow/serving/classify. Was: tensorflow/serving/regress',
+      });
+      assert.equal((await checked.regress({ name: 'ex', signatureName: 'regress' }, examples)).values.length, examples.length);
+    } finally {
+      await checked.close();
+    }
+  });
+
   it('classify / regress on serialized tf.Examples written by Python', async () => {
     const examples = EXAMPLE.serialized_b64.map((b: string) => new Uint8Array(Buffer.from(b, 'base64')));
     const cls = await server.classify({ name: 'ex', signatureName: 'classify' }, examples);
@@ -80,9 +104,10 @@ describe('serving.ModelServer (embedded)', { timeout: 120_000 }, () => {
     cls.classifications.forEach((row, i) => row.forEach((p, j) => assert.equal(p.score, Math.fround(EXAMPLE.classify.scores[i][j]))));
     const reg = await server.regress({ name: 'ex', signatureName: 'regress' }, examples);
     assert.deepEqual(reg.values, EXAMPLE.regress.values.map(Math.fround));
+    // TF Serving checks a signature's form, and its method_name only with --enable_signature_method_name_check
     await assert.rejects(server.regress({ name: 'ex', signatureName: 'classify' }, examples), {
       code: 'INVALID_ARGUMENT',
-      message: /Expected regression signature method_name/,
+      message: 'Expected one output Tensor.',
     });
     await assert.rejects(server.classify({ name: 'ex', signatureName: 'classify' }, []), {
       code: 'INVALID_ARGUMENT',

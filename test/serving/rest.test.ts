@@ -196,9 +196,12 @@ describe('serving REST: api_rest.md', { timeout: 120_000 }, () => {
       `{"signature_name": "regress", "context": {"scale": 2.0}, "examples": [{"x": [-3.0, 0.5]}]}`,
     );
     assert.deepEqual(ctx.json, { results: [EXAMPLE.regress.values[1]] });
-    // a predict signature is not a regression signature
+    // a predict signature is not of a regression signature's form (input 'inputs', output 'outputs'); its
+    // method_name is checked only with --enable_signature_method_name_check, as in TF Serving
     const bad = await call(`${s.url}/v1/models/ex:regress`, 'POST', '{"signature_name": "predict", "examples": [{"x": [1.0, 2.0]}]}');
     assert.equal(bad.status, 400);
-    assert.match(bad.json.error, /Expected regression signature method_name to be tensorflow\/serving\/regress/);
+    assert.match(bad.json.error, /^No regression inputs found in SignatureDef: inputs \{\n {2}key: "x"\n {2}value \{\n {4}name: "x:0"\n/);
+    const none = await call(`${s.url}/v1/models/ex:regress`, 'POST', '{"signature_name": "nope", "examples": [{"x": [1.0, 2.0]}]}');
+    assert.deepEqual([none.status, none.json], [400, { error: 'No signature was found with the name: nope' }]);
   });
 });

@@ -22,7 +22,19 @@ import { Tensor } from '../../tensor';
 import { restoreV2, stringConstant } from '../saved_model';
 import { ConcreteFunctionInfo, ModelParts, TensorSpecInfo } from '../tf2/model';
 import { checkSignatureInput, normalizeSignatureInputs } from '../tf2/signature_inputs';
-import { BoundLeaf, LeafSpec, Spec, StructuredOutput, bindSpec, flattenSpec, formatSpec, formatValue, packOutputs } from '../tf2/structure';
+import {
+  BoundLeaf,
+  LeafSpec,
+  Spec,
+  StructuredOutput,
+  anyShapeTensorBinder,
+  bindSpec,
+  flattenSpec,
+  formatSpec,
+  formatValue,
+  packOutputs,
+  tensorBinder,
+} from '../tf2/structure';
 import { toTensor } from '../tf2/values';
 import { Concrete, dispatch, formatConcreteInputs } from './bind';
 import { RevivalPlan, kindOf, safeName } from './plan';
@@ -49,9 +61,10 @@ export async function loadObjectGraphModel(
   dir: string,
   metaGraph: tensorflow.IMetaGraphDef,
   sessionOptions: SessionOptions | undefined,
+  strictSignatures = true,
 ): Promise<ModelParts> {
   const plan = await RevivalPlan.create(dir, metaGraph);
-  const reviver = new SessionReviver(plan);
+  const reviver = new SessionReviver(plan, strictSignatures);
   try {
     return await reviver.load(sessionOptions);
   } catch (e) {
@@ -70,7 +83,10 @@ class SessionReviver {
   /** Python's eager runtime places function bodies with soft placement; do the same for our call ops. */
   private readonly callConfig = encodeConfigProto({ allowSoftPlacement: true });
 
-  constructor(private readonly plan: RevivalPlan) {}
+  constructor(
+    private readonly plan: RevivalPlan,
+    private readonly strictSignatures = true,
+  ) {}
 
   dispose(): void {
     this.session?.close();
@@ -338,9 +354,10 @@ class SessionReviver {
       const outputs = Object.fromEntries(outSpec.keys.map((k, i) => [k, specInfo(outSpec.values[i])]));
       const run = async (given: unknown) => {
         const dict = normalizeSignatureInputs(name, keys, given);
-        for (const k of keys) checkSignatureInput(name, k, leaves.get(k)!, dict[k]);
+        for (const k of keys) checkSignatureInput(name, k, leaves.get(k)!, dict[k], this.strictSignatures);
         const bound: BoundLeaf[] = [];
-        const why = bindSpec(c.input, [[], dict], true, 'inputs', bound);
+        const binder = this.strictSignatures ? tensorBinder : anyShapeTensorBinder;
+        const why = bindSpec(c.input, [[], dict], true, 'inputs', bound, binder);
         if (why) throw typeError('ERR_SIGNATURE_INPUTS', `Signature '${name}': ${why}`);
         return (await this.runConcrete(c, bound)) as Record<string, never>;
       };

@@ -30,6 +30,13 @@ export interface LoadOptions {
   session?: SessionOptions;
   /** Maps a handle (URL, archive, …) to a local directory; default: the handle is a directory path. */
   resolve?: (handle: string) => Promise<string> | string;
+  /**
+   * Python's signature checks (default true): a call whose input shape does not fit the declared TensorSpec is
+   * refused, and a TF1 signature naming a graph tensor of another dtype than it declares fails the load. `false`
+   * is TF Serving's behaviour: inputs of any shape are fed as given (the graph decides; dtypes are still checked),
+   * and such a signature fails only when it is called.
+   */
+  strictSignatures?: boolean;
 }
 
 /** The most cores on which `load` turns TF's thread spinning off by default (measured at 2; TF's default above). */
@@ -68,9 +75,14 @@ export async function load(handle: string, options: LoadOptions = {}): Promise<L
   const metaGraph = chooseMetaGraph(savedModel, resolved, options.tags, isHub);
   const tags = [...new Set(metaGraphTags(metaGraph))].sort();
   const hasObjectGraph = !isHub && (metaGraph.objectGraphDef?.nodes?.length ?? 0) > 0;
-  const sessionOptions: SessionOptions = { ...loadSessionDefaults(), ...options.session }; // explicit options win
+  const strictSignatures = options.strictSignatures !== false;
+  const sessionOptions: SessionOptions = {
+    ...loadSessionDefaults(),
+    checkFeedShapes: strictSignatures,
+    ...options.session, // explicit options win
+  };
   const parts = hasObjectGraph
-    ? await loadObjectGraphModel(resolved, metaGraph, sessionOptions)
-    : await loadTf1Model(resolved, metaGraph, isHub, sessionOptions);
-  return new LoadedModel(resolved, tags, parts);
+    ? await loadObjectGraphModel(resolved, metaGraph, sessionOptions, strictSignatures)
+    : await loadTf1Model(resolved, metaGraph, isHub, sessionOptions, strictSignatures);
+  return new LoadedModel(resolved, tags, parts, strictSignatures);
 }

@@ -171,6 +171,8 @@ export class LoadedModel {
   readonly trainableVariables: readonly LoadedVariable[];
   /** The root's `regularization_losses` callables (empty when the model has none). */
   readonly regularizationLosses: readonly RegularizationLoss[];
+  /** Whether signatures are checked as Python checks them (`LoadOptions.strictSignatures`). */
+  readonly strictSignatures: boolean;
   /** @internal */
   readonly graph: Graph;
   /** @internal */
@@ -178,8 +180,9 @@ export class LoadedModel {
   private closed = false;
 
   /** @internal use `load()` */
-  constructor(path: string, tags: string[], parts: ModelParts) {
+  constructor(path: string, tags: string[], parts: ModelParts, strictSignatures = true) {
     this.path = path;
+    this.strictSignatures = strictSignatures;
     this.tags = [...tags].sort();
     this.format = parts.format;
     this.isHubModuleV1 = parts.format === 'tf1_hub_module';

@@ -35,9 +35,12 @@ export function normalizeSignatureInputs(signature: string, keys: readonly strin
   return dict;
 }
 
-/** Throws a TypeError naming the input when `value` does not fit `leaf` (code ERR_INPUT_DTYPE / ERR_INPUT_SHAPE / ERR_INPUT_VALUE). */
-export function checkSignatureInput(signature: string, key: string, leaf: LeafSpec, value: unknown): void {
-  const why = tensorMismatch(value, leaf, true);
+/**
+ * Throws a TypeError naming the input when `value` does not fit `leaf` (code ERR_INPUT_DTYPE / ERR_INPUT_SHAPE /
+ * ERR_INPUT_VALUE); without `checkShape` any shape fits (`LoadOptions.strictSignatures: false`).
+ */
+export function checkSignatureInput(signature: string, key: string, leaf: LeafSpec, value: unknown, checkShape = true): void {
+  const why = tensorMismatch(value, leaf, true, checkShape);
   if (why) {
     throw typeError(
       why.code,

@@ -275,6 +275,12 @@ export const tensorBinder: LeafBinder = {
   describe: (value) => formatValue(value),
 };
 
+/** `tensorBinder` that takes tensors of any shape (dtypes are still checked). */
+export const anyShapeTensorBinder: LeafBinder = {
+  ...tensorBinder,
+  mismatch: (value, leaf, allowConversion) => tensorMismatch(value, leaf, allowConversion, false)?.message ?? null,
+};
+
 /**
  * Binds `value` to `spec`, appending the tensors to `out` in flatten order. Returns null on success or the
  * reason of the first mismatch. Without `allowConversion` only Tensors match tensor specs (Python's first pass);

@@ -67,14 +67,17 @@ export interface Mismatch {
   readonly message: string;
 }
 
-/** Why `value` cannot become a tensor of `leaf` (null if it can), as Python's convert_to_tensor + spec check. */
-export function tensorMismatch(value: unknown, leaf: LeafSpec, allowConversion: boolean): Mismatch | null {
+/**
+ * Why `value` cannot become a tensor of `leaf` (null if it can), as Python's convert_to_tensor + spec check;
+ * without `checkShape` only the dtype (and convertibility) is checked.
+ */
+export function tensorMismatch(value: unknown, leaf: LeafSpec, allowConversion: boolean, checkShape = true): Mismatch | null {
   const dtypeErr = (message: string): Mismatch => ({ code: 'ERR_INPUT_DTYPE', message });
   const shapeErr = (message: string): Mismatch => ({ code: 'ERR_INPUT_SHAPE', message });
   if (value instanceof Tensor) {
     if (value.isDisposed) return { code: 'ERR_INPUT_VALUE', message: 'the Tensor was disposed' };
     if (value.dtype !== leaf.dtype) return dtypeErr(`Got a ${value.dtype} Tensor, expected ${leaf.dtype}`);
-    if (!isShapeCompatible(value.shape, leaf.shape))
+    if (checkShape && !isShapeCompatible(value.shape, leaf.shape))
       return shapeErr(`Got shape ${formatShape(value.shape)}, expected ${formatShape(leaf.shape)}`);
     return null;
   }
@@ -120,7 +123,8 @@ export function tensorMismatch(value: unknown, leaf: LeafSpec, allowConversion: 
       kind === 'integer' || kind === 'number' ? 'numbers' : kind === 'boolean' ? 'booleans' : kind === 'bigint' ? 'bigints' : 'strings';
     return dtypeErr(`Expected ${d}, got ${got}${kind === 'number' && INT_DTYPES.has(d) ? ' that are not integers' : ''}`);
   }
-  if (!isShapeCompatible(shape, leaf.shape)) return shapeErr(`Got shape ${formatShape(shape)}, expected ${formatShape(leaf.shape)}`);
+  if (checkShape && !isShapeCompatible(shape, leaf.shape))
+    return shapeErr(`Got shape ${formatShape(shape)}, expected ${formatShape(leaf.shape)}`);
   return null;
 }
 
