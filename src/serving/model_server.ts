@@ -86,6 +86,12 @@ export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelN
   /** REST options (`restHandler()`): body size limit, request timeout. */
   rest?: RestOptions;
   /**
+   * How long `close()` waits for the requests in progress (REST requests whose headers arrived, gRPC calls,
+   * library calls) before cancelling what is left of them (UNAVAILABLE, HTTP 503). Default: `rest.timeoutMs`
+   * (`--rest_api_timeout_in_ms`), or 30 s when that is 0 or unset.
+   */
+  drainTimeoutMs?: number;
+  /**
    * Server-side batching (`--enable_batching`, `--batching_parameters_file`): TF Serving's BatchingParameters;
    * concurrent requests for one version and signature are merged into one run (docs/batching.md). Default: off.
    */
@@ -146,8 +152,13 @@ export class ModelServer {
   private config: ModelServerConfigObject;
   private pollTimer: NodeJS.Timeout | null = null;
   private inflight = 0;
-  private idle: (() => void) | null = null;
-  private state: 'new' | 'started' | 'closing' | 'closed' = 'new';
+  /** Requests of the front ends (REST, gRPC) from their arrival to their answer: signal → cancel. */
+  private readonly admitted = new Map<AbortSignal, (reason: Error) => void>();
+  /** Resolves the drain's wait once nothing is in progress (only calls in a model run, once cancelled). */
+  private onIdle: (() => void) | null = null;
+  private cancelled = false;
+  private closing: Promise<void> | null = null;
+  private state: 'new' | 'started' | 'draining' | 'closing' | 'closed' = 'new';
   private labelsApplied = false;
   private polling: Promise<void> = Promise.resolve();
   private metricsInstance: ServingMetrics | null = null;
@@ -237,18 +248,73 @@ export class ModelServer {
     this.config = config;
   }
 
-  /** Refuses new work, waits for in-flight requests, unloads everything. */
-  async close(): Promise<void> {
-    if (this.state === 'closed' || this.state === 'closing') return;
-    this.state = 'closing';
+  /**
+   * Refuses new work (REST answers HTTP 503, gRPC UNAVAILABLE, library calls reject with UnavailableError),
+   * waits for the requests in progress (REST and gRPC requests that arrived before, with their bodies still
+   * uploading included, and library calls) for at most `drainTimeoutMs`, cancels what is left, and unloads
+   * every model. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'draining';
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.polling;
-    if (this.inflight > 0)
-      await new Promise<void>((resolve) => {
-        this.idle = resolve;
-      });
+    const bound = this.options.drainTimeoutMs ?? (this.options.rest?.timeoutMs || 30_000);
+    if (!(await this.whenIdle(bound))) {
+      this.log(`${this.admitted.size} request(s) still in progress after ${bound} ms; cancelling them`);
+      this.cancelled = true;
+      const reason = new UnavailableError('Server is shutting down');
+      for (const cancel of [...this.admitted.values()]) cancel(reason);
+      // A model run cannot be interrupted: the versions unload once the runs in progress return.
+      await this.whenIdle(Infinity);
+    }
+    this.state = 'closing';
     await Promise.all([...this.models.values()].map((m) => m.close()));
     this.state = 'closed';
+  }
+
+  private isIdle(): boolean {
+    return this.inflight === 0 && (this.cancelled || this.admitted.size === 0);
+  }
+
+  /** Resolves true once nothing is in progress, false after `ms`. */
+  private whenIdle(ms: number): Promise<boolean> {
+    if (this.isIdle()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms)
+        ? setTimeout(() => {
+            this.onIdle = null;
+            resolve(false);
+          }, ms)
+        : undefined;
+      this.onIdle = () => {
+        clearTimeout(timer);
+        this.onIdle = null;
+        resolve(true);
+      };
+    });
+  }
+
+  private checkIdle(): void {
+    if (this.onIdle && this.isIdle()) this.onIdle();
+  }
+
+  /**
+   * @internal A front end (REST, gRPC) counts a request from its arrival to its answer, so that `close()`
+   * waits for it: null when the server is closing (answer UNAVAILABLE), else the function to call once the
+   * request is answered. Calls that carry `signal` are still served while `close()` drains; `cancel` is
+   * called when the drain's time is up.
+   */
+  admit(signal: AbortSignal, cancel: (reason: Error) => void): (() => void) | null {
+    if (this.state !== 'new' && this.state !== 'started') return null;
+    this.admitted.set(signal, cancel);
+    return () => {
+      if (this.admitted.delete(signal)) this.checkIdle();
+    };
   }
 
   /** Whether the server is started and not closing. */
@@ -271,7 +337,8 @@ export class ModelServer {
     signal: AbortSignal | undefined,
     fn: (s: Servable, spec: ResolvedModelSpec) => Promise<T>,
   ): Promise<T> {
-    if (this.state !== 'started') throw new UnavailableError(this.state === 'new' ? 'Server is not started' : 'Server is shutting down');
+    if (this.state !== 'started' && !(this.state === 'draining' && signal !== undefined && this.admitted.has(signal)))
+      throw new UnavailableError(this.state === 'new' ? 'Server is not started' : 'Server is shutting down');
     if (signal?.aborted) throw abortError(signal);
     const version = versionOf(query.version);
     let lease: Lease | null = null;
@@ -299,7 +366,7 @@ export class ModelServer {
           Number(process.hrtime.bigint() - start) / 1000,
         );
       lease?.release();
-      if (--this.inflight === 0 && this.idle) this.idle();
+      if (--this.inflight === 0) this.checkIdle();
     }
   }
 
@@ -340,8 +407,9 @@ export class ModelServer {
   /** The signature defs of a model version (TF Serving's `signature_def` metadata; `signatureName` is not used). */
   async getModelMetadata(
     query: ModelSpecQuery,
+    opts?: { signal?: AbortSignal },
   ): Promise<{ modelSpec: ResolvedModelSpec; signatureDefs: Record<string, tensorflow.ISignatureDef> }> {
-    return this.withServable(toQuery(query), undefined, async (s, spec) => ({
+    return this.withServable(toQuery(query), opts?.signal, async (s, spec) => ({
       modelSpec: { ...spec, signatureName: query.signatureName ?? '' },
       signatureDefs: s.signatureDefs,
     }));
