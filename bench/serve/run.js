@@ -19,7 +19,9 @@
 // Env: BENCH_SERVE_DURATION (seconds per cell, default 10), BENCH_SERVE_SLICES (default 2),
 // BENCH_SERVE_CONNECTIONS (default 1,8,64), BENCH_SERVE_MODELS (default mlp,cnn), BENCH_SERVE_SERVERS (names to
 // keep, comma-separated substrings), BENCH_SERVE_WARMUP_S (default 1), BENCH_INSTALL_PEERS=0 (never install),
-// BENCH_SERVE_CLI (the cli.js whose `serve` the serve cells run; default this build's dist/src/cli.js).
+// BENCH_SERVE_CLI (the cli.js whose `serve` the serve cells run; default this build's dist/src/cli.js),
+// BENCH_SERVE_BASE_CLI (another build's cli.js: its `serve` cells, named "(base)", run interleaved with these, an
+// A/B of two builds in one run).
 // Results: bench/out/serve/results.{json,md}.
 const fs = require('node:fs');
 const os = require('node:os');
@@ -30,10 +32,12 @@ const autocannon = require('autocannon');
 const { makeModels } = require('./make_models');
 const { ensurePeers, PEERS_DIR } = require('./peers');
 const { grpcSlice, predictRequest } = require('./grpc_load');
+const { freePort } = require('../free_port');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'bench', 'out', 'serve');
 const CLI = process.env.BENCH_SERVE_CLI || path.join(ROOT, 'dist', 'src', 'cli.js');
+const BASE_CLI = process.env.BENCH_SERVE_BASE_CLI || '';
 const DURATION = Number(process.env.BENCH_SERVE_DURATION ?? 10);
 const SLICES = Math.max(1, Number(process.env.BENCH_SERVE_SLICES ?? 2));
 const CONNECTIONS = (process.env.BENCH_SERVE_CONNECTIONS ?? '1,8,64').split(',').map(Number);
@@ -54,16 +58,6 @@ function row(shape) {
       ? flat.slice(at, at + dims[0])
       : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1)));
   return nest(shape, 0);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 function serveAvailable() {
@@ -90,23 +84,27 @@ function serverDefs(models, info, peers) {
   const base = path.dirname(models.savedModel);
   const batchingFile = path.join(OUT, 'batching_parameters.txt');
   fs.writeFileSync(batchingFile, BATCHING_TEXT);
+  const clis = [[CLI, '']];
+  if (BASE_CLI) clis.push([BASE_CLI, ' (base)']);
   for (const grpcLoad of [false, true]) {
     for (const batching of [false, true]) {
-      defs.push({
-        name: `tfhub-node serve ${grpcLoad ? 'gRPC' : 'REST'}${batching ? ' +batching' : ''}`,
-        skip: noServe,
-        port: true,
-        grpc: grpcLoad,
-        args: (port, grpcPort) => [
-          CLI,
-          'serve',
-          `--rest_api_port=${port}`,
-          `--port=${grpcPort ?? 0}`,
-          '--model_name=m',
-          `--model_base_path=${base}`,
-          ...(batching ? ['--enable_batching', `--batching_parameters_file=${batchingFile}`] : []),
-        ],
-      });
+      for (const [cli, suffix] of clis) {
+        defs.push({
+          name: `tfhub-node serve ${grpcLoad ? 'gRPC' : 'REST'}${batching ? ' +batching' : ''}${suffix}`,
+          skip: cli === CLI ? noServe : null,
+          port: true,
+          grpc: grpcLoad,
+          args: (port, grpcPort) => [
+            cli,
+            'serve',
+            `--rest_api_port=${port}`,
+            `--port=${grpcPort ?? 0}`,
+            '--model_name=m',
+            `--model_base_path=${base}`,
+            ...(batching ? ['--enable_batching', `--batching_parameters_file=${batchingFile}`] : []),
+          ],
+        });
+      }
     }
   }
   defs.push({ name: 'tfhub-node library (hub.load + node:http)', args: () => [lib, '--model', models.savedModel, ...common] });
