@@ -27,6 +27,7 @@ const { spawn, spawnSync } = require('node:child_process');
 const autocannon = require('autocannon');
 const { makeModels } = require('./make_models');
 const { freePort } = require('../free_port');
+const { inputRow, BATCHING_TEXT } = require('./requests');
 const { grpcSlice, predictRequest } = require('./grpc_load');
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -86,21 +87,14 @@ const median = (xs) => {
 
 async function main() {
   const info = makeModels(path.join(OUT, 'models'))[MODEL];
-  const n = info.input_shape.reduce((a, b) => a * b, 1);
-  const flat = Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101 - 0.5);
-  const nest = (dims, at) =>
-    dims.length === 1
-      ? flat.slice(at, at + dims[0])
-      : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1)));
-  const body = JSON.stringify({ instances: [nest(info.input_shape, 0)] });
+  const row = inputRow(info.input_shape);
+  const flat = row.flat(Infinity);
+  const body = JSON.stringify({ instances: [row] });
   const request = predictRequest(info.input, info.input_shape, flat);
   let batchingFile = null;
   if (process.env.CPU_BATCHING === '1') {
     batchingFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tfhub-cpu-')), 'batching.txt');
-    fs.writeFileSync(
-      batchingFile,
-      `max_batch_size { value: 64 }\nbatch_timeout_micros { value: 0 }\nmax_enqueued_batches { value: 64 }\nnum_batch_threads { value: ${os.availableParallelism()} }\n`,
-    );
+    fs.writeFileSync(batchingFile, BATCHING_TEXT);
   }
   const builds = [['this build', CLI]];
   if (BASE_CLI) builds.push(['base', BASE_CLI]);

@@ -18,6 +18,7 @@ const { spawn } = require('node:child_process');
 const autocannon = require('autocannon');
 const { makeModels } = require('./make_models');
 const { freePort } = require('../free_port');
+const { inputRow, BATCHING_TEXT } = require('./requests');
 const { grpcSlice, predictRequest } = require('./grpc_load');
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -95,13 +96,9 @@ async function main() {
   const models = makeModels(path.join(OUT, 'models'));
   const info = models[MODEL];
   const base = path.join(OUT, 'models', MODEL);
-  const n = info.input_shape.reduce((a, b) => a * b, 1);
-  const flat = Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101 - 0.5);
-  const nest = (dims, at) =>
-    dims.length === 1
-      ? flat.slice(at, at + dims[0])
-      : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1)));
-  const body = JSON.stringify({ instances: [nest(info.input_shape, 0)] });
+  const row = inputRow(info.input_shape);
+  const flat = row.flat(Infinity);
+  const body = JSON.stringify({ instances: [row] });
   const profDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfhub-prof-'));
   const port = await freePort();
   const grpcPort = GRPC ? await freePort() : 0;
@@ -116,10 +113,7 @@ async function main() {
   ];
   if (process.env.PROFILE_BATCHING === '1') {
     const file = path.join(profDir, 'batching.txt');
-    fs.writeFileSync(
-      file,
-      `max_batch_size { value: 64 }\nbatch_timeout_micros { value: 0 }\nmax_enqueued_batches { value: 64 }\nnum_batch_threads { value: ${os.availableParallelism()} }\n`,
-    );
+    fs.writeFileSync(file, BATCHING_TEXT);
     args.push('--enable_batching', `--batching_parameters_file=${file}`);
   }
   const profFile = path.join(profDir, 'load.cpuprofile');

@@ -34,6 +34,7 @@ const { makeModels } = require('./make_models');
 const { ensurePeers, PEERS_DIR } = require('./peers');
 const { grpcSlice, predictRequest } = require('./grpc_load');
 const { freePort } = require('../free_port');
+const { inputRow: row, BATCHING, BATCHING_TEXT } = require('./requests');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'bench', 'out', 'serve');
@@ -46,20 +47,7 @@ const MODELS = (process.env.BENCH_SERVE_MODELS ?? 'mlp,cnn').split(',');
 const KEEP = (process.env.BENCH_SERVE_SERVERS ?? '').split(',').filter(Boolean);
 const WARMUP_S = Number(process.env.BENCH_SERVE_WARMUP_S ?? 1);
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-const BATCHING = { maxBatchSize: 64, batchTimeoutMicros: 0, maxEnqueuedBatches: 64, numBatchThreads: os.availableParallelism() };
-const BATCHING_TEXT = `max_batch_size { value: 64 }\nbatch_timeout_micros { value: 0 }\nmax_enqueued_batches { value: 64 }\nnum_batch_threads { value: ${os.availableParallelism()} }\n`;
 const log = (s) => process.stderr.write(`${s}\n`);
-
-/** The input row every server gets: x[i] = ((i*37) % 101)/101 - 0.5 (bench/c/mlp_input.h). */
-function row(shape) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const flat = Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101 - 0.5);
-  const nest = (dims, at) =>
-    dims.length === 1
-      ? flat.slice(at, at + dims[0])
-      : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1)));
-  return nest(shape, 0);
-}
 
 function serveAvailable() {
   if (!fs.existsSync(CLI)) return `${CLI} is missing (run npm run build)`;
