@@ -20,6 +20,7 @@ import { Tensor } from '../tensor';
 import { ModelConfigObject, ModelServerConfigObject, validateConfig } from './config';
 import type { GrpcServiceOptions } from './grpc';
 import { createRestHandler, RestOptions } from './rest/handler';
+import { Drain } from './drain';
 import { DEFAULT_SIGNATURE, Servable } from './servable';
 import { Lease, ModelVersions, VersionStatus } from './versions';
 import { checkVersionLabels } from './version_labels';
@@ -151,12 +152,7 @@ export class ModelServer {
   private readonly batching: ResolvedBatchingParameters | undefined;
   private config: ModelServerConfigObject;
   private pollTimer: NodeJS.Timeout | null = null;
-  private inflight = 0;
-  /** Requests of the front ends (REST, gRPC) from their arrival to their answer: signal → cancel. */
-  private readonly admitted = new Map<AbortSignal, (reason: Error) => void>();
-  /** Resolves the drain's wait once nothing is in progress (only calls in a model run, once cancelled). */
-  private onIdle: (() => void) | null = null;
-  private cancelled = false;
+  private readonly drain = new Drain();
   private closing: Promise<void> | null = null;
   private state: 'new' | 'started' | 'draining' | 'closing' | 'closed' = 'new';
   private labelsApplied = false;
@@ -264,43 +260,11 @@ export class ModelServer {
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.polling;
     const bound = this.options.drainTimeoutMs ?? (this.options.rest?.timeoutMs || 30_000);
-    if (!(await this.whenIdle(bound))) {
-      this.log(`${this.admitted.size} request(s) still in progress after ${bound} ms; cancelling them`);
-      this.cancelled = true;
-      const reason = new UnavailableError('Server is shutting down');
-      for (const cancel of [...this.admitted.values()]) cancel(reason);
-      // A model run cannot be interrupted: the versions unload once the runs in progress return.
-      await this.whenIdle(Infinity);
-    }
+    const cancelled = await this.drain.settle(bound, () => new UnavailableError('Server is shutting down'));
+    if (cancelled > 0) this.log(`${cancelled} request(s) still in progress after ${bound} ms were cancelled`);
     this.state = 'closing';
     await Promise.all([...this.models.values()].map((m) => m.close()));
     this.state = 'closed';
-  }
-
-  private isIdle(): boolean {
-    return this.inflight === 0 && (this.cancelled || this.admitted.size === 0);
-  }
-
-  /** Resolves true once nothing is in progress, false after `ms`. */
-  private whenIdle(ms: number): Promise<boolean> {
-    if (this.isIdle()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = Number.isFinite(ms)
-        ? setTimeout(() => {
-            this.onIdle = null;
-            resolve(false);
-          }, ms)
-        : undefined;
-      this.onIdle = () => {
-        clearTimeout(timer);
-        this.onIdle = null;
-        resolve(true);
-      };
-    });
-  }
-
-  private checkIdle(): void {
-    if (this.onIdle && this.isIdle()) this.onIdle();
   }
 
   /**
@@ -311,10 +275,7 @@ export class ModelServer {
    */
   admit(signal: AbortSignal, cancel: (reason: Error) => void): (() => void) | null {
     if (this.state !== 'new' && this.state !== 'started') return null;
-    this.admitted.set(signal, cancel);
-    return () => {
-      if (this.admitted.delete(signal)) this.checkIdle();
-    };
+    return this.drain.admit(signal, cancel);
   }
 
   /** Whether the server is started and not closing. */
@@ -337,14 +298,14 @@ export class ModelServer {
     signal: AbortSignal | undefined,
     fn: (s: Servable, spec: ResolvedModelSpec) => Promise<T>,
   ): Promise<T> {
-    if (this.state !== 'started' && !(this.state === 'draining' && signal !== undefined && this.admitted.has(signal)))
+    if (this.state !== 'started' && !(this.state === 'draining' && this.drain.has(signal)))
       throw new UnavailableError(this.state === 'new' ? 'Server is not started' : 'Server is shutting down');
     if (signal?.aborted) throw abortError(signal);
     const version = versionOf(query.version);
     let lease: Lease | null = null;
     let code = 'OK';
     const start = process.hrtime.bigint();
-    this.inflight++;
+    this.drain.enter();
     try {
       lease = this.model(query.name, version).acquire(version, query.versionLabel);
       const spec: ResolvedModelSpec = {
@@ -366,7 +327,7 @@ export class ModelServer {
           Number(process.hrtime.bigint() - start) / 1000,
         );
       lease?.release();
-      if (--this.inflight === 0) this.checkIdle();
+      this.drain.leave();
     }
   }
 
