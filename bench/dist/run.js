@@ -15,9 +15,9 @@
 // Writes bench/out/dist_results.json and prints a markdown table.
 const fs = require('node:fs');
 const os = require('node:os');
-const net = require('node:net');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
+const { freePort } = require('../free_port');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -34,14 +34,6 @@ const fmt = (s, d = 1) => `${s.median.toFixed(d)} [${s.min.toFixed(d)} .. ${s.ma
 
 const children = new Set();
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
-  });
-}
 
 /** A child process whose stdout lines are kept with their arrival time. */
 function child(args) {

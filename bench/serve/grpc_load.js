@@ -19,7 +19,11 @@ function predictRequest(input, shape, flat) {
   );
 }
 
-async function grpcSlice(address, request, connections, seconds) {
+/**
+ * `connections` callers for `seconds`; with `rate` (requests/s in all), an open-loop schedule: request i starts no
+ * earlier than i/rate seconds into the slice (a caller whose answer came late starts its next one at once).
+ */
+async function grpcSlice(address, request, connections, seconds, rate = 0) {
   const clients = Array.from(
     { length: Math.min(connections, 8) },
     () => new grpc.Client(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
@@ -49,10 +53,19 @@ async function grpcSlice(address, request, connections, seconds) {
         },
       );
     });
+  let issued = 0;
   await Promise.all(
     Array.from({ length: connections }, async (_, i) => {
       const client = clients[i % clients.length];
-      while (performance.now() < end) await call(client);
+      while (performance.now() < end) {
+        if (rate > 0) {
+          const at = t0 + (issued++ * 1000) / rate;
+          const wait = at - performance.now();
+          if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+          if (performance.now() >= end) break;
+        }
+        await call(client);
+      }
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;

@@ -5,16 +5,21 @@
 // the self time of the profile grouped by where it is spent (our REST JSON, batching, the model run, node:http,
 // GC, ...) and the top functions, in ms of CPU per request.
 //
+// PROFILE_GRPC=1 drives gRPC Predict instead (bench/serve/grpc_load.js, PredictRequests with tensor_content);
+// PROFILE_RATE=N makes the load open-loop at N requests/s (default 0: closed loop).
+//
 // Env: PROFILE_CONNECTIONS (default 1), PROFILE_SECONDS (default 8), PROFILE_MODEL (mlp|cnn, default mlp),
 // PROFILE_BATCHING=1 (--enable_batching with bench:serve's parameters), PROFILE_TOP (default 25),
 // BENCH_SERVE_CLI (default dist/src/cli.js).
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const net = require('node:net');
 const { spawn } = require('node:child_process');
 const autocannon = require('autocannon');
 const { makeModels } = require('./make_models');
+const { freePort } = require('../free_port');
+const { inputRow, BATCHING_TEXT } = require('./requests');
+const { grpcSlice, predictRequest } = require('./grpc_load');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'bench', 'out', 'serve');
@@ -23,16 +28,8 @@ const CONNECTIONS = Number(process.env.PROFILE_CONNECTIONS ?? 1);
 const SECONDS = Number(process.env.PROFILE_SECONDS ?? 8);
 const MODEL = process.env.PROFILE_MODEL ?? 'mlp';
 const TOP = Number(process.env.PROFILE_TOP ?? 25);
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
+const GRPC = process.env.PROFILE_GRPC === '1';
+const RATE = Number(process.env.PROFILE_RATE ?? 0);
 
 /** Where a profile node's self time goes. */
 function categoryOf(frame) {
@@ -40,6 +37,12 @@ function categoryOf(frame) {
   if (fn === '(garbage collector)') return 'GC';
   if (fn === '(idle)' || fn === '(program)') return fn;
   if (/\/src\/serving\/rest\//.test(url)) return 'REST layer (src/serving/rest)';
+  if (/\/src\/serving\/grpc\//.test(url)) return 'gRPC layer (src/serving/grpc)';
+  if (/\/src\/serving\/codec\//.test(url)) return 'codecs (src/serving/codec)';
+  if (/node_modules\/@grpc\/grpc-js\//.test(url)) return '@grpc/grpc-js';
+  if (/node_modules\/protobufjs\/|node_modules\/@protobufjs\/|node_modules\/long\//.test(url) || /^\(protobufjs\)/.test(url))
+    return 'protobufjs';
+  if (/^node:internal\/http2|^node:http2/.test(url)) return 'node:http2';
   if (/\/src\/batching\/|\/src\/hub\/batching/.test(url)) return 'batching';
   if (/\/src\/serving\//.test(url)) return 'model server (src/serving)';
   if (/\/src\/hub\/tf2\/|\/src\/session|\/src\/tensor|\/src\/core|\/src\/native/.test(url)) return 'signature call, tensors, session (src)';
@@ -93,30 +96,24 @@ async function main() {
   const models = makeModels(path.join(OUT, 'models'));
   const info = models[MODEL];
   const base = path.join(OUT, 'models', MODEL);
-  const n = info.input_shape.reduce((a, b) => a * b, 1);
-  const flat = Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101 - 0.5);
-  const nest = (dims, at) =>
-    dims.length === 1
-      ? flat.slice(at, at + dims[0])
-      : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1)));
-  const body = JSON.stringify({ instances: [nest(info.input_shape, 0)] });
+  const row = inputRow(info.input_shape);
+  const flat = row.flat(Infinity);
+  const body = JSON.stringify({ instances: [row] });
   const profDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfhub-prof-'));
   const port = await freePort();
+  const grpcPort = GRPC ? await freePort() : 0;
   const args = [
     path.join(__dirname, 'profiled.js'),
     CLI,
     'serve',
     `--rest_api_port=${port}`,
-    '--port=0',
+    `--port=${grpcPort}`,
     '--model_name=m',
     `--model_base_path=${base}`,
   ];
   if (process.env.PROFILE_BATCHING === '1') {
     const file = path.join(profDir, 'batching.txt');
-    fs.writeFileSync(
-      file,
-      `max_batch_size { value: 64 }\nbatch_timeout_micros { value: 0 }\nmax_enqueued_batches { value: 64 }\nnum_batch_threads { value: ${os.availableParallelism()} }\n`,
-    );
+    fs.writeFileSync(file, BATCHING_TEXT);
     args.push('--enable_batching', `--batching_parameters_file=${file}`);
   }
   const profFile = path.join(profDir, 'load.cpuprofile');
@@ -143,20 +140,32 @@ async function main() {
     child.on('exit', () => reject(new Error(`serve exited: ${log}`)));
   });
   const url = `http://127.0.0.1:${port}/v1/models/m:predict`;
-  await autocannon({ url, method: 'POST', body, connections: CONNECTIONS, duration: 1 }); // warm-up
+  const grpcAddress = `127.0.0.1:${grpcPort}`;
+  const request = GRPC ? predictRequest(info.input, info.input_shape, flat) : null;
+  const load = async (seconds) => {
+    if (GRPC) {
+      const g = await grpcSlice(grpcAddress, request, CONNECTIONS, seconds, RATE);
+      const sorted = g.latencies.sort((a, b) => a - b);
+      return { requests: g.ok, rps: g.ok / g.seconds, p50: sorted[Math.floor(sorted.length / 2)], errors: g.errors };
+    }
+    const a = await autocannon({ url, method: 'POST', body, connections: CONNECTIONS, duration: seconds, overallRate: RATE || undefined });
+    return { requests: a.requests.total, rps: a.requests.average, p50: a.latency.p50, errors: a.errors + a.non2xx };
+  };
+  await load(1); // warm-up
   child.send('start');
   await reply('started');
-  const r = await autocannon({ url, method: 'POST', body, connections: CONNECTIONS, duration: SECONDS });
+  const r = await load(SECONDS);
   child.send('stop');
   await reply('stopped');
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
   await exited;
-  const requests = r.requests.total;
+  const requests = r.requests;
   console.log(
-    `${MODEL}, ${CONNECTIONS} connection(s), ${SECONDS} s: ${r.requests.average} req/s, p50 ${r.latency.p50} ms, errors ${r.errors + r.non2xx}`,
+    `${MODEL} ${GRPC ? 'gRPC' : 'REST'}, ${CONNECTIONS} connection(s), ${SECONDS} s: ${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, errors ${r.errors}`,
   );
   console.log(summarize(JSON.parse(fs.readFileSync(profFile, 'utf8')), requests));
+  if (process.env.PROFILE_KEEP) fs.copyFileSync(profFile, process.env.PROFILE_KEEP);
   fs.rmSync(profDir, { recursive: true, force: true });
 }
 

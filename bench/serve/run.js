@@ -20,7 +20,9 @@
 // Env: BENCH_SERVE_DURATION (seconds per cell, default 10), BENCH_SERVE_SLICES (default 2),
 // BENCH_SERVE_CONNECTIONS (default 1,8,64), BENCH_SERVE_MODELS (default mlp,cnn), BENCH_SERVE_SERVERS (names to
 // keep, comma-separated substrings), BENCH_SERVE_WARMUP_S (default 1), BENCH_INSTALL_PEERS=0 (never install),
-// BENCH_SERVE_CLI (the cli.js whose `serve` the serve cells run; default this build's dist/src/cli.js).
+// BENCH_SERVE_CLI (the cli.js whose `serve` the serve cells run; default this build's dist/src/cli.js),
+// BENCH_SERVE_BASE_CLI (another build's cli.js: its `serve` cells, named "(base)", run interleaved with these, an
+// A/B of two builds in one run).
 // Results: bench/out/serve/results.{json,md}.
 const fs = require('node:fs');
 const os = require('node:os');
@@ -31,10 +33,13 @@ const autocannon = require('autocannon');
 const { makeModels } = require('./make_models');
 const { ensurePeers, PEERS_DIR } = require('./peers');
 const { grpcSlice, predictRequest } = require('./grpc_load');
+const { freePort } = require('../free_port');
+const { inputRow: row, BATCHING, BATCHING_TEXT } = require('./requests');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const OUT = path.join(ROOT, 'bench', 'out', 'serve');
 const CLI = process.env.BENCH_SERVE_CLI || path.join(ROOT, 'dist', 'src', 'cli.js');
+const BASE_CLI = process.env.BENCH_SERVE_BASE_CLI || '';
 const DURATION = Number(process.env.BENCH_SERVE_DURATION ?? 10);
 const SLICES = Math.max(1, Number(process.env.BENCH_SERVE_SLICES ?? 2));
 const CONNECTIONS = (process.env.BENCH_SERVE_CONNECTIONS ?? '1,8,64').split(',').map(Number);
@@ -42,30 +47,7 @@ const MODELS = (process.env.BENCH_SERVE_MODELS ?? 'mlp,cnn').split(',');
 const KEEP = (process.env.BENCH_SERVE_SERVERS ?? '').split(',').filter(Boolean);
 const WARMUP_S = Number(process.env.BENCH_SERVE_WARMUP_S ?? 1);
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-const BATCHING = { maxBatchSize: 64, batchTimeoutMicros: 0, maxEnqueuedBatches: 64, numBatchThreads: os.availableParallelism() };
-const BATCHING_TEXT = `max_batch_size { value: 64 }\nbatch_timeout_micros { value: 0 }\nmax_enqueued_batches { value: 64 }\nnum_batch_threads { value: ${os.availableParallelism()} }\n`;
 const log = (s) => process.stderr.write(`${s}\n`);
-
-/** The input row every server gets: x[i] = ((i*37) % 101)/101 - 0.5 (bench/c/mlp_input.h). */
-function row(shape) {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const flat = Array.from({ length: n }, (_, i) => ((i * 37) % 101) / 101 - 0.5);
-  const nest = (dims, at) =>
-    dims.length === 1
-      ? flat.slice(at, at + dims[0])
-      : Array.from({ length: dims[0] }, (_, i) => nest(dims.slice(1), at + i * dims.slice(1).reduce((a, b) => a * b, 1)));
-  return nest(shape, 0);
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 function serveAvailable() {
   if (!fs.existsSync(CLI)) return `${CLI} is missing (run npm run build)`;
@@ -91,23 +73,27 @@ function serverDefs(models, info, peers) {
   const base = path.dirname(models.savedModel);
   const batchingFile = path.join(OUT, 'batching_parameters.txt');
   fs.writeFileSync(batchingFile, BATCHING_TEXT);
+  const clis = [[CLI, '']];
+  if (BASE_CLI) clis.push([BASE_CLI, ' (base)']);
   for (const grpcLoad of [false, true]) {
     for (const batching of [false, true]) {
-      defs.push({
-        name: `tfhub-node serve ${grpcLoad ? 'gRPC' : 'REST'}${batching ? ' +batching' : ''}`,
-        skip: noServe,
-        port: true,
-        grpc: grpcLoad,
-        args: (port, grpcPort) => [
-          CLI,
-          'serve',
-          `--rest_api_port=${port}`,
-          `--port=${grpcPort ?? 0}`,
-          '--model_name=m',
-          `--model_base_path=${base}`,
-          ...(batching ? ['--enable_batching', `--batching_parameters_file=${batchingFile}`] : []),
-        ],
-      });
+      for (const [cli, suffix] of clis) {
+        defs.push({
+          name: `tfhub-node serve ${grpcLoad ? 'gRPC' : 'REST'}${batching ? ' +batching' : ''}${suffix}`,
+          skip: cli === CLI ? noServe : null,
+          port: true,
+          grpc: grpcLoad,
+          args: (port, grpcPort) => [
+            cli,
+            'serve',
+            `--rest_api_port=${port}`,
+            `--port=${grpcPort ?? 0}`,
+            '--model_name=m',
+            `--model_base_path=${base}`,
+            ...(batching ? ['--enable_batching', `--batching_parameters_file=${batchingFile}`] : []),
+          ],
+        });
+      }
     }
   }
   defs.push({ name: 'tfhub-node library (hub.load + node:http)', args: () => [lib, '--model', models.savedModel, ...common] });

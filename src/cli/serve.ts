@@ -122,6 +122,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     .map((t) => t.trim())
     .filter(Boolean);
   const threads = flags.tensorflow_session_parallelism as number;
+  // How long a shutdown waits for the requests in progress.
+  const drainMs = (flags.rest_api_timeout_in_ms as number) || 30_000;
   const options: ModelServerOptions = {
     config,
     savedModelTags: tags,
@@ -139,6 +141,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
         : undefined,
     allowVersionLabelsForUnavailableModels: flags.allow_version_labels_for_unavailable_models as boolean,
     enableSignatureMethodNameCheck: flags.enable_signature_method_name_check as boolean,
+    drainTimeoutMs: drainMs,
     rest: {
       timeoutMs: flags.rest_api_timeout_in_ms as number,
       maxBodyBytes: flags.rest_api_max_body_bytes as number,
@@ -169,53 +172,20 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const httpServers: http.Server[] = [];
   let grpcServer: grpc.Server | null = null;
   let configTimer: NodeJS.Timeout | null = null;
-  // REST requests in progress (headers received, response not yet finished), for the drain on shutdown.
-  let activeRest = 0;
-  let onRestIdle: (() => void) | null = null;
-  const restDrained = () =>
-    activeRest === 0
-      ? Promise.resolve()
-      : new Promise<void>((resolve) => {
-          onRestIdle = resolve;
-        });
-  const trackRest = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    activeRest++;
-    if (stopping) res.shouldKeepAlive = false;
-    let counted = true;
-    const done = () => {
-      if (!counted) return;
-      counted = false;
-      activeRest--;
-      if (activeRest === 0 && onRestIdle) {
-        onRestIdle();
-        onRestIdle = null;
-      }
-    };
-    res.once('finish', done);
-    res.once('close', done);
-    req.once('error', done);
-  };
   const shutdown = (signal: string) => {
     if (stopping) return;
     log(`Received ${signal}, finishing in-flight requests and shutting down`);
     if (configTimer) clearInterval(configTimer);
     stopping = (async () => {
-      // Stop listening; keep-alive connections with no request in progress are closed now. A request whose
-      // headers arrived (its body may still be uploading) is answered before the models unload.
+      // Stop listening; keep-alive connections with no request in progress are closed now. The server answers
+      // the requests in progress (a REST request whose headers arrived, its body possibly still uploading; a
+      // gRPC call) before the models unload, for at most the REST timeout (30 s when none is set), and refuses
+      // new ones on the connections still open (HTTP 503, gRPC UNAVAILABLE).
       for (const s of httpServers) {
         s.close();
         s.closeIdleConnections();
       }
-      // A client that never finishes its upload does not hold the process: the drain waits at most the REST
-      // timeout (30 s when none is set).
-      const drainMs = (flags.rest_api_timeout_in_ms as number) || 30_000;
-      let drainTimer: NodeJS.Timeout | undefined;
-      const drainBound = new Promise<void>((resolve) => {
-        drainTimer = setTimeout(resolve, drainMs);
-      });
-      await Promise.all([Promise.race([restDrained(), drainBound]), grpcServer ? stopGrpc(grpcServer) : undefined]);
-      clearTimeout(drainTimer);
-      await server.close();
+      await Promise.all([server.close(), grpcServer ? stopGrpc(grpcServer, drainMs) : undefined]);
       for (const s of httpServers) s.closeAllConnections();
       return 0;
     })();
@@ -251,11 +221,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       for (const a of grpcAddresses) log(`Running gRPC ModelServer at ${a} ...`);
     }
     if (flags.rest_api_port !== 0 && !stopping) {
-      const handler = server.restHandler();
-      const rest = http.createServer((req, res) => {
-        trackRest(req, res);
-        handler(req, res);
-      });
+      const rest = http.createServer(server.restHandler());
       rest.headersTimeout = Math.min(60000, (flags.rest_api_timeout_in_ms as number) || 60000);
       httpServers.push(rest);
       await listen(rest, flags.rest_api_port as number, host);

@@ -20,6 +20,7 @@ import { Tensor } from '../tensor';
 import { ModelConfigObject, ModelServerConfigObject, validateConfig } from './config';
 import type { GrpcServiceOptions } from './grpc';
 import { createRestHandler, RestOptions } from './rest/handler';
+import { Drain } from './drain';
 import { DEFAULT_SIGNATURE, Servable } from './servable';
 import { Lease, ModelVersions, VersionStatus } from './versions';
 import { checkVersionLabels } from './version_labels';
@@ -87,6 +88,12 @@ export type ModelServerOptions = ({ config: ModelServerConfigObject } | { modelN
   /** REST options (`restHandler()`): body size limit, request timeout. */
   rest?: RestOptions;
   /**
+   * How long `close()` waits for the requests in progress (REST requests whose headers arrived, gRPC calls,
+   * library calls) before cancelling what is left of them (UNAVAILABLE, HTTP 503). Default: `rest.timeoutMs`
+   * (`--rest_api_timeout_in_ms`), or 30 s when that is 0 or unset.
+   */
+  drainTimeoutMs?: number;
+  /**
    * Server-side batching (`--enable_batching`, `--batching_parameters_file`): TF Serving's BatchingParameters;
    * concurrent requests for one version and signature are merged into one run (docs/batching.md). Default: off.
    */
@@ -151,9 +158,9 @@ export class ModelServer {
   private readonly batching: ResolvedBatchingParameters | undefined;
   private config: ModelServerConfigObject;
   private pollTimer: NodeJS.Timeout | null = null;
-  private inflight = 0;
-  private idle: (() => void) | null = null;
-  private state: 'new' | 'started' | 'closing' | 'closed' = 'new';
+  private readonly drain = new Drain();
+  private closing: Promise<void> | null = null;
+  private state: 'new' | 'started' | 'draining' | 'closing' | 'closed' = 'new';
   private labelsApplied = false;
   private polling: Promise<void> = Promise.resolve();
   private metricsInstance: ServingMetrics | null = null;
@@ -246,18 +253,38 @@ export class ModelServer {
     this.config = config;
   }
 
-  /** Refuses new work, waits for in-flight requests, unloads everything. */
-  async close(): Promise<void> {
-    if (this.state === 'closed' || this.state === 'closing') return;
-    this.state = 'closing';
+  /**
+   * Refuses new work (REST answers HTTP 503, gRPC UNAVAILABLE, library calls reject with UnavailableError),
+   * waits for the requests in progress (REST and gRPC requests that arrived before, with their bodies still
+   * uploading included, and library calls) for at most `drainTimeoutMs`, cancels what is left, and unloads
+   * every model. Calling it again returns the same promise.
+   */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.state = 'draining';
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.polling;
-    if (this.inflight > 0)
-      await new Promise<void>((resolve) => {
-        this.idle = resolve;
-      });
+    const bound = this.options.drainTimeoutMs ?? (this.options.rest?.timeoutMs || 30_000);
+    const cancelled = await this.drain.settle(bound, () => new UnavailableError('Server is shutting down'));
+    if (cancelled > 0) this.log(`${cancelled} request(s) still in progress after ${bound} ms were cancelled`);
+    this.state = 'closing';
     await Promise.all([...this.models.values()].map((m) => m.close()));
     this.state = 'closed';
+  }
+
+  /**
+   * @internal A front end (REST, gRPC) counts a request from its arrival to its answer, so that `close()`
+   * waits for it: null when the server is closing (answer UNAVAILABLE), else the function to call once the
+   * request is answered. Calls that carry `signal` are still served while `close()` drains; `cancel` is
+   * called when the drain's time is up.
+   */
+  admit(signal: AbortSignal, cancel: (reason: Error) => void): (() => void) | null {
+    if (this.state !== 'new' && this.state !== 'started') return null;
+    return this.drain.admit(signal, cancel);
   }
 
   /** Whether the server is started and not closing. */
@@ -280,13 +307,14 @@ export class ModelServer {
     signal: AbortSignal | undefined,
     fn: (s: Servable, spec: ResolvedModelSpec) => Promise<T>,
   ): Promise<T> {
-    if (this.state !== 'started') throw new UnavailableError(this.state === 'new' ? 'Server is not started' : 'Server is shutting down');
+    if (this.state !== 'started' && !(this.state === 'draining' && this.drain.has(signal)))
+      throw new UnavailableError(this.state === 'new' ? 'Server is not started' : 'Server is shutting down');
     if (signal?.aborted) throw abortError(signal);
     const version = versionOf(query.version);
     let lease: Lease | null = null;
     let code = 'OK';
     const start = process.hrtime.bigint();
-    this.inflight++;
+    this.drain.enter();
     try {
       lease = this.model(query.name, version).acquire(version, query.versionLabel);
       const spec: ResolvedModelSpec = {
@@ -307,7 +335,7 @@ export class ModelServer {
           this.tracer.record({ model: query.name, version: lease.servable.version, signature, code, startNs: start, endNs: end });
       }
       lease?.release();
-      if (--this.inflight === 0 && this.idle) this.idle();
+      this.drain.leave();
     }
   }
 
@@ -348,8 +376,9 @@ export class ModelServer {
   /** The signature defs of a model version (TF Serving's `signature_def` metadata; `signatureName` is not used). */
   async getModelMetadata(
     query: ModelSpecQuery,
+    opts?: { signal?: AbortSignal },
   ): Promise<{ modelSpec: ResolvedModelSpec; signatureDefs: Record<string, tensorflow.ISignatureDef> }> {
-    return this.withServable(toQuery(query), undefined, async (s, spec) => ({
+    return this.withServable(toQuery(query), opts?.signal, async (s, spec) => ({
       modelSpec: { ...spec, signatureName: query.signatureName ?? '' },
       signatureDefs: s.signatureDefs,
     }));

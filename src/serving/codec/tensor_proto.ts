@@ -115,6 +115,10 @@ export function protoDims(shape: TensorProtoFields['tensorShape'], what = 'tenso
   const dims = shape.dim ?? [];
   if (dims.length > 254) throw invalid(what, `rank ${dims.length} is over TensorFlow's limit of 254`);
   return dims.map((d, i) => {
+    // Decoded sizes are Longs (numbers when built by hand): one below 2^32 needs no BigInt.
+    const size = d?.size ?? 0;
+    if (typeof size === 'number' && Number.isSafeInteger(size) && size >= 0) return size;
+    if (typeof size === 'object' && size !== null && (size as Long).high === 0) return (size as Long).low >>> 0;
     let b: bigint;
     try {
       b = typeof d?.size === 'string' ? BigInt(d.size) : toBigInt((d?.size ?? 0) as number | Long);

@@ -5,7 +5,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import type * as protobuf from 'protobufjs';
-import { DeadlineExceededError, InvalidArgumentError } from '../../errors';
+import { DeadlineExceededError, InvalidArgumentError, UnavailableError } from '../../errors';
 import { toBigInt } from '../../proto';
 import type { ModelSpecQuery, ResolvedModelSpec } from '../model_server';
 import { decodeMessage } from '../proto';
@@ -53,12 +53,43 @@ export interface CallContext {
   modelName?: string;
 }
 
-/** A grpc-js unary handler running `fn` on the request bytes; errors become TF Serving's statuses. */
-export function unary(fn: (request: Buffer, ctx: CallContext) => Promise<object> | object): grpc.handleUnaryCall<Buffer, object> {
+/**
+ * How a front end counts a call for the server's drain (`ModelServer.admit`): null when the server is closing,
+ * else the function to call once the call is answered; `cancel` is called when the drain's time is up.
+ */
+export type Admit = (signal: AbortSignal, cancel: (reason: Error) => void) => (() => void) | null;
+
+/**
+ * A grpc-js unary handler running `fn` on the request bytes; errors become TF Serving's statuses. With `admit`,
+ * the call is counted from its arrival to its answer (a closing server answers UNAVAILABLE).
+ */
+export function unary(
+  fn: (request: Buffer, ctx: CallContext) => Promise<object> | object,
+  admit?: Admit,
+): grpc.handleUnaryCall<Buffer, object> {
   return (call, callback) => {
     const controller = new AbortController();
     let deadlineTimer: NodeJS.Timeout | undefined;
     let expired = false;
+    let answered = false;
+    const answer = (error: ReturnType<typeof toGrpcError> | null, response?: object): void => {
+      if (answered) return;
+      answered = true;
+      if (deadlineTimer) clearTimeout(deadlineTimer);
+      call.removeListener('cancelled', onCancel);
+      release?.();
+      if (error) callback(error);
+      else callback(null, response);
+    };
+    const onCancel = (): void => controller.abort();
+    const release = admit?.(controller.signal, (reason) => {
+      controller.abort(reason);
+      answer(toGrpcError(reason));
+    });
+    if (release === null) {
+      callback(toGrpcError(new UnavailableError('Server is shutting down')));
+      return;
+    }
     const deadline = call.getDeadline();
     const ms =
       deadline instanceof Date ? deadline.getTime() - Date.now() : Number.isFinite(deadline) ? Number(deadline) - Date.now() : Infinity;
@@ -71,27 +102,15 @@ export function unary(fn: (request: Buffer, ctx: CallContext) => Promise<object>
         Math.max(0, ms),
       );
     }
-    const onCancel = (): void => controller.abort();
     call.on('cancelled', onCancel);
-    const finish = (): void => {
-      if (deadlineTimer) clearTimeout(deadlineTimer);
-      call.removeListener('cancelled', onCancel);
-    };
     Promise.resolve()
       .then(() => {
         if (expired) throw new DeadlineExceededError('Deadline Exceeded');
         return fn(call.request, { signal: controller.signal });
       })
       .then(
-        (response) => {
-          finish();
-          if (expired) callback(toGrpcError(new DeadlineExceededError('Deadline Exceeded')));
-          else callback(null, response);
-        },
-        (e: unknown) => {
-          finish();
-          callback(toGrpcError(expired ? new DeadlineExceededError('Deadline Exceeded') : e));
-        },
+        (response) => answer(expired ? toGrpcError(new DeadlineExceededError('Deadline Exceeded')) : null, response),
+        (e: unknown) => answer(toGrpcError(expired ? new DeadlineExceededError('Deadline Exceeded') : e)),
       );
   };
 }

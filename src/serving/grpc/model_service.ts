@@ -9,6 +9,7 @@ import type { ServingBackend } from './prediction_service';
 
 /** The ModelService implementation over `backend`. */
 export function modelServiceHandlers(backend: ServingBackend) {
+  const admit = backend.admit?.bind(backend);
   return {
     GetModelStatus: unary((raw) => {
       const req = decodeRequest<{ modelSpec?: ModelSpecMessage }>(servingTypes().GetModelStatusRequest, raw);
@@ -20,11 +21,11 @@ export function modelServiceHandlers(backend: ServingBackend) {
           status: { errorCode: s.status.errorCode, errorMessage: s.status.errorMessage },
         })),
       };
-    }),
+    }, admit),
     HandleReloadConfigRequest: unary(async (raw) => {
       const req = decodeRequest<{ config?: ModelServerConfigMessage }>(servingTypes().ReloadConfigRequest, raw);
       await backend.reloadConfig(configFromMessage(req.config ?? {}));
       return { status: { errorCode: 'OK', errorMessage: '' } };
-    }),
+    }, admit),
   };
 }

@@ -8,7 +8,8 @@ import { InvalidArgumentError, UnimplementedError } from '../../errors';
 import { tensorflow as tf } from '../../proto';
 import type { Tensor } from '../../tensor';
 import { lengthDelimitedFields, serializedExamplesFromInput } from '../codec/example';
-import { tensorFromProto, tensorToProto, TensorProtoFields, TensorProtoLimits } from '../codec/tensor_proto';
+import { tensorFromProto, TensorProtoFields, TensorProtoLimits } from '../codec/tensor_proto';
+import { predictResponseBytes } from '../codec/predict_wire';
 import type { ModelServer, ResolvedModelSpec } from '../model_server';
 import { servingTypes } from '../proto';
 import { toTfError } from '../errors';
@@ -19,7 +20,7 @@ export type ServingBackend = Pick<
   ModelServer,
   'predict' | 'classify' | 'regress' | 'getModelMetadata' | 'getModelStatus' | 'reloadConfig'
 > &
-  Partial<Pick<ModelServer, 'metrics'>>;
+  Partial<Pick<ModelServer, 'metrics' | 'admit'>>;
 
 /** Options of the gRPC services. */
 export interface GrpcServiceOptions {
@@ -45,7 +46,7 @@ function examplesOfRequest(raw: Uint8Array, what: string): Uint8Array[] {
   return serializedExamplesFromInput(input);
 }
 
-/** Predict on a request's bytes (also the warmup replay's executor). */
+/** Predict on a request's bytes (also the warmup replay's executor); resolves with the PredictResponse's bytes. */
 export async function predict(backend: ServingBackend, raw: Buffer, ctx: CallContext, limits?: TensorProtoLimits): Promise<object> {
   const req = decodeRequest<{ modelSpec?: ModelSpecMessage; inputs?: Record<string, TensorProtoFields>; outputFilter?: string[] }>(
     servingTypes().PredictRequest,
@@ -61,9 +62,8 @@ export async function predict(backend: ServingBackend, raw: Buffer, ctx: CallCon
     }
     const r = await backend.predict(query, inputs, { outputFilter: req.outputFilter ?? [], signal: ctx.signal });
     outputs = r.outputs;
-    const out: Record<string, TensorProtoFields> = {};
-    for (const [alias, t] of Object.entries(outputs)) out[alias] = tensorToProto(t);
-    return { modelSpec: modelSpecOf(r.modelSpec), outputs: out };
+    // The PredictResponse's bytes, written straight from the output tensors.
+    return predictResponseBytes(outputs, r.modelSpec);
   } finally {
     disposeAll(Object.values(inputs));
     disposeAll(Object.values(outputs));
@@ -159,13 +159,13 @@ function signatureDefMapBytes(defs: Record<string, tf.ISignatureDef>): Uint8Arra
   return w.finish();
 }
 
-async function getModelMetadata(backend: ServingBackend, raw: Buffer): Promise<object> {
+async function getModelMetadata(backend: ServingBackend, raw: Buffer, ctx: CallContext): Promise<object> {
   const req = decodeRequest<{ modelSpec?: ModelSpecMessage; metadataField?: string[] }>(servingTypes().GetModelMetadataRequest, raw);
   const query = queryOf(req.modelSpec);
   const fields = req.metadataField ?? [];
   if (fields.length === 0) throw new InvalidArgumentError('GetModelMetadataRequest must specify at least one metadata_field');
   for (const f of fields) if (f !== 'signature_def') throw new InvalidArgumentError(`Metadata field ${f} is not supported`);
-  const r = await backend.getModelMetadata(query);
+  const r = await backend.getModelMetadata(query, { signal: ctx.signal });
   return {
     modelSpec: { name: r.modelSpec.name, version: { value: r.modelSpec.version } },
     // protobufjs's built-in Any keeps its snake_case field names.
@@ -198,11 +198,21 @@ function observed(
 
 /** The PredictionService implementation over `backend`. */
 export function predictionServiceHandlers(backend: ServingBackend, options: GrpcServiceOptions = {}) {
+  const admit = backend.admit?.bind(backend);
   return {
-    Predict: unary(observed(backend, 'Predict', (raw, ctx) => predict(backend, raw, ctx, options.tensorLimits))),
-    Classify: unary(observed(backend, 'Classify', (raw, ctx) => classify(backend, raw, ctx))),
-    Regress: unary(observed(backend, 'Regress', (raw, ctx) => regress(backend, raw, ctx))),
-    MultiInference: unary((raw, ctx) => multiInference(backend, raw, ctx)),
-    GetModelMetadata: unary((raw) => getModelMetadata(backend, raw)),
+    Predict: unary(
+      observed(backend, 'Predict', (raw, ctx) => predict(backend, raw, ctx, options.tensorLimits)),
+      admit,
+    ),
+    Classify: unary(
+      observed(backend, 'Classify', (raw, ctx) => classify(backend, raw, ctx)),
+      admit,
+    ),
+    Regress: unary(
+      observed(backend, 'Regress', (raw, ctx) => regress(backend, raw, ctx)),
+      admit,
+    ),
+    MultiInference: unary((raw, ctx) => multiInference(backend, raw, ctx), admit),
+    GetModelMetadata: unary((raw, ctx) => getModelMetadata(backend, raw, ctx), admit),
   };
 }

@@ -5,7 +5,7 @@
  * bodies that do not arrive in time are 408, and nothing a client sends can take the server down.
  */
 import type * as http from 'node:http';
-import { CancelledError, DeadlineExceededError, InvalidArgumentError, TFError } from '../../errors';
+import { CancelledError, DeadlineExceededError, InvalidArgumentError, TFError, UnavailableError } from '../../errors';
 import { httpStatusOf, toTfError } from '../errors';
 import type { ModelServer, ModelSpecQuery } from '../model_server';
 import { JsonDecimal, JsonValue, parseJson } from './json';
@@ -169,7 +169,7 @@ export function createRestHandler(
       const spec = specFrom(m);
       if (spec.name === '') throw new InvalidArgumentError('Missing model name in request.');
       if (m[4] !== undefined) {
-        const { modelSpec, signatureDefs } = await server.getModelMetadata(spec);
+        const { modelSpec, signatureDefs } = await server.getModelMetadata(spec, { signal });
         return modelMetadataJson(modelSpec, signatureDefs);
       }
       return modelStatusJson(server.getModelStatus(spec));
@@ -204,7 +204,8 @@ export function createRestHandler(
       finished = true;
       clearTimeout(timer);
       if (res.headersSent || res.destroyed) return;
-      res.writeHead(status, close ? { ...headers, Connection: 'close' } : headers);
+      // While the server closes, connections close after their answer.
+      res.writeHead(status, close || !server.serving ? { ...headers, Connection: 'close' } : headers);
       res.end(body);
       // The rest of an unread body is drained (not buffered) so the client can read the answer.
       if (close && !req.complete) req.resume();
@@ -230,8 +231,19 @@ export function createRestHandler(
             else replyError(deadline);
           }, timeoutMs)
         : undefined;
+    // Counted from here to the answer: close() waits for it (its body may still be uploading). When the drain's
+    // time is up the request is cancelled and answered UNAVAILABLE.
+    const release = server.admit(controller.signal, (reason) => {
+      controller.abort(reason);
+      replyError(reason);
+    });
+    if (!release) {
+      replyError(new UnavailableError('Server is shutting down'));
+      return;
+    }
     // A client that went away: its request leaves the batch queue without running.
     res.on('close', () => {
+      release();
       if (!res.writableFinished) controller.abort(new CancelledError('The client closed the connection'));
     });
     route(req, controller.signal, info).then((body) => {
