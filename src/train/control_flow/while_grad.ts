@@ -10,6 +10,9 @@
  *    plus TF's C++ ones, recursively through nested loops and conds) with the loop variables' gradients as dys.
  *    Loop-invariant variables get the sum of their gradients over all iterations.
  *
+ * TensorList loop variables (TensorArrays) of floating elements carry a list gradient, zeros (`ZerosLike` of the
+ * list) where none flows in, as while_v2 does; the list ops' gradients are in `train/list_grads`.
+ *
  * The accumulating loop is a second copy of the forward loop (TF's C API cannot add outputs to an existing op),
  * so training computes the loop's forward pass twice; the numbers are those of the original loop as long as the
  * body is deterministic (no random ops).
@@ -19,7 +22,14 @@ import { TfhubError } from '../../errors';
 import { Graph, Operation, Output } from '../../graph';
 import { tensorflow } from '../../proto';
 import * as ops from '../ops';
-import { FunctionLibrary, buildFunction, callInline, resourceValueDtype } from './function_builder';
+import {
+  FunctionLibrary,
+  buildFunction,
+  callInline,
+  listElementDtype,
+  producedListElementDtype,
+  resourceValueDtype,
+} from './function_builder';
 
 /** How gradients flow through one loop variable. */
 interface LoopVar {
@@ -30,6 +40,16 @@ interface LoopVar {
   invariant: boolean;
   /** The dtype of its gradient (the variable's value dtype for a resource), or null when it has none. */
   gradDtype: DType | null;
+}
+
+/**
+ * Whether a TensorList of `elementDtype` carries a gradient (a list of the gradients of its elements): floating
+ * elements, and lists of lists. Python treats a variant of unknown contents as trainable; here a variant that no
+ * list op makes or reads (null) gets no gradient, so loops carrying other variants (optionals, dataset iterators)
+ * still differentiate with respect to their other variables.
+ */
+export function trainableList(elementDtype: DType | null): boolean {
+  return elementDtype !== null && (isFloating(elementDtype) || elementDtype === 'variant');
 }
 
 /** The argument index that return value `k` of `fn` passes through unchanged (through Identity ops), or -1. */
@@ -55,6 +75,8 @@ function loopVars(op: Operation, lib: FunctionLibrary, body: tensorflow.IFunctio
     let gradDtype: DType | null = null;
     if (isFloating(dtype)) gradDtype = dtype;
     else if (dtype === 'resource' && invariant) gradDtype = resourceValueDtype(lib, bodyName, index);
+    else if (dtype === 'variant' && trainableList(producedListElementDtype(input) ?? listElementDtype(lib, bodyName, index)))
+      gradDtype = 'variant';
     if (dtype === 'resource' && !invariant) {
       throw new TfhubError(
         'ERR_NO_GRADIENT',
@@ -85,7 +107,8 @@ const ELEMENT_SHAPE_UNKNOWN = -1;
 
 /**
  * The gradient of a functional `While` / `StatelessWhile` op: one gradient per input (null for inputs without one:
- * integer counters, loop variables nothing depends on, variant lists), given the gradients flowing into its outputs
+ * integer counters, loop variables nothing depends on, variants that are not lists of floating elements; a list
+ * gradient for a TensorList of floating elements), given the gradients flowing into its outputs
  * (null where none flows). Builds the accumulating forward loop and the backward loop described above, in
  * `graph`; the new functions go into the graph's library. Used by `Graph.addGradients` for While ops, and usable
  * by any code that rewrites other loops into a functional While.
@@ -161,7 +184,7 @@ export function whileGradient(graph: Graph, op: Operation, outputGradients: Arra
     const ys: Output[] = [];
     const dys: Output[] = [];
     grads.forEach((v, k) => {
-      if (v.invariant || !isFloating(outs[v.index].dtype)) return;
+      if (v.invariant || outs[v.index].dtype === 'resource') return;
       ys.push(g.addOperation('Identity', { name: g.uniqueName('y'), inputs: [outs[v.index]] }).output(0));
       dys.push(args[gOff + k]);
     });

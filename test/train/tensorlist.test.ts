@@ -1,0 +1,266 @@
+// Gradients through TensorLists (tf.TensorArray in TF2 graphs, Keras 3 RNN layers) vs Python's tf.GradientTape
+// (test/fixtures/tensorlist_grads.json, written by test/fixtures/gen/make_tensorlist_grads.py), finite
+// differences, 20 Adam steps on the Keras LSTM export, and loops carrying lists that have no gradient.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { DType, Graph, Output, Session, Tensor, Variable } from '../../src';
+import { KerasLayer } from '../../src/hub/keras_layer';
+import { AdamOptimizer } from '../../src/train/optimizers';
+import { FunctionLibrary, buildFunction } from '../../src/train';
+import { FIXTURES, TensorJson, assertClose, constant, meanSquaredError, readJson, sumAll, values } from './helpers';
+
+interface Call {
+  x: TensorJson;
+  r: TensorJson;
+  y: TensorJson;
+  loss: number;
+  gradients: Record<string, TensorJson>;
+}
+interface ModelOracle {
+  calls: Call[];
+  variables: string[];
+  signature?: string;
+  input_key?: string;
+  output_key?: string;
+  adam?: { learning_rate: number; x: TensorJson; target: TensorJson; losses: number[]; final_loss: number };
+}
+const oracle = readJson<{ models: Record<string, ModelOracle> }>('tensorlist_grads.json');
+
+async function loadLayer(name: string): Promise<KerasLayer> {
+  const m = oracle.models[name];
+  const options = m.signature ? { signature: m.signature, outputKey: m.output_key } : {};
+  return KerasLayer.load(path.join(FIXTURES, name), { ...options, trainable: true });
+}
+
+function applyLayer(name: string, layer: KerasLayer, g: Graph, x: Output): Output {
+  const key = oracle.models[name].input_key;
+  return layer.apply(g, key ? { [key]: x } : x) as Output;
+}
+
+/** sum(r * layer(x)) in a fresh graph, with x and r placeholders; the trainable variables by Python name. */
+async function lossGraph(name: string) {
+  const layer = await loadLayer(name);
+  const g = new Graph();
+  const x = g.placeholder('float32', null, 'x');
+  const r = g.placeholder('float32', null, 'r');
+  const y = applyLayer(name, layer, g, x);
+  const loss = sumAll(g, g.addOperation('Mul', { inputs: [y, r] }).output(0));
+  const weights = new Map(layer.trainableWeights(g).map((v) => [v.name.replace(/^keras_layer(_\d+)?\//, ''), v]));
+  return { g, x, r, y, loss, weights };
+}
+
+function feedOf(x: Output, r: Output, call: Call): Map<Output, Tensor> {
+  return new Map([
+    [x, new Tensor('float32', call.x.shape, call.x.values as number[])],
+    [r, new Tensor('float32', call.r.shape, call.r.values as number[])],
+  ]);
+}
+
+const MODELS = ['tl_loop_tf2', 'tl_ops_tf2', 'keras_lstm_tf2', 'keras_gru_tf2'];
+
+for (const name of MODELS) {
+  describe(`gradients through the TensorLists of ${name} vs tf.GradientTape`, () => {
+    test('d loss / d x and d loss / d every variable match Python (1e-4), for every input', async () => {
+      const m = oracle.models[name];
+      const { g, x, r, y, loss, weights } = await lossGraph(name);
+      assert.deepEqual([...weights.keys()].sort(), [...m.variables].sort());
+      const vars = m.variables.map((v) => weights.get(v)!);
+      const grads = g.addGradients(loss, [x, ...vars]);
+      const s = new Session(g);
+      try {
+        await s.run(g.globalVariablesInitializer());
+        for (const [i, call] of m.calls.entries()) {
+          const got = await s.run([y, loss, ...grads], feedOf(x, r, call));
+          assertClose(values(got[0]), call.y.values as number[], { rtol: 1e-5, atol: 1e-5 }, `call ${i}: output`);
+          assertClose(values(got[1]), [call.loss], { rtol: 1e-5, atol: 1e-5 }, `call ${i}: loss`);
+          assert.deepEqual(got[2].shape, call.gradients.x.shape, 'd loss / dx shape');
+          assertClose(values(got[2]), call.gradients.x.values as number[], { rtol: 1e-4, atol: 1e-4 }, `call ${i}: d loss / dx`);
+          m.variables.forEach((v, k) => {
+            assert.deepEqual(got[3 + k].shape, call.gradients[v].shape, `${v} gradient shape`);
+            assertClose(values(got[3 + k]), call.gradients[v].values as number[], { rtol: 1e-4, atol: 1e-4 }, `call ${i}: d loss / d ${v}`);
+          });
+        }
+      } finally {
+        s.close();
+        g.dispose();
+      }
+    });
+  });
+}
+
+describe('finite differences through TensorLists', () => {
+  // Central differences of the loss in float32 (eps 1e-2): loose, but independent of any oracle.
+  for (const [name, entries] of [
+    ['tl_loop_tf2', [0, 7, 13]],
+    ['tl_ops_tf2', [1, 5, 10]],
+    ['keras_lstm_tf2', [2, 17, 30]],
+  ] as Array<[string, number[]]>) {
+    test(`${name}: a few entries of d loss / d x agree with central differences`, async () => {
+      const call = oracle.models[name].calls[0];
+      const { g, x, r, loss } = await lossGraph(name);
+      const [gx] = g.addGradients(loss, x);
+      const s = new Session(g);
+      try {
+        await s.run(g.globalVariablesInitializer());
+        const grad = values(await s.run(gx, feedOf(x, r, call)));
+        const eps = 1e-2;
+        for (const k of entries) {
+          const at = (delta: number) => {
+            const xs = (call.x.values as number[]).slice();
+            xs[k] += delta;
+            return s.run(loss, feedOf(x, r, { ...call, x: { ...call.x, values: xs } }));
+          };
+          const fd = (values(await at(eps))[0] - values(await at(-eps))[0]) / (2 * eps);
+          assertClose([grad[k]], [fd], { rtol: 2e-2, atol: 2e-2 }, `${name}: d loss / dx[${k}]`);
+        }
+      } finally {
+        s.close();
+        g.dispose();
+      }
+    });
+  }
+});
+
+describe('fine-tuning a Keras 3 LSTM export: 20 Adam steps', () => {
+  test('losses match Python (tf.compat.v1.train.AdamOptimizer(0.01) on the reloaded SavedModel) within 1e-4', async () => {
+    const adam = oracle.models.keras_lstm_tf2.adam!;
+    const layer = await loadLayer('keras_lstm_tf2');
+    const g = new Graph();
+    const y = applyLayer('keras_lstm_tf2', layer, g, constant(g, adam.x, 'float32', 'x'));
+    const loss = meanSquaredError(g, y, constant(g, adam.target, 'float32', 'target'));
+    const train = new AdamOptimizer({ learningRate: adam.learning_rate }).minimize(loss, {
+      varList: layer.trainableWeights(g) as Variable[],
+    });
+    const s = new Session(g);
+    try {
+      await s.run(g.globalVariablesInitializer());
+      const losses: number[] = [];
+      for (let step = 0; step < adam.losses.length; step++) {
+        losses.push(values(await s.run(loss))[0]);
+        await s.run(train);
+      }
+      losses.push(values(await s.run(loss))[0]);
+      assertClose(losses, [...adam.losses, adam.final_loss], { rtol: 1e-4, atol: 1e-4 }, 'loss before each step, then after the last');
+      assert.ok(losses[20] < losses[0], 'the loss went down');
+    } finally {
+      s.close();
+      g.dispose();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Hand-built loops: lists without a gradient.
+
+const i32 = (g: Graph, v: number | number[]) =>
+  g.constant(new Tensor('int32', Array.isArray(v) ? [v.length] : [], Array.isArray(v) ? v : [v]));
+const f32 = (g: Graph, v: number) => g.constant(new Tensor('float32', [], [v]));
+const op0 = (g: Graph, type: string, inputs: Array<Output | Output[]>, attrs: Record<string, unknown> = {}) =>
+  g.addOperation(type, { inputs, attrs }).output(0);
+
+/** An element of dtype `dtype` made from the float vector h (what a body writes into a list of that dtype). */
+function elementOf(g: Graph, h: Output, dtype: DType): Output {
+  if (dtype === 'string') return op0(g, 'AsString', [h]);
+  if (dtype === 'bool') return op0(g, 'Greater', [h, f32(g, 0)]);
+  return op0(g, 'Cast', [h], { DstT: dtype });
+}
+
+/**
+ * A While over [i, h, list] for `iterations` steps: h ← 0.5·h + sin(h), and the body writes element(h) at index i
+ * of a list of `dtype` reserved with `reserve` slots and element shape `elementShape` (-1: unknown). Returns the
+ * While op; h starts at x.
+ */
+function loopWithList(g: Graph, x: Output, dtype: DType, iterations: number, reserve: number, elementShape: number | number[]) {
+  const lib = new FunctionLibrary(g);
+  const types: DType[] = ['int32', 'float32', 'variant'];
+  const cond = buildFunction(lib, 'list_cond', types, (sg, [i]) => [op0(sg, 'Less', [i, i32(sg, iterations)])]);
+  const body = buildFunction(lib, 'list_body', types, (sg, [i, h, list]) => {
+    const h2 = op0(sg, 'AddV2', [op0(sg, 'Mul', [h, f32(sg, 0.5)]), op0(sg, 'Sin', [h])]);
+    const l2 = op0(sg, 'TensorListSetItem', [list, i, elementOf(sg, h2, dtype)], { element_dtype: dtype });
+    return [op0(sg, 'AddV2', [i, i32(sg, 1)]), h2, l2];
+  });
+  const list = op0(g, 'TensorListReserve', [i32(g, elementShape), i32(g, reserve)], { element_dtype: dtype });
+  return g.addOperation('While', { inputs: [[i32(g, 0), x, list]], attrs: { T: types, cond, body } });
+}
+
+/** d sum(h_n) / d x of h ← 0.5·h + sin(h) applied n times, elementwise. */
+function analytic(x: number[], n: number): number[] {
+  return x.map((v) => {
+    let h = v;
+    let d = 1;
+    for (let k = 0; k < n; k++) {
+      d *= 0.5 + Math.cos(h);
+      h = 0.5 * h + Math.sin(h);
+    }
+    return d;
+  });
+}
+
+describe('loops carrying lists without a gradient', () => {
+  const X = [0.3, -1.2, 2.0];
+
+  for (const dtype of ['int32', 'int64', 'bool', 'string'] as DType[]) {
+    test(`a list of ${dtype} elements: no gradient for the list, the float loop variable's is exact; asking for the list's is ERR_UNCONNECTED_GRADIENT`, async () => {
+      const g = new Graph();
+      try {
+        const x = g.constant(new Tensor('float32', [3], X));
+        const loop = loopWithList(g, x, dtype, 4, 4, [3]);
+        // The loss also reads the list (stacked, made float where it can be): no gradient flows through it.
+        let y = sumAll(g, loop.output(1));
+        if (dtype !== 'string') {
+          const stacked = op0(g, 'TensorListStack', [loop.output(2), i32(g, [3])], { element_dtype: dtype });
+          y = op0(g, 'AddV2', [y, sumAll(g, op0(g, 'Cast', [stacked], { DstT: 'float32' }))]);
+        }
+        const [gx] = g.addGradients(y, x);
+        const s = new Session(g);
+        try {
+          assertClose(values(await s.run(gx)), analytic(X, 4), { rtol: 1e-5, atol: 1e-6 }, `d y / dx past a ${dtype} list`);
+        } finally {
+          s.close();
+        }
+        assert.throws(() => g.addGradients(y, loop.output(2)), { code: 'ERR_UNCONNECTED_GRADIENT' });
+      } finally {
+        g.dispose();
+      }
+    });
+  }
+
+  test('a float list with unknown element shape, slots never written and no incoming gradient: the gradient runs and is exact', async () => {
+    const g = new Graph();
+    try {
+      const x = g.constant(new Tensor('float32', [3], X));
+      // 6 slots, 4 written, element shape unknown; the loss does not read the list.
+      const loop = loopWithList(g, x, 'float32', 4, 6, -1);
+      const [gx] = g.addGradients(sumAll(g, loop.output(1)), x);
+      const s = new Session(g);
+      try {
+        assertClose(values(await s.run(gx)), analytic(X, 4), { rtol: 1e-5, atol: 1e-6 }, 'd y / dx');
+      } finally {
+        s.close();
+      }
+    } finally {
+      g.dispose();
+    }
+  });
+
+  test('reading a slot of a list nothing was written to, element shape unknown: INVALID_ARGUMENT at run time, no crash', async () => {
+    const g = new Graph();
+    try {
+      const x = g.constant(new Tensor('float32', [3], X));
+      // The loop runs no iteration: the list keeps 6 uninitialized slots of unknown shape.
+      const loop = loopWithList(g, x, 'float32', 0, 6, -1);
+      const item = op0(g, 'TensorListGetItem', [loop.output(2), i32(g, 5), i32(g, -1)], { element_dtype: 'float32' });
+      const y = op0(g, 'AddV2', [sumAll(g, loop.output(1)), sumAll(g, item)]);
+      const [gx] = g.addGradients(y, x);
+      const s = new Session(g);
+      try {
+        await assert.rejects(s.run(gx), { code: 'INVALID_ARGUMENT' });
+      } finally {
+        s.close();
+      }
+    } finally {
+      g.dispose();
+    }
+  });
+});
