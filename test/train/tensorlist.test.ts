@@ -132,6 +132,14 @@ describe('fine-tuning a Keras 3 LSTM export: 20 Adam steps', () => {
     const train = new AdamOptimizer({ learningRate: adam.learning_rate }).minimize(loss, {
       varList: layer.trainableWeights(g) as Variable[],
     });
+    // The LSTM's loop (inlined with the signature; its function's control outputs wait on it) runs once per step.
+    const originals = g.operations().filter((op) => op.type.endsWith('While') && op.name.endsWith('/while'));
+    assert.equal(originals.length, 1);
+    assert.equal(
+      originals[0].outputs.flatMap((o) => o.consumers()).length + originals[0].controlOutputs.length,
+      0,
+      'the original loop is dead',
+    );
     const s = new Session(g);
     try {
       await s.run(g.globalVariablesInitializer());
@@ -261,6 +269,112 @@ describe('loops carrying lists without a gradient', () => {
       }
     } finally {
       g.dispose();
+    }
+  });
+});
+
+describe('one forward loop in training: the consumers of a differentiated While read its accumulating copy', () => {
+  const X = [0.3, -1.2, 2.0];
+
+  test('before any run: the original While is left without consumers; numbers as before; a second gradient reuses the copy', async () => {
+    const g = new Graph();
+    try {
+      const x = g.constant(new Tensor('float32', [3], X));
+      const loop = loopWithList(g, x, 'float32', 4, 4, [3]);
+      const y = sumAll(g, loop.output(1));
+      const [gx] = g.addGradients(y, x);
+      assert.equal(loop.outputs.flatMap((o) => o.consumers()).length, 0, 'nothing reads the original loop');
+      assert.equal(loop.controlOutputs.length, 0, 'nothing waits on it');
+      const whiles = () => g.operations().filter((op) => op.type === 'While').length;
+      const before = whiles();
+      // The loss now reads the accumulating loop: a second gradient differentiates it without another copy.
+      const [gx2] = g.addGradients(y, x);
+      assert.equal(whiles(), before + 1, 'one more backward loop, no second accumulating copy');
+      const s = new Session(g);
+      try {
+        const [a, b, v] = await s.run([gx, gx2, y]);
+        const expected = analytic(X, 4);
+        assertClose(values(a), expected, { rtol: 1e-5, atol: 1e-6 }, 'd y / dx');
+        assertClose(values(b), expected, { rtol: 1e-5, atol: 1e-6 }, 'd y / dx, second gradient');
+        let h = X.slice();
+        for (let k = 0; k < 4; k++) h = h.map((t) => 0.5 * t + Math.sin(t));
+        assertClose(values(v), [h.reduce((p, q) => p + q, 0)], { rtol: 1e-5, atol: 1e-6 }, 'y');
+      } finally {
+        s.close();
+      }
+    } finally {
+      g.dispose();
+    }
+  });
+
+  test('after a session ran the graph: both loops stay (edits would not reach that session), the session keeps running', async () => {
+    const g = new Graph();
+    try {
+      const x = g.constant(new Tensor('float32', [3], X));
+      const loop = loopWithList(g, x, 'float32', 4, 4, [3]);
+      const y = sumAll(g, loop.output(1));
+      const s = new Session(g);
+      try {
+        const y0 = values(await s.run(y));
+        const [gx] = g.addGradients(y, x);
+        assert.ok(loop.output(1).consumers().length > 0, 'the original loop is still read');
+        assertClose(values(await s.run(gx)), analytic(X, 4), { rtol: 1e-5, atol: 1e-6 }, 'd y / dx');
+        assertClose(values(await s.run(y)), y0, { rtol: 0, atol: 0 }, 'y');
+      } finally {
+        s.close();
+      }
+    } finally {
+      g.dispose();
+    }
+  });
+
+  test('graph.updateInput / setControlInputs: rewire one input / the control inputs; a wrong dtype, index or graph is a typed error; a session that ran the consumer keeps running it unedited', async () => {
+    const g = new Graph();
+    const other = new Graph();
+    try {
+      const a = g.constant(new Tensor('float32', [2], [1, 2]));
+      const b = g.constant(new Tensor('float32', [2], [10, 20]));
+      const n = i32(g, 1);
+      const sum = g.addOperation('AddV2', { inputs: [a, a] });
+      assert.throws(() => g.updateInput(sum, 1, n), { code: 'ERR_INVALID_ARG_VALUE' });
+      assert.throws(() => g.updateInput(sum, 2, b), { code: 'ERR_OUT_OF_RANGE' });
+      assert.throws(() => g.updateInput(sum, 0, other.constant(new Tensor('float32', [2], [0, 0]))), { code: 'ERR_GRAPH_MISMATCH' });
+      assert.throws(() => g.updateInput(sum, 0, 'b' as never), { code: 'ERR_INVALID_ARG_TYPE' });
+      g.updateInput(sum, 1, b);
+      assert.deepEqual(
+        sum.inputs.map((o) => o.name),
+        [a.name, b.name],
+      );
+      const s = new Session(g);
+      try {
+        assert.deepEqual(values(await s.run(sum.output(0))), [11, 22]);
+        g.updateInput(sum, 1, a);
+        assert.deepEqual(values(await s.run(sum.output(0))), [11, 22], 'the edit has no effect on a session that ran the op');
+      } finally {
+        s.close();
+      }
+      // Control inputs: replaced as a whole.
+      const first = g.addOperation('NoOp', { name: 'first' });
+      const second = g.addOperation('NoOp', { name: 'second' });
+      const waiting = g.addOperation('Identity', { inputs: [a], controlInputs: [first] });
+      g.setControlInputs(waiting, [second, first]);
+      assert.deepEqual(waiting.controlInputs.map((o) => o.name).sort(), ['first', 'second']);
+      g.setControlInputs(waiting, [second]);
+      assert.deepEqual(
+        waiting.controlInputs.map((o) => o.name),
+        ['second'],
+      );
+      assert.throws(() => g.setControlInputs(waiting, [other.addOperation('NoOp')]), { code: 'ERR_GRAPH_MISMATCH' });
+      assert.throws(() => g.setControlInputs(waiting, 'x' as never), { code: 'ERR_INVALID_ARG_TYPE' });
+      const fresh = new Session(g);
+      try {
+        assert.deepEqual(values(await fresh.run(sum.output(0))), [2, 4], 'a new session runs the edited graph');
+      } finally {
+        fresh.close();
+      }
+    } finally {
+      g.dispose();
+      other.dispose();
     }
   });
 });

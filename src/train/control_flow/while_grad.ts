@@ -13,9 +13,9 @@
  * TensorList loop variables (TensorArrays) of floating elements carry a list gradient, zeros (`ZerosLike` of the
  * list) where none flows in, as while_v2 does; the list ops' gradients are in `train/list_grads`.
  *
- * The accumulating loop is a second copy of the forward loop (TF's C API cannot add outputs to an existing op),
- * so training computes the loop's forward pass twice; the numbers are those of the original loop as long as the
- * body is deterministic (no random ops).
+ * The accumulating loop is a copy of the forward loop (TF's C API cannot add outputs to an existing op); the
+ * consumers of the original are rewired to it when no session has run the graph yet (`retireForwardLoop`), so the
+ * forward pass runs once. Otherwise both run, with the same numbers as long as the body is deterministic.
  */
 import { DType, isFloating } from '../../dtypes';
 import { TfhubError } from '../../errors';
@@ -69,7 +69,7 @@ function passThroughArg(fn: tensorflow.IFunctionDef, k: number): number {
 
 function loopVars(op: Operation, lib: FunctionLibrary, body: tensorflow.IFunctionDef): LoopVar[] {
   const bodyName = body.signature?.name ?? '';
-  return op.inputs.map((input, index) => {
+  return op.inputs.slice(0, body.signature?.inputArg?.length ?? 0).map((input, index) => {
     const dtype = input.dtype;
     const invariant = passThroughArg(body, index) === index;
     let gradDtype: DType | null = null;
@@ -105,6 +105,87 @@ function loopAttrs(op: Operation): Record<string, unknown> {
 
 const ELEMENT_SHAPE_UNKNOWN = -1;
 
+/** Names the original body and cond on an accumulating loop, whose gradient reuses its accumulators. */
+const ACCUMULATING_BODY = '_tfhub_accumulating_body';
+const ACCUMULATING_COND = '_tfhub_accumulating_cond';
+
+/** The forward loop's static output shapes (when it has them), then scalars for the counter and the lists. */
+function accumulatingShapes(op: Operation, extra: number): Record<string, unknown> {
+  const shapes = op.nodeDef().attr?.output_shapes?.list?.shape ?? [];
+  if (shapes.length !== op.numOutputs) return {};
+  return { output_shapes: tensorflow.AttrValue.create({ list: { shape: [...shapes, ...new Array(extra).fill({})] } }) };
+}
+
+/**
+ * Makes the consumers of `op`'s outputs read the same outputs of the accumulating loop `fwd`, so that only `fwd`
+ * runs (TF's C API cannot add outputs to `op` itself); what waits on `op` through a control edge waits on `fwd`.
+ * Only while no session has run the graph (a session that ran an operation keeps running it unedited, with a
+ * warning); otherwise both loops run, computing the same values. Stops at the first edit TensorFlow refuses (e.g. static
+ * shapes that do not merge): each consumer reads one loop or the other, both right.
+ */
+function retireForwardLoop(graph: Graph, op: Operation, fwd: Operation, n: number): void {
+  if (graph.sessionRan) return;
+  try {
+    for (let i = 0; i < n; i++) {
+      for (const { op: consumer, inputIndex } of op.output(i).consumers()) graph.updateInput(consumer, inputIndex, fwd.output(i));
+    }
+    // What waits on the loop (an inlined function's control outputs) waits on the copy instead.
+    for (const waiting of op.controlOutputs) {
+      graph.setControlInputs(
+        waiting,
+        waiting.controlInputs.map((c) => (c.name === op.name ? fwd : c)),
+      );
+    }
+  } catch {
+    // Left as it is: both loops run.
+  }
+}
+
+/** What `accumulatingLoop` copies: the loop's functions, its variables and those it accumulates. */
+interface LoopParts {
+  bodyName: string;
+  condName: string;
+  vars: LoopVar[];
+  accumulated: LoopVar[];
+  base: string;
+}
+
+/**
+ * The forward loop with a counter and one accumulator per changing variable: args = [vars..., counter, lists...].
+ * Marked with the original body and cond, so that a later gradient of it reuses its accumulators.
+ */
+function accumulatingLoop(graph: Graph, op: Operation, lib: FunctionLibrary, parts: LoopParts): Operation {
+  const { bodyName, condName, vars, accumulated, base } = parts;
+  const n = vars.length;
+  const inputs = op.inputs.slice(0, n);
+  const fwdTypes: DType[] = [...vars.map((v) => v.dtype), 'int32', ...accumulated.map(() => 'variant' as DType)];
+  const fwdCond = buildFunction(lib, `${base}_acc_cond`, fwdTypes, (g, args, l) => callInline(g, l, condName, args.slice(0, n)));
+  const fwdBody = buildFunction(lib, `${base}_acc_body`, fwdTypes, (g, args, l) => {
+    const outs = callInline(g, l, bodyName, args.slice(0, n));
+    const counter = ops.add(g, args[n], ops.constant(g, 1, 'int32'));
+    const lists = accumulated.map((v, k) => ops.op0(g, 'TensorListPushBack', [args[n + 1 + k], args[v.index]], { element_dtype: v.dtype }));
+    return [...outs, counter, ...lists];
+  });
+  return graph.withNameScope(`${base}_grad/`, () => {
+    const elementShape = ops.constant(graph, ELEMENT_SHAPE_UNKNOWN, 'int32');
+    const noLimit = ops.constant(graph, -1, 'int32');
+    const lists = accumulated.map((v) => ops.op0(graph, 'EmptyTensorList', [elementShape, noLimit], { element_dtype: v.dtype }));
+    return graph.addOperation(op.type, {
+      name: graph.uniqueName('forward_accumulating'),
+      inputs: [[...inputs, ops.constant(graph, 0, 'int32'), ...lists]],
+      attrs: {
+        T: fwdTypes,
+        cond: fwdCond,
+        body: fwdBody,
+        ...loopAttrs(op),
+        ...accumulatingShapes(op, 1 + accumulated.length),
+        [ACCUMULATING_BODY]: bodyName,
+        [ACCUMULATING_COND]: condName,
+      },
+    });
+  });
+}
+
 /**
  * The gradient of a functional `While` / `StatelessWhile` op: one gradient per input (null for inputs without one:
  * integer counters, loop variables nothing depends on, variants that are not lists of floating elements; a list
@@ -117,35 +198,23 @@ export function whileGradient(graph: Graph, op: Operation, outputGradients: Arra
   if (op.type !== 'While' && op.type !== 'StatelessWhile')
     throw new TfhubError('ERR_INVALID_ARG_VALUE', `whileGradient takes a While op, not ${op.type}`);
   const lib = new FunctionLibrary(graph);
-  const bodyName = op.getAttr('body') as string;
-  const condName = op.getAttr('cond') as string;
+  // An accumulating loop built by an earlier gradient (the consumers of its original now read it): its gradient
+  // is that of the original loop, over the accumulators it already has.
+  const reuse = (op.nodeDef().attr ?? {})[ACCUMULATING_BODY] !== undefined;
+  const bodyName = op.getAttr(reuse ? ACCUMULATING_BODY : 'body') as string;
+  const condName = op.getAttr(reuse ? ACCUMULATING_COND : 'cond') as string;
   const body = lib.get(bodyName);
   const vars = loopVars(op, lib, body);
   const n = vars.length;
-  if (!vars.some((v) => v.gradDtype !== null) || outputGradients.every((g) => g === null)) return new Array(n).fill(null);
+  const result: Array<Output | null> = new Array(op.numInputs).fill(null);
+  if (!vars.some((v) => v.gradDtype !== null) || outputGradients.slice(0, n).every((g) => g === null)) return result;
   const accumulated = vars.filter((v) => !v.invariant);
-  const inputs = op.inputs;
+  const inputs = op.inputs.slice(0, n);
   const base = op.name.replace(/[^A-Za-z0-9_]/g, '_');
 
   // 1. The forward loop with a counter and accumulators: args = [vars..., counter, lists...].
-  const fwdTypes: DType[] = [...vars.map((v) => v.dtype), 'int32', ...accumulated.map(() => 'variant' as DType)];
-  const fwdCond = buildFunction(lib, `${base}_acc_cond`, fwdTypes, (g, args, l) => callInline(g, l, condName, args.slice(0, n)));
-  const fwdBody = buildFunction(lib, `${base}_acc_body`, fwdTypes, (g, args, l) => {
-    const outs = callInline(g, l, bodyName, args.slice(0, n));
-    const counter = ops.add(g, args[n], ops.constant(g, 1, 'int32'));
-    const lists = accumulated.map((v, k) => ops.op0(g, 'TensorListPushBack', [args[n + 1 + k], args[v.index]], { element_dtype: v.dtype }));
-    return [...outs, counter, ...lists];
-  });
-  const fwd = graph.withNameScope(`${base}_grad/`, () => {
-    const elementShape = ops.constant(graph, ELEMENT_SHAPE_UNKNOWN, 'int32');
-    const noLimit = ops.constant(graph, -1, 'int32');
-    const lists = accumulated.map((v) => ops.op0(graph, 'EmptyTensorList', [elementShape, noLimit], { element_dtype: v.dtype }));
-    return graph.addOperation(op.type, {
-      name: graph.uniqueName('forward_accumulating'),
-      inputs: [[...inputs, ops.constant(graph, 0, 'int32'), ...lists]],
-      attrs: { T: fwdTypes, cond: fwdCond, body: fwdBody, ...loopAttrs(op) },
-    });
-  });
+  const fwd = reuse ? op : accumulatingLoop(graph, op, lib, { bodyName, condName, vars, accumulated, base });
+  if (!reuse) retireForwardLoop(graph, op, fwd, n);
   const iterations = fwd.output(n);
   const listsOut = accumulated.map((_, k) => fwd.output(n + 1 + k));
 
@@ -210,7 +279,6 @@ export function whileGradient(graph: Graph, op: Operation, outputGradients: Arra
       },
     );
   });
-  const result: Array<Output | null> = new Array(n).fill(null);
   grads.forEach((v, k) => {
     result[v.index] = bwd.output(gOff + k);
   });
