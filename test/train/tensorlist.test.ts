@@ -3,89 +3,19 @@
 // differences, 20 Adam steps on the Keras LSTM export, and loops carrying lists that have no gradient.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { DType, Graph, Output, Session, Tensor, Variable } from '../../src';
-import { KerasLayer } from '../../src/hub/keras_layer';
-import { AdamOptimizer } from '../../src/train/optimizers';
+import { DType, Graph, Output, Session, Tensor } from '../../src';
 import { FunctionLibrary, buildFunction } from '../../src/train';
-import { FIXTURES, TensorJson, assertClose, constant, meanSquaredError, readJson, sumAll, values } from './helpers';
+import { assertClose, readJson, sumAll, values } from './helpers';
+import { ModelOracle, checkAdamSteps, checkCentralDifferences, checkGradients } from './layer_oracle';
 
-interface Call {
-  x: TensorJson;
-  r: TensorJson;
-  y: TensorJson;
-  loss: number;
-  gradients: Record<string, TensorJson>;
-}
-interface ModelOracle {
-  calls: Call[];
-  variables: string[];
-  signature?: string;
-  input_key?: string;
-  output_key?: string;
-  adam?: { learning_rate: number; x: TensorJson; target: TensorJson; losses: number[]; final_loss: number };
-}
 const oracle = readJson<{ models: Record<string, ModelOracle> }>('tensorlist_grads.json');
-
-async function loadLayer(name: string): Promise<KerasLayer> {
-  const m = oracle.models[name];
-  const options = m.signature ? { signature: m.signature, outputKey: m.output_key } : {};
-  return KerasLayer.load(path.join(FIXTURES, name), { ...options, trainable: true });
-}
-
-function applyLayer(name: string, layer: KerasLayer, g: Graph, x: Output): Output {
-  const key = oracle.models[name].input_key;
-  return layer.apply(g, key ? { [key]: x } : x) as Output;
-}
-
-/** sum(r * layer(x)) in a fresh graph, with x and r placeholders; the trainable variables by Python name. */
-async function lossGraph(name: string) {
-  const layer = await loadLayer(name);
-  const g = new Graph();
-  const x = g.placeholder('float32', null, 'x');
-  const r = g.placeholder('float32', null, 'r');
-  const y = applyLayer(name, layer, g, x);
-  const loss = sumAll(g, g.addOperation('Mul', { inputs: [y, r] }).output(0));
-  const weights = new Map(layer.trainableWeights(g).map((v) => [v.name.replace(/^keras_layer(_\d+)?\//, ''), v]));
-  return { g, x, r, y, loss, weights };
-}
-
-function feedOf(x: Output, r: Output, call: Call): Map<Output, Tensor> {
-  return new Map([
-    [x, new Tensor('float32', call.x.shape, call.x.values as number[])],
-    [r, new Tensor('float32', call.r.shape, call.r.values as number[])],
-  ]);
-}
 
 const MODELS = ['tl_loop_tf2', 'tl_ops_tf2', 'keras_lstm_tf2', 'keras_gru_tf2'];
 
 for (const name of MODELS) {
   describe(`gradients through the TensorLists of ${name} vs tf.GradientTape`, () => {
-    test('d loss / d x and d loss / d every variable match Python (1e-4), for every input', async () => {
-      const m = oracle.models[name];
-      const { g, x, r, y, loss, weights } = await lossGraph(name);
-      assert.deepEqual([...weights.keys()].sort(), [...m.variables].sort());
-      const vars = m.variables.map((v) => weights.get(v)!);
-      const grads = g.addGradients(loss, [x, ...vars]);
-      const s = new Session(g);
-      try {
-        await s.run(g.globalVariablesInitializer());
-        for (const [i, call] of m.calls.entries()) {
-          const got = await s.run([y, loss, ...grads], feedOf(x, r, call));
-          assertClose(values(got[0]), call.y.values as number[], { rtol: 1e-5, atol: 1e-5 }, `call ${i}: output`);
-          assertClose(values(got[1]), [call.loss], { rtol: 1e-5, atol: 1e-5 }, `call ${i}: loss`);
-          assert.deepEqual(got[2].shape, call.gradients.x.shape, 'd loss / dx shape');
-          assertClose(values(got[2]), call.gradients.x.values as number[], { rtol: 1e-4, atol: 1e-4 }, `call ${i}: d loss / dx`);
-          m.variables.forEach((v, k) => {
-            assert.deepEqual(got[3 + k].shape, call.gradients[v].shape, `${v} gradient shape`);
-            assertClose(values(got[3 + k]), call.gradients[v].values as number[], { rtol: 1e-4, atol: 1e-4 }, `call ${i}: d loss / d ${v}`);
-          });
-        }
-      } finally {
-        s.close();
-        g.dispose();
-      }
-    });
+    test('d loss / d x and d loss / d every variable match Python (1e-4), for every input', () =>
+      checkGradients(name, oracle.models[name]));
   });
 }
 
@@ -96,65 +26,21 @@ describe('finite differences through TensorLists', () => {
     ['tl_ops_tf2', [1, 5, 10]],
     ['keras_lstm_tf2', [2, 17, 30]],
   ] as Array<[string, number[]]>) {
-    test(`${name}: a few entries of d loss / d x agree with central differences`, async () => {
-      const call = oracle.models[name].calls[0];
-      const { g, x, r, loss } = await lossGraph(name);
-      const [gx] = g.addGradients(loss, x);
-      const s = new Session(g);
-      try {
-        await s.run(g.globalVariablesInitializer());
-        const grad = values(await s.run(gx, feedOf(x, r, call)));
-        const eps = 1e-2;
-        for (const k of entries) {
-          const at = (delta: number) => {
-            const xs = (call.x.values as number[]).slice();
-            xs[k] += delta;
-            return s.run(loss, feedOf(x, r, { ...call, x: { ...call.x, values: xs } }));
-          };
-          const fd = (values(await at(eps))[0] - values(await at(-eps))[0]) / (2 * eps);
-          assertClose([grad[k]], [fd], { rtol: 2e-2, atol: 2e-2 }, `${name}: d loss / dx[${k}]`);
-        }
-      } finally {
-        s.close();
-        g.dispose();
-      }
-    });
+    test(`${name}: a few entries of d loss / d x agree with central differences`, () =>
+      checkCentralDifferences(name, oracle.models[name], entries));
   }
 });
 
 describe('fine-tuning a Keras 3 LSTM export: 20 Adam steps', () => {
   test('losses match Python (tf.compat.v1.train.AdamOptimizer(0.01) on the reloaded SavedModel) within 1e-4', async () => {
-    const adam = oracle.models.keras_lstm_tf2.adam!;
-    const layer = await loadLayer('keras_lstm_tf2');
-    const g = new Graph();
-    const y = applyLayer('keras_lstm_tf2', layer, g, constant(g, adam.x, 'float32', 'x'));
-    const loss = meanSquaredError(g, y, constant(g, adam.target, 'float32', 'target'));
-    const train = new AdamOptimizer({ learningRate: adam.learning_rate }).minimize(loss, {
-      varList: layer.trainableWeights(g) as Variable[],
+    const losses = await checkAdamSteps('keras_lstm_tf2', oracle.models.keras_lstm_tf2, (g) => {
+      // The LSTM's loop (inlined with the signature; its function's control outputs wait on it) runs once per step.
+      const originals = g.operations().filter((op) => op.type.endsWith('While') && op.name.endsWith('/while'));
+      assert.equal(originals.length, 1);
+      const readers = originals[0].outputs.flatMap((o) => o.consumers()).length + originals[0].controlOutputs.length;
+      assert.equal(readers, 0, 'the original loop is dead');
     });
-    // The LSTM's loop (inlined with the signature; its function's control outputs wait on it) runs once per step.
-    const originals = g.operations().filter((op) => op.type.endsWith('While') && op.name.endsWith('/while'));
-    assert.equal(originals.length, 1);
-    assert.equal(
-      originals[0].outputs.flatMap((o) => o.consumers()).length + originals[0].controlOutputs.length,
-      0,
-      'the original loop is dead',
-    );
-    const s = new Session(g);
-    try {
-      await s.run(g.globalVariablesInitializer());
-      const losses: number[] = [];
-      for (let step = 0; step < adam.losses.length; step++) {
-        losses.push(values(await s.run(loss))[0]);
-        await s.run(train);
-      }
-      losses.push(values(await s.run(loss))[0]);
-      assertClose(losses, [...adam.losses, adam.final_loss], { rtol: 1e-4, atol: 1e-4 }, 'loss before each step, then after the last');
-      assert.ok(losses[20] < losses[0], 'the loss went down');
-    } finally {
-      s.close();
-      g.dispose();
-    }
+    assert.ok(losses[20] < losses[0], 'the loss went down');
   });
 });
 
