@@ -63,6 +63,7 @@ Napi::Function Graph::Init(Napi::Env env) {
        InstanceMethod<&Graph::ImportGraphDefAsync>("importGraphDefAsync"),
        InstanceMethod<&Graph::ToGraphDef>("toGraphDef"), InstanceMethod<&Graph::OpDef>("opDef"),
        InstanceMethod<&Graph::TensorShape>("tensorShape"), InstanceMethod<&Graph::SetTensorShape>("setTensorShape"),
+       InstanceMethod<&Graph::UpdateEdge>("updateEdge"), InstanceMethod<&Graph::SetControlInputs>("setControlInputs"),
        InstanceMethod<&Graph::AddGradients>("addGradients"),
        InstanceMethod<&Graph::ImportFunctionDef>("importFunctionDef"),
        InstanceMethod<&Graph::FunctionDefs>("functionDefs"), InstanceMethod<&Graph::Dispose>("dispose"),
@@ -476,6 +477,45 @@ Napi::Value Graph::SetTensorShape(const Napi::CallbackInfo& info) {
   Status s;
   tf.TF_GraphSetTensorShape(g, out, dims.data(), static_cast<int>(dims.size()), s);
   ThrowIfNotOk(env, s);
+  return env.Undefined();
+}
+
+// updateEdge([op, index] source, [op, index] input): the input now reads source (TF_UpdateEdge; TF checks the
+// shapes, sessions that already ran the consumer refuse their next run).
+Napi::Value Graph::UpdateEdge(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TF_Graph* g = Get(env);
+  TF_Output source = OutputArg(env, info[0], state_.get(), "source");
+  if (!info[1].IsArray() || info[1].As<Napi::Array>().Length() != 2) {
+    throw MakeCodedTypeError(env, "ERR_INVALID_ARG_TYPE", "input must be an [Operation, index] pair");
+  }
+  Napi::Array pair = info[1].As<Napi::Array>();
+  TF_Operation* consumer = UnwrapHandle<Operation>(pair.Get(0u), "input")->Get(env, state_.get());
+  int64_t index = IntArg(pair.Get(1u), "input");
+  int n = tf.TF_OperationNumInputs(consumer);
+  if (index < 0 || index >= n) {
+    throw MakeCodedError(env, "ERR_OUT_OF_RANGE",
+                         std::string("input: operation '") + tf.TF_OperationName(consumer) + "' has " +
+                             std::to_string(n) + " inputs, no input " + std::to_string(index));
+  }
+  Status s;
+  tf.TF_UpdateEdge(g, source, TF_Input{consumer, static_cast<int>(index)}, s);
+  ThrowIfNotOk(env, s);
+  return env.Undefined();
+}
+
+// setControlInputs(op, ops): op's control inputs become exactly ops (TF_RemoveAllControlInputs, then
+// TF_AddOperationControlInput for each).
+Napi::Value Graph::SetControlInputs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TF_Graph* g = Get(env);
+  TF_Operation* op = UnwrapHandle<Operation>(info[0], "op")->Get(env, state_.get());
+  Napi::Array arr = ArrayArg(info[1], "control inputs");
+  std::vector<TF_Operation*> inputs(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); i++)
+    inputs[i] = UnwrapHandle<Operation>(arr.Get(i), "control input")->Get(env, state_.get());
+  tf.TF_RemoveAllControlInputs(g, op);
+  for (TF_Operation* input : inputs) tf.TF_AddOperationControlInput(g, op, input);
   return env.Undefined();
 }
 

@@ -54,6 +54,8 @@ class Graph : public Napi::ObjectWrap<Graph> {
   Napi::Value OpDef(const Napi::CallbackInfo& info);
   Napi::Value TensorShape(const Napi::CallbackInfo& info);
   Napi::Value SetTensorShape(const Napi::CallbackInfo& info);
+  Napi::Value UpdateEdge(const Napi::CallbackInfo& info);
+  Napi::Value SetControlInputs(const Napi::CallbackInfo& info);
   Napi::Value AddGradients(const Napi::CallbackInfo& info);
   Napi::Value ImportFunctionDef(const Napi::CallbackInfo& info);
   Napi::Value FunctionDefs(const Napi::CallbackInfo& info);

@@ -22,7 +22,7 @@
   /* graphs */                                                                                           \
   X(TF_NewGraph) X(TF_DeleteGraph) X(TF_GraphOperationByName) X(TF_GraphNextOperation)                   \
   X(TF_GraphToGraphDef) X(TF_GraphGetOpDef) X(TF_GraphGetTensorNumDims) X(TF_GraphGetTensorShape)        \
-  X(TF_GraphSetTensorShape)                                                                              \
+  X(TF_GraphSetTensorShape) X(TF_UpdateEdge) X(TF_RemoveAllControlInputs) X(TF_AddOperationControlInput)  \
   /* building operations */                                                                              \
   X(TF_NewOperation) X(TF_SetDevice) X(TF_AddInput) X(TF_AddInputList) X(TF_AddControlInput)             \
   X(TF_ColocateWith) X(TF_SetAttrValueProto) X(TF_SetAttrTensor) X(TF_SetAttrTensorList)                 \

@@ -1,6 +1,6 @@
 /** `Graph`: the binding wrapper of a TensorFlow graph (operations, imports, functions, gradients). */
 import { DType } from './dtypes';
-import { InvalidArgumentError, TfhubError, callerStack, typeError, withCallerStack } from './errors';
+import { InvalidArgumentError, TfhubError, callerStack, rangeError, typeError, withCallerStack } from './errors';
 import { NativeAttr, NativeGraph, NativeImportOptions, NativeImportResult, NativeOperation, NativeOutput, binding } from './native';
 import { tensorflow } from './proto';
 import { isUnknownAttr } from './registry';
@@ -312,6 +312,45 @@ export class Graph {
       this.names.invalidate(); // TF added operations
     }
     return grads.map((g) => (g ? new Output(this.wrapOperation(g[0]), g[1]) : null));
+  }
+
+  /** @internal Set when a Session runs this graph: edits of operations a session already ran do not reach it. */
+  sessionRan = false;
+
+  /**
+   * Makes input `index` of `op` read `source` instead (Python's private `Operation._update_input`,
+   * `TF_UpdateEdge`). The dtypes must match (ERR_INVALID_ARG_VALUE); TensorFlow checks the shapes. A session that
+   * already ran `op` keeps running it unedited (TensorFlow logs a warning): edit before running, or make a new
+   * session.
+   */
+  updateInput(op: Operation, index: number, source: Output): void {
+    if (!(op instanceof Operation) || !(source instanceof Output))
+      throw typeError('ERR_INVALID_ARG_TYPE', 'updateInput(op, index, source) takes an Operation and an Output');
+    if (op.graph !== this || source.graph !== this)
+      throw new TfhubError('ERR_GRAPH_MISMATCH', 'updateInput: op and source must belong to this graph');
+    const input = op.inputs[index];
+    if (!input) throw rangeError('ERR_OUT_OF_RANGE', `operation '${op.name}' has ${op.numInputs} inputs, no input ${String(index)}`);
+    if (input.dtype !== source.dtype)
+      throw new TfhubError(
+        'ERR_INVALID_ARG_VALUE',
+        `updateInput: input ${index} of '${op.name}' is ${input.dtype}, ${source.name} is ${source.dtype}`,
+      );
+    this.native.updateEdge(source.native, [op.native, index]);
+  }
+
+  /**
+   * Makes `controls` the control inputs of `op`, replacing the ones it has (Python's private
+   * `Operation._remove_all_control_inputs` + `_add_control_inputs`). Sessions that already ran `op` keep it as it was.
+   */
+  setControlInputs(op: Operation, controls: Operation[]): void {
+    if (!(op instanceof Operation) || !Array.isArray(controls) || !controls.every((c) => c instanceof Operation))
+      throw typeError('ERR_INVALID_ARG_TYPE', 'setControlInputs(op, controls) takes an Operation and an array of Operations');
+    if ([op, ...controls].some((o) => o.graph !== this))
+      throw new TfhubError('ERR_GRAPH_MISMATCH', 'setControlInputs: operations of another graph');
+    this.native.setControlInputs(
+      op.native,
+      controls.map((c) => c.native),
+    );
   }
 
   /** Names of the operations whose outputs flow (through data edges) into `outputs`. */

@@ -77,6 +77,8 @@ export interface NativeGraph {
   opDef(type: string): Buffer; // TF_GraphGetOpDef
   tensorShape(output: NativeOutput): number[] | null; // TF_GraphGetTensorShape
   setTensorShape(output: NativeOutput, dims: number[]): void; // TF_GraphSetTensorShape
+  updateEdge(source: NativeOutput, input: [NativeOperation, number]): void; // TF_UpdateEdge
+  setControlInputs(op: NativeOperation, controls: NativeOperation[]): void; // TF_RemoveAllControlInputs + TF_AddOperationControlInput
   // TF_AddGradientsWithPrefix
   addGradients(prefix: string | null, ys: NativeOutput[], xs: NativeOutput[], dys: NativeOutput[] | null): Array<NativeOutput | null>;
   importFunctionDef(bytes: Uint8Array, gradient?: Uint8Array | null): void; // TF_FunctionImportFunctionDef + TF_GraphCopyFunction

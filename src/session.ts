@@ -110,6 +110,7 @@ export class Session {
       // Nothing for TF to do (no fetches, or only fed tensors): Python's client returns without a run, too.
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
       let values: Array<NativeTensor | null>;
+      this.graph.sessionRan = true;
       try {
         values = await this.native.run(...runArgs(plan));
       } catch (e) {
@@ -127,6 +128,7 @@ export class Session {
     const plan = this.plan(fetches, feeds, options);
     try {
       if (plan.fetchOps.length === 0 && plan.targets.length === 0) return plan.build([]);
+      this.graph.sessionRan = true;
       return finish(plan, this.native.runSync(...runArgs(plan)));
     } finally {
       for (const t of plan.owned) t.dispose();

@@ -16,6 +16,8 @@ import { GradientOwners, placedGradients } from './gradient_placement';
 import * as ops from './ops';
 import { CONTROL_FLOW_GRADIENTS } from './control_flow';
 import { V1_CONTROL_FLOW_GRADIENTS, v1LoopRegions } from './control_flow_v1';
+import { LIST_GRADIENTS } from './list_grads';
+import { nativeOpGradient, needsIsolation } from './op_gradient';
 
 /**
  * A gradient function: given the op and the gradients of its outputs (null where none flows), returns one
@@ -257,6 +259,9 @@ function backprop(
   };
   ys.forEach((y, i) => push(y.name, dys ? dys[i] : ops.onesLike(graph, y)));
   const inSet = new Set(order.flatMap((op) => (op instanceof Operation ? [op.name] : [...op.opNames])));
+  const position = new Map(
+    order.flatMap((op, i) => (op instanceof Operation ? [op.name] : [...op.opNames]).map((n) => [n, i] as [string, number])),
+  );
   const xNames = new Set(xs.map((x) => x.name));
   for (let k = order.length - 1; k >= 0; k--) {
     const op = order[k];
@@ -290,40 +295,7 @@ function backprop(
         );
       }
     } else {
-      // One TF_AddGradients call for this op alone: its outputs as ys, their gradients as dys, its distinct
-      // wanted inputs as xs (an input used twice must be asked once, or its gradient would count twice).
-      const ysOp: Output[] = [];
-      const dysOp: Output[] = [];
-      outGrads.forEach((g, i) => {
-        if (g) {
-          ysOp.push(op.output(i));
-          dysOp.push(g);
-        }
-      });
-      const unique = new Map<string, Output>();
-      inputs.forEach((input, i) => {
-        if (wanted[i] && !unique.has(input.name)) unique.set(input.name, input);
-      });
-      const xsOp = [...unique.values()];
-      let got: Array<Output | null>;
-      try {
-        const opPrefix = graph.uniqueName(`${op.name.replace(/\//g, '_')}_grad`);
-        owners?.byPrefix.push([opPrefix, op.name]);
-        got = graph.nativeGradients(opPrefix, ysOp, xsOp, dysOp);
-      } catch (e) {
-        throw new TfhubError(
-          'ERR_NO_GRADIENT',
-          `no gradient for ${op.type} op '${op.name}' (TF: ${(e as Error).message.split('\n')[0]}); register one with registerGradient('${op.type}', fn)`,
-          { cause: e },
-        );
-      }
-      const byName = new Map(xsOp.map((x, i) => [x.name, got[i]]));
-      const done = new Set<string>();
-      inGrads = inputs.map((input, i) => {
-        if (!wanted[i] || done.has(input.name)) return null;
-        done.add(input.name);
-        return byName.get(input.name) ?? null;
-      });
+      inGrads = nativeOpGradient(graph, op, outGrads, wanted, needsIsolation(op, wanted, position), owners);
     }
     inputs.forEach((input, i) => {
       const g = inGrads[i];
@@ -405,8 +377,8 @@ registerGradient('TopKV2', (g, op, [dValues]) => {
   return [ops.reshape(g, scattered, inShape), null];
 });
 
-// Functional control flow (While, If, Case, calls): train/control_flow.
-for (const [type, fn] of CONTROL_FLOW_GRADIENTS) registerGradient(type, fn);
+// Functional control flow (While, If, Case, calls): train/control_flow; TensorLists: train/list_grads.
+for (const [type, fn] of [...CONTROL_FLOW_GRADIENTS, ...LIST_GRADIENTS]) registerGradient(type, fn);
 
 // TF1 (v1) control flow (Switch/Merge, while frames as regions): train/control_flow_v1.
 for (const [type, fn] of V1_CONTROL_FLOW_GRADIENTS) registerGradient(type, fn);

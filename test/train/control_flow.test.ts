@@ -3,77 +3,17 @@
 // test/fixtures/gen/make_control_flow_grads.py), finite differences, and 20 Adam steps on the recurrent fixture.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as path from 'node:path';
-import { Graph, Output, Session, Tensor, Variable } from '../../src';
-import { KerasLayer } from '../../src/hub/keras_layer';
-import { AdamOptimizer } from '../../src/train/optimizers';
+import { Graph, Session, Tensor } from '../../src';
 import { FunctionLibrary, buildFunction, condGradient, whileGradient } from '../../src/train';
-import { FIXTURES, TensorJson, assertClose, constant, meanSquaredError, readJson, values } from './helpers';
+import { assertClose, readJson, values } from './helpers';
+import { ModelOracle, checkAdamSteps, checkCentralDifferences, checkGradients } from './layer_oracle';
 
-interface Call {
-  x: TensorJson;
-  r: TensorJson;
-  y: TensorJson;
-  loss: number;
-  gradients: Record<string, TensorJson>;
-}
-interface ModelOracle {
-  calls: Call[];
-  variables: string[];
-  adam?: { learning_rate: number; x: TensorJson; target: TensorJson; losses: number[]; final_loss: number };
-}
 const oracle = readJson<{ models: Record<string, ModelOracle> }>('control_flow_grads.json');
-
-/** sum(r * layer(x)) in a fresh graph, with x a placeholder; the trainable variables by Python name (`w:0`). */
-async function lossGraph(name: string) {
-  const layer = await KerasLayer.load(path.join(FIXTURES, name), { trainable: true });
-  const g = new Graph();
-  const x = g.placeholder('float32', null, 'x');
-  const r = g.placeholder('float32', null, 'r');
-  const y = layer.apply(g, x) as Output;
-  const prod = g.addOperation('Mul', { inputs: [y, r] }).output(0);
-  const rank = g.addOperation('Rank', { inputs: [prod] }).output(0);
-  const axes = g
-    .addOperation('Range', { inputs: [g.constant(new Tensor('int32', [], [0])), rank, g.constant(new Tensor('int32', [], [1]))] })
-    .output(0);
-  const loss = g.addOperation('Sum', { inputs: [prod, axes] }).output(0);
-  const weights = new Map(layer.trainableWeights(g).map((v) => [v.name.replace(/^.*\//, ''), v]));
-  return { g, x, r, y, loss, weights };
-}
-
-function feedOf(x: Output, r: Output, call: Call): Map<Output, Tensor> {
-  return new Map([
-    [x, new Tensor('float32', call.x.shape, call.x.values as number[])],
-    [r, new Tensor('float32', call.r.shape, call.r.values as number[])],
-  ]);
-}
 
 for (const name of ['cf_while_tf2', 'cf_cond_tf2', 'cf_nested_tf2', 'cf_rnn_tf2']) {
   describe(`gradients through ${name} vs tf.GradientTape`, () => {
-    test('d loss / d x and d loss / d every variable match Python (1e-4), for every input', async () => {
-      const m = oracle.models[name];
-      const { g, x, r, y, loss, weights } = await lossGraph(name);
-      assert.deepEqual([...weights.keys()].sort(), [...m.variables].sort());
-      const vars = m.variables.map((v) => weights.get(v)!);
-      const grads = g.addGradients(loss, [x, ...vars]);
-      const s = new Session(g);
-      try {
-        await s.run(g.globalVariablesInitializer());
-        for (const [i, call] of m.calls.entries()) {
-          const got = await s.run([y, loss, ...grads], feedOf(x, r, call));
-          assertClose(values(got[0]), call.y.values as number[], { rtol: 1e-5, atol: 1e-5 }, `call ${i}: output`);
-          assertClose(values(got[1]), [call.loss], { rtol: 1e-5, atol: 1e-5 }, `call ${i}: loss`);
-          assertClose(values(got[2]), call.gradients.x.values as number[], { rtol: 1e-4, atol: 1e-4 }, `call ${i}: d loss / dx`);
-          m.variables.forEach((v, k) => {
-            assert.deepEqual(got[3 + k].shape, call.gradients[v].shape, `${v} gradient shape`);
-            assertClose(values(got[3 + k]), call.gradients[v].values as number[], { rtol: 1e-4, atol: 1e-4 }, `call ${i}: d loss / d ${v}`);
-          });
-        }
-      } finally {
-        s.close();
-        g.dispose();
-      }
-    });
+    test('d loss / d x and d loss / d every variable match Python (1e-4), for every input', () =>
+      checkGradients(name, oracle.models[name]));
   });
 }
 
@@ -84,57 +24,15 @@ describe('finite differences through loops and conds', () => {
     ['cf_nested_tf2', [1, 2]],
     ['cf_rnn_tf2', [3, 17]],
   ] as Array<[string, number[]]>) {
-    test(`${name}: a few entries of d loss / d x agree with central differences`, async () => {
-      const call = oracle.models[name].calls[0];
-      const { g, x, r, loss } = await lossGraph(name);
-      const [gx] = g.addGradients(loss, x);
-      const s = new Session(g);
-      try {
-        await s.run(g.globalVariablesInitializer());
-        const grad = values(await s.run(gx, feedOf(x, r, call)));
-        const eps = 1e-2;
-        for (const k of entries) {
-          const at = (delta: number) => {
-            const xs = (call.x.values as number[]).slice();
-            xs[k] += delta;
-            return s.run(loss, feedOf(x, r, { ...call, x: { ...call.x, values: xs } }));
-          };
-          const fd = (values(await at(eps))[0] - values(await at(-eps))[0]) / (2 * eps);
-          assertClose([grad[k]], [fd], { rtol: 2e-2, atol: 2e-2 }, `${name}: d loss / dx[${k}]`);
-        }
-      } finally {
-        s.close();
-        g.dispose();
-      }
-    });
+    test(`${name}: a few entries of d loss / d x agree with central differences`, () =>
+      checkCentralDifferences(name, oracle.models[name], entries));
   }
 });
 
 describe('training through a loop: 20 Adam steps on the recurrent encoder', () => {
   test('losses match Python (tf.compat.v1.train.AdamOptimizer(0.01)) within 1e-4', async () => {
-    const adam = oracle.models.cf_rnn_tf2.adam!;
-    const layer = await KerasLayer.load(path.join(FIXTURES, 'cf_rnn_tf2'), { trainable: true });
-    const g = new Graph();
-    const y = layer.apply(g, constant(g, adam.x, 'float32', 'x')) as Output;
-    const loss = meanSquaredError(g, y, constant(g, adam.target, 'float32', 'target'));
-    const train = new AdamOptimizer({ learningRate: adam.learning_rate }).minimize(loss, {
-      varList: layer.trainableWeights(g) as Variable[],
-    });
-    const s = new Session(g);
-    try {
-      await s.run(g.globalVariablesInitializer());
-      const losses: number[] = [];
-      for (let step = 0; step < adam.losses.length; step++) {
-        losses.push(values(await s.run(loss))[0]);
-        await s.run(train);
-      }
-      losses.push(values(await s.run(loss))[0]);
-      assertClose(losses, [...adam.losses, adam.final_loss], { rtol: 1e-4, atol: 1e-4 }, 'loss before each step, then after the last');
-      assert.ok(losses[20] < losses[0] / 5, 'the loss went down');
-    } finally {
-      s.close();
-      g.dispose();
-    }
+    const losses = await checkAdamSteps('cf_rnn_tf2', oracle.models.cf_rnn_tf2);
+    assert.ok(losses[20] < losses[0] / 5, 'the loss went down');
   });
 });
 

@@ -7,6 +7,7 @@ import { Graph, Operation, Output, Session, Tensor, train, variable } from '../.
 import { registerGradient } from '../../src/train/gradients';
 import { CONTROL_FLOW_GRADIENTS } from '../../src/train/control_flow';
 import { V1_CONTROL_FLOW_GRADIENTS } from '../../src/train/control_flow_v1';
+import { LIST_GRADIENTS } from '../../src/train/list_grads';
 import { TensorJson, assertClose, constant, readJson, sumAll, values } from './helpers';
 
 interface GradientCase {
@@ -105,8 +106,9 @@ describe('TypeScript gradients vs finite differences and Python tf.gradients (fl
   test('the oracle covers every gradient registered in TypeScript', () => {
     const covered = new Set(oracle.cases.map((c) => c.op));
     // Control flow has its own oracles: functional (test/train/control_flow.test.ts, control_flow_grads.json) and
-    // TF1 v1 (test/train/control_flow_v1.test.ts, control_flow_grad_v1.json).
-    const controlFlow = new Set([...CONTROL_FLOW_GRADIENTS, ...V1_CONTROL_FLOW_GRADIENTS].map(([op]) => op));
+    // TF1 v1 (test/train/control_flow_v1.test.ts, control_flow_grad_v1.json); so do the TensorList ops
+    // (test/train/tensorlist.test.ts, tensorlist_grads.json).
+    const controlFlow = new Set([...CONTROL_FLOW_GRADIENTS, ...V1_CONTROL_FLOW_GRADIENTS, ...LIST_GRADIENTS].map(([op]) => op));
     for (const op of train.registeredGradients()) assert.ok(covered.has(op) || controlFlow.has(op), `${op} has an oracle case`);
   });
 });
@@ -229,4 +231,53 @@ describe('addGradients unconnected option', () => {
       g.dispose();
     }
   });
+});
+
+describe('per-op C++ gradients when inputs share an ancestor', () => {
+  // A TypeScript gradient (TopKV2) on the path makes backprop ask TF for one op at a time; an op whose inputs share
+  // an ancestor (a, f(a)) must get each path's gradient once (TF's builder, started at a, would also differentiate
+  // f inside the op's own gradient).
+  const A = [0.3, -1.2, 2.0];
+  const cases: Array<[string, (g: Graph, a: Output) => Output, (a: number) => number]> = [
+    [
+      'a * tanh(a)',
+      (g, a) => g.addOperation('Mul', { inputs: [a, g.addOperation('Tanh', { inputs: [a] }).output(0)] }).output(0),
+      (a) => Math.tanh(a) + a * (1 - Math.tanh(a) ** 2),
+    ],
+    [
+      'a + square(a)',
+      (g, a) => g.addOperation('AddV2', { inputs: [a, g.addOperation('Square', { inputs: [a] }).output(0)] }).output(0),
+      (a) => 1 + 2 * a,
+    ],
+    [
+      'exp(a) / (1 + sin(a))',
+      (g, a) => {
+        const den = g
+          .addOperation('AddV2', { inputs: [g.constant(new Tensor('float64', [], [1])), g.addOperation('Sin', { inputs: [a] }).output(0)] })
+          .output(0);
+        return g.addOperation('RealDiv', { inputs: [g.addOperation('Exp', { inputs: [a] }).output(0), den] }).output(0);
+      },
+      (a) => (Math.exp(a) * (1 + Math.sin(a)) - Math.exp(a) * Math.cos(a)) / (1 + Math.sin(a)) ** 2,
+    ],
+  ];
+  for (const [what, build, derivative] of cases) {
+    test(`d sum(${what} + topk(a)) / da is exact`, async () => {
+      const g = new Graph();
+      try {
+        const a = g.constant(new Tensor('float64', [3], A));
+        const topk = g.addOperation('TopKV2', { inputs: [a, g.constant(new Tensor('int32', [], [1]))] }).output(0);
+        const y = g.addOperation('AddV2', { inputs: [sumAll(g, build(g, a)), sumAll(g, topk)] }).output(0);
+        const [ga] = g.addGradients(y, a);
+        const s = new Session(g);
+        try {
+          const expected = A.map((v, i) => derivative(v) + (i === 2 ? 1 : 0));
+          assertClose(values(await s.run(ga)), expected, { rtol: 1e-10, atol: 1e-12 }, what);
+        } finally {
+          s.close();
+        }
+      } finally {
+        g.dispose();
+      }
+    });
+  }
 });

@@ -9,27 +9,35 @@ import { DType, isFloating } from '../../dtypes';
 import { TfhubError } from '../../errors';
 import { Graph, Operation, Output } from '../../graph';
 import * as ops from '../ops';
-import { FunctionLibrary, buildFunction, callInline, resourceValueDtype } from './function_builder';
-import { zerosFor } from './while_grad';
+import {
+  FunctionLibrary,
+  buildFunction,
+  callInline,
+  listElementDtype,
+  producedListElementDtype,
+  resourceValueDtype,
+} from './function_builder';
+import { trainableList, zerosFor } from './while_grad';
 
 /**
- * Builds the gradient function of library function `fnName`: arguments [inputs..., dys...] (one dy per floating
- * output), results one gradient per entry of `wanted` (zeros where the function gives none).
+ * Builds the gradient function of library function `fnName`: arguments [inputs..., dys...] (one dy per entry of
+ * `differentiated`, an output index), results one gradient per entry of `wanted` (zeros where the function gives
+ * none).
  */
 function gradientFunction(
   lib: FunctionLibrary,
   fnName: string,
   inputDtypes: DType[],
   outputDtypes: DType[],
+  differentiated: number[],
   wanted: Array<{ index: number; dtype: DType }>,
 ): string {
-  const floatOuts = outputDtypes.map((d, i) => (isFloating(d) ? i : -1)).filter((i) => i >= 0);
-  const types = [...inputDtypes, ...floatOuts.map((i) => outputDtypes[i])];
+  const types = [...inputDtypes, ...differentiated.map((i) => outputDtypes[i])];
   return buildFunction(lib, `${fnName}_grad`, types, (g, args, l) => {
     const inputs = args.slice(0, inputDtypes.length);
     const outs = callInline(g, l, fnName, inputs);
-    const ys = floatOuts.map((i) => g.addOperation('Identity', { name: g.uniqueName('y'), inputs: [outs[i]] }).output(0));
-    const dys = floatOuts.map((_, k) => args[inputDtypes.length + k]);
+    const ys = differentiated.map((i) => g.addOperation('Identity', { name: g.uniqueName('y'), inputs: [outs[i]] }).output(0));
+    const dys = differentiated.map((_, k) => args[inputDtypes.length + k]);
     const xs = wanted.map((w) => inputs[w.index]);
     const got = ys.length > 0 ? g.addGradients(ys, xs, dys, { unconnected: 'null' }) : xs.map(() => null);
     return wanted.map((w, k) => got[k] ?? zerosFor(g, inputs[w.index], w.dtype));
@@ -41,7 +49,10 @@ function differentiableInputs(lib: FunctionLibrary, functions: string[], inputs:
   const wanted: Array<{ index: number; dtype: DType }> = [];
   inputs.forEach((x, index) => {
     if (isFloating(x.dtype)) wanted.push({ index, dtype: x.dtype });
-    else if (x.dtype === 'resource') {
+    else if (x.dtype === 'variant') {
+      const element = producedListElementDtype(x) ?? functions.map((f) => listElementDtype(lib, f, index)).find((d) => d !== null) ?? null;
+      if (trainableList(element)) wanted.push({ index, dtype: 'variant' });
+    } else if (x.dtype === 'resource') {
       const dtype = functions.map((f) => resourceValueDtype(lib, f, index)).find((d) => d !== null);
       if (dtype) wanted.push({ index, dtype });
     }
@@ -49,9 +60,15 @@ function differentiableInputs(lib: FunctionLibrary, functions: string[], inputs:
   return wanted;
 }
 
-/** Output gradients with zeros for floating outputs that got none (the gradient functions take one per output). */
-function floatDys(g: Graph, op: Operation, outputGradients: Array<Output | null>): Output[] {
-  return op.outputs.filter((o) => isFloating(o.dtype)).map((o) => outputGradients[o.index] ?? ops.zerosLike(g, o));
+/**
+ * The outputs the gradient function differentiates (floating ones, and TensorLists a gradient flows into) and their
+ * gradients (zeros for floating outputs that got none).
+ */
+function outputDys(g: Graph, op: Operation, outputGradients: Array<Output | null>): { differentiated: number[]; dys: Output[] } {
+  const differentiated = op.outputs
+    .filter((o) => isFloating(o.dtype) || (o.dtype === 'variant' && outputGradients[o.index]))
+    .map((o) => o.index);
+  return { differentiated, dys: differentiated.map((i) => outputGradients[i] ?? ops.zerosLike(g, op.output(i))) };
 }
 
 /**
@@ -74,10 +91,10 @@ export function condGradient(graph: Graph, op: Operation, outputGradients: Array
   if (wanted.length === 0) return result;
   const inTypes = inputs.map((x) => x.dtype);
   const outTypes = op.outputs.map((o) => o.dtype);
-  const gradBranches = branches.map((b) => gradientFunction(lib, b, inTypes, outTypes, wanted));
+  const { differentiated, dys } = outputDys(graph, op, outputGradients);
+  const gradBranches = branches.map((b) => gradientFunction(lib, b, inTypes, outTypes, differentiated, wanted));
   const stateless = op.type.startsWith('Stateless') && !inTypes.includes('resource');
   const type = isCase ? (stateless ? 'StatelessCase' : 'Case') : stateless ? 'StatelessIf' : 'If';
-  const dys = floatDys(graph, op, outputGradients);
   const attrs: Record<string, unknown> = { Tin: [...inTypes, ...dys.map((d) => d.dtype)], Tout: wanted.map((w) => w.dtype) };
   if (isCase) attrs.branches = gradBranches;
   else Object.assign(attrs, { then_branch: gradBranches[0], else_branch: gradBranches[1], Tcond: selector.dtype });
@@ -104,14 +121,15 @@ export function callGradient(graph: Graph, op: Operation, outputGradients: Array
   const inputs = op.inputs;
   const wanted = differentiableInputs(lib, [fnName], inputs);
   if (wanted.length === 0) return result;
+  const { differentiated, dys } = outputDys(graph, op, outputGradients);
   const gradFn = gradientFunction(
     lib,
     fnName,
     inputs.map((x) => x.dtype),
     op.outputs.map((o) => o.dtype),
+    differentiated,
     wanted,
   );
-  const dys = floatDys(graph, op, outputGradients);
   const call = graph.addOperation('StatefulPartitionedCall', {
     name: graph.uniqueName(`${op.name.replace(/[^A-Za-z0-9_./-]/g, '_')}_grad`),
     inputs: [[...inputs, ...dys]],

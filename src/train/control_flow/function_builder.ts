@@ -141,21 +141,37 @@ function toFunctionDef(g: Graph, lib: FunctionLibrary, name: string, args: Outpu
   };
 }
 
+/** What a node that consumes a value says about it: a dtype, or undefined to keep looking. */
+type DtypeFromConsumer = (node: tensorflow.INodeDef) => DType | undefined;
+
 /**
- * The value dtype of a resource argument of `fn`: the `dtype` attr of a node reading it (ReadVariableOp,
- * ResourceGather, …), looking through calls and nested control flow functions; null when nothing reads it.
+ * A dtype that the nodes consuming argument `index` of `fn` tell (see `resourceValueDtype`, `listElementDtype`),
+ * looking through Identity nodes, calls and nested control flow functions; null when none does.
  */
-export function resourceValueDtype(lib: FunctionLibrary, fnName: string, index: number, depth = 0): DType | null {
+function argumentDtype(lib: FunctionLibrary, fnName: string, index: number, pick: DtypeFromConsumer, depth = 0): DType | null {
   if (depth > 16) return null;
   const fn = lib.functions.get(fnName);
   const argName = fn?.signature?.inputArg?.[index]?.name;
   if (!fn || !argName) return null;
+  // The argument and the outputs of Identity nodes forwarding it.
+  const refs = new Set([argName]);
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const node of fn.nodeDef ?? []) {
+      const ref = `${node.name}:output:0`;
+      if (node.op === 'Identity' && !refs.has(ref) && refs.has((node.input ?? [])[0] ?? '')) {
+        refs.add(ref);
+        changed = true;
+      }
+    }
+  }
   for (const node of fn.nodeDef ?? []) {
+    if (node.op === 'Identity') continue;
     const dataInputs = (node.input ?? []).filter((i) => !i.startsWith('^'));
-    const positions = dataInputs.map((input, i) => (input === argName ? i : -1)).filter((i) => i >= 0);
+    const positions = dataInputs.map((input, i) => (refs.has(input) ? i : -1)).filter((i) => i >= 0);
     if (positions.length === 0) continue;
-    const dtype = node.attr?.dtype?.type;
-    if (dtype) return dtypeFromTf(dtype);
+    const dtype = pick(node);
+    if (dtype) return dtype;
     // Calls and control flow pass it on: look in the callee at the matching argument.
     const callees: Array<[string, number]> = [];
     const f = node.attr?.f?.func?.name;
@@ -170,9 +186,49 @@ export function resourceValueDtype(lib: FunctionLibrary, fnName: string, index: 
     if (lib.functions.has(node.op ?? '')) positions.forEach((p) => callees.push([node.op!, p]));
     for (const [callee, p] of callees) {
       if (p < 0) continue;
-      const found = resourceValueDtype(lib, callee, p, depth + 1);
+      const found = argumentDtype(lib, callee, p, pick, depth + 1);
       if (found) return found;
     }
   }
+  return null;
+}
+
+/**
+ * The value dtype of a resource argument of `fn`: the `dtype` attr of a node reading it (ReadVariableOp,
+ * ResourceGather, …), looking through calls and nested control flow functions; null when nothing reads it.
+ */
+export function resourceValueDtype(lib: FunctionLibrary, fnName: string, index: number): DType | null {
+  return argumentDtype(lib, fnName, index, (node) => {
+    const t = node.attr?.dtype?.type;
+    return t ? dtypeFromTf(t) : undefined;
+  });
+}
+
+/** The `element_dtype` of a TensorList op (a variant that is a TensorList), or undefined. */
+function listOpElementDtype(type: string | null | undefined, attr: Record<string, tensorflow.IAttrValue> | null | undefined) {
+  const t = attr?.element_dtype?.type;
+  return t && /^(TensorList|EmptyTensorList)/.test(type ?? '') ? dtypeFromTf(t) : undefined;
+}
+
+/**
+ * The element dtype of a variant argument of `fn` that is a TensorList: the `element_dtype` of a list op that
+ * consumes it (looking through Identity nodes, calls and nested control flow); null when none does (not a list, or
+ * a list nothing in `fn` reads or writes).
+ */
+export function listElementDtype(lib: FunctionLibrary, fnName: string, index: number): DType | null {
+  return argumentDtype(lib, fnName, index, (node) => listOpElementDtype(node.op, node.attr));
+}
+
+/**
+ * The element dtype of the TensorList `x` from the op that makes it (looking through Identity ops and through the
+ * matching input of the `While` producing it); null when that is not a list op.
+ */
+export function producedListElementDtype(x: Output, depth = 0): DType | null {
+  const op = x.op;
+  if (depth > 16) return null;
+  const found = listOpElementDtype(op.type, op.nodeDef().attr);
+  if (found) return found;
+  if (op.type === 'Identity') return producedListElementDtype(op.inputs[0], depth + 1);
+  if (op.type === 'While' || op.type === 'StatelessWhile') return producedListElementDtype(op.inputs[x.index], depth + 1);
   return null;
 }
