@@ -13,6 +13,7 @@ import { GradientOptions, Graph, Operation, Output, setSymbolicGradients } from 
 import { hasDeviceScope } from '../device_scope';
 import { isRegisteredOp } from '../registry';
 import { GradientOwners, placedGradients } from './gradient_placement';
+import { inputsDependOnEachOther, isolatedNativeGradients } from './local_gradient';
 import * as ops from './ops';
 import { CONTROL_FLOW_GRADIENTS } from './control_flow';
 import { V1_CONTROL_FLOW_GRADIENTS, v1LoopRegions } from './control_flow_v1';
@@ -257,6 +258,7 @@ function backprop(
   };
   ys.forEach((y, i) => push(y.name, dys ? dys[i] : ops.onesLike(graph, y)));
   const inSet = new Set(order.flatMap((op) => (op instanceof Operation ? [op.name] : [...op.opNames])));
+  const position = new Map(order.flatMap((op, k) => (op instanceof Operation ? [[op.name, k]] : [...op.opNames].map((n) => [n, k]))) as Array<[string, number]>);
   const xNames = new Set(xs.map((x) => x.name));
   for (let k = order.length - 1; k >= 0; k--) {
     const op = order[k];
@@ -309,7 +311,10 @@ function backprop(
       try {
         const opPrefix = graph.uniqueName(`${op.name.replace(/\//g, '_')}_grad`);
         owners?.byPrefix.push([opPrefix, op.name]);
-        got = graph.nativeGradients(opPrefix, ysOp, xsOp, dysOp);
+        // Inputs that depend on each other: TF would also follow the paths between them (local_gradient.ts).
+        got = inputsDependOnEachOther(xsOp, inSet, position)
+          ? isolatedNativeGradients(graph, opPrefix, op, ysOp, xsOp, dysOp)
+          : graph.nativeGradients(opPrefix, ysOp, xsOp, dysOp);
       } catch (e) {
         throw new TfhubError(
           'ERR_NO_GRADIENT',
