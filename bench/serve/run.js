@@ -12,7 +12,8 @@
 // Servers: tfhub-node `serve` (REST and gRPC, with and without --enable_batching) when the CLI has a `serve`
 // command (gRPC cells are driven by bench/serve/grpc_load.js: PredictRequests with tensor_content);
 // tfhub-node as a library (hub.load + node:http, with and without {batching}); onnxruntime-node and
-// @tensorflow/tfjs-node behind node:http (installed for the benchmark only by bench/serve/peers.js).
+// @tensorflow/tfjs-node behind node:http (installed for the benchmark only by bench/serve/peers.js); and the
+// node:http floor: the peers' handler around no model (servers/floor.js), what any node:http server tops out at.
 // Models (bench/serve/make_models.*): the MLP 512→1024→256 (relu), the same weights in the SavedModel and its
 // ONNX twin; the TF2 Keras CNN fixture test/fixtures/keras_cnn_tf2 and its ONNX twin.
 //
@@ -124,13 +125,19 @@ function serverDefs(models, info, peers) {
     skip: peers.tfjs.ok ? null : peers.tfjs.why,
     args: () => [path.join(__dirname, 'servers', 'tfjs.js'), '--model', models.savedModel, '--peers', PEERS_DIR, ...common],
   });
+  // Started once the other servers' answer gives the output width (it has no model to ask).
+  defs.push({
+    name: 'node:http floor (no model)',
+    floor: true,
+    args: (_port, _grpcPort, width) => [path.join(__dirname, 'servers', 'floor.js'), '--width', String(width), ...common],
+  });
   return defs.filter((d) => KEEP.length === 0 || KEEP.some((k) => d.name.includes(k)));
 }
 
 async function start(def) {
   const port = def.port ? await freePort() : 0;
   const grpcPort = def.grpc ? await freePort() : undefined;
-  const child = spawn(process.execPath, def.args(port, grpcPort), {
+  const child = spawn(process.execPath, def.args(port, grpcPort, def.width), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '2' },
   });
@@ -216,7 +223,7 @@ async function benchModel(name, models, info, peers, rows) {
   const defs = serverDefs(models, info, peers);
   const running = [];
   try {
-    for (const def of defs) {
+    for (const def of defs.filter((d) => !d.floor)) {
       if (def.skip) {
         log(`skip ${def.name}: ${def.skip}`);
         rows.push({ model: name, server: def.name, skipped: def.skip });
@@ -240,6 +247,11 @@ async function benchModel(name, models, info, peers, rows) {
       if (!ref) ref = p;
       s.maxDiff = Math.max(...p.map((v, i) => Math.abs(v - ref[i])));
       if (!(s.maxDiff <= 1e-4)) throw new Error(`${s.def.name} answers differ from ${running[0].def.name} by ${s.maxDiff}`);
+      await sliceOf(s, body, grpcRequest, 8, WARMUP_S);
+    }
+    for (const def of defs.filter((d) => d.floor && ref)) {
+      const s = { def, ...(await start({ ...def, width: ref.length })), maxDiff: NaN };
+      running.push(s);
       await sliceOf(s, body, grpcRequest, 8, WARMUP_S);
     }
     for (const connections of CONNECTIONS) {
