@@ -258,7 +258,9 @@ function backprop(
   };
   ys.forEach((y, i) => push(y.name, dys ? dys[i] : ops.onesLike(graph, y)));
   const inSet = new Set(order.flatMap((op) => (op instanceof Operation ? [op.name] : [...op.opNames])));
-  const position = new Map(order.flatMap((op, k) => (op instanceof Operation ? [[op.name, k]] : [...op.opNames].map((n) => [n, k]))) as Array<[string, number]>);
+  const position = new Map(
+    order.flatMap((op, k) => (op instanceof Operation ? [[op.name, k]] : [...op.opNames].map((n) => [n, k]))) as Array<[string, number]>,
+  );
   const xNames = new Set(xs.map((x) => x.name));
   for (let k = order.length - 1; k >= 0; k--) {
     const op = order[k];

@@ -52,7 +52,14 @@ function placeholder(name: string, like: Output): NodeDef {
  * TF's gradient of `op` alone: of its outputs `ys` (given their gradients `dys`) with respect to `xs` (distinct
  * inputs of `op`), with the gradient ops named under `prefix`. Null where TF finds none.
  */
-export function isolatedNativeGradients(graph: Graph, prefix: string, op: Operation, ys: Output[], xs: Output[], dys: Output[]): Array<Output | null> {
+export function isolatedNativeGradients(
+  graph: Graph,
+  prefix: string,
+  op: Operation,
+  ys: Output[],
+  xs: Output[],
+  dys: Output[],
+): Array<Output | null> {
   const nd = op.nodeDef();
   const attr = { ...nd.attr };
   delete attr._class;
@@ -88,7 +95,17 @@ export function isolatedNativeGradients(graph: Graph, prefix: string, op: Operat
     const known = new Set(graph.functionDefs().map((f) => f.signature?.name ?? ''));
     const fresh = (def.library?.function ?? []).filter((f) => !known.has(f.signature?.name ?? ''));
     const library = fresh.length > 0 ? { function: fresh } : undefined;
-    const imported = added.length > 0 ? importNodes(graph, added, external, wanted.map((g) => g.name), library, controls) : [];
+    const imported =
+      added.length > 0
+        ? importNodes(
+            graph,
+            added,
+            external,
+            wanted.map((g) => g.name),
+            library,
+            controls,
+          )
+        : [];
     const byName = new Map(wanted.map((g, i) => [g.name, imported[i]]));
     return grads.map((g) => (g === null ? null : (external.get(g.name) ?? byName.get(g.name)!)));
   } finally {

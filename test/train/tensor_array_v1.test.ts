@@ -67,7 +67,10 @@ async function rnnSetup() {
 }
 
 function mse(g: Graph, a: Output, target: TensorJson): Output {
-  return op0(g, 'Mean', [op0(g, 'Square', [op0(g, 'Sub', [a, g.constant(toTensor(target))])]), g.constant(new Tensor('int32', [3], [0, 1, 2]))]);
+  return op0(g, 'Mean', [
+    op0(g, 'Square', [op0(g, 'Sub', [a, g.constant(toTensor(target))])]),
+    g.constant(new Tensor('int32', [3], [0, 1, 2])),
+  ]);
 }
 
 describe('gradients through dynamic_rnn (TF1 TensorArrays in v1 loops) match Python', () => {
@@ -88,13 +91,15 @@ describe('gradients through dynamic_rnn (TF1 TensorArrays in v1 loops) match Pyt
       s.runSync(g.globalVariablesInitializer());
       for (const call of rnn.calls) {
         const outs = Object.keys(rnn.r);
-        const got = s.runSync(
-          [...outs.map((o) => out[o]), ...fetch.map((f) => f.grad)],
-          feeds(call),
-        );
+        const got = s.runSync([...outs.map((o) => out[o]), ...fetch.map((f) => f.grad)], feeds(call));
         outs.forEach((o, i) => assertClose(values(got[i]), call.outputs[o].values as number[], TOL, o));
         fetch.forEach((f, i) =>
-          assertClose(values(got[outs.length + i]), call.gradients[f.out][f.name]!.values as number[], TOL, `${f.label}, lengths ${call.inputs.lengths.values}`),
+          assertClose(
+            values(got[outs.length + i]),
+            call.gradients[f.out][f.name]!.values as number[],
+            TOL,
+            `${f.label}, lengths ${call.inputs.lengths.values}`,
+          ),
         );
       }
     } finally {
@@ -113,7 +118,9 @@ describe('gradients through dynamic_rnn (TF1 TensorArrays in v1 loops) match Pyt
       const call = rnn.calls[0];
       const x0 = call.inputs.x.values as number[];
       const run = (xs: number[]) =>
-        s.runSync(ys, new Map<Output, Tensor>([...feeds(call)].map(([k, v]) => [k, k === x ? new Tensor('float32', [3, 4, 3], xs) : v]))).map((t) => values(t)[0]);
+        s
+          .runSync(ys, new Map<Output, Tensor>([...feeds(call)].map(([k, v]) => [k, k === x ? new Tensor('float32', [3, 4, 3], xs) : v])))
+          .map((t) => values(t)[0]);
       const analytic = s.runSync(grads, feeds(call)).map(values);
       const h = 1e-2;
       // Entries of steps inside and past each sequence's length (past: zero gradient).
@@ -183,7 +190,10 @@ describe('hand-written TensorArray code (v1 loops and straight-line) matches Pyt
       try {
         const y = g.output(c.output);
         const wrt = Object.keys(c.gradients);
-        const grads = g.addGradients(weighted(g, y, c.r), wrt.map((p) => g.output(`${p}:0`)));
+        const grads = g.addGradients(
+          weighted(g, y, c.r),
+          wrt.map((p) => g.output(`${p}:0`)),
+        );
         const got = s.runSync([y, ...grads], handFeeds(g)).map(values);
         assertClose(got[0], c.value.values as number[], TOL, `${name} value`);
         wrt.forEach((p, i) => assertClose(got[i + 1], c.gradients[p].values as number[], TOL, `d sum(r ${name}) / d ${p}`));

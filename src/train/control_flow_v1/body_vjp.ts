@@ -142,7 +142,10 @@ function prune(all: NodeDef[], roots: string[], cuts: Set<string>) {
   const inputs = new Map<string, string[]>();
   while (pending.length > 0) {
     const name = pending.pop()!;
-    inputs.set(name, (byName.get(name)!.input ?? []).map(mapRef).filter((x): x is string => x !== null));
+    inputs.set(
+      name,
+      (byName.get(name)!.input ?? []).map(mapRef).filter((x): x is string => x !== null),
+    );
   }
   const nodes = all.filter((n) => keep.has(n.name ?? '')).map((n) => ({ ...n, input: inputs.get(n.name ?? '') }));
   return { nodes, roots: mappedRoots, stacked: [...stacked.keys()] };
