@@ -314,7 +314,7 @@ function backprop(
         const opPrefix = graph.uniqueName(`${op.name.replace(/\//g, '_')}_grad`);
         owners?.byPrefix.push([opPrefix, op.name]);
         // Inputs that depend on each other: TF would also follow the paths between them (local_gradient.ts).
-        got = inputsDependOnEachOther(xsOp, inSet, position)
+        got = inputsDependOnEachOther(op, xsOp, inSet, position)
           ? isolatedNativeGradients(graph, opPrefix, op, ysOp, xsOp, dysOp)
           : graph.nativeGradients(opPrefix, ysOp, xsOp, dysOp);
       } catch (e) {

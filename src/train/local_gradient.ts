@@ -14,24 +14,33 @@ import { NodeDef, importNodes, node, typeAttr } from './control_flow_v1/node_def
 
 /**
  * Whether some input of `op` in `inputs` is an ancestor of another one (through operations in `within`, whose
- * positions in a topological order are `position`: a path only goes from lower to higher positions).
+ * positions in a topological order are `position`: a path only goes from lower to higher positions). Only an input
+ * whose op also feeds another operation of `within` can start such a path, which keeps the search to the few ops
+ * that need it (residual connections, gates).
  */
-export function inputsDependOnEachOther(inputs: Output[], within: ReadonlySet<string>, position: ReadonlyMap<string, number>): boolean {
+export function inputsDependOnEachOther(
+  op: Operation,
+  inputs: Output[],
+  within: ReadonlySet<string>,
+  position: ReadonlyMap<string, number>,
+): boolean {
   const producers = [...new Set(inputs.map((x) => x.op))];
   if (producers.length < 2) return false;
-  const at = (op: Operation) => position.get(op.name) ?? -1;
+  const at = (o: Operation) => position.get(o.name) ?? -1;
+  const branching = producers.filter((p) => p.outputs.some((o) => o.consumers().some((c) => c.op !== op && within.has(c.op.name))));
   for (const target of producers) {
-    const others = new Set(producers.filter((p) => p !== target).map((p) => p.name));
-    const floor = Math.min(...producers.filter((p) => p !== target).map(at));
-    if (floor > at(target)) continue;
+    const sources = branching.filter((p) => p !== target && at(p) <= at(target));
+    if (sources.length === 0) continue;
+    const names = new Set(sources.map((p) => p.name));
+    const floor = Math.min(...sources.map(at));
     const seen = new Set<string>();
     const stack = target.inputs.map((x) => x.op);
     while (stack.length > 0) {
-      const op = stack.pop()!;
-      if (seen.has(op.name) || !within.has(op.name) || at(op) < floor) continue;
-      if (others.has(op.name)) return true;
-      seen.add(op.name);
-      for (const x of op.inputs) stack.push(x.op);
+      const o = stack.pop()!;
+      if (seen.has(o.name) || !within.has(o.name) || at(o) < floor) continue;
+      if (names.has(o.name)) return true;
+      seen.add(o.name);
+      for (const x of o.inputs) stack.push(x.op);
     }
   }
   return false;
