@@ -106,11 +106,56 @@ describe('TypeScript gradients vs finite differences and Python tf.gradients (fl
   test('the oracle covers every gradient registered in TypeScript', () => {
     const covered = new Set(oracle.cases.map((c) => c.op));
     // Control flow has its own oracles: functional (test/train/control_flow.test.ts, control_flow_grads.json) and
-    // TF1 v1 (test/train/control_flow_v1.test.ts, control_flow_grad_v1.json); so do the TensorList ops
-    // (test/train/tensorlist.test.ts, tensorlist_grads.json).
+    // TF1 v1 (test/train/control_flow_v1.test.ts, control_flow_grad_v1.json) with TF1 TensorArrays
+    // (test/train/tensor_array_v1.test.ts); so do the TensorList ops (test/train/tensorlist.test.ts, tensorlist_grads.json).
     const controlFlow = new Set([...CONTROL_FLOW_GRADIENTS, ...V1_CONTROL_FLOW_GRADIENTS, ...LIST_GRADIENTS].map(([op]) => op));
     for (const op of train.registeredGradients()) assert.ok(covered.has(op) || controlFlow.has(op), `${op} has an oracle case`);
   });
+});
+
+describe('the graph cut at TypeScript gradients: ops whose inputs depend on each other', () => {
+  // With a TypeScript gradient on the path (TopKV2 over all elements: its gradient passes the ones through),
+  // backprop asks TF for one op at a time; an input that is an ancestor of another input of the same op must get
+  // only its direct gradient (the path between the inputs is followed by backprop itself, once).
+  const X = [0.5, -1, 2];
+  const cases: Array<{ label: string; build: (g: Graph, x: Output) => Output; d: (x: number) => number }> = [
+    {
+      label: 'x · tanh(x)',
+      build: (g, x) => g.addOperation('Mul', { inputs: [x, g.addOperation('Tanh', { inputs: [x] }).output(0)] }).output(0),
+      d: (x) => Math.tanh(x) + x * (1 - Math.tanh(x) ** 2),
+    },
+    {
+      label: 'a residual x + sin(x)',
+      build: (g, x) => g.addOperation('AddV2', { inputs: [x, g.addOperation('Sin', { inputs: [x] }).output(0)] }).output(0),
+      d: (x) => 1 + Math.cos(x),
+    },
+    {
+      label: 'AddN(x, exp(x), x · exp(x)) (three inputs, a chain)',
+      build: (g, x) => {
+        const e = g.addOperation('Exp', { inputs: [x] }).output(0);
+        const xe = g.addOperation('Mul', { inputs: [x, e] }).output(0);
+        return g.addOperation('AddN', { inputs: [[x, e, xe]] }).output(0);
+      },
+      d: (x) => 1 + Math.exp(x) + Math.exp(x) * (1 + x),
+    },
+  ];
+  for (const c of cases) {
+    test(`d sum(${c.label}) / dx`, () => {
+      const g = new Graph();
+      const s = new Session(g);
+      try {
+        const x = g.placeholder('float64', [3], 'x');
+        const y = c.build(g, x);
+        const top = g.addOperation('TopKV2', { inputs: [y, constant(g, { dtype: 'int32', shape: [], values: [3] }, 'int32')] }).output(0);
+        const [dx] = g.addGradients(sumAll(g, top), x);
+        const got = values(s.runSync(dx, new Map([[x, new Tensor('float64', [3], X)]])));
+        assertClose(got, X.map(c.d), { rtol: 1e-12, atol: 1e-12 }, c.label);
+      } finally {
+        s.close();
+        g.dispose();
+      }
+    });
+  }
 });
 
 describe('registerGradient', () => {

@@ -42,8 +42,8 @@ export interface V1Loop {
 
 export const ENTER = new Set(['Enter', 'RefEnter']);
 export const EXIT = new Set(['Exit', 'RefExit']);
-const SWITCH = new Set(['Switch', 'RefSwitch']);
-const MERGE = new Set(['Merge', 'RefMerge']);
+export const SWITCH = new Set(['Switch', 'RefSwitch']);
+export const MERGE = new Set(['Merge', 'RefMerge']);
 const NEXT = new Set(['NextIteration', 'RefNextIteration']);
 
 /** The LoopCond a Switch is driven by, or null (a cond's Switch). */

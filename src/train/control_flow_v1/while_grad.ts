@@ -2,16 +2,17 @@
  * The gradient of a TF1 (v1) while loop, as one region from the tensors entering its frame to its Exits.
  *
  * Forward: a counter loop variable is added to the loop's own frame, and each iteration pushes the loop
- * variables it starts from onto stacks (StackPushV2, ordered by the counter). Backward: a v1 loop of as many
- * iterations pops them in reverse, recomputes the body from them and applies the body's gradient (see
- * body_vjp.ts), carrying the gradients of the loop variables and summing those of the loop invariants (captured
- * tensors and variables). The numbers are Python's: the same per-op gradients applied in the same order.
+ * variables it starts from, and the outputs of its TensorArray ops the gradient reads, onto stacks (StackPushV2,
+ * ordered by the counter). Backward: a v1 loop of as many iterations pops them in reverse, recomputes the rest of
+ * the body from them and applies the body's gradient (see body_vjp.ts), carrying the gradients of the loop
+ * variables and summing those of the loop invariants (captured tensors and variables; a TensorArray's flow counts
+ * as a float). The numbers are Python's: the same per-op gradients applied in the same order.
  */
 import { DType, isFloating } from '../../dtypes';
 import { Graph, Output } from '../../graph';
 import * as ops from '../ops';
 import type { GradientRegion } from '../gradients';
-import { BodyVjp, bodyVjp } from './body_vjp';
+import { BodyVjp, PLACEHOLDER, bodyVjp } from './body_vjp';
 import { V1Loop } from './frame';
 import { NodeDef, enter, importNodes, loopVariable, node, parseInput, scalarConst, typeAttr } from './node_defs';
 
@@ -58,7 +59,11 @@ function whileGradient(graph: Graph, loop: V1Loop, exitGrads: Array<Output | nul
   };
   const nodes: NodeDef[] = [];
   const pushed = [...vjp.usedVariables].sort((a, b) => a - b);
-  nodes.push(...forwardAugmentation(loop, S, pushed));
+  const pushes: Push[] = [
+    ...pushed.map((i) => ({ id: `${i}`, dtype: loop.variables[i].dtype, value: loop.variables[i].value })),
+    ...vjp.stacked.map((value, k) => ({ id: `t${k}`, dtype: value.dtype, value })),
+  ];
+  nodes.push(...forwardAugmentation(loop, S, pushes));
 
   // The backward loop (frame S, one iteration at a time so that the pops run in order).
   const B = S;
@@ -70,9 +75,9 @@ function whileGradient(graph: Graph, loop: V1Loop, exitGrads: Array<Output | nul
   nodes.push(node(pred, 'LoopCond', [`${S}/k_gt`]));
   nodes.push(scalarConst(`${S}/k_one`, 'int32', 1, [pivot]));
   nodes.push(node(`${S}/k_sub`, 'Sub', [pivot, `${S}/k_one`], { T: typeAttr('int32') }));
-  for (const i of pushed) {
-    nodes.push(enter(`${S}/pop${i}_enter`, `${S}/fwd/stack${i}`, 'resource', B, true, 1));
-    nodes.push(node(`${S}/pop${i}`, 'StackPopV2', [`${S}/pop${i}_enter`, `^${pivot}`], { elem_type: typeAttr(loop.variables[i].dtype) }));
+  for (const { id, dtype } of pushes) {
+    nodes.push(enter(`${S}/pop${id}_enter`, `${S}/fwd/stack${id}`, 'resource', B, true, 1));
+    nodes.push(node(`${S}/pop${id}`, 'StackPopV2', [`${S}/pop${id}_enter`, `^${pivot}`], { elem_type: typeAttr(dtype) }));
   }
   for (const j of vjp.usedInvariants) {
     const inv = loop.invariants[j];
@@ -99,7 +104,7 @@ function whileGradient(graph: Graph, loop: V1Loop, exitGrads: Array<Output | nul
   nodes.push(...fragment(vjp, S, rename));
 
   ext('cfv1_ext_cond', loop.loopCond.output(0));
-  for (const i of pushed) ext(`cfv1_ext_s${i}`, loop.variables[i].value);
+  for (const { id, value } of pushes) ext(`cfv1_ext_s${id}`, value);
   const returns = [...diff.map((i) => `${S}/d${i}_exit:0`), ...[...vjp.invariantGrads.keys()].map((j) => `${S}/a${j}_exit:0`)];
   const controls = new Map([[CONTROL_INIT, loop.variables[0].init.op]]);
   const got = importNodes(graph, nodes, external, returns, vjp.library, controls);
@@ -113,28 +118,34 @@ function whileGradient(graph: Graph, loop: V1Loop, exitGrads: Array<Output | nul
   return result;
 }
 
+/** A tensor of the forward loop pushed in every iteration: stack `<S>/fwd/stack<id>`, popped as `<S>/pop<id>`. */
+interface Push {
+  id: string;
+  dtype: DType;
+  value: Output;
+}
+
 /**
  * Nodes added to the forward loop's frame: a counter (`<S>/fwd/count_exit` = the number of iterations) and, per
- * variable in `pushed`, a stack `<S>/fwd/stack<i>` receiving the variable's value at the start of each iteration.
+ * push, a stack `<S>/fwd/stack<id>` receiving its value in each iteration (read as `cfv1_ext_s<id>`).
  */
-function forwardAugmentation(loop: V1Loop, S: string, pushed: number[]): NodeDef[] {
+function forwardAugmentation(loop: V1Loop, S: string, pushes: Push[]): NodeDef[] {
   const F = loop.frameName;
   const P = loop.parallelIterations;
   const f = `${S}/fwd`;
   const nodes: NodeDef[] = [scalarConst(`${f}/zero`, 'int32', 0, [CONTROL_INIT])];
   nodes.push(...loopVariable(`${f}/count`, `${f}/zero`, 'int32', F, P, 'cfv1_ext_cond:0', `${f}/count_add`));
-  for (const i of pushed) {
-    const dtype: DType = loop.variables[i].dtype;
-    nodes.push(scalarConst(`${f}/stack${i}_size`, 'int32', -1));
+  for (const { id, dtype } of pushes) {
+    nodes.push(scalarConst(`${f}/stack${id}_size`, 'int32', -1));
     nodes.push(
-      node(`${f}/stack${i}`, 'StackV2', [`${f}/stack${i}_size`], {
+      node(`${f}/stack${id}`, 'StackV2', [`${f}/stack${id}_size`], {
         elem_type: typeAttr(dtype),
-        stack_name: { s: Buffer.from(`${f}/stack${i}`) },
+        stack_name: { s: Buffer.from(`${f}/stack${id}`) },
       }),
     );
-    nodes.push(enter(`${f}/stack${i}_enter`, `${f}/stack${i}`, 'resource', F, true, P));
+    nodes.push(enter(`${f}/stack${id}_enter`, `${f}/stack${id}`, 'resource', F, true, P));
     nodes.push(
-      node(`${f}/push${i}`, 'StackPushV2', [`${f}/stack${i}_enter`, `cfv1_ext_s${i}:0`, `^${f}/count_body`], {
+      node(`${f}/push${id}`, 'StackPushV2', [`${f}/stack${id}_enter`, `cfv1_ext_s${id}:0`, `^${f}/count_body`], {
         T: typeAttr(dtype),
         swap_memory: { b: false },
       }),
@@ -142,7 +153,9 @@ function forwardAugmentation(loop: V1Loop, S: string, pushed: number[]): NodeDef
   }
   nodes.push(scalarConst(`${f}/one`, 'int32', 1, [`${f}/count_body`]));
   nodes.push(
-    node(`${f}/count_add`, 'AddV2', [`${f}/count_body`, `${f}/one`, ...pushed.map((i) => `^${f}/push${i}`)], { T: typeAttr('int32') }),
+    node(`${f}/count_add`, 'AddV2', [`${f}/count_body`, `${f}/one`, ...pushes.map(({ id }) => `^${f}/push${id}`)], {
+      T: typeAttr('int32'),
+    }),
   );
   return nodes;
 }
@@ -151,9 +164,10 @@ function forwardAugmentation(loop: V1Loop, S: string, pushed: number[]): NodeDef
 function renamer(S: string): (ref: string) => string {
   return (ref) => {
     const [name, index] = parseInput(ref);
-    const m = /^cfv1__([svd])(\d+)$/.exec(name);
-    let target = `${S}/body/${name}`;
-    if (m) target = m[1] === 's' ? `${S}/pop${m[2]}` : m[1] === 'v' ? `${S}/inv${m[2]}` : `${S}/d${m[2]}_body`;
+    const m = PLACEHOLDER.exec(name);
+    const target = !m
+      ? `${S}/body/${name}`
+      : { s: `${S}/pop${m[2]}`, t: `${S}/popt${m[2]}`, v: `${S}/inv${m[2]}`, d: `${S}/d${m[2]}_body` }[m[1]]!;
     return index === -1 ? `^${target}` : `${target}:${index}`;
   };
 }
