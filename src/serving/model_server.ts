@@ -12,14 +12,13 @@
 import type * as http from 'node:http';
 import type * as grpc from '@grpc/grpc-js';
 import { InvalidArgumentError, NotFoundError, UnavailableError } from '../errors';
-import { BatchingParameters, ResolvedBatchingParameters, parseBatchingParameters } from '../batching';
+import { ResolvedBatchingParameters, parseBatchingParameters } from '../batching';
 import { abortError } from '../batching/queue';
 import { tensorflow } from '../proto';
-import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
 import { ModelConfigObject, ModelServerConfigObject, validateConfig } from './config';
 import type { GrpcServiceOptions } from './grpc';
-import { createRestHandler, RestOptions } from './rest/handler';
+import { createRestHandler } from './rest/handler';
 import { Drain } from './drain';
 import { DEFAULT_SIGNATURE, Servable } from './servable';
 import { Lease, ModelVersions, VersionStatus } from './versions';

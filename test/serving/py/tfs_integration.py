@@ -48,26 +48,32 @@ def sorted_object(obj):
 
 
 def profiler_trace(args):
-  """test_profiler_service_with_valid_trace_request: REST predicts every second for 3 s (upstream: wget in a
-  shell loop) while Python TensorFlow's profiler client traces the gRPC address for 1 s."""
+  """test_profiler_service_with_valid_trace_request: REST predicts (upstream: wget in a shell loop) while Python
+  TensorFlow's profiler client traces the gRPC address for 1 s. The predicts go on until the trace is back, so
+  that some land in its window however late the client connects on a loaded machine."""
   import threading  # noqa: E402
   from tensorflow.python.profiler import profiler_client  # noqa: E402
 
+  done = threading.Event()
+
   def send():
-    for _ in range(3):
+    while not done.is_set():
       try:
         data = json.dumps({"instances": [2.0, 3.0, 4.0]}).encode()
         req = urllib.request.Request(args["url"], data=data, headers={"Content-Type": "application/json"})
         urllib.request.urlopen(req, timeout=10).read()
       except Exception as e:  # pylint: disable=broad-except
         sys.stderr.write("predict: %s\n" % e)
-      time.sleep(1)
+      done.wait(0.2)
   sender = threading.Thread(target=send)
   sender.start()
   logdir = args["logdir"]
   os.makedirs(logdir)
-  profiler_client.trace(args["address"], logdir, 1000, "", 10)
-  sender.join()
+  try:
+    profiler_client.trace(args["address"], logdir, 1000, "", 10)
+  finally:
+    done.set()
+    sender.join()
   saved = [os.path.join(d, f) for d, _, fs in os.walk(logdir) for f in fs if f.endswith(".xplane.pb")]
   check(saved and all(os.path.getsize(f) > 0 for f in saved), "no xplane.pb under %s" % logdir)
 
