@@ -253,27 +253,31 @@ describe('between-graph replication: 1 ps + 2 worker processes fine-tune mlp_v1'
       ps = await startPs(cluster);
       w0 = startWorker({ ...chiefOptions, printAtReady: true });
       const [, readyStep, restoredFrom] = await w0.waitFor(/^READY (\d+) (\S+)$/, 60_000);
-      assert.equal(Number(readyStep), saved);
       assert.equal(restoredFrom, latest);
+      // The chief names a checkpoint after the global step it read before saving; the other worker's updates can
+      // land before the variables are read (asynchronous training, as in Python), so the global step stored in
+      // model.ckpt-N can be a little above N. The restored step is the stored one.
+      const base = Number(readyStep);
+      assert.ok(base >= saved && base <= saved + 5, `restored global step ${base} from model.ckpt-${saved}`);
       await w0.waitFor(/^LOSS /, 30_000);
       const restored = lastJson(w0, 'VARS');
-      assert.equal(restored.global_step[0], saved);
+      assert.equal(restored.global_step[0], base);
       if (fromPython) assert.deepEqual(restored, fromPython);
       const restoredLoss = lastNumber(w0, 'LOSS');
-      assertLossAsSingleProcess(restoredLoss, saved, await singleProcessLosses(saved + 8), 'restored');
+      assertLossAsSingleProcess(restoredLoss, base, await singleProcessLosses(base + 8), 'restored');
       await untilSteps(w0, 1, 60_000);
       // The first run after the restart starts from the checkpoint's variables: its loss is the restored loss.
       assert.equal(steps(w0)[0].loss, restoredLoss);
-      assert.equal(steps(w0)[0].step, saved + 1);
+      assert.equal(steps(w0)[0].step, base + 1);
       w1 = startWorker(otherOptions);
       await untilSteps(w1, 3, 90_000);
       for (const w of [w0, w1]) w.proc.stdin!.write('stop\n');
       await Promise.all([w0.waitFor(/^DONE/, 60_000), w1.waitFor(/^DONE/, 60_000)]);
       const [f0, f1] = [await finish(w0), await finish(w1)];
       assert.deepEqual(f1.vars, f0.vars);
-      assert.ok(steps(w1)[0].step > saved + 1);
+      assert.ok(steps(w1)[0].step > base + 1);
       const total = f0.vars.global_step[0];
-      assert.equal(steps(w0).length + steps(w1).length, total - saved, 'the runs after the restart continue the saved global step');
+      assert.equal(steps(w0).length + steps(w1).length, total - base, 'the runs after the restart continue the saved global step');
       assert.ok(f0.loss < restoredLoss);
       assert.equal(await train.latestCheckpoint(dir), path.join(dir, `model.ckpt-${total}`));
     } finally {
