@@ -7,7 +7,7 @@
 import * as hub from '../hub';
 import { readSavedModel } from '../hub/saved_model';
 import { decodeSpec, formatLeaf, Spec } from '../hub/tf2/structure';
-import { tensorflow } from '../proto';
+import { dataTypeName, tensorflow } from '../proto';
 import { failCommand, FlagError } from './flags';
 import { resolveWithProgress } from './progress';
 
@@ -18,10 +18,6 @@ export const INSPECT_USAGE = `usage: tfhub-node inspect <handle> [--all] [--tag_
   --tag_set        one meta graph, tags comma-separated: its signature keys (as \`saved_model_cli show --tag_set\`)
   --signature_def  with --tag_set: that signature's inputs and outputs`;
 
-function dtypeName(dt: number | null | undefined): string {
-  return (tensorflow.DataType as unknown as Record<number, string>)[dt ?? 0] ?? String(dt);
-}
-
 function shapeText(shape: tensorflow.ITensorShapeProto | null | undefined): string {
   if (shape?.unknownRank) return 'unknown_rank';
   return `(${(shape?.dim ?? []).map((d) => String(d.size ?? 0)).join(', ')})`;
@@ -29,7 +25,7 @@ function shapeText(shape: tensorflow.ITensorShapeProto | null | undefined): stri
 
 function tensorInfoLines(info: tensorflow.ITensorInfo, indent: string): string[] {
   return [
-    `${indent}    dtype: ${dtypeName(info.dtype)}`,
+    `${indent}    dtype: ${dataTypeName(info.dtype)}`,
     `${indent}    shape: ${shapeText(info.tensorShape)}`,
     `${indent}    name: ${info.name ?? ''}`,
   ];

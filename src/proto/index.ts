@@ -118,6 +118,11 @@ export function toLong(v: number | bigint | Long | LongLike, unsigned = false): 
   return LongCtor.fromBits(Number(bits & 0xffffffffn) | 0, Number(bits >> 32n) | 0, unsigned);
 }
 
+/** The enum name of a DataType value (`DT_FLOAT`), as protobuf's text and JSON printers write it; the number for an unknown value. */
+export function dataTypeName(value: number | null | undefined): string {
+  return (tensorflow.DataType as unknown as Record<number, string>)[value ?? 0] ?? String(value);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Shapes
 

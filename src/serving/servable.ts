@@ -9,7 +9,7 @@ import { abortError } from '../batching/queue';
 import { withBatching } from '../hub/batching';
 import { LoadedModel, load } from '../hub/tf2';
 import { INIT_OP_SIGNATURE, chooseMetaGraph, isTf1HubModule, readSavedModel } from '../hub/saved_model';
-import { tensorflow } from '../proto';
+import { dataTypeName, tensorflow } from '../proto';
 import { SessionOptions } from '../session';
 import { Tensor } from '../tensor';
 import { TensorProtoFields, tensorFromProto } from './codec/tensor_proto';
@@ -53,10 +53,9 @@ function setOf(keys: Iterable<string>): string {
 /** protobuf's DebugString of a SignatureDef (text format, two-space indent, map entries by key), for messages. */
 export function debugString(def: tensorflow.ISignatureDef): string {
   const out: string[] = [];
-  const dtypeName = (d: number | null | undefined) => (tensorflow.DataType as unknown as Record<number, string>)[d ?? 0] ?? String(d);
   const info = (i: tensorflow.ITensorInfo, ind: string) => {
     if (i.name) out.push(`${ind}name: ${JSON.stringify(i.name)}`);
-    if (i.dtype) out.push(`${ind}dtype: ${dtypeName(i.dtype)}`);
+    if (i.dtype) out.push(`${ind}dtype: ${dataTypeName(i.dtype)}`);
     if (i.tensorShape) {
       out.push(`${ind}tensor_shape {`);
       for (const d of i.tensorShape.dim ?? []) {

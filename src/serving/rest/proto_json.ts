@@ -2,13 +2,8 @@
  * GetModelStatus and GetModelMetadata responses as TF Serving prints them over REST: protobuf's JSON printer with
  * whitespace (one-space indent), proto field names, fields without presence always printed, int64 as strings.
  */
-import { tensorflow, toBigInt } from '../../proto';
+import { dataTypeName, tensorflow, toBigInt } from '../../proto';
 import { VersionStatus } from '../versions';
-
-/** The enum name of a DataType (`DT_FLOAT`), as protobuf's JSON printer writes enums. */
-function dtypeName(v: number): string {
-  return (tensorflow.DataType as unknown as Record<number, string>)[v] ?? String(v);
-}
 
 type J = null | boolean | number | string | J[] | { [k: string]: J };
 
@@ -36,7 +31,7 @@ function shapeJson(shape: tensorflow.ITensorShapeProto): J {
 }
 
 function tensorInfoJson(info: tensorflow.ITensorInfo): J {
-  const out: { [k: string]: J } = { dtype: dtypeName(info.dtype ?? 0) };
+  const out: { [k: string]: J } = { dtype: dataTypeName(info.dtype ?? 0) };
   if (info.tensorShape) out.tensor_shape = shapeJson(info.tensorShape);
   if (info.cooSparse) {
     out.coo_sparse = {
@@ -67,7 +62,7 @@ export function modelMetadataJson(
   for (const name of Object.keys(defs)) {
     const d = defs[name];
     const defaults: { [k: string]: J } = {};
-    for (const k of Object.keys(d.defaults ?? {})) defaults[k] = { dtype: dtypeName(d.defaults![k].dtype ?? 0) };
+    for (const k of Object.keys(d.defaults ?? {})) defaults[k] = { dtype: dataTypeName(d.defaults![k].dtype ?? 0) };
     signatureDef[name] = { inputs: mapJson(d.inputs), outputs: mapJson(d.outputs), method_name: d.methodName ?? '', defaults };
   }
   const modelSpec = print({ name: spec.name, signature_name: spec.signatureName, version: String(spec.version) });
