@@ -3,35 +3,20 @@
 // rewritten in place at most every 100 ms; a cached handle prints nothing.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { downloadProgress } from '../../src/cli/progress';
 import { FIXTURES } from '../helpers/fixtures';
+import { RunResult, runToEnd } from '../helpers/run_to_end';
 import { ROOT, tempDir } from './rest_helpers';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 const ARCHIVE = fs.readFileSync(path.join(FIXTURES, 'half_plus_two_v1.tar.gz'));
 
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function run(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  return runToEnd(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, timeoutMs: 90_000 });
 }
 
 describe('CLI download progress', { timeout: 180_000 }, () => {

@@ -7,35 +7,14 @@ import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
+import { RunResult, runToEnd } from '../helpers/run_to_end';
 import { callRaw } from './grpc_helpers';
 import { REST_FIXTURES, ROOT, SERVING_FIXTURES, call, freePort, tempDir } from './rest_helpers';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
 
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], timeoutMs = 60_000): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
+function cli(args: string[], timeoutMs = 60_000): Promise<RunResult> {
+  return runToEnd(process.execPath, [CLI, ...args], { timeoutMs });
 }
 
 function waitFor(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<string> {
@@ -169,7 +148,7 @@ describe('tfhub-node serve / run (child processes)', { timeout: 180_000, concurr
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    const exited = new Promise<Result>((resolve) => {
+    const exited = new Promise<RunResult>((resolve) => {
       let stderr = '';
       child.stderr!.on('data', (d) => {
         stderr += d;

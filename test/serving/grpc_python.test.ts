@@ -3,12 +3,13 @@
 // with grpcio and grpcio-tools is missing (CI has them: test/requirements.txt).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelServer } from '../../src/serving/model_server';
 import { PROTO_INCLUDE_DIRS } from '../../src/serving/proto';
 import { PYTHON } from '../helpers/python';
+import { RunResult, runToEnd } from '../helpers/run_to_end';
 import { GrpcHarness, modelsDir, startGrpc, startModels } from './grpc_helpers';
 import { SERVING_FIXTURES } from './helpers';
 
@@ -20,24 +21,10 @@ const skip =
     : `python3 with grpcio and grpcio-tools is not available (${(probe.error?.message ?? probe.stderr ?? '').trim().split('\n').pop()}); CI must install them (test/requirements.txt)`;
 
 /** Runs the client without blocking the event loop (the server answers from this process). */
-function runClient(address: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(PYTHON, [CLIENT, address, PROTO_INCLUDE_DIRS.join(path.delimiter), SERVING_FIXTURES], {
-      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 150_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+function runClient(address: string): Promise<RunResult> {
+  return runToEnd(PYTHON, [CLIENT, address, PROTO_INCLUDE_DIRS.join(path.delimiter), SERVING_FIXTURES], {
+    env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    timeoutMs: 150_000,
   });
 }
 

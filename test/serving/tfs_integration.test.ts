@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { PROTO_INCLUDE_DIRS } from '../../src/serving/proto';
 import { freePort } from '../helpers/free_port';
 import { PYTHON, runPython } from '../helpers/python';
+import { RunResult, runToEnd } from '../helpers/run_to_end';
 import { ROOT, SERVING_FIXTURES, tempDir } from './rest_helpers';
 
 const CLI = path.join(ROOT, 'dist', 'src', 'cli.js');
@@ -63,21 +64,10 @@ describe("TF Serving's tensorflow_model_server_test.py against tfhub-node serve"
   const goodModelConfigFile = () => path.join(tmp.dir, 'good_model_config.conf');
 
   /** Runs the Python driver without blocking the event loop (the servers' stderr keeps flowing in). */
-  function driver(kase: string, args: Record<string, unknown>, timeoutMs = 90_000): Promise<{ code: number | null; stderr: string }> {
-    return new Promise((resolve) => {
-      const child = spawn(PYTHON, [DRIVER, kase, protos, JSON.stringify(args)], {
-        stdio: ['ignore', 'ignore', 'pipe'],
-        env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
-      });
-      let stderr = '';
-      child.stderr.on('data', (d) => {
-        stderr += d;
-      });
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stderr });
-      });
+  function driver(kase: string, args: Record<string, unknown>, timeoutMs = 90_000): Promise<RunResult> {
+    return runToEnd(PYTHON, [DRIVER, kase, protos, JSON.stringify(args)], {
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+      timeoutMs,
     });
   }
 
